@@ -4,7 +4,7 @@
  * status_memory_test and logs_stop_memory_test): the cluster's exec runs the real pod programs against
  * directories that stand for the session's volumes (tests/cluster/memexec.ts).
  */
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { configSchema } from "../src/config/schema.ts";
 import { buildSession } from "../src/session/spec/manifests.ts";
 import { AGENT_HOME, CONTAINER, resolveSpec, type SessionSpec } from "../src/session/spec/spec.ts";
@@ -22,7 +22,16 @@ export async function session(
   });
   const o = buildSession(spec, { env: {}, editor: {} });
   for (const c of o.pvcs) await mem.createObject("persistentvolumeclaims", mem.namespace, c);
-  const pod = await mem.createObject<V1Pod>("pods", mem.namespace, o.pod);
+  // the session's Job; the cluster's Job controller makes its pod (a generated name, owned by the Job)
+  await mem.createObject<V1Job>("jobs", mem.namespace, o.job);
+  let pod: V1Pod | undefined;
+  for (let i = 0; i < 100 && !pod; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    pod =
+      (await mem.listObjects<V1Pod>("pods", mem.namespace, { labelSelector: `kodama.dev/session=${name}` }))
+        .items[0];
+  }
+  if (!pod) throw new Error(`the Job controller made no pod for ${name}`);
   const t = new Date().toISOString();
   mem.setPodStatus(pod.metadata!.name!, {
     phase: "Running",

@@ -218,6 +218,7 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
   if (noNotify && spec?.notify?.relay === "laptop") {
     await (await import("./notifyrelay.ts")).markSent(namespace, name, spec.notify.gen, id);
   }
+  await (await import("../session/lifecycle/protect.ts")).protectRun(kube, namespace, name, o.cfg, id, o.err);
   return id;
 }
 

@@ -10,9 +10,8 @@
 import { join } from "../base/fs/fspath.ts";
 import { kodamaHome } from "../config/paths.ts";
 import type { Config } from "../config/schema.ts";
-import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { objectNames } from "../session/spec/names.ts";
+import { findSessionPod } from "../session/state/cluster.ts";
 import { type SessionSpec, specOf } from "../session/spec/spec.ts";
 import { notifyKey, signature } from "./notifykey.ts";
 import { oneSafeLine, type RunEndNote, summaryLine } from "./notify.ts";
@@ -119,7 +118,7 @@ export function laptopRelay(
   home?: string,
 ): (n: RunEndNote) => Promise<string | undefined> {
   return async (n) => {
-    const pod = await kube.findObject<V1Pod>("pods", namespace, objectNames(n.session).pod);
+    const pod = await findSessionPod(kube, namespace, n.session);
     return await relayFromLaptop(n, specOf(pod), notify, home);
   };
 }

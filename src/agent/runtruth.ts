@@ -151,6 +151,13 @@ export async function recordOutcome(
       metadata: { annotations: { [ANNOTATION_AGENT_OUTCOME]: `${run.id} ${text}` } },
     },
   ).catch(() => {});
+  // the run ended: its PodDisruptionBudget (session.protectRunning) goes
+  await (await import("../session/lifecycle/protect.ts")).unprotectSession(
+    kube,
+    pod.metadata?.namespace ?? kube.namespace,
+    name,
+    { run: run.id },
+  ).catch(() => {});
 }
 
 /** A run's outcome for machines: the class and its words (`text`, what tables show). */

@@ -88,7 +88,9 @@ export async function sessionEnv(
   const record = {
     metadata: { annotations: { [ANNOTATION_SPEC]: JSON.stringify({ ...spec, envVars: names }) } },
   };
-  if (view.pod) await kube.patchObject("pods", namespace, namesOf(spec).pod, record).catch(() => {});
+  if (view.pod) await kube.patchObject("pods", namespace, view.pod.metadata!.name!, record).catch(() => {});
+  // the Job's own record too (its template's pods keep the recorded names they started with)
+  if (view.job) await kube.patchObject("jobs", namespace, view.job.metadata!.name!, record).catch(() => {});
   for (const c of view.pvcs) {
     await kube.patchObject("persistentvolumeclaims", namespace, c.metadata!.name!, record).catch(() => {});
   }

@@ -44,7 +44,8 @@ const start = command({
     long:
       `Creates PVCs kodama-workspace-NAME (mounted at session.workdir, /workspace) and kodama-claude-home-NAME
 (HOME, /home/kodama), Secret kodama-env-NAME (the env files' variables), ConfigMap kodama-editor-config-NAME
-(default Helix + Zellij configs; the repo's .kodama/configs/ override them), and pod kodama-NAME, then waits until the pod is ready. Every object
+(default Helix + Zellij configs; the repo's .kodama/configs/ override them), and Job kodama-NAME, whose pod
+(kodama-NAME-x7k2p) the cluster brings back when it moves it, then waits until the pod is ready. Every object
 carries the labels app.kubernetes.io/managed-by=kodama and kodama.dev/session=NAME and the session's
 settings, so list, attach and resume work from any machine.`,
     examples: [
@@ -553,7 +554,8 @@ exit code; it gets a terminal when stdin and stdout are terminals.`,
 const stop = command({
   names: ["stop"],
   help: {
-    summary: "Stop a session: delete its pod, keep its volumes, Secret and settings",
+    summary:
+      "Stop a session: delete its Job and pod (a run it cuts off is not resumed), keep its volumes, Secret and settings",
     examples: [
       ["Stop a session (resume brings back the same volumes in a new pod)", "kodama stop my-work"],
       ["Return without waiting for the pod to be gone", "kodama stop my-work --no-wait"],
@@ -570,7 +572,8 @@ const stop = command({
 const resume = command({
   names: ["resume"],
   help: {
-    summary: "Resume a stopped session: a new pod from the recorded settings, waited for as start does",
+    summary:
+      "Resume a stopped session: its Job and a new pod from the recorded settings, waited for as start does",
     examples: [
       ["Resume a session", "kodama resume my-work"],
       [
@@ -602,7 +605,8 @@ const resume = command({
 const del = command({
   names: ["delete"],
   help: {
-    summary: "Delete a session: pod, Secret, ConfigMap and local state; the volumes are kept unless --purge",
+    summary:
+      "Delete a session: Job and pod, Secret, ConfigMap and local state; the volumes are kept unless --purge",
     examples: [
       [
         "Delete after a question; the PVCs are kept (a later start of my-work reuses them) [interactive]",
@@ -834,7 +838,8 @@ const prune = command({
 const gc = command({
   names: ["gc"],
   help: {
-    summary: "Delete the sessions whose --ttl has passed (volumes kept unless --purge)",
+    summary:
+      "Delete the sessions whose --ttl has passed (volumes kept unless --purge), and expired protect budgets",
     examples: [
       ["See which sessions have expired, changing nothing", "kodama gc --dry-run"],
       ["Delete them without a question (volumes kept)", "kodama gc --force"],

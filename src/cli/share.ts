@@ -51,8 +51,9 @@ const share = command({
     notes:
       `Creates a Role and a RoleBinding kodama-share-NAME-<u|g|sa>-<subject>-<hash> in the session's namespace
 (labels app.kubernetes.io/managed-by=kodama, kodama.dev/session=NAME, kodama.dev/share=KIND) whose rules name
-only the session's objects (resourceNames): get its pod kodama-NAME and its logs; get and create
-pods/exec, pods/attach and pods/portforward on it; get its volumes. --read-only keeps get and logs. Sharing
+only the session's objects (resourceNames): get its pod (the one it has now, kodama-NAME-x7k2p) and its
+logs; get and create pods/exec, pods/attach and pods/portforward on it; get its Job kodama-NAME and its
+volumes. When the cluster replaces the pod, the owner's next kodama command renews the shares to the new one. --read-only keeps get and logs. Sharing
 again with the subject replaces its access. The teammate needs no list rights: kodama attach, exec, logs
 and session get find the session by its names (kodama attach NAME -n NAMESPACE --command 'git log -1').
 They cannot delete or stop it (exit 4, nothing deleted), nor reach any other session.

@@ -96,6 +96,7 @@ export type Resource =
   | "roles"
   | "rolebindings"
   | "networkpolicies"
+  | "poddisruptionbudgets"
   | "nodes";
 
 /** API groups of the kinds outside core/v1 (cluster-scoped ones ignore the namespace). */
@@ -121,6 +122,7 @@ const GROUPED: Partial<Record<Resource, { prefix: string; clusterScoped?: boolea
     prefix: "/apis/rbac.authorization.k8s.io/v1",
     name: "rolebindings.rbac.authorization.k8s.io",
   },
+  poddisruptionbudgets: { prefix: "/apis/policy/v1", name: "poddisruptionbudgets.policy" },
   ...Object.fromEntries(
     Object.values(WORKLOAD_APIS).map(({ group, resource }) => [
       resource,
@@ -584,6 +586,12 @@ export class Kube {
       dryRun?: boolean;
       /** delete only this version of the object (409 when it changed: someone else's update won) */
       resourceVersion?: string;
+      /**
+       * what happens to the objects it owns: a Job deleted through the API orphans its pods unless told
+       * (batch/v1's default), so a session's Job is deleted with `Background` (the garbage collector removes
+       * its pods) or `Foreground`
+       */
+      propagationPolicy?: "Background" | "Foreground" | "Orphan";
     } = {},
   ): Promise<boolean> {
     try {
@@ -595,6 +603,7 @@ export class Kube {
           query: {
             gracePeriodSeconds: o.gracePeriodSeconds?.toString(),
             dryRun: o.dryRun ? "All" : undefined,
+            propagationPolicy: o.propagationPolicy,
           },
           ...(o.resourceVersion
             ? {

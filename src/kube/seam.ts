@@ -44,7 +44,13 @@ export interface KubeObjects {
     resource: Resource,
     namespace: string,
     name: string,
-    o?: { gracePeriodSeconds?: number; dryRun?: boolean; resourceVersion?: string },
+    o?: {
+      gracePeriodSeconds?: number;
+      dryRun?: boolean;
+      resourceVersion?: string;
+      /** what becomes of the objects it owns (a Job's pods): see Kube.deleteObject */
+      propagationPolicy?: "Background" | "Foreground" | "Orphan";
+    },
   ): Promise<boolean>;
   /**
    * Events until `o.signal` aborts, then resolves. From `o.from` (a list's resourceVersion), else the current

@@ -237,3 +237,15 @@ export function stopSyncDaemons(home: string): void {
   }
   for (const d of dirs) signalHolder(syncDir(d.name, home), DAEMON_CLAIM, "SIGKILL");
 }
+
+/**
+ * The session's pod now (issue 80: its Job names it `kodama-NAME-x7k2p`, anew when the cluster replaces it):
+ * the live one of the session's pods (not ended, not being deleted, the newest), else the newest; "" for
+ * none. What `kubectl get pods -l kodama.dev/session=NAME` shows, picked as kodama picks it.
+ */
+export async function podOf(w: Pick<SessionWorld, "kc">, name: string): Promise<string> {
+  const r = await w.kc(["get", "pods", "-l", `kodama.dev/session=${name}`, "-o", "json"]);
+  if (r.code !== 0) return "";
+  const { sessionPod } = await import("../../src/session/state/sessionpod.ts");
+  return sessionPod(JSON.parse(r.stdout).items ?? [])?.metadata?.name ?? "";
+}

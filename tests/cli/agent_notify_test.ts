@@ -10,7 +10,7 @@
 import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
-import { psArgs, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, psArgs, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const TOKEN = "hooktoken-5512-never-shown";
 // waits for a file the test makes (so it ends with no kodama running), says whether it saw the webhook's
@@ -75,7 +75,7 @@ withSessionWorld(
       const key = (await Deno.readTextFile(join(w.home, "notify.key"))).trim();
       assertMatch(key, /^[0-9a-f]{64}$/);
       // the pod and every Secret it takes hold neither the URL nor the key, under any name
-      const podJson = JSON.parse((await w.kc(["get", "pod", `kodama-${NAME}`, "-o", "json"])).stdout);
+      const podJson = JSON.parse((await w.kc(["get", "pod", await podOf(w, NAME), "-o", "json"])).stdout);
       const secrets = new Set<string>([`kodama-env-${NAME}`]);
       const specs = [...(podJson.spec.containers ?? []), ...(podJson.spec.initContainers ?? [])];
       for (const c of specs) {
@@ -106,7 +106,7 @@ withSessionWorld(
       assertEquals(r.code, 0, r.stderr);
       const run = r.stdout.trim();
       const get = await w.k(["session", "get", NAME, "-o", "yaml"]);
-      const pod = await w.kc(["get", "pod", `kodama-${NAME}`, "-o", "yaml"]);
+      const pod = await w.kc(["get", "pod", await podOf(w, NAME), "-o", "yaml"]);
       const state = await Deno.readTextFile(join(w.home, "sessions", `${NAME}.yaml`)).catch(() => "");
       const ps = await psArgs();
       for (
@@ -122,7 +122,7 @@ withSessionWorld(
 
       const rel = await w.kc([
         "exec",
-        `kodama-${NAME}`,
+        await podOf(w, NAME),
         "--",
         "sh",
         "-c",
@@ -158,7 +158,7 @@ withSessionWorld(
       assertEquals(followed.code, 0, followed.stderr);
       const left = await w.kc([
         "exec",
-        `kodama-${NAME}`,
+        await podOf(w, NAME),
         "--",
         "sh",
         "-c",

@@ -10,7 +10,7 @@ import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { PRESETS } from "../../src/agent/presets.ts";
 import { gitIn, makeTestRepo, podReachableRepo } from "./_git_server.ts";
-import { psArgs, purge, runScanningPs, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, psArgs, purge, runScanningPs, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const PROMPT = "Please add the marker line zq-prompt-4711 to AGENT.md";
 const API_KEY = "sk-ant-test-0815";
@@ -228,7 +228,7 @@ withSessionWorld(
       await t.step("the agent's key came from the env Secret, not the pod spec", async () => {
         const sec = await w.kc(["get", "secret", "kodama-env-s", "-o", "jsonpath={.data.ANTHROPIC_API_KEY}"]);
         assertEquals(atob(sec.stdout), API_KEY);
-        const pod = await w.kc(["get", "pod", "kodama-s", "-o", "yaml"]);
+        const pod = await w.kc(["get", "pod", await podOf(w, "s"), "-o", "yaml"]);
         assert(!pod.stdout.includes(API_KEY));
       });
 

@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { startCluster } from "../cluster/harness.ts";
-import { purge, SESSION_IMAGE, sessionWorld, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, sessionWorld, withSessionWorld } from "./_session.ts";
 import { hasStackTrace } from "./_run.ts";
 
 Deno.test({
@@ -112,7 +112,7 @@ withSessionWorld(
         let phase = "";
         for (let i = 0; i < 100 && phase !== "Failed"; i++) {
           await new Promise((res) => setTimeout(res, 200));
-          phase = (await w.kc(["get", "pod", "kodama-nw", "-o", "jsonpath={.status.phase}"])).stdout;
+          phase = (await w.kc(["get", "pod", await podOf(w, "nw"), "-o", "jsonpath={.status.phase}"])).stdout;
         }
         assertEquals(phase, "Failed");
         await new Promise((res) => setTimeout(res, 2500));

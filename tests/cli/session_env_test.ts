@@ -7,7 +7,7 @@ import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert"
 import { join } from "node:path";
 import { hasStackTrace } from "./_run.ts";
 import { shellQuote } from "../../src/base/text/escape.ts";
-import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const SECRET = "tok-9f3e-secret-value";
 const ENVLOAD = await Deno.readTextFile(new URL("../../src/agent/pod/envload.sh", import.meta.url));
@@ -21,7 +21,7 @@ withSessionWorld(
     try {
       const s = await w.k(["start", "e", "--no-sync", "--image", SESSION_IMAGE, "--env-file", envFile]);
       assertEquals(s.code, 0, s.stderr);
-      const uid = (await w.kc(["get", "pod", "kodama-e", "-o", "jsonpath={.metadata.uid}"])).stdout;
+      const uid = (await w.kc(["get", "pod", await podOf(w, "e"), "-o", "jsonpath={.metadata.uid}"])).stdout;
 
       const set = await w.k(["session", "env", "set", "e", "API_TOKEN", "MODE=fast"], {
         env: { API_TOKEN: SECRET },
@@ -49,7 +49,10 @@ withSessionWorld(
       assertEquals(run.code, 0, run.stderr);
       assertEquals(run.stdout, `${SECRET}|fast|1|unset\n`);
       // no replace: the same pod
-      assertEquals((await w.kc(["get", "pod", "kodama-e", "-o", "jsonpath={.metadata.uid}"])).stdout, uid);
+      assertEquals(
+        (await w.kc(["get", "pod", await podOf(w, "e"), "-o", "jsonpath={.metadata.uid}"])).stdout,
+        uid,
+      );
       // the names recorded with the session follow (never the values)
       const rec = await w.kc([
         "get",

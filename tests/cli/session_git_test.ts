@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { onRealCluster, waitUntil } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { gitIn, makeTestRepo, startGitHttps } from "./_git_server.ts";
-import { purge, runScanningPs, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, purge, runScanningPs, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { podFsInfo } from "../cluster/runtime/podns.ts";
 
 const TOKEN = "ghp_test123";
@@ -100,7 +100,7 @@ withSessionWorld(
           assertStringIncludes(r.stderr, "workspace kept (no new clone): branch mine");
           const cat = await w.sh("f", "cat keep.txt; git branch --show-current");
           assertEquals(cat.stdout, "keep\nmine\n");
-          const log = await w.kc(["logs", "kodama-f", "-c", "git-clone"]);
+          const log = await w.kc(["logs", await podOf(w, "f"), "-c", "git-clone"]);
           assertMatch(log.stdout, /kodama: \S*workspace is not empty: clone skipped/);
           assert(!/cloning/.test(log.stdout), log.stdout);
           const l = await w.k(["list"]);
@@ -404,7 +404,7 @@ withSessionWorld(
         assertMatch(seen, /^key: FAKE-KEY-4711$/m);
         const b = await w.sh("k", "git branch --show-current; git fetch -q origin main && echo fetched");
         assertEquals(b.stdout, "feature\nfetched\n", b.stderr);
-        const pod = await w.kc(["get", "pod", "kodama-k", "-o", "json"]);
+        const pod = await w.kc(["get", "pod", await podOf(w, "k"), "-o", "json"]);
         const spec = JSON.parse(pod.stdout).spec;
         assert(!pod.stdout.includes("FAKE-KEY-4711"));
         assertEquals(

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { gitIn, makeTestRepo, podReachableRepo } from "./_git_server.ts";
-import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 /**
  * The fake agent. Replica 1 writes "good 1" (1 file, +1); replica 2 "bad 2" and extra.txt (2 files, +3);
@@ -264,7 +264,7 @@ withSessionWorld(
           const l = await k(["list", "-o", "name"]);
           assertEquals(l.stdout, "session/g-3\n");
           const pods = await w.kc(["get", "pods", "-o", "name"]);
-          assertEquals(pods.stdout.trim(), "pod/kodama-g-3");
+          assertEquals(pods.stdout.trim(), `pod/${await podOf(w, "g-3")}`);
           const pvcs = await w.kc(["get", "pvc", "-l", "kodama.dev/group=g", "-o", "name"]);
           assert(!/-g-[12]\b/.test(pvcs.stdout), pvcs.stdout);
           const all = await w.kc(["get", "pvc", "-o", "name"]);

@@ -9,7 +9,7 @@
 import { assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { waitUntil } from "../cluster/harness.ts";
-import { purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";
 import { SideBySide } from "../_side_by_side.ts";
 
 const LONG = 120_000;
@@ -56,7 +56,7 @@ async function announced(w: SessionWorld, name: string): Promise<string> {
 }
 
 async function podLog(w: SessionWorld, name: string): Promise<string> {
-  return (await w.kc(["logs", `kodama-${name}`, "-c", "session"])).stdout;
+  return (await w.kc(["logs", await podOf(w, name), "-c", "session"])).stdout;
 }
 
 async function startSynced(w: SessionWorld, name: string, root: string, idle = "10s"): Promise<number> {
@@ -153,7 +153,7 @@ withSessionWorld(
     await Deno.mkdir(root);
     try {
       const pid = await startSynced(w, name, root);
-      const uid = (await w.kc(["get", "pod", `kodama-${name}`, "-o", "jsonpath={.metadata.uid}"])).stdout;
+      const uid = (await w.kc(["get", "pod", await podOf(w, name), "-o", "jsonpath={.metadata.uid}"])).stdout;
       // frozen, the sync never acknowledges: the grace lasts, and activity comes in during it
       Deno.kill(pid, "SIGSTOP");
       try {
@@ -165,7 +165,7 @@ withSessionWorld(
         const pod = await w.kc([
           "get",
           "pod",
-          `kodama-${name}`,
+          await podOf(w, name),
           "-o",
           "jsonpath={.metadata.uid} {.status.phase}",
         ]);
@@ -344,14 +344,14 @@ withSessionWorld(
       assertEquals(s.code, 0, s.stderr);
       const r = await w.k(["agent", "run", name, "--prompt", "work"]);
       assertEquals(r.code, 0, r.stderr);
-      const uid = (await w.kc(["get", "pod", `kodama-${name}`, "-o", "jsonpath={.metadata.uid}"])).stdout;
+      const uid = (await w.kc(["get", "pod", await podOf(w, name), "-o", "jsonpath={.metadata.uid}"])).stdout;
       // three times the idle time with the agent running and nothing else going on: the same pod runs
       const t0 = Date.now();
       await waitUntil(() => Date.now() - t0 > 30_000, 60_000, "30 s of an agent run");
       const pod = await w.kc([
         "get",
         "pod",
-        `kodama-${name}`,
+        await podOf(w, name),
         "-o",
         "jsonpath={.metadata.uid} {.status.phase}",
       ]);

@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { hasStackTrace } from "./_run.ts";
 import { onRealCluster, waitUntil } from "../cluster/harness.ts";
-import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { sessionJson, stoppedIdle } from "./_idle.ts";
 import { SideBySide } from "../_side_by_side.ts";
 
@@ -26,11 +26,11 @@ withSessionWorld(
       const st = await stoppedIdle(w, "pool-idl");
       assert(typeof st.stoppedAt === "string", JSON.stringify(st));
       // no background sync watches it: it stopped without waiting for a flush
-      const said = (await w.kc(["logs", "kodama-pool-idl", "-c", "session"])).stdout;
+      const said = (await w.kc(["logs", await podOf(w, "pool-idl"), "-c", "session"])).stdout;
       assertStringIncludes(said, "no write under the workspace): stopping\n");
       assert(!said.includes("waiting up to"), said);
       // the pod ended cleanly: phase Succeeded, restartPolicy Never; volumes and the Secret stay
-      const pod = await w.kc(["get", "pod", "kodama-pool-idl", "-o", "jsonpath={.status.phase}"]);
+      const pod = await w.kc(["get", "pod", await podOf(w, "pool-idl"), "-o", "jsonpath={.status.phase}"]);
       assertEquals(pod.stdout, "Succeeded");
       const kept = await w.kc(["get", "pvc,secret", "-l", "kodama.dev/session=pool-idl", "-o", "name"]);
       assertStringIncludes(kept.stdout, "persistentvolumeclaim/kodama-workspace-pool-idl");
@@ -103,7 +103,8 @@ withSessionWorld(
       const cmd = await w.sh("busy", "sleep 30; echo done");
       assertEquals(cmd.code, 0, cmd.stderr);
       assertEquals(cmd.stdout, "done\n");
-      const uid = (await w.kc(["get", "pod", "kodama-busy", "-o", "jsonpath={.metadata.uid}"])).stdout;
+      const uid =
+        (await w.kc(["get", "pod", await podOf(w, "busy"), "-o", "jsonpath={.metadata.uid}"])).stdout;
       // writes under the workspace from no process of the pod (another writer of the volume), every 2 s
       // for three times the idle time: checked while they go on, the same pod is still Running
       const dir = `${w.c.testServer!.stateDir}/pvcs/dev/kodama-workspace-busy`;
@@ -116,7 +117,13 @@ withSessionWorld(
       })();
       const t0 = Date.now();
       await waitUntil(() => Date.now() - t0 > 30_000, 60_000, "30 s of writes");
-      const pod = await w.kc(["get", "pod", "kodama-busy", "-o", "jsonpath={.metadata.uid} {.status.phase}"]);
+      const pod = await w.kc([
+        "get",
+        "pod",
+        await podOf(w, "busy"),
+        "-o",
+        "jsonpath={.metadata.uid} {.status.phase}",
+      ]);
       writing = false;
       await writer;
       assertEquals(pod.stdout, `${uid} Running`);

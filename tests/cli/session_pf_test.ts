@@ -8,7 +8,7 @@ import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
-import { purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 /**
  * Two adjacent loopback ports, free now, below Linux's ephemeral range (32768-60999): a random pick inside it
@@ -61,8 +61,8 @@ sync: { enabled: false }
           if (!forwarding.test(got.text)) {
             throw new Error(`pf ended before forwarding:\n${got.text}${await new Response(p.stderr).text()}`);
           }
-          assertStringIncludes(got.text, `:${P1} -> pod/kodama-pfs:${P1}`);
-          assertStringIncludes(got.text, `:${P2} -> pod/kodama-pfs:${P2}`);
+          assertStringIncludes(got.text, `:${P1} -> pod/${await podOf(w, "pfs")}:${P1}`);
+          assertStringIncludes(got.text, `:${P2} -> pod/${await podOf(w, "pfs")}:${P2}`);
           let body = "";
           const deadline = Date.now() + 30_000;
           while (Date.now() < deadline) {

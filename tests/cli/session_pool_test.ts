@@ -8,7 +8,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { kubectl, onRealCluster } from "../cluster/harness.ts";
-import { purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";
 import { Kube } from "../../src/kube/client.ts";
 import { claimPoolPair, poolEnsure } from "../../src/session/volumes/pool.ts";
 import type { SessionSpec } from "../../src/session/spec/spec.ts";
@@ -117,7 +117,7 @@ withSessionWorld(
       const pod = await w.kc([
         "get",
         "pod",
-        `kodama-${name}`,
+        await podOf(w, name),
         "-o",
         'jsonpath={range .spec.volumes[*]}{.persistentVolumeClaim.claimName}{"\\n"}{end}',
       ]);
@@ -132,12 +132,19 @@ withSessionWorld(
       assertStringIncludes(state, `workspacePVC: ${ws}`);
       assertStringIncludes(state, `claudeHomePVC: ${home}`);
       // the session's files live there across stop and resume (resume reads the names from the settings)
-      const wr = await w.k(["exec", `kodama-${name}`, "--", "sh", "-c", "echo kept > $KODAMA_WORKSPACE/f"]);
+      const wr = await w.k([
+        "exec",
+        await podOf(w, name),
+        "--",
+        "sh",
+        "-c",
+        "echo kept > $KODAMA_WORKSPACE/f",
+      ]);
       assertEquals(wr.code, 0, wr.stderr);
       assertEquals((await w.k(["stop", name])).code, 0);
       const rs = await w.k(["resume", name]);
       assertEquals(rs.code, 0, rs.stderr);
-      const rd = await w.k(["exec", `kodama-${name}`, "--", "sh", "-c", "cat $KODAMA_WORKSPACE/f"]);
+      const rd = await w.k(["exec", await podOf(w, name), "--", "sh", "-c", "cat $KODAMA_WORKSPACE/f"]);
       assertEquals(rd.stdout.trim(), "kept", rd.stderr);
       // a new pair, then drain: only the pool's unclaimed volumes go, never the session's
       assertEquals((await w.k(ensure(1))).code, 0);

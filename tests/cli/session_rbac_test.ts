@@ -3,12 +3,12 @@
  * user in namespace dev (and nothing else), and the whole lifecycle runs as that user. Without one of
  * its rules the matching command is refused (exit 4), so the check can fail.
  */
-import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
+import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { parse } from "yaml";
 import { kubectl, onRealCluster, startCluster } from "../cluster/harness.ts";
 import type { PolicyRule } from "../cluster/auth.ts";
 import { makeTestRepo } from "./_git_server.ts";
-import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
 
 const EXAMPLE = new URL("../../examples/rbac.yaml", import.meta.url);
 
@@ -144,10 +144,9 @@ Deno.test({
           );
           assertStringIncludes(d.stderr, "(nothing was deleted)");
           // refused before anything was removed
-          assertEquals(
-            (await w2.kc(["get", "pod", "kodama-r2", "-o", "name"])).stdout.trim(),
-            "pod/kodama-r2",
-          );
+          const r2 = await podOf(w2, "r2");
+          assert(r2.startsWith("kodama-r2-"), r2);
+          assertEquals((await w2.kc(["get", "pod", r2, "-o", "name"])).stdout.trim(), `pod/${r2}`);
         } finally {
           await w2.cleanup();
           await c2.stop();

@@ -10,7 +10,7 @@ import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert"
 import { parseAllDocuments } from "yaml";
 import { kubectl, onRealCluster, startCluster } from "../cluster/harness.ts";
 import type { PolicyRule } from "../cluster/auth.ts";
-import { purge, SESSION_IMAGE, sessionWorld, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, sessionWorld, withSessionWorld } from "./_session.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -75,7 +75,7 @@ withSessionWorld(
         assertEquals(r.code, 0, r.stderr);
         const np = await w.kc(["get", "netpol", "-l", "kodama.dev/session=sb", "-o", "name"]);
         assertEquals(np.stdout.trim(), "networkpolicy.networking.k8s.io/kodama-egress-sb");
-        const pod = JSON.parse((await w.kc(["get", "pod", "kodama-sb", "-o", "json"])).stdout);
+        const pod = JSON.parse((await w.kc(["get", "pod", await podOf(w, "sb"), "-o", "json"])).stdout);
         assertEquals(pod.spec.automountServiceAccountToken, false);
         assert(
           !(pod.spec.volumes ?? []).some((v: Obj) => v.projected || /token/.test(v.name)),

@@ -13,7 +13,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama
 import { parseAllDocuments } from "yaml";
 import { kubectl, onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
-import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = Record<string, any>;
@@ -173,7 +173,7 @@ withSessionWorld(
         try {
           const r = await start("g1", [...PLACED, "--gpu", "1", "--image-pull-secret", "regcred"]);
           assertEquals(r.code, 0, r.stderr);
-          const pod = JSON.parse((await w.kc(["get", "pod", "kodama-g1", "-o", "json"])).stdout);
+          const pod = JSON.parse((await w.kc(["get", "pod", await podOf(w, "g1"), "-o", "json"])).stdout);
           assertEquals(pod.spec.nodeName, "kodama-test-node");
           assertEquals(pod.spec.imagePullSecrets, [{ name: "regcred" }]);
           const g = await w.k(["session", "get", "g1"]);
@@ -250,7 +250,7 @@ withSessionWorld(
       try {
         const r = await w.k(["start", "user", "--image", SESSION_IMAGE, "--no-sync", "--timeout", "2m"]);
         assertEquals(r.code, 0, r.stderr);
-        const pod = JSON.parse((await w.kc(["get", "pod", "kodama-user", "-o", "json"])).stdout);
+        const pod = JSON.parse((await w.kc(["get", "pod", await podOf(w, "user"), "-o", "json"])).stdout);
         assertEquals(pod.spec.containers[0].securityContext.runAsNonRoot, true);
       } finally {
         await purge(w, "user");

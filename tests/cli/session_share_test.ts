@@ -9,9 +9,9 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { parse, stringify } from "yaml";
-import { kubectl, onRealCluster, startCluster, type TestCluster } from "../cluster/harness.ts";
+import { kubectl, onRealCluster, startCluster, type TestCluster, waitUntil } from "../cluster/harness.ts";
 import type { PolicyRule } from "../cluster/auth.ts";
-import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
 import { TIMEOUT } from "../_timeout.ts";
 
 async function exampleRules(): Promise<PolicyRule[]> {
@@ -153,8 +153,17 @@ Deno.test({
 
       await t.step("the teammate attaches and execs with GETs only (no list, no session file)", async () => {
         const r = await ok(mate, ["attach", a, "-n", "dev", "--command", "echo hello from $HOSTNAME"]);
-        assertEquals(r.stdout, `hello from kodama-${a}\n`);
-        const e = await ok(mate, ["exec", `kodama-${a}`, "-n", "dev", "--", "sh", "-c", "echo exec-ok"]);
+        assertEquals(r.stdout, `hello from ${await podOf(owner, a)}\n`);
+        const e = await ok(mate, [
+          "exec",
+          await podOf(owner, a),
+          "-n",
+          "dev",
+          "--",
+          "sh",
+          "-c",
+          "echo exec-ok",
+        ]);
         assertStringIncludes(e.stdout, "exec-ok");
         const g = await ok(mate, ["session", "get", a, "-n", "dev"]);
         assertStringIncludes(g.stdout, "Running");
@@ -163,12 +172,67 @@ Deno.test({
         assertEquals(l.code, 1);
       });
 
+      await t.step({
+        name:
+          "the cluster replaces the pod: the teammate is told in one line; the owner's next command renews",
+        ignore: onRealCluster, // a real cluster's replacement takes its image pull; covered by the test server
+        fn: async () => {
+          const old = await podOf(owner, a);
+          assertEquals((await owner.kc(["delete", "pod", old, "--wait=true"])).code, 0);
+          // the Job makes a new pod (another name) on the same volumes
+          await waitUntil(
+            async () => {
+              const p = await podOf(owner, a);
+              return p !== "" && p !== old &&
+                (await owner.kc(["get", "pod", p, "-o", "jsonpath={.status.phase}"])).stdout === "Running";
+            },
+            120_000,
+            "the replacement pod",
+          );
+          const fresh = await podOf(owner, a);
+          // the teammate's share still names the old pod: one line saying so and how it is renewed
+          const r = await refused(
+            mate,
+            ["attach", a, "-n", "dev", "--command", "true"],
+            4,
+            "its pod was replaced",
+          );
+          assertStringIncludes(r.stderr, `kodama share ${a}`);
+          // a second spelling: session get says the same
+          await refused(mate, ["session", "get", a, "-n", "dev"], 4, "its pod was replaced");
+          // the owner's list renews the share to the new pod; the teammate is back, on it
+          await ok(owner, ["list"]);
+          await waitUntil(
+            async () => (await mate.k(["attach", a, "-n", "dev", "--command", "true"])).code === 0,
+            60_000,
+            "the renewed share",
+          );
+          const again = await ok(mate, ["attach", a, "-n", "dev", "--command", "echo on $HOSTNAME"]);
+          assertEquals(again.stdout, `on ${fresh}\n`);
+          // the old pod's name grants nothing new: the Role names the fresh pod only
+          const list = JSON.parse((await ok(owner, ["share", a, "-o", "json"])).stdout);
+          const role = JSON.parse((await owner.kc(["get", "role", list[0].role, "-o", "json"])).stdout);
+          const names = role.rules.filter((x: { resources: string[] }) =>
+            x.resources.some((y) => y.startsWith("pods"))
+          )
+            .flatMap((x: { resourceNames: string[] }) => x.resourceNames);
+          assertEquals([...new Set(names)], [fresh]);
+        },
+      });
+
       await t.step("the teammate cannot delete or stop it: exit 4, nothing deleted", async () => {
         const r = await refused(mate, ["delete", a, "-n", "dev", "--force"], 4, `cannot delete session ${a}`);
         assertStringIncludes(r.stderr, "nothing was deleted");
         await refused(mate, ["delete", a, "-n", "dev", "--force", "--purge"], 4, "nothing was deleted");
         await refused(mate, ["stop", a, "-n", "dev"], 4, "forbidden");
-        for (const obj of [`pod/kodama-${a}`, `secret/kodama-env-${a}`, `pvc/kodama-workspace-${a}`]) {
+        for (
+          const obj of [
+            `job/kodama-${a}`,
+            `pod/${await podOf(owner, a)}`,
+            `secret/kodama-env-${a}`,
+            `pvc/kodama-workspace-${a}`,
+          ]
+        ) {
           const got = await owner.kc(["get", obj, "-o", "json"]);
           assertEquals(got.code, 0, `${obj} is still there: ${got.stderr}`);
           const o = JSON.parse(got.stdout);
@@ -180,10 +244,10 @@ Deno.test({
 
       await t.step("the teammate cannot reach another session (exit 4)", async () => {
         await refused(mate, ["attach", b, "-n", "dev", "--command", "true"], 4, `cannot reach session ${b}`);
-        const r = await mate.k(["exec", `kodama-${b}`, "-n", "dev", "--", "true"]);
+        const r = await mate.k(["exec", await podOf(owner, b), "-n", "dev", "--", "true"]);
         assertEquals(r.code, 4, r.stderr);
         await refused(mate, ["delete", b, "-n", "dev", "--force"], 4, "forbidden");
-        assertEquals((await owner.kc(["get", `pod/kodama-${b}`])).code, 0);
+        assertEquals((await owner.kc(["get", `job/kodama-${b}`])).code, 0);
       });
 
       await t.step("--read-only: logs, no attach", async () => {
@@ -192,7 +256,7 @@ Deno.test({
         const list = JSON.parse((await ok(owner, ["share", a, "-o", "json"])).stdout);
         assertEquals(list.map((s: { access: string }) => s.access), ["read-only"]);
         await refused(mate, ["attach", a, "-n", "dev", "--command", "true"], 4, "forbidden");
-        await ok(mate, ["logs", `kodama-${a}`, "-n", "dev"]);
+        await ok(mate, ["logs", await podOf(owner, a), "-n", "dev"]);
       });
 
       await t.step("unshare: the teammate's access ends", async () => {

@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { kubectl, onRealCluster, waitUntil } from "../cluster/harness.ts";
 import { hasStackTrace, runKodama } from "./_run.ts";
-import { drain, purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { drain, podOf, purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 Deno.test({
   name: "start: a bad name, a bad quantity or a name too long fail before any request is sent",
@@ -79,7 +79,7 @@ withSessionWorld(
       assertMatch(loser.stderr, /session "same" already exists in namespace dev/);
       assert(!hasStackTrace(loser.stderr));
       const pods = await w.kc(["get", "pods", "-l", "kodama.dev/session=same", "-o", "name"]);
-      assertEquals(pods.stdout.trim(), "pod/kodama-same");
+      assertEquals(pods.stdout.trim(), `pod/${await podOf(w, "same")}`);
       const pvcs = await w.kc(["get", "pvc", "-l", "kodama.dev/session=same", "-o", "name"]);
       assertEquals(pvcs.stdout.trim().split("\n").length, 2);
       // the winner's session works
@@ -118,7 +118,7 @@ withSessionWorld(
     assertEquals(r.code, 0, r.stderr);
     assert(!r.stdout.includes("sk-very-secret-123") && !r.stdout.includes(btoa("sk-very-secret-123")));
     assertStringIncludes(r.stdout, "API_KEY: <redacted>");
-    for (const kind of ["Secret", "NetworkPolicy", "PersistentVolumeClaim", "ConfigMap", "Pod"]) {
+    for (const kind of ["Secret", "NetworkPolicy", "PersistentVolumeClaim", "ConfigMap", "Job"]) {
       assertStringIncludes(r.stdout, `kind: ${kind}`);
     }
     assertStringIncludes(r.stdout, "cpu: 1500m");
@@ -127,7 +127,7 @@ withSessionWorld(
       stdin: r.stdout,
     });
     assertEquals(applied.code, 0, applied.stderr);
-    assertMatch(applied.stdout, /pod\/kodama-demo2 created \(server dry run\)/);
+    assertMatch(applied.stdout, /job.batch\/kodama-demo2 created \(server dry run\)/);
     // nothing was created, and no state written
     // (a real namespace has objects of its own — kube-root-ca.crt, a token Secret — and other tests' pods)
     assertEquals(
@@ -303,7 +303,15 @@ withSessionWorld(
       assert(await Deno.stat(state).then(() => true, () => false), "start wrote the local state");
       // a finalizer (another controller's) keeps the pod Terminating after it is deleted: delete waits
       assertEquals(
-        (await w.kc(["patch", "pod", "kodama-hd", "--type", "merge", "-p", hold(["example.com/hold"])])).code,
+        (await w.kc([
+          "patch",
+          "pod",
+          await podOf(w, "hd"),
+          "--type",
+          "merge",
+          "-p",
+          hold(["example.com/hold"]),
+        ])).code,
         0,
       );
       const del = w.spawn(["delete", "hd", "--force"]);
@@ -311,7 +319,8 @@ withSessionWorld(
       const err = drain(del.stderr.getReader());
       await waitUntil(
         async () =>
-          (await w.kc(["get", "pod", "kodama-hd", "-o", "jsonpath={.metadata.deletionTimestamp}"])).stdout !==
+          (await w.kc(["get", "pod", await podOf(w, "hd"), "-o", "jsonpath={.metadata.deletionTimestamp}"]))
+            .stdout !==
             "",
         30_000,
         "the pod to be marked for deletion",
@@ -329,10 +338,11 @@ withSessionWorld(
         (await w.kc(["get", "secret,configmap", "-l", "kodama.dev/session=hd", "-o", "name"])).stdout,
         "",
       );
-      assertEquals((await w.kc(["patch", "pod", "kodama-hd", "--type", "merge", "-p", hold(null)])).code, 0);
-      assertEquals((await w.kc(["wait", "--for=delete", "pod/kodama-hd", "--timeout=60s"])).code, 0);
+      const held = await podOf(w, "hd");
+      assertEquals((await w.kc(["patch", "pod", held, "--type", "merge", "-p", hold(null)])).code, 0);
+      assertEquals((await w.kc(["wait", "--for=delete", `pod/${held}`, "--timeout=60s"])).code, 0);
     } finally {
-      await w.kc(["patch", "pod", "kodama-hd", "--type", "merge", "-p", hold(null)]);
+      await w.kc(["patch", "pod", await podOf(w, "hd"), "--type", "merge", "-p", hold(null)]);
       await purge(w, "hd");
     }
   },

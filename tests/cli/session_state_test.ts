@@ -80,12 +80,13 @@ withSessionWorld(
       });
 
       await t.step(
-        "a pod removed behind kodama's back: `list` records Stopped and a new updatedAt",
+        "a session's Job removed behind kodama's back: `list` records Stopped and a new updatedAt",
         async () => {
           const before = await read();
           // updatedAt has a one-second resolution
           const was = before.updatedAt;
-          const d = await w.kc(["delete", "pod", "kodama-st", "--wait=true"]);
+          // its Job and pod (a pod alone the Job brings back: issue 80)
+          const d = await w.kc(["delete", "job", "kodama-st", "--cascade=foreground", "--wait=true"]);
           assertEquals(d.code, 0, d.stderr);
           // wait for a second boundary so the new stamp can differ
           while (new Date().toISOString().replace(/\.\d+Z$/, "Z") === was) {

@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { hasStackTrace } from "./_run.ts";
-import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const SLEEP = `[sh, -c, "echo cache up; while :; do sleep 3600; done"]`;
 
@@ -57,7 +57,7 @@ sync: { enabled: false }
           assertEquals(r.code, 0, r.stderr);
           assertStringIncludes(r.stderr, "template web (repo, ");
           assertStringIncludes(r.stderr, "running the init command");
-          const pod = JSON.parse((await w.kc(["get", "pod", "kodama-tw", "-o", "json"])).stdout);
+          const pod = JSON.parse((await w.kc(["get", "pod", await podOf(w, "tw"), "-o", "json"])).stdout);
           assertEquals(pod.spec.containers.map((c: { name: string }) => c.name), ["session", "cache"]);
           assertEquals(pod.spec.containers[0].resources.limits, { cpu: "500m", memory: "2Gi" });
           assertEquals(pod.spec.containers[1].ports, [{ containerPort: 6379, protocol: "TCP" }]);
@@ -95,7 +95,7 @@ sync: { enabled: false }
       );
 
       await t.step("logs -c cache: the sidecar's output", async () => {
-        const l = await w.k(["logs", "kodama-tw", "-c", "cache"]);
+        const l = await w.k(["logs", await podOf(w, "tw"), "-c", "cache"]);
         assertEquals(l.code, 0, l.stderr);
         assertStringIncludes(l.stdout, "cache up");
       });
@@ -113,7 +113,7 @@ sync: { enabled: false }
         const r = await w.k(["resume", "tw"]);
         assertEquals(r.code, 0, r.stderr);
         assert(!r.stderr.includes("init command"), r.stderr);
-        const pod = JSON.parse((await w.kc(["get", "pod", "kodama-tw", "-o", "json"])).stdout);
+        const pod = JSON.parse((await w.kc(["get", "pod", await podOf(w, "tw"), "-o", "json"])).stdout);
         assertEquals(pod.spec.containers.length, 2);
         const log = await w.sh("tw", "cat init.log");
         assertEquals(log.stdout, "init ran in /workspace\n");
@@ -164,7 +164,7 @@ sync: { enabled: false }
         );
         const r = await w.k(["start", "dc", "--template", "devcontainer", "--no-sync"]);
         assertEquals(r.code, 0, r.stderr);
-        const pod = JSON.parse((await w.kc(["get", "pod", "kodama-dc", "-o", "json"])).stdout);
+        const pod = JSON.parse((await w.kc(["get", "pod", await podOf(w, "dc"), "-o", "json"])).stdout);
         assertEquals(pod.spec.containers[0].image, SESSION_IMAGE);
         const f = await w.sh("dc", "cat created.txt");
         assertEquals(f.stdout, "hello from postCreate\n");

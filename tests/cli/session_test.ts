@@ -73,8 +73,17 @@ withSessionWorld(
       );
 
       await t.step("the pod: fractional CPU as millicores, fsGroup, workingDir, envFrom", async () => {
-        const r = await w.kc(["get", "pod", "kodama-demo", "-o", "json"]);
-        const pod = JSON.parse(r.stdout);
+        // the session's pod belongs to its Job kodama-demo, and is found by the session's label (issue 80)
+        const r = await w.kc(["get", "pods", "-l", "kodama.dev/session=demo", "-o", "json"]);
+        const pods = JSON.parse(r.stdout).items;
+        assertEquals(pods.length, 1);
+        const pod = pods[0];
+        assertEquals(pod.metadata.ownerReferences[0].kind, "Job");
+        assertEquals(pod.metadata.ownerReferences[0].name, "kodama-demo");
+        assertMatch(pod.metadata.name, /^kodama-demo-[a-z0-9]{5}$/);
+        const job = JSON.parse((await w.kc(["get", "job", "kodama-demo", "-o", "json"])).stdout);
+        assertEquals(job.spec.podReplacementPolicy, "Failed");
+        assertEquals(job.spec.podFailurePolicy.rules[0].action, "Ignore");
         const ctr = pod.spec.containers[0];
         assertEquals(ctr.resources.limits.cpu, "500m");
         assertEquals(ctr.resources.requests.cpu, "125m");
@@ -96,8 +105,10 @@ withSessionWorld(
         assertEquals(stop.code, 0, stop.stderr);
         assertStringIncludes(stop.stderr, "kodama-workspace-demo");
         assertEquals((await listElsewhere()).map((i) => i.status.phase), ["Stopped"]);
-        const gone = await w.kc(["get", "pod", "kodama-demo"]);
-        assertEquals(gone.code, 1);
+        // stopped: the Job and its pod are gone
+        assertEquals((await w.kc(["get", "job", "kodama-demo"])).code, 1);
+        const gone = await w.kc(["get", "pods", "-l", "kodama.dev/session=demo", "-o", "name"]);
+        assertEquals(gone.stdout.trim(), "");
         const resume = await w.k(["resume", "demo"]);
         assertEquals(resume.code, 0, resume.stderr);
         const read = await w.k(["attach", "demo", "--command", "cat /workspace/keep.txt"]);
@@ -115,7 +126,7 @@ withSessionWorld(
         assertEquals(r.code, 2);
         assertStringIncludes(r.stderr, "--force");
         assert(!hasStackTrace(r.stderr));
-        assertEquals((await w.kc(["get", "pod", "kodama-demo"])).code, 0);
+        assertEquals((await w.kc(["get", "job", "kodama-demo"])).code, 0);
       });
 
       await t.step("delete --force keeps the PVCs and says so", async () => {

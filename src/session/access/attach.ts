@@ -7,6 +7,7 @@
  * sh; a `session.shell` of zellij attaches to (or creates) the session's zellij session, so detaching
  * keeps its panes running.
  */
+import { restartText } from "../state/disruption.ts";
 import type { Kube } from "../../kube/client.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
@@ -49,6 +50,16 @@ export interface AttachOptions {
 /** Why a session cannot be attached to, as an error with the command that fixes it. */
 export function notAttachable(v: SessionView): KodamaError | undefined {
   if (v.status === "Running" && v.pod) return undefined;
+  if (v.restart) {
+    // the cluster moved the pod and its Job is bringing it back (issue 80): a pause, not a failure
+    return new KodamaError(
+      `session ${v.name} is restarting (${
+        restartText(v.restart).replace(/^Restarting:? ?/, "") || "its pod went"
+      }): the cluster is bringing its pod back`,
+      ExitCode.FAILED,
+      `wait for it: kodama list -w   (then attach again)`,
+    );
+  }
   switch (v.status) {
     case "Stopped":
       return new KodamaError(

@@ -2,8 +2,16 @@
  * `kodama share NAME --user U | --group G | --serviceaccount NS:NAME [--read-only]`, `kodama unshare`, and
  * the share listing: a Role and a RoleBinding per subject, named after the session and the subject,
  * labelled with the session (so `delete` removes them), whose rules name only the session's own objects
- * (`resourceNames`): its pod (get; exec, attach, port-forward, logs) and its volumes (get). `--read-only`
- * leaves get and logs. The Secrets are never granted: a teammate's attach, exec and logs do not read them.
+ * (`resourceNames`): its pod (get; exec, attach, port-forward, logs), its Job (get) and its volumes (get).
+ * `--read-only` leaves get and logs. The Secrets are never granted: a teammate's attach, exec and logs do
+ * not read them.
+ *
+ * A session's pod belongs to its Job (issue 80), and the cluster names it (`kodama-NAME-x7k2p`), anew each
+ * time it replaces it. RBAC names pods only by name, so a share grants the pod of the moment, and records
+ * that name on the workspace volume (ANNOTATION_SHARED_POD), where a teammate, who may not list pods, reads
+ * it. A command of the owner (or anyone who may update the Roles) that finds the session on another pod
+ * renews the Roles and the record (`renewShares`, called by state/cluster.ts); until then a teammate is
+ * told in one line that the pod was replaced and how it is renewed.
  *
  * Kubernetes refuses a Role granting what its writer does not hold (RBAC escalation check), so only a user
  * who may exec into the session can share it; the API server's message says what was missing.
@@ -11,7 +19,17 @@
 import type { Kube } from "../../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
-import { LABEL_MANAGED_BY, LABEL_SESSION, MANAGED_BY, objectNames, sessionSelector } from "../spec/names.ts";
+import {
+  ANNOTATION_SHARED_POD,
+  LABEL_MANAGED_BY,
+  LABEL_SESSION,
+  LABEL_VOLUME,
+  MANAGED_BY,
+  objectNames,
+  sessionSelector,
+} from "../spec/names.ts";
+import type { KubeObjects } from "../../kube/seam.ts";
+import { isLegacyPod, isLive } from "../state/sessionpod.ts";
 import { requireSession } from "../state/cluster.ts";
 import { quote } from "../../base/text/escape.ts";
 
@@ -106,14 +124,19 @@ export function shareObjectName(session: string, s: Subject): string {
  * volumes. Pure.
  */
 export function shareRules(
-  names: { pod: string; pvcs: string[] },
+  names: { pod?: string; job?: string; pvcs: string[] },
   readOnly: boolean,
 ): PolicyRule[] {
-  const pod = [names.pod];
-  const rules: PolicyRule[] = [
-    { apiGroups: [""], resources: ["pods", "pods/log"], verbs: ["get"], resourceNames: pod },
-  ];
-  if (!readOnly) {
+  // never an empty resourceNames (that would be every pod): a stopped session's share names no pod until
+  // the session runs again (renewShares)
+  const pod = names.pod ? [names.pod] : [];
+  const rules: PolicyRule[] = pod.length
+    ? [{ apiGroups: [""], resources: ["pods", "pods/log"], verbs: ["get"], resourceNames: pod }]
+    : [];
+  if (names.job) {
+    rules.push({ apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"], resourceNames: [names.job] });
+  }
+  if (!readOnly && pod.length) {
     rules.push({
       apiGroups: [""],
       resources: ["pods/exec", "pods/attach", "pods/portforward"],
@@ -265,11 +288,13 @@ export async function shareSession(
   const n = objectNames(session);
   const pvcs = [...new Set([n.workspacePVC, n.homePVC, ...v.pvcs.map((c) => c.metadata!.name!)])];
   const readOnly = !!o.readOnly;
+  // the pod of the moment (a legacy session's bare pod is `kodama-NAME`); a stopped session's: none yet
+  const pod = v.pod && (isLive(v.pod) || isLegacyPod(v.pod)) ? v.pod.metadata?.name : undefined;
   const { role, binding } = shareObjects(
     session,
     namespace,
     subject,
-    shareRules({ pod: v.pod?.metadata?.name ?? n.pod, pvcs }, readOnly),
+    shareRules({ pod, job: n.workload, pvcs }, readOnly),
     readOnly,
   );
   // the Role first: a binding to a missing Role grants nothing (and the API server checks its rules then)
@@ -280,6 +305,9 @@ export async function shareSession(
     throw escalation(e, readOnly) ?? e;
   }
   await put(kube, "rolebindings", namespace, binding, { subjects: binding.subjects });
+  // every share of the session names this pod from now on, and the workspace records it for the teammate
+  // (a stopped session: the record is empty, and the first command that finds it running renews the shares)
+  await renewShares(kube, namespace, session, pod, v.pvcs);
   const access = readOnly ? "read-only (get, logs)" : "attach, exec, port-forward, logs";
   o.out.write(
     `session/${session} shared with ${subjectText(subject)}: ${access}${
@@ -289,10 +317,48 @@ export async function shareSession(
   o.err.write(
     `role and rolebinding ${role.metadata!.name} in namespace ${namespace}; they reach it with: ` +
       `kodama attach ${session} -n ${namespace}${
-        readOnly ? "   (read-only: kodama logs " + n.pod + ` -n ${namespace})` : ""
+        readOnly ? `   (read-only: kodama logs ${pod ?? `session/${session}`} -n ${namespace})` : ""
       }\n`,
   );
   return ExitCode.OK;
+}
+
+/**
+ * Renew the session's shares to name `pod` (the session's pod now): each share Role's rules are made again
+ * for it (its access and volumes as they were), then the workspace volume records the pod
+ * (ANNOTATION_SHARED_POD). Returns how many Roles changed. Throws what the API server refuses.
+ */
+export async function renewShares(
+  kube: KubeObjects,
+  namespace: string,
+  session: string,
+  pod: string | undefined,
+  pvcs: { metadata?: { name?: string } }[],
+): Promise<number> {
+  const { items } = await kube.listObjects<RoleObject>("roles", namespace, {
+    labelSelector: shareSelector(session),
+  });
+  const n = objectNames(session);
+  let changed = 0;
+  for (const r of items) {
+    if (r.metadata?.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY) continue;
+    const readOnly = r.metadata?.annotations?.[ANNOTATION_ACCESS] === "read-only";
+    const claims = r.rules?.find((x) => x.resources.includes("persistentvolumeclaims"))?.resourceNames ?? [];
+    const rules = shareRules({ pod, job: n.workload, pvcs: claims }, readOnly);
+    if (JSON.stringify(rules) === JSON.stringify(r.rules)) continue;
+    await kube.patchObject("roles", namespace, r.metadata!.name!, { rules });
+    changed++;
+  }
+  const ws =
+    pvcs.find((c) =>
+      (c as { metadata?: { labels?: Record<string, string> } }).metadata?.labels?.[LABEL_VOLUME] ===
+        "workspace"
+    ) ?? pvcs.find((c) => c.metadata?.name === n.workspacePVC);
+  const claim = ws?.metadata?.name ?? n.workspacePVC;
+  await kube.patchObject("persistentvolumeclaims", namespace, claim, {
+    metadata: { annotations: { [ANNOTATION_SHARED_POD]: pod ?? "" } },
+  });
+  return changed;
 }
 
 /**

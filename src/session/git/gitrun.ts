@@ -21,6 +21,7 @@ import {
 import type { Shared } from "../lifecycle/shared.ts";
 import type { PathDoor } from "../lifecycle/startio.ts";
 import { namesOf, type SessionSpec } from "../spec/spec.ts";
+import { findSessionPod } from "../state/cluster.ts";
 
 /**
  * Every local git a session feature runs goes through here. Inside door git (src/session/git/doorgit.ts) it runs
@@ -225,7 +226,6 @@ export async function sendLocalRepo(
   signal: AbortSignal,
   shared?: Shared,
 ): Promise<void> {
-  const n = namesOf(spec);
   const bundle = shared
     ? await shared.once(`bundle\0${root}`, async () => {
       const b = await makeBundle(root);
@@ -233,15 +233,21 @@ export async function sendLocalRepo(
       return b;
     })
     : await makeBundle(root);
+  let podName: string | undefined;
   try {
     for (;;) {
       if (signal.aborted) return;
-      const pod = await kube.getObject<V1Pod>("pods", spec.namespace, n.pod).catch(() => undefined);
+      const pod: V1Pod | undefined = await findSessionPod(kube, spec.namespace, spec.name).catch(() =>
+        undefined
+      );
       const st = pod?.status?.initContainerStatuses?.find((c) => c.name === GIT_CONTAINER);
       if (st?.state?.terminated || pod?.status?.phase === "Failed" || pod?.status?.phase === "Running") {
         return;
       }
-      if (st?.state?.running) break;
+      if (st?.state?.running) {
+        podName = pod!.metadata!.name!;
+        break;
+      }
       await new Promise((r) => setTimeout(r, 150));
     }
     const { execInPod } = await import("../../kube/exec.ts");
@@ -250,7 +256,7 @@ export async function sendLocalRepo(
     const res = await execInPod(
       kube,
       spec.namespace,
-      n.pod,
+      podName!,
       GIT_CONTAINER,
       receiveBundleCommand(spec.workdir, bundle.size),
       {
@@ -340,7 +346,9 @@ export async function recordClone(
   let pod: V1Pod;
   try {
     // the pod as the wait saw it ready (start), else read now; start's agent run then uses it too
-    pod = got?.pod ?? await kube.getObject<V1Pod>("pods", spec.namespace, n.pod);
+    const found = got?.pod ?? await findSessionPod(kube, spec.namespace, spec.name);
+    if (!found) return undefined;
+    pod = found;
   } catch {
     return undefined;
   }

@@ -9,6 +9,7 @@ import type { Sink } from "../../base/sink.ts";
 import { renderTable } from "../../ui/table.ts";
 import { listSessions } from "../state/cluster.ts";
 import { deleteSession } from "./lifecycle.ts";
+import { gcBudgets } from "./protect.ts";
 import { expiredSessions, expiresText, statusText } from "../state/list.ts";
 
 export interface GcOptions {
@@ -39,6 +40,12 @@ export async function gcSessions(kube: Kube, namespace: string | undefined, o: G
     throw e;
   }
   const now = o.now ?? Date.now();
+  // PodDisruptionBudgets (session.protectRunning) whose session.protectFor has passed: a drain may proceed
+  if (!o.dryRun) {
+    for (const b of await gcBudgets(kube, namespace, now).catch(() => [])) {
+      o.err.write(`removed poddisruptionbudget ${b} (its protect-until has passed)\n`);
+    }
+  }
   const expired = expiredSessions(listed.sessions, now);
   if (!expired.length) {
     o.err.write(`no expired sessions in ${where}\n`);

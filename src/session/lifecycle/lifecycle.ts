@@ -1,25 +1,28 @@
 /**
  * `stop`, `resume`, `delete` and `session prune`.
  *
- *   stop     deletes the pod; the volumes, the Secret and the ConfigMap stay
- *   resume   recreates the pod from the settings recorded on the volumes, then waits as `start` does
- *   delete   removes the pod, Secrets, ConfigMap and local state; the volumes are kept (marked as kept,
+ *   stop     tells the pod it is a stop, deletes the session's Job (its pod with it); the volumes, the
+ *            Secret and the ConfigMap stay
+ *   resume   recreates the Job from the settings recorded on the volumes, then waits as `start` does
+ *   delete   removes the Job, Secrets, ConfigMap and local state; the volumes are kept (marked as kept,
  *            so a later `start` of the same name reuses them) unless --purge
  *   prune    removes local state files whose session no longer exists
  */
-import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Config } from "../../config/schema.ts";
 import type { Kube } from "../../kube/client.ts";
-import type { KubeIdentity, KubeObjects, KubeTargets } from "../../kube/seam.ts";
+import type { KubeIdentity, KubeObjects, KubeStreams, KubeTargets } from "../../kube/seam.ts";
 import { type Clock, realClock } from "../../base/clock.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import { withInterrupt } from "../../base/proc/proc.ts";
 import { durationValueMs, parseDuration } from "../../base/duration.ts";
 import type { Sink } from "../../base/sink.ts";
 import { findSession, notFoundError, requireSession } from "../state/cluster.ts";
-import { buildNetworkPolicy, buildPod } from "../spec/manifests.ts";
-import { LABEL_SESSION, objectNames } from "../spec/names.ts";
-import { namesOf, type SessionSpec } from "../spec/spec.ts";
+import { buildNetworkPolicy } from "../spec/manifests.ts";
+import { LABEL_SESSION, objectNames, sessionSelector } from "../spec/names.ts";
+import type { SessionSpec } from "../spec/spec.ts";
+import { createWorkload, markStop, podsGone, removeWorkload } from "./workload.ts";
+import { isLegacyPod, isLive, legacyNote } from "../state/sessionpod.ts";
 import type { StartIO } from "./startio.ts";
 import { AFTER_READY, retainVolumes, waitReady } from "./ready.ts";
 import { listStates, loadState, removeState, saveState, stateFromSpec, updateState } from "../state/state.ts";
@@ -27,15 +30,6 @@ import { quote } from "../../base/text/escape.ts";
 
 /** How long stop/resume wait for a pod to go away. */
 const POD_GONE_MS = 120_000;
-
-async function podGone(kube: KubeTargets, namespace: string, pod: string): Promise<void> {
-  // loaded when a pod must go (its conditions bring a JSONPath library): a resume of a stopped session never
-  const { waitForPods } = await import("../../pods/wait.ts");
-  await waitForPods(kube, { namespace, pod, includeNotReady: true }, {
-    for: "deleted",
-    timeoutMs: POD_GONE_MS,
-  });
-}
 
 /**
  * Wait until purged claims are gone. A claim a pod still uses stays Terminating (the
@@ -78,7 +72,7 @@ function volumeList(pvcs: V1PersistentVolumeClaim[]): string {
 }
 
 export async function stopSession(
-  kube: KubeTargets & KubeIdentity,
+  kube: KubeTargets & KubeIdentity & KubeStreams,
   namespace: string,
   name: string,
   o: {
@@ -92,17 +86,20 @@ export async function stopSession(
   },
 ): Promise<number> {
   const v = await requireSession(kube, namespace, name);
-  if (!v.pod) {
+  if (!v.pod && !v.job) {
     o.err.write(`session ${name} is already stopped\n`);
     return ExitCode.OK;
   }
-  const pod = v.pod.metadata!.name!;
   // the daemon's own module, not the sync engine's (sync/session.ts): `stop` loads no more than it needs
   if (await (await import("../sync/daemon.ts")).stopDaemon(name, o.home)) {
     o.err.write(`stopped the background sync of ${name}\n`);
   }
-  await kube.deleteObject("pods", namespace, pod);
-  if (o.wait) await podGone(kube, namespace, pod);
+  // the pod learns it is a stop (the agent runner then resumes nothing it cut off), then the Job goes
+  if (v.pod) await markStop(kube, v.pod);
+  const pods = await sessionPods(kube, namespace, name, v.pod);
+  await removeWorkload(kube, namespace, name, pods);
+  await (await import("./protect.ts")).unprotectSession(kube, namespace, name).catch(() => {});
+  if (o.wait) await podsGone(kube, namespace, name, POD_GONE_MS);
   await updateState(name, { status: "Stopped" }, o.home);
   o.out.write(`session/${name} stopped\n`);
   if (o.resumeHint !== false) {
@@ -137,15 +134,22 @@ export async function clearForResume(
       "was it made by kodama? `kodama session get` shows its objects",
     );
   }
-  if (v.pod) {
-    const podName = v.pod.metadata!.name!;
-    if (v.status !== "Failed" && v.status !== "Stopped" && !v.pod.metadata?.deletionTimestamp) {
+  if (v.restart) {
+    // the cluster is bringing the pod back already (its Job is active): nothing to do
+    err.write(`session ${name} is restarting (the cluster is bringing its pod back)\n`);
+    return undefined;
+  }
+  if (v.pod || v.job) {
+    if (v.pod && v.status !== "Failed" && v.status !== "Stopped" && isLive(v.pod)) {
       err.write(`session ${name} is already ${v.status.toLowerCase()}\n`);
+      if (isLegacyPod(v.pod)) err.write(`note: ${legacyNote(name)}\n`);
       return undefined;
     }
-    // a pod that cannot run, that ended by itself (idle stop), or that is going away is replaced
-    if (!v.pod.metadata?.deletionTimestamp) await kube.deleteObject("pods", namespace, podName);
-    await podGone(kube, namespace, podName);
+    // a Job that ended (an idle stop, a failure), a pod that cannot run or that is going away, a legacy
+    // session's bare pod: deleted and waited out, then the session's Job is made anew (a legacy one adopted)
+    const pods = await sessionPods(kube, namespace, name, v.pod);
+    await removeWorkload(kube, namespace, name, pods);
+    await podsGone(kube, namespace, name, POD_GONE_MS);
   }
   return { ...recorded, namespace };
 }
@@ -194,13 +198,7 @@ export async function resumeSession(
           if (!(e instanceof KodamaError && /already exists|AlreadyExists/i.test(e.message))) throw e;
         });
       }
-      await kube.createObject("pods", namespace, buildPod(spec)).catch(async (e) => {
-        const { podSecurityError } = await import("./podsecurity.ts");
-        throw podSecurityError(e, namespace, {
-          runAsUser: spec.sandbox?.runAsUser,
-          sidecars: !!spec.sidecars?.length,
-        });
-      });
+      await createWorkload(kube, namespace, spec);
       created = true;
       // resumed on another machine: this one now remembers the session too (written while the pod starts,
       // once its watch is open: the state's YAML module would hold the main thread before the watch went out)
@@ -240,13 +238,12 @@ export async function resumeSession(
       return ExitCode.OK;
     } catch (e) {
       if (it.interrupted && created) {
-        // back to Stopped: the pod this run made goes, everything else stays
-        await kube.deleteObject("pods", namespace, namesOf(spec).pod, { gracePeriodSeconds: 1 }).catch(
-          () => {},
-        );
+        // back to Stopped: the Job this run made goes (its pod with it), everything else stays
+        const pods = await sessionPods(kube, namespace, name).catch(() => []);
+        await removeWorkload(kube, namespace, name, pods, { gracePeriodSeconds: 1 }).catch(() => {});
         await updateState(name, { status: "Stopped" });
         throw new KodamaError(
-          `interrupted: removed pod ${namesOf(spec).pod}; session ${name} is stopped`,
+          `interrupted: removed job ${objectNames(name).workload}; session ${name} is stopped`,
           ExitCode.INTERRUPTED,
         );
       }
@@ -309,7 +306,8 @@ export async function deleteSession(
     kube,
     namespace,
     name,
-    v.pod?.metadata?.name,
+    v.pod && isLegacyPod(v.pod) ? v.pod.metadata?.name : undefined,
+    !!v.job || (!!v.pod && !isLegacyPod(v.pod)),
     volumes,
     !!o.purge,
     !!v.spec?.sandbox?.egress,
@@ -320,7 +318,7 @@ export async function deleteSession(
       : `its volumes ${volumeList(volumes)} are kept`;
     if (
       !await o.confirm(
-        `Delete session ${name} in namespace ${namespace}? The pod, Secret and ConfigMap go; ${what}.`,
+        `Delete session ${name} in namespace ${namespace}? Its Job and pod, Secret and ConfigMap go; ${what}.`,
       )
     ) {
       o.err.write("not deleted\n");
@@ -353,8 +351,11 @@ export async function deleteSession(
   // the background sync ends and what it sent is forgotten (the daemon and store modules: not the engine)
   await (await import("../sync/daemon.ts")).stopDaemon(name, o.home);
   await (await import("../sync/store.ts")).removeSyncState(name, o.home);
-  const podName = v.pod?.metadata?.name ?? n.pod;
-  await del("pods", podName);
+  const pods = await sessionPods(kube, namespace, name, v.pod);
+  if (await removeWorkload(kube, namespace, name, pods)) {
+    gone.push(v.job || pods.some((p) => !isLegacyPod(p)) ? `job/${n.workload}` : `pod/${n.workload}`);
+  }
+  await (await import("./protect.ts")).unprotectSession(kube, namespace, name).catch(() => {});
   await del("secrets", n.envSecret);
   await del("secrets", n.gitSecret);
   await del("configmaps", n.editorConfigMap);
@@ -368,7 +369,7 @@ export async function deleteSession(
   const removedState = !o.keepConfig && await removeState(name, o.home);
   // as kubectl delete (and stop) do: return once the pod is gone. On a real node it takes its grace period
   // to stop, and meanwhile `list` still shows the session and a `start` of the name would meet it.
-  if (v.pod) await podGone(kube, namespace, podName);
+  if (pods.length) await podsGone(kube, namespace, name, POD_GONE_MS);
   if (o.purge) await claimsGone(kube, namespace, volumes.map((c) => c.metadata!.name!), o);
   o.out.write(`session/${name} deleted\n`);
   o.err.write(`removed ${gone.join(", ")}${removedState ? " and the local state" : ""}\n`);
@@ -381,6 +382,24 @@ export async function deleteSession(
     );
   }
   return ExitCode.OK;
+}
+
+/**
+ * Every pod of the session (its Job's, a legacy bare one), read again: the Job may have replaced the one a
+ * view saw. `known` is used when the list is refused (a user who may not list pods).
+ */
+async function sessionPods(
+  kube: KubeObjects,
+  namespace: string,
+  name: string,
+  known?: V1Pod,
+): Promise<V1Pod[]> {
+  try {
+    return (await kube.listObjects<V1Pod>("pods", namespace, { labelSelector: sessionSelector(name) })).items;
+  } catch (e) {
+    if (e instanceof KodamaError && e.code === ExitCode.FORBIDDEN) return known ? [known] : [];
+    throw e;
+  }
 }
 
 /** Revoke the session's gateway tokens; a refusal (a user who may not update the gateway's Secret) warns. */
@@ -421,6 +440,7 @@ async function mayDelete(
   namespace: string,
   name: string,
   pod: string | undefined,
+  job: boolean,
   volumes: V1PersistentVolumeClaim[],
   purge: boolean,
   egress: boolean,
@@ -428,6 +448,7 @@ async function mayDelete(
   const n = objectNames(name);
   const checks: { verb: string; resource: string; group?: string; name: string }[] = [
     ...(pod ? [{ verb: "delete", resource: "pods", name: pod }] : []),
+    ...(job ? [{ verb: "delete", resource: "jobs", group: "batch", name: n.workload }] : []),
     { verb: "delete", resource: "secrets", name: n.envSecret },
     { verb: "delete", resource: "secrets", name: n.gitSecret },
     { verb: "delete", resource: "configmaps", name: n.editorConfigMap },

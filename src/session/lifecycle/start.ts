@@ -14,6 +14,7 @@
  *
  * Ctrl-C at any step removes what this run created except the volumes, and says which volumes remain.
  */
+import { createWorkload, removeWorkload } from "./workload.ts";
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Config } from "../../config/schema.ts";
 import { originOf } from "../../config/origin.ts";
@@ -565,6 +566,7 @@ class Created {
   networkPolicy?: string;
   gitSecret?: string;
   configMap?: string;
+  /** the session's Job (its pod goes with it) */
   pod?: string;
   /** volumes created or adopted by this run: kept on an interrupt, marked as left over */
   volumes: string[] = [];
@@ -646,7 +648,7 @@ async function checkFree(r: Run): Promise<void> {
     );
   }
   if (pods.items.length || live.length) {
-    throw alreadyExists(spec, sessionView(spec.name, spec.namespace, pods.items[0], live).status);
+    throw alreadyExists(spec, sessionView(spec.name, spec.namespace, pods.items, live).status);
   }
 }
 
@@ -982,18 +984,13 @@ async function createPod(r: Run): Promise<void> {
   const entry = await r.cliCache;
   if (entry) {
     r.plan.spec = { ...r.plan.spec, cliCache: entry };
-    withCliCache(r.plan.objects.pod, r.plan.spec);
+    withCliCache(r.plan.objects.pod, r.plan.spec, r.plan.objects.job);
   }
   const s = r.plan.spec;
-  await r.kube.createObject("pods", s.namespace, r.plan.objects.pod).catch(async (e) => {
-    // a namespace enforcing Pod Security: its reasons, and the setting that meets them (podsecurity.ts)
-    const { podSecurityError } = await import("./podsecurity.ts");
-    throw podSecurityError(e, s.namespace, {
-      runAsUser: s.sandbox?.runAsUser,
-      sidecars: !!s.sidecars?.length,
-    });
-  });
-  r.created.pod = r.plan.objects.pod.metadata!.name!;
+  // the session's Job, whose template is the pod (a namespace enforcing Pod Security: its reasons, and the
+  // setting that meets them, podsecurity.ts)
+  await createWorkload(r.kube, s.namespace, s, r.plan.objects.job);
+  r.created.pod = r.plan.objects.job.metadata!.name!;
 }
 
 const CREATE_STEPS: ((r: Run) => Promise<void>)[] = [
@@ -1026,7 +1023,12 @@ async function rollback(r: Run, dropVolumes = false): Promise<{ removed: string[
     }
   };
   if (c.pod) {
-    await attempt(`pod ${c.pod}`, () => r.kube.deleteObject("pods", ns, c.pod!, { gracePeriodSeconds: 1 }));
+    await attempt(`job ${c.pod}`, async () => {
+      const { items } = await r.kube.listObjects<import("@kubernetes/client-node").V1Pod>("pods", ns, {
+        labelSelector: sessionSelector(r.plan.spec.name),
+      });
+      await removeWorkload(r.kube, ns, r.plan.spec.name, items, { gracePeriodSeconds: 1 });
+    });
   }
   if (c.configMap) {
     await attempt(`configmap ${c.configMap}`, () => r.kube.deleteObject("configmaps", ns, c.configMap!));
@@ -1090,11 +1092,8 @@ async function replaceExisting(kube: Kube, spec: SessionSpec, io: StartIO): Prom
  */
 async function runInit(kube: Kube, spec: SessionSpec, io: StartIO, signal: AbortSignal): Promise<void> {
   const { execCapture } = await import("../access/podexec.ts");
-  const pod = await kube.getObject<import("@kubernetes/client-node").V1Pod>(
-    "pods",
-    spec.namespace,
-    namesOf(spec).pod,
-  );
+  const { requireSessionPod } = await import("../state/cluster.ts");
+  const pod = await requireSessionPod(kube, spec.namespace, spec.name);
   const line = typeof spec.init === "string" ? spec.init : shellJoin(spec.init!);
   io.err.write(`running the init command: ${line}\n`);
   const r = await execCapture(kube, pod, ["sh", "-c", `cd "$KODAMA_WORKSPACE" && ${line}`], {
@@ -1163,7 +1162,8 @@ async function refillPool(
 function recordOwner(plan: SessionPlan, owner: string): void {
   plan.spec = { ...plan.spec, owner };
   const o = plan.objects;
-  for (const obj of [o.networkPolicy, o.secret, o.gitSecret, o.configMap, o.pod, ...o.pvcs]) {
+  // the pod's annotations are the Job template's own (manifests.ts: buildJob)
+  for (const obj of [o.networkPolicy, o.secret, o.gitSecret, o.configMap, o.pod, o.job, ...o.pvcs]) {
     const a = obj?.metadata?.annotations;
     if (a && ANNOTATION_SPEC in a) a[ANNOTATION_SPEC] = JSON.stringify(plan.spec);
   }

@@ -3,6 +3,7 @@
  * couple of seconds while it is not ready, and let the pure `verdict` decide. Ends ready, failed (a
  * reason and the recent events), timed out (what it was still waiting for), or interrupted.
  */
+import { sessionPod } from "../state/sessionpod.ts";
 import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { KubeObjects } from "../../kube/seam.ts";
 import { sessionSelector } from "../spec/names.ts";
@@ -69,6 +70,9 @@ export async function waitForSession(
   o: WaitOptions,
 ): Promise<WaitResult> {
   let pod: V1Pod | undefined;
+  // the session's pods by name: its Job's (a replacement, the one it replaces) or a legacy one; the session's
+  // pod is the live one of them (sessionpod.ts)
+  const pods = new Map<string, V1Pod>();
   const pvcs = new Map<string, V1PersistentVolumeClaim>();
   let events: CoreV1Event[] = [];
   const ac = new AbortController();
@@ -128,7 +132,9 @@ export async function waitForSession(
       namespace,
       selector,
       (type, p) => {
-        pod = type === "DELETED" ? undefined : p;
+        if (type === "DELETED") pods.delete(p.metadata?.name ?? "");
+        else pods.set(p.metadata?.name ?? "", p);
+        pod = sessionPod([...pods.values()]);
         watching();
         evaluate();
       },

@@ -9,6 +9,7 @@
 import type {
   V1ConfigMap,
   V1Container,
+  V1Job,
   V1NetworkPolicy,
   V1PersistentVolumeClaim,
   V1Pod,
@@ -16,7 +17,7 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
-import { buildGitSecret, gitInitContainer, gitMounts, gitVolumes } from "../git/git.ts";
+import { buildGitSecret, GIT_CONTAINER, gitInitContainer, gitMounts, gitVolumes } from "../git/git.ts";
 import {
   ANNOTATION_SPEC,
   CLI_CACHE_PATH,
@@ -56,6 +57,12 @@ export interface SessionObjects {
   gitSecret?: V1Secret;
   /** the egress NetworkPolicy (session.egress; sandbox.ts) */
   networkPolicy?: V1NetworkPolicy;
+  /** the Job `start` creates: it owns the session's pod and brings it back when the cluster takes it */
+  job: V1Job;
+  /**
+   * the Job's pod template as a Pod (`buildPod`): its spec, labels and annotations are the template's own
+   * objects, so a change to it (withCliCache, the owner) is the Job's
+   */
   pod: V1Pod;
 }
 
@@ -279,7 +286,7 @@ export function initContainers(spec: SessionSpec): V1Container[] {
 
 /** With sidecars, kubectl (and kodama's pod commands) default to the session container too. */
 function podMetadata(spec: SessionSpec) {
-  const m = metadata(spec, namesOf(spec).pod);
+  const m = metadata(spec, namesOf(spec).workload);
   // the user's annotations (--annotation) first: kodama's own always win
   if (spec.scheduling?.annotations) m.annotations = { ...spec.scheduling.annotations, ...m.annotations };
   if (spec.sidecars?.length) {
@@ -288,12 +295,59 @@ function podMetadata(spec: SessionSpec) {
   return m;
 }
 
-/** The namespace's agent-CLI cache added to a pod built without it (start decides it late), its settings too. */
-export function withCliCache(pod: V1Pod, spec: SessionSpec): void {
+/**
+ * The namespace's agent-CLI cache added to a pod built without it (start decides it late), its settings too
+ * (on the Job as well, when given: its template shares the pod's spec and annotations).
+ */
+export function withCliCache(pod: V1Pod, spec: SessionSpec, job?: V1Job): void {
   pod.spec!.volumes!.push(...podVolumes(spec).filter((v) => v.name === "agent-clis"));
   pod.spec!.containers[0].volumeMounts!.push(...mainMounts(spec).filter((m) => m.name === "agent-clis"));
-  const a = pod.metadata?.annotations;
-  if (a && ANNOTATION_SPEC in a) a[ANNOTATION_SPEC] = JSON.stringify(spec);
+  for (const a of [pod.metadata?.annotations, job?.metadata?.annotations]) {
+    if (a && ANNOTATION_SPEC in a) a[ANNOTATION_SPEC] = JSON.stringify(spec);
+  }
+}
+
+/** The pod template's init container whose failure fails the Job at once (a failed clone is not retried). */
+const FAIL_AT_ONCE = GIT_CONTAINER;
+
+/**
+ * The session's Job (issue 80): one pod at a time (`parallelism`/`completions` 1) from the pod template
+ * `buildPod` makes, so the cluster, not the laptop, brings the session back after an eviction, a
+ * preemption, a lost node or a delete. A disruption (the pod's `DisruptionTarget` condition) is ignored by
+ * the failure count, and the replacement is made only once the old pod is fully gone
+ * (`podReplacementPolicy: Failed`), so two pods never share the workspace. A crash counts (`backoffLimit`);
+ * a failed clone fails the Job at once; the main process ending by itself (an idle stop, exit 0) completes
+ * it, and nothing restarts it. The template shares `pod`'s spec, labels and annotations (not its name:
+ * the Job names its pods `kodama-NAME-x7k2p`).
+ */
+export function buildJob(spec: SessionSpec, pod: V1Pod = buildPod(spec)): V1Job {
+  const clone = pod.spec?.initContainers?.some((c) => c.name === FAIL_AT_ONCE);
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: metadata(spec, namesOf(spec).workload),
+    spec: {
+      parallelism: 1,
+      completions: 1,
+      backoffLimit: 6,
+      podReplacementPolicy: "Failed",
+      podFailurePolicy: {
+        rules: [
+          { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] },
+          ...(clone
+            ? [{
+              action: "FailJob",
+              onExitCodes: { containerName: FAIL_AT_ONCE, operator: "NotIn", values: [0] },
+            }]
+            : []),
+        ],
+      },
+      template: {
+        metadata: { labels: pod.metadata!.labels, annotations: pod.metadata!.annotations },
+        spec: pod.spec!,
+      },
+    },
+  };
 }
 
 export function buildPod(spec: SessionSpec): V1Pod {
@@ -357,8 +411,14 @@ export function buildSession(spec: SessionSpec, data: SessionData): SessionObjec
     ...(spec.git?.credentialsFor && data.git
       ? { gitSecret: buildGitSecret(metadata(spec, namesOf(spec).gitSecret), data.git) }
       : {}),
-    pod: buildPod(spec),
+    ...jobAndPod(spec),
   };
+}
+
+/** The Job and its template as a Pod, sharing one spec. */
+function jobAndPod(spec: SessionSpec): { job: V1Job; pod: V1Pod } {
+  const pod = buildPod(spec);
+  return { job: buildJob(spec, pod), pod };
 }
 
 /** The objects as `--dry-run` prints them: in creation order, Secret values replaced by `<redacted>`. */
@@ -373,6 +433,6 @@ export function redactedList(o: SessionObjects): Record<string, unknown>[] {
     ...(o.gitSecret ? [redact(o.gitSecret)] : []),
     ...o.pvcs,
     ...(o.configMap ? [o.configMap] : []),
-    o.pod,
+    o.job,
   ] as unknown as Record<string, unknown>[];
 }

@@ -1,6 +1,7 @@
 /**
  * A session's name and the names of everything it owns, in one table, so every object name is derived
- * (and validated) in one place. The names follow the Kodama contract (`kodama-<name>` pod,
+ * (and validated) in one place. The names follow the Kodama contract (`kodama-<name>` — since issue 80 the
+ * session's Job, whose pod is `kodama-<name>-<suffix>`;
  * `kodama-workspace-<name>`, `kodama-claude-home-<name>`, `kodama-editor-config-<name>`) so its
  * troubleshooting steps (`kubectl delete pvc kodama-workspace-<name>`) work as written.
  * Pure: no I/O.
@@ -36,6 +37,13 @@ export const ANNOTATION_POOL_CLASS = "kodama.dev/pool-class";
 /** On a volume taken from the pool: the pair it came from (for `get` and troubleshooting). */
 export const ANNOTATION_POOLED = "kodama.dev/pooled-from";
 
+/**
+ * On a shared session's Job: the pod its shares' Roles name (RBAC names pods by `resourceNames`, and a Job's
+ * pod is renamed when the cluster replaces it). A teammate, who may not list pods, reads it to find the pod;
+ * a command of the owner that finds another pod renews the Roles and this (access/share.ts).
+ */
+export const ANNOTATION_SHARED_POD = "kodama.dev/shared-pod";
+
 /** The session's settings (JSON), on every object it owns: another machine resumes from them. */
 export const ANNOTATION_SPEC = "kodama.dev/spec";
 
@@ -54,7 +62,12 @@ export function sessionSelector(name: string): string {
 
 /** Names of a session's objects. Later features add theirs here (and they are validated with the rest). */
 export interface SessionObjectNames {
-  pod: string;
+  /**
+   * the session's Job (batch/v1), which owns its pod; the pod's name is the Job's generated one
+   * (`kodama-NAME-x7k2p`), so nothing addresses the pod by a fixed name: find it by the session's labels
+   * (state/sessionpod.ts). A legacy session (an older kodama) has a bare Pod of this name instead.
+   */
+  workload: string;
   workspacePVC: string;
   homePVC: string;
   envSecret: string;
@@ -67,7 +80,7 @@ export interface SessionObjectNames {
 
 export function objectNames(name: string): SessionObjectNames {
   return {
-    pod: `kodama-${name}`,
+    workload: `kodama-${name}`,
     workspacePVC: `kodama-workspace-${name}`,
     homePVC: `kodama-claude-home-${name}`,
     envSecret: `kodama-env-${name}`,

@@ -12,12 +12,13 @@ import { formatAge, renderTable } from "../../ui/table.ts";
 import { podStatus } from "../../pods/display.ts";
 import { formatDuration } from "../../base/duration.ts";
 import { requireSession } from "./cluster.ts";
-import { containerStates, sessionObject, syncState } from "./list.ts";
+import { containerStates, restartText, sessionObject, syncState } from "./list.ts";
 import { syncDetail } from "../sync/column.ts";
 import { eventsOf, eventsTable, sortEvents } from "../lifecycle/progress.ts";
 import { resourcesText } from "../spec/quantity.ts";
 import { AGENT_HOME, agentSettingsWords, namesOf, type SessionSpec } from "../spec/spec.ts";
-import type { SessionView } from "./status.ts";
+import { jobFinished, type SessionView } from "./status.ts";
+import { isLegacyPod, isLive, legacyNote } from "./sessionpod.ts";
 import { schedulingRows } from "../spec/scheduling.ts";
 
 export interface SessionDetail {
@@ -61,6 +62,9 @@ export function detailObject(d: SessionDetail): Record<string, unknown> {
     }));
   }
   status.objects = [
+    ...(d.view.job
+      ? [{ kind: "Job", name: d.view.job.metadata?.name, status: jobFinished(d.view.job) ?? "Active" }]
+      : []),
     ...(pod ? [{ kind: "Pod", name: pod.metadata?.name, status: podStatus(pod) }] : []),
     ...d.view.pvcs.map((c) => ({
       kind: "PersistentVolumeClaim",
@@ -91,10 +95,13 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
   out += row("Namespace", v.namespace);
   out += row(
     "Status",
-    `${v.status}${v.reason ? ` (${v.reason})` : ""}${
-      v.stoppedAt ? ` since ${v.stoppedAt} (${formatAge(v.stoppedAt, now)} ago)` : ""
-    }`,
+    v.restart
+      ? restartText(v.restart, now)
+      : `${v.status}${v.reason ? ` (${v.reason})` : ""}${
+        v.stoppedAt ? ` since ${v.stoppedAt} (${formatAge(v.stoppedAt, now)} ago)` : ""
+      }`,
   );
+  if (v.pod && isLegacyPod(v.pod) && isLive(v.pod)) out += row("Note", legacyNote(v.name));
   if (s?.idleStop) out += row("Idle stop", `after ${formatDuration(s.idleStop * 1000)} without activity`);
   if (s?.expiresAt) {
     out += row(
@@ -163,6 +170,14 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
   }
   const objects: string[][] = [];
   const pod = v.pod;
+  if (v.job) {
+    objects.push([
+      "Job",
+      v.job.metadata?.name ?? "",
+      jobFinished(v.job) ?? (v.restart ? "Restarting" : "Active"),
+      "owns the pod: the cluster brings it back when it moves it",
+    ]);
+  }
   if (pod) {
     objects.push([
       "Pod",
@@ -171,7 +186,9 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
       [pod.spec?.nodeName && `node ${pod.spec.nodeName}`, pod.status?.podIP && `IP ${pod.status.podIP}`]
         .filter(Boolean).join(", "),
     ]);
-  } else objects.push(["Pod", namesOf(v).pod, "<none>", "stopped: `kodama resume` recreates it"]);
+  } else if (!v.job) {
+    objects.push(["Job", namesOf(v).workload, "<none>", "stopped: `kodama resume` recreates it"]);
+  }
   for (const c of v.pvcs) {
     objects.push([
       "PersistentVolumeClaim",

@@ -21,8 +21,12 @@ import { GrowingTable, sortKeys } from "../../pods/watch.ts";
 import { listSessions } from "./cluster.ts";
 import { listStates, observeSessions, type SessionState } from "./state.ts";
 import { syncColumn } from "../sync/column.ts";
-import { groupOf, replicaOf, type SessionView, sessionView } from "./status.ts";
+import { groupOf, jobFinished, replicaOf, type SessionView, sessionView } from "./status.ts";
+import { isLegacyPod, isLive, legacyNote } from "./sessionpod.ts";
 import { usageText } from "../spec/gateway.ts";
+import { restartText } from "./disruption.ts";
+
+export { restartText };
 
 /** The SYNC column: this machine's background sync of the session (Active, Inactive or Error). */
 export function syncState(v: SessionView): string {
@@ -31,6 +35,7 @@ export function syncState(v: SessionView): string {
 
 /** STATUS as the table shows it: a session that stopped itself says why and when (`Stopped (idle, 5m ago)`). */
 export function statusText(v: SessionView, now = Date.now()): string {
+  if (v.restart) return restartText(v.restart, now);
   if (v.status !== "Stopped" || !v.stoppedAt || !v.reason) return v.status;
   return `${v.status} (${v.reason}, ${formatAge(v.stoppedAt, now)} ago)`;
 }
@@ -149,6 +154,10 @@ export function sessionObject(v: SessionView, deleted = false): Record<string, u
       ...(groupOf(v) ? { group: groupOf(v), replica: replicaOf(v) } : {}),
       ...(v.reason ? { reason: v.reason } : {}),
       ...(v.stoppedAt ? { stoppedAt: v.stoppedAt } : {}),
+      // the cluster is bringing the pod back (issue 80): why, when it said, and since when
+      ...(v.restart ? { restarting: v.restart } : {}),
+      ...(v.job ? { job: { name: v.job.metadata?.name, state: jobState(v) } } : {}),
+      ...(v.pod && isLegacyPod(v.pod) && isLive(v.pod) ? { legacyPod: true } : {}),
       sync: syncState(v),
       ...(v.pod ? { containers: containerStates(v) } : {}),
       ...(v.branch ? { branch: v.branch } : {}),
@@ -174,6 +183,12 @@ export function sessionObject(v: SessionView, deleted = false): Record<string, u
       })),
     },
   };
+}
+
+/** The Job's state for `-o json`: Complete, Failed, Restarting, or Active. */
+function jobState(v: SessionView): string {
+  return jobFinished(v.job) ??
+    (v.job?.metadata?.deletionTimestamp ? "Terminating" : v.restart ? "Restarting" : "Active");
 }
 
 /** Replicas of a group listed together, under the group's name, in replica order; the rest by name. */
@@ -250,6 +265,10 @@ export async function listCommand(
         expired.map((v) => v.name).join(", ")
       }): \`kodama gc\` deletes ${expired.length === 1 ? "it" : "them"} (\`--dry-run\` lists)\n`,
     );
+  }
+  // a running bare pod from an older kodama: nothing brings it back if the cluster takes it (issue 80)
+  for (const v of listed.sessions.filter((v) => v.pod && isLegacyPod(v.pod) && isLive(v.pod))) {
+    o.err.write(`note: ${legacyNote(v.name)}\n`);
   }
   const stale = await staleStates(kube, namespace, listed.sessions).catch(() => []);
   if (stale.length) {

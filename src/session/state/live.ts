@@ -81,21 +81,23 @@ export async function watchSessionViews(
     listed = await listSessions(kube, namespace, { observe: "later" });
     observed(kube, listed.sessions).catch(() => {});
   }
-  const pods = new Map<string, V1Pod>();
+  // every pod of each session (a Job's replacement and the pod it replaces may both be listed): the view
+  // picks the live one (sessionpod.ts)
+  const pods = new Map<string, Map<string, V1Pod>>();
   const pvcs = new Map<string, Map<string, V1PersistentVolumeClaim>>();
   const key = (ns: string | undefined, name: string) => `${ns ?? ""}/${name}`;
   for (const v of listed.sessions) {
-    if (v.pod) pods.set(key(v.namespace, v.name), v.pod);
+    if (v.pod) pods.set(key(v.namespace, v.name), new Map([[v.pod.metadata?.name ?? "", v.pod]]));
     pvcs.set(key(v.namespace, v.name), new Map(v.pvcs.map((c) => [c.metadata?.name ?? "", c])));
   }
   const views = () => {
     const out: SessionView[] = [];
     for (const k of new Set([...pods.keys(), ...pvcs.keys()])) {
       const live = [...(pvcs.get(k)?.values() ?? [])];
-      const pod = pods.get(k);
-      if (!pod && !live.length) continue;
+      const its = [...(pods.get(k)?.values() ?? [])];
+      if (!its.length && !live.length) continue;
       const i = k.indexOf("/");
-      out.push(sessionView(k.slice(i + 1), k.slice(0, i), pod, live));
+      out.push(sessionView(k.slice(i + 1), k.slice(0, i), its, live));
     }
     return out.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   };
@@ -110,8 +112,11 @@ export async function watchSessionViews(
       sel,
       (type: WatchEventType, p) => {
         const k = sessionOf(p);
-        if (type === "DELETED") pods.delete(k);
-        else pods.set(k, p);
+        const m = pods.get(k) ?? new Map<string, V1Pod>();
+        pods.set(k, m);
+        if (type === "DELETED") m.delete(p.metadata?.name ?? "");
+        else m.set(p.metadata?.name ?? "", p);
+        if (!m.size) pods.delete(k);
         onChange(views());
       },
       { signal, from: listed.podsRv },

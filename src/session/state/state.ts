@@ -21,6 +21,7 @@ export interface SessionState {
   server: string;
   image: string;
   resources: { cpu: string; memory: string };
+  /** the session's Job (its pod's name is the cluster's: found by the session's labels) */
   podName: string;
   workspacePVC: string;
   claudeHomePVC: string;
@@ -70,7 +71,7 @@ export function stateFromSpec(
     server: where.server,
     image: spec.image,
     resources: { cpu: spec.cpu, memory: spec.memory },
-    podName: n.pod,
+    podName: n.workload,
     workspacePVC: n.workspacePVC,
     claudeHomePVC: n.homePVC,
     envSecret: n.envSecret,

@@ -8,8 +8,14 @@
  *   Stopped   volumes without a pod (`stop`), the pod is being deleted, or its main process ended
  *             cleanly (idle stop: reason `idle`, `stoppedAt` when)
  *   Failed    the pod cannot run: an image that cannot be pulled, a crashing container, phase Failed
+ *
+ * A session's pod belongs to its Job (issue 80): of its pods the live one counts (./sessionpod.ts). While the
+ * Job is active and its pod is missing, Pending or starting after the cluster took the last one away, the
+ * view carries `restart` (the cause, from ./disruption.ts, and when): `Restarting: evicted 8s ago`.
  */
-import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Job, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import { type DisruptionCause, podDisruption } from "./disruption.ts";
+import { isLive, newestFirst, sessionPod } from "./sessionpod.ts";
 import { ANNOTATION_BRANCH, ANNOTATION_COMMIT } from "../git/git.ts";
 import { LABEL_GROUP, LABEL_SESSION, LABEL_VOLUME } from "../spec/names.ts";
 import { CONTAINER, namesOf, type SessionSpec, specOf } from "../spec/spec.ts";
@@ -27,7 +33,12 @@ export interface SessionView {
   reason?: string;
   /** the recorded settings (from the pod, else a volume) */
   spec?: SessionSpec;
+  /** the session's pod: the live one of its pods, else the newest (./sessionpod.ts) */
   pod?: V1Pod;
+  /** its Job (undefined: stopped, or a legacy session's bare pod) */
+  job?: V1Job;
+  /** the cluster is bringing its pod back: why (when it said) and since when */
+  restart?: { cause?: DisruptionCause; detail?: string; at?: string };
   pvcs: V1PersistentVolumeClaim[];
   /** when the session was created (its settings, else its oldest object) */
   createdAt?: string;
@@ -147,10 +158,14 @@ function oldest(times: (string | Date | undefined)[]): string | undefined {
  * Group pods and volumes by session (namespace + the `kodama.dev/session` label) into views, sorted
  * by namespace then name. Objects without the label are ignored.
  */
-export function groupSessions(pods: V1Pod[], pvcs: V1PersistentVolumeClaim[]): SessionView[] {
+export function groupSessions(
+  pods: V1Pod[],
+  pvcs: V1PersistentVolumeClaim[],
+  more: { jobs?: V1Job[]; events?: CoreV1Event[]; now?: number } = {},
+): SessionView[] {
   const byKey = new Map<
     string,
-    { name: string; namespace: string; pod?: V1Pod; pvcs: V1PersistentVolumeClaim[] }
+    { name: string; namespace: string; pods: V1Pod[]; job?: V1Job; pvcs: V1PersistentVolumeClaim[] }
   >();
   const entry = (o: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
     const name = o.metadata?.labels?.[LABEL_SESSION];
@@ -158,16 +173,23 @@ export function groupSessions(pods: V1Pod[], pvcs: V1PersistentVolumeClaim[]): S
     const namespace = o.metadata?.namespace ?? "";
     const key = `${namespace}/${name}`;
     let e = byKey.get(key);
-    if (!e) byKey.set(key, e = { name, namespace, pvcs: [] });
+    if (!e) byKey.set(key, e = { name, namespace, pods: [], pvcs: [] });
     return e;
   };
-  for (const p of pods) {
-    const e = entry(p);
-    if (e) e.pod = p;
-  }
+  for (const p of pods) entry(p)?.pods.push(p);
   for (const c of pvcs) entry(c)?.pvcs.push(c);
+  // a Job alone (its pod not made yet, or gone) is no session: it joins one that has pods or volumes
+  for (const j of more.jobs ?? []) {
+    const name = j.metadata?.labels?.[LABEL_SESSION];
+    const e = name ? byKey.get(`${j.metadata?.namespace ?? ""}/${name}`) : undefined;
+    if (e) e.job = j;
+  }
   const views: SessionView[] = [];
-  for (const e of byKey.values()) views.push(sessionView(e.name, e.namespace, e.pod, e.pvcs));
+  for (const e of byKey.values()) {
+    views.push(
+      sessionView(e.name, e.namespace, e.pods, e.pvcs, { job: e.job, events: more.events, now: more.now }),
+    );
+  }
   return views.sort((a, b) => byName(a.namespace, b.namespace) || byName(a.name, b.name));
 }
 
@@ -177,12 +199,96 @@ export function groupSessions(pods: V1Pod[], pvcs: V1PersistentVolumeClaim[]): S
  */
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** A Job that ended (Complete: an idle stop; Failed: a failed clone, too many crashes). */
+export function jobFinished(job: V1Job | undefined): "Complete" | "Failed" | undefined {
+  const c = job?.status?.conditions?.find((c) =>
+    (c.type === "Complete" || c.type === "Failed") && c.status === "True"
+  );
+  return c?.type as "Complete" | "Failed" | undefined;
+}
+
+/** A Job still at work: not ended, not being deleted. */
+export function jobActive(job: V1Job | undefined): boolean {
+  return !!job && !job.metadata?.deletionTimestamp && !jobFinished(job);
+}
+
+/**
+ * A Job this young with no pod and no pod counted yet is making its first one (a Job controller makes it
+ * within a second); older, or with a pod already counted, its pod is being brought back.
+ */
+const FIRST_POD_MS = 5_000;
+/** Events older than this say nothing about a pod starting now. */
+const RECENT_MS = 15 * 60_000;
+
+/**
+ * The cluster is bringing the session's pod back: its Job is active, and its pod is missing (gone after a
+ * disruption), ended, being deleted, or starting after an earlier pod of the Job was taken away. The cause
+ * and time from what the cluster said about the pod that went (./disruption.ts); undefined otherwise.
+ */
+export function restartOf(
+  job: V1Job | undefined,
+  pods: V1Pod[],
+  events: CoreV1Event[] = [],
+  now = Date.now(),
+): SessionView["restart"] {
+  if (!jobActive(job)) return undefined;
+  const uid = job!.metadata?.uid;
+  const ours = pods.filter((p) =>
+    !uid || !p.metadata?.ownerReferences || p.metadata.ownerReferences.some((r) => r.uid === uid)
+  );
+  const live = newestFirst(ours).find(isLive);
+  if (
+    live && live.status?.phase === "Running" &&
+    live.status.conditions?.some((c) => c.type === "Ready" && c.status === "True")
+  ) {
+    return undefined;
+  }
+  // the pod that went: the newest one that is not live (still listed: evicted, or terminating)
+  const gone = newestFirst(ours).find((p) => p !== live && (!isLive(p) || p.metadata?.deletionTimestamp));
+  const d = gone ? podDisruption(gone, events) : undefined;
+  if (d) return { cause: d.cause, detail: d.detail, ...(d.at ? { at: d.at } : {}) };
+  // gone from the API already: what the events said about the Job's other pods
+  const prefix = `${job!.metadata?.name}-`;
+  const said = events.filter((e) =>
+    e.involvedObject?.kind === "Pod" && e.involvedObject.name?.startsWith(prefix) &&
+    e.involvedObject.name !== live?.metadata?.name && e.reason &&
+    (e.reason === "Killing" ||
+      podDisruption({ metadata: { name: e.involvedObject.name, uid: e.involvedObject.uid } }, [e])) &&
+    now - Date.parse(String(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? "")) < RECENT_MS
+  ).sort((a, b) =>
+    String(a.lastTimestamp ?? a.eventTime ?? "").localeCompare(String(b.lastTimestamp ?? b.eventTime ?? ""))
+  );
+  const last = said.at(-1);
+  if (last) {
+    const d2 = podDisruption({ metadata: { name: last.involvedObject.name, uid: last.involvedObject.uid } }, [
+      last,
+    ]);
+    const at = String(last.lastTimestamp ?? last.eventTime ?? last.firstTimestamp ?? "");
+    return {
+      cause: d2?.cause ?? "deleted",
+      detail: d2?.detail ?? "deleted",
+      ...(at && !Number.isNaN(Date.parse(at)) ? { at: new Date(Date.parse(at)).toISOString() } : {}),
+    };
+  }
+  if (live) return undefined; // its first pod, starting
+  const st = job!.status;
+  const counted = (st?.failed ?? 0) + (st?.terminating ?? 0) + (st?.succeeded ?? 0) > 0;
+  const started = Date.parse(String(st?.startTime ?? job!.metadata?.creationTimestamp ?? ""));
+  if (!ours.length && !counted && !Number.isNaN(started) && now - started < FIRST_POD_MS) return undefined;
+  return {};
+}
+
 export function sessionView(
   name: string,
   namespace: string,
-  pod: V1Pod | undefined,
+  /** the session's pods (or one pod): the live one counts (./sessionpod.ts) */
+  pods: V1Pod | V1Pod[] | undefined,
   pvcs: V1PersistentVolumeClaim[],
+  more: { job?: V1Job; events?: CoreV1Event[]; now?: number } = {},
 ): SessionView {
+  const all = Array.isArray(pods) ? pods : pods ? [pods] : [];
+  const pod = sessionPod(all);
+  const restart = restartOf(more.job, all, more.events, more.now);
   const spec = specOf(pod) ?? pvcs.map((c) => specOf(c)).find((s) => s);
   const sorted = [...pvcs].sort((a, b) => byName(a.metadata?.name ?? "", b.metadata?.name ?? ""));
   // the workspace volume by its recorded name (a pooled one is not named after the session), else its label
@@ -196,12 +302,15 @@ export function sessionView(
   // the outcome recorded for the latest run only (an older run's, while a new one runs, is not shown)
   const recorded = /^(\d+) (.+)$/s.exec(ws?.[ANNOTATION_AGENT_OUTCOME] ?? "");
   const agentOutcome = recorded && recorded[1] === agentRun ? recorded[2].slice(0, 200) : undefined;
+  const derived = deriveStatus(pod, sorted);
   return {
     name,
     namespace,
-    ...deriveStatus(pod, sorted),
+    ...(restart ? restarting(derived, pod) : derived),
     spec,
     pod,
+    ...(more.job ? { job: more.job } : {}),
+    ...(restart ? { restart } : {}),
     pvcs: sorted,
     createdAt: spec?.createdAt ??
       oldest([pod?.metadata?.creationTimestamp, ...pvcs.map((c) => c.metadata?.creationTimestamp)]),
@@ -210,6 +319,15 @@ export function sessionView(
     ...(agentRun ? { agentRun } : {}),
     ...(agentOutcome ? { agentOutcome } : {}),
   };
+}
+
+/** While the pod comes back: Pending (no pod yet) or the new pod's own status; never Stopped or Failed. */
+function restarting(
+  d: ReturnType<typeof deriveStatus>,
+  pod: V1Pod | undefined,
+): ReturnType<typeof deriveStatus> {
+  if (pod && isLive(pod) && (d.status === "Pending" || d.status === "Starting")) return d;
+  return { status: "Pending", reason: "restarting" };
 }
 
 /** The group a session belongs to (`start --replicas`): its label, else its recorded settings. */

@@ -70,6 +70,7 @@ async function ensureConfig(
     root,
     cfg,
     secretFiles,
+    v.pod?.metadata?.name,
   );
   await saveConfig(c);
   return c;

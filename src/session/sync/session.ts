@@ -15,6 +15,7 @@ import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import { formatDuration } from "../../base/duration.ts";
 import { CONTAINER, namesOf, type SessionSpec } from "../spec/spec.ts";
+import { findSessionPod } from "../state/cluster.ts";
 import { spawnDaemon, stopDaemon } from "./daemon.ts";
 import { reconcileOnce, recordPushed } from "./reconcile.ts";
 import { type PushResult, pushTree } from "./push.ts";
@@ -73,13 +74,15 @@ export function configFor(
   root: string,
   cfg: Config,
   secretFiles: string[] = [],
+  /** the session's pod now (its name is its Job's generated one; a legacy session's is `kodama-NAME`) */
+  pod: string = namesOf(spec).workload,
 ): SyncConfig {
   return {
     name: spec.name,
     namespace: spec.namespace,
     root,
     workdir: spec.workdir,
-    pod: namesOf(spec).pod,
+    pod,
     container: CONTAINER,
     syncGit: syncGitFor(cfg, spec),
     useGitignore: cfg.sync.useGitignore,
@@ -198,7 +201,8 @@ export async function syncSessionStart(
   await stopDaemon(spec.name);
   await removeSyncState(spec.name); // a new session: nothing was sent to it yet
   const prompts = io.promptFiles ?? [];
-  const c = configFor(kube, spec, root, cfg, [...(io.secretFiles ?? []), ...prompts]);
+  const pod = (await findSessionPod(kube, spec.namespace, spec.name))?.metadata?.name;
+  const c = configFor(kube, spec, root, cfg, [...(io.secretFiles ?? []), ...prompts], pod);
   await saveConfig(c);
   // the prompt file inside the tree: said once, and kept out like the env files (never in the agent's commits)
   const kept = configFor(kube, spec, root, cfg, prompts).secretFiles ?? [];
@@ -256,8 +260,12 @@ export async function syncSessionResume(
   cfg: Config,
   io: SyncIO,
 ): Promise<void> {
-  const c = await loadConfig(spec.name);
-  if (!c || c.namespace !== spec.namespace) return;
+  const saved = await loadConfig(spec.name);
+  if (!saved || saved.namespace !== spec.namespace) return;
+  // the pod resume made has a new name (its Job names it, issue 80): the sync goes to it
+  const pod = (await findSessionPod(kube, spec.namespace, spec.name))?.metadata?.name;
+  const c = pod && pod !== saved.pod ? { ...saved, pod } : saved;
+  if (c !== saved) await saveConfig(c);
   try {
     await Deno.stat(c.root);
   } catch {

@@ -20,7 +20,7 @@ import type { Config } from "../../config/schema.ts";
 import type { Kube } from "../../kube/client.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { memorySink } from "../../base/sink.ts";
-import { requireSession } from "../state/cluster.ts";
+import { requireSession, requireSessionPod } from "../state/cluster.ts";
 import { ANNOTATION_BRANCH, ANNOTATION_COMMIT, autoBranchName, checkBranch } from "../git/git.ts";
 import { validateSessionName } from "../spec/names.ts";
 import { createSnapshot, snapshotClaim } from "./snapshot.ts";
@@ -197,7 +197,7 @@ export async function cloneSession(
 async function afterClone(kube: Kube, ns: string, src: string, dst: string, o: CloneOptions): Promise<void> {
   const branch = o.branch ?? autoBranchName(o.cfg.defaults.branchPrefix, dst, new Date());
   const { execCapture } = await import("../access/podexec.ts");
-  const pod = await kube.getObject<V1Pod>("pods", ns, namesOf({ name: dst }).pod);
+  const pod = await requireSessionPod(kube, ns, dst);
   const r = await execCapture(kube, pod, [
     "sh",
     "-c",

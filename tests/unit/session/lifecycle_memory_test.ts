@@ -60,6 +60,8 @@ Deno.test("stop (in memory): the pod goes and is waited out, the volumes stay, t
 Deno.test("stop (in memory): a stopped session is said so, exit 0; a missing one is exit 3", async () => {
   using mem = new MemCluster();
   const { pod } = await session(mem, "s");
+  // stopped: its Job and its pod gone
+  await mem.deleteObject("jobs", mem.namespace, "kodama-s");
   await mem.deleteObject("pods", mem.namespace, pod.metadata!.name!);
   const before = await claims(mem);
   const io = sinks();
@@ -91,7 +93,12 @@ Deno.test("resume (in memory): a pod that failed or ended by itself is deleted a
   for (const phase of ["Failed", "Succeeded"]) {
     using mem = new MemCluster();
     const { pod, spec } = await session(mem, "s");
+    // the Job's controller completes it (an idle stop) or fails it (no retry left): resume makes it anew
+    if (phase === "Failed") {
+      await mem.patchObject("jobs", mem.namespace, "kodama-s", { spec: { backoffLimit: 0 } });
+    }
     mem.setPodStatus(pod.metadata!.name!, { phase });
+    await new Promise((r) => setTimeout(r, 0));
     const io = sinks();
     const got = await clearForResume(mem, mem.namespace, "s", io.err);
     assertEquals(await pods(mem), [], phase);
@@ -105,6 +112,7 @@ Deno.test("resume (in memory): a pod that failed or ended by itself is deleted a
 Deno.test("resume (in memory): a stopped session's settings come from its volumes; none recorded is exit 1", async () => {
   using mem = new MemCluster();
   const { pod, spec } = await session(mem, "s");
+  await mem.deleteObject("jobs", mem.namespace, "kodama-s");
   await mem.deleteObject("pods", mem.namespace, pod.metadata!.name!);
   const got = await clearForResume(mem, mem.namespace, "s", sinks().err);
   assertEquals(got, { ...spec, namespace: mem.namespace });

@@ -209,13 +209,14 @@ Deno.test("dry-run list: Secret values redacted, nothing else changed", () => {
   const text = JSON.stringify(list);
   assert(!text.includes("s3cr3t-value") && !text.includes(btoa("s3cr3t-value")), text);
   assertEquals((list[0] as { stringData: unknown }).stringData, { TOKEN: "<redacted>" });
-  // in creation order: the egress policy right after the Secret that claims the name, before the pod
+  // in creation order: the egress policy right after the Secret that claims the name, the Job (which owns
+  // the pod) last
   assertEquals(list.map((o) => o.kind), [
     "Secret",
     "NetworkPolicy",
     "PersistentVolumeClaim",
     "PersistentVolumeClaim",
-    "Pod",
+    "Job",
   ]);
 });
 

@@ -101,7 +101,7 @@ Deno.test("a session's volumes are the recorded ones: the pod mounts them, every
   const s = { ...base, volumes: { workspace: "kodama-pool-abc-workspace", home: "kodama-pool-abc-home" } };
   assertEquals(namesOf(s).workspacePVC, "kodama-pool-abc-workspace");
   assertEquals(namesOf(s).homePVC, "kodama-pool-abc-home");
-  assertEquals(namesOf(s).pod, "kodama-demo");
+  assertEquals(namesOf(s).workload, "kodama-demo");
   const o = buildSession(s, { env: {}, editor: {} });
   const claims = o.pod.spec?.volumes?.map((v) => v.persistentVolumeClaim?.claimName).filter(Boolean);
   assertEquals(claims, ["kodama-pool-abc-workspace", "kodama-pool-abc-home"]);
