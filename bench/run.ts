@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   "session-start": async () => (await import("./session-start.ts")).benchSessionStart(),
   agents: async () => (await import("./agents.ts")).benchAgents(),
   gateway: async () => (await import("./gateway.ts")).benchGateway(),
+  churn: async () => (await import("./churn.ts")).benchChurn(),
   compare: async () => {
     const m = await import("./compare.ts");
     return m.benchCompare(m.parseCompareArgs([]));

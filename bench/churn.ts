@@ -1,0 +1,241 @@
+/**
+ * Goodput under churn (issue 80): N replicas of a multi-step task (`start G --replicas N --prompt`; the agent is
+ * the repository's `agent.command`, a small program that takes STEPS model requests through the namespace's
+ * gateway, STEP_S seconds of work after each, its progress kept in its workspace so a continuation picks up
+ * where the cut left it). The same group twice in one run: undisturbed, then while a chaos loop deletes a
+ * random session pod every CHAOS_S seconds and the gateway's pod once. Nothing but Kubernetes brings the pods
+ * back (the sessions' Jobs, the gateway's StatefulSet) and nothing but the pod-side runner resumes the runs.
+ *
+ * Prints lost runs (goal 0), the disturbed group's wall time against the undisturbed one's (goal ≤ 1.3x), and
+ * from each deletion to that session's agent running again (the run's `resumes[].at`; median, goal ≤ 15 s).
+ *
+ *   deno run -A bench/churn.ts [N=8] [STEPS=12] [STEP_S=10] [CHAOS_S=30]
+ */
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { kubectl, startCluster, type TestCluster } from "../tests/cluster/harness.ts";
+import { startStandIn } from "../tests/agents/_standin.ts";
+import { gitIn, makeTestRepo, type TestRepo } from "../tests/cli/_git_server.ts";
+import { type BenchResult, median } from "./_util.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const KEY = "sk-ant-api03-churn-bench-key";
+
+/** The agent: STEPS requests through $ANTHROPIC_BASE_URL, each followed by STEP_S of work; resumable. */
+const AGENT = `
+const fs = require("fs");
+const [steps, stepS] = [Number(process.argv[2]), Number(process.argv[3])];
+let done = 0; try { done = Number(fs.readFileSync(".churn-progress", "utf8")) || 0; } catch {}
+const ask = async () => {
+  // a CLI's own retries: a gateway on its way back is waited for
+  for (let i = 0; ; i++) {
+    try {
+      const r = await fetch(process.env.ANTHROPIC_BASE_URL + "/v1/messages", { method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": process.env.ANTHROPIC_API_KEY },
+        body: JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 10, stream: false, tools: [{ name: "x" }],
+          messages: [{ role: "user", content: "step " + done }] }) });
+      if (r.ok) return await r.json();
+      await r.body?.cancel();
+    } catch {}
+    if (i > 120) { console.log("gave up: the API did not answer"); process.exit(1); }
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+};
+(async () => {
+  while (done < steps) {
+    await ask();
+    await new Promise((res) => setTimeout(res, stepS * 1000));
+    done++;
+    fs.writeFileSync(".churn-progress", String(done));
+    console.log("step " + done + " of " + steps);
+  }
+  console.log("done");
+})();
+`;
+
+interface Group {
+  wall: number;
+  runs: { name: string; outcome: string; resumes: { cause: string; at: string }[] }[];
+}
+
+class World {
+  home = Deno.makeTempDirSync({ prefix: "kodama-bench-churn-home-" });
+  env: Record<string, string>;
+  constructor(readonly c: TestCluster, readonly r: TestRepo, apiUrl: string, steps: number, stepS: number) {
+    this.env = {
+      ...Deno.env.toObject(),
+      KODAMA_HOME: this.home,
+      NO_COLOR: "1",
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      ANTHROPIC_API_KEY: KEY,
+      ANTHROPIC_BASE_URL: apiUrl,
+    };
+    // the agent's program is in the repository (the sessions clone it); its settings are the checkout's own
+    Deno.writeTextFileSync(
+      join(r.work, ".kodama.yaml"),
+      `agent:\n  command: [node, churn-agent.js, "${steps}", "${stepS}"]\n  continueArgs: [--continue]\n`,
+    );
+  }
+  get repo(): string {
+    return this.r.work;
+  }
+  async kodama(args: string[], check = true): Promise<string> {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--no-prompt",
+        "--config",
+        join(ROOT, "deno.json"),
+        join(ROOT, "main.ts"),
+        "--kubeconfig",
+        this.c.kubeconfig,
+        "--context",
+        "dev",
+        ...args,
+      ],
+      env: this.env,
+      cwd: this.repo,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const d = new TextDecoder();
+    if (check && !out.success) {
+      throw new Error(
+        `kodama ${args.join(" ")}: ${d.decode(out.stderr).trim().split("\n").slice(-3).join(" ")}`,
+      );
+    }
+    return d.decode(out.stdout);
+  }
+  kc(args: string[]) {
+    return kubectl(this.c, ["-n", "dev", ...args], { context: "dev" });
+  }
+}
+
+async function group(
+  w: World,
+  name: string,
+  n: number,
+  chaos?: { everyS: number; deleted: Map<string, number[]> },
+) {
+  const t0 = performance.now();
+  await w.kodama([
+    "start",
+    name,
+    "--repo",
+    w.r.bare,
+    "--replicas",
+    String(n),
+    "--no-sync",
+    "--prompt",
+    "the task",
+  ]);
+  let stop = false, gatewayDone = false;
+  const loop = chaos && (async () => {
+    while (!stop) {
+      await new Promise((res) => setTimeout(res, chaos.everyS * 1000));
+      if (stop) break;
+      const pods = (await w.kc(["get", "pods", "-l", `kodama.dev/group=${name}`, "-o", "json"])).stdout;
+      const live = (JSON.parse(pods).items as {
+        metadata: { name: string; labels: Record<string, string>; deletionTimestamp?: string };
+        status: { phase: string };
+      }[])
+        .filter((p) => p.status.phase === "Running" && !p.metadata.deletionTimestamp);
+      const p = live[Math.floor(Math.random() * live.length)];
+      if (p) {
+        const session = p.metadata.labels["kodama.dev/session"];
+        chaos.deleted.set(session, [...chaos.deleted.get(session) ?? [], Date.now()]);
+        await w.kc(["delete", "pod", p.metadata.name, "--wait=false"]);
+      }
+      if (!gatewayDone) {
+        gatewayDone = true;
+        await w.kc(["delete", "pod", "kodama-gateway-0", "--wait=false"]);
+      }
+    }
+  })();
+  const out = await w.kodama(["agent", "wait", name, "--timeout", "30m", "-o", "json"], false);
+  const wall = (performance.now() - t0) / 1000;
+  stop = true;
+  await loop;
+  const parsed = JSON.parse(out || "{}");
+  const items: Record<string, unknown>[] = parsed.items ?? parsed.runs ??
+    (Array.isArray(parsed) ? parsed : [parsed]);
+  const runs = items.map((r) => ({
+    name: String(r.session ?? r.name),
+    outcome: String(r.outcome ?? r.status ?? "?"),
+    resumes: (r.resumes ?? []) as { cause: string; at: string }[],
+  }));
+  return { wall, runs } as Group;
+}
+
+export async function benchChurn(n = 8, steps = 12, stepS = 10, chaosS = 30): Promise<BenchResult> {
+  const problems: string[] = [];
+  const api = await startStandIn([], { gate: { keys: [KEY] } });
+  const c = await startCluster({ seed: "sessions" });
+  const r = await makeTestRepo(await Deno.makeTempDir({ prefix: "kodama-bench-churn-repo-" }));
+  await Deno.writeTextFile(join(r.work, "churn-agent.js"), AGENT);
+  await Deno.writeTextFile(join(r.work, ".git", "info", "exclude"), ".kodama.yaml\n.churn-progress\n");
+  await gitIn(["add", "churn-agent.js"], r.work);
+  await gitIn(["-c", "user.name=b", "-c", "user.email=b@example.com", "commit", "-qm", "the agent"], r.work);
+  await gitIn(["push", "-q", "origin", "main"], r.work);
+  const w = new World(c, r, api.url, steps, stepS);
+  try {
+    await w.kodama(["gateway", "ensure", "--timeout", "120s"]);
+    const calm = await group(w, "calm", n);
+    const deleted = new Map<string, number[]>();
+    const churn = await group(w, "churn", n, { everyS: chaosS, deleted });
+    const lost = [...calm.runs, ...churn.runs].filter((r) => r.outcome !== "succeeded");
+    if (lost.length) {
+      problems.push(`${lost.length} lost runs: ${lost.map((r) => `${r.name} ${r.outcome}`).join(", ")}`);
+    }
+    // from each deletion to the resume the runner recorded in the new pod
+    const back: number[] = [];
+    for (const r of churn.runs) {
+      const cuts = deleted.get(r.name) ?? [];
+      for (const t of cuts) {
+        const next = r.resumes.map((x) => Date.parse(x.at)).filter((a) => a >= t).sort((a, b) => a - b)[0];
+        if (next !== undefined) back.push((next - t) / 1000);
+      }
+    }
+    const cuts = [...deleted.values()].flat().length;
+    const ratio = churn.wall / calm.wall;
+    if (ratio > 1.3) {
+      problems.push(`the disturbed group took ${ratio.toFixed(2)}x the undisturbed (goal ≤ 1.3x)`);
+    }
+    if (back.length && median(back) > 15) {
+      problems.push(`median time back ${median(back).toFixed(1)} s (goal ≤ 15 s)`);
+    }
+    const resumed = churn.runs.reduce((s, r) => s + r.resumes.length, 0);
+    return {
+      name: "churn",
+      problems,
+      lines: [
+        `goodput under churn: ${n} replicas × ${steps} steps of ${stepS}s through the gateway; a session pod deleted every ${chaosS}s and the gateway's pod once`,
+        `  lost runs: ${lost.length} of ${
+          2 * n
+        }; pods deleted: ${cuts} (+ the gateway's); runs resumed: ${resumed}`,
+        `  wall: undisturbed ${calm.wall.toFixed(1)}s, under churn ${churn.wall.toFixed(1)}s: ${
+          ratio.toFixed(2)
+        }x (goal ≤ 1.3x)`,
+        `  deletion → agent running again: median ${
+          back.length ? median(back).toFixed(1) : "?"
+        }s over ${back.length} (goal ≤ 15 s)`,
+      ],
+    };
+  } finally {
+    for (const g of ["calm", "churn"]) {
+      await w.kodama(["delete", "--group", g, "--force", "--purge"], false).catch(() => {});
+    }
+    await c.stop();
+    await api.close();
+    await Deno.remove(w.home, { recursive: true }).catch(() => {});
+    await Deno.remove(r.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const [n, steps, stepS, chaosS] = Deno.args.map(Number);
+  const res = await benchChurn(n || 8, steps || 12, stepS || 10, chaosS || 30);
+  console.log(res.lines.join("\n"));
+  if (res.problems?.length) console.log(`problems: ${res.problems.join("; ")}`);
+}
