@@ -69,6 +69,8 @@ import { nodeMisfit, validateExtended, validatePlacement } from "./nodes.ts";
 import { admitPodSecurity } from "./podsecurity.ts";
 import { type ControllerOptions, Controllers } from "./controllers/index.ts";
 import { defaultPropagation } from "./controllers/gc.ts";
+import { validatePdb } from "./controllers/pdb.ts";
+import { evict } from "./controllers/eviction.ts";
 
 /** kube-scheduler's podInitialBackoffSeconds: a pod it could not place is tried again no sooner. */
 const SCHEDULER_BACKOFF_MS = 1000;
@@ -104,6 +106,9 @@ export interface DeleteOptions {
 export type PatchType = "merge" | "strategic" | "json" | "apply";
 
 const clone = <T>(v: T): T => structuredClone(v);
+
+/** the pod conditions the kubelet (and scheduler) write; any other type is someone else's, kept */
+const KUBELET_CONDITIONS = ["PodScheduled", "PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"];
 
 export class ClusterApi implements RuntimeHost {
   readonly store = new Store();
@@ -222,6 +227,11 @@ export class ClusterApi implements RuntimeHost {
     for (const k of ["podIP", "podIPs", "hostIP", "hostIPs", "qosClass"]) {
       if (next[k] === undefined && prev[k] !== undefined) next[k] = prev[k];
     }
+    // the kubelet keeps the conditions it does not own (DisruptionTarget from an eviction, readiness gates)
+    const kept = (prev.conditions ?? []).filter((c: Obj) =>
+      !KUBELET_CONDITIONS.includes(c.type) && !(next.conditions ?? []).some((n: Obj) => n.type === c.type)
+    );
+    if (kept.length) next.conditions = [...(next.conditions ?? []), ...kept];
     if (JSON.stringify(next) === JSON.stringify(prev)) return;
     pod.status = next;
     this.store.replace("pods", pod);
@@ -371,6 +381,10 @@ export class ClusterApi implements RuntimeHost {
       case "networkpolicies":
         validateNetworkPolicy(e, obj);
         break;
+      case "poddisruptionbudgets":
+        validateGeneric(e, obj, true);
+        validatePdb(e, obj);
+        break;
       case "roles":
       case "rolebindings":
       case "clusterroles":
@@ -389,7 +403,7 @@ export class ClusterApi implements RuntimeHost {
         }
       }
     }
-    e.throwIfAny(def.kind, obj.metadata?.name ?? "", isWorkload(def.name) ? def.group : undefined);
+    e.throwIfAny(def.kind, obj.metadata?.name ?? "", def.group || undefined);
   }
 
   // ---------------------------------------------------------------- CRUD
@@ -505,6 +519,10 @@ export class ClusterApi implements RuntimeHost {
       }
       case "namespaces":
         o.status = { phase: "Active" };
+        break;
+      case "poddisruptionbudgets":
+        o.metadata.generation = 1;
+        o.status = { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
         break;
       case "persistentvolumeclaims":
         o.metadata.finalizers = [
@@ -813,12 +831,18 @@ export class ClusterApi implements RuntimeHost {
       delete o.metadata.deletionGracePeriodSeconds;
     }
     if (old.metadata.generation !== undefined) o.metadata.generation = old.metadata.generation;
-    if (isWorkload(def.name) && JSON.stringify(o.spec) !== JSON.stringify(old.spec)) {
+    if (
+      (isWorkload(def.name) || def.name === "poddisruptionbudgets") &&
+      JSON.stringify(o.spec) !== JSON.stringify(old.spec)
+    ) {
       o.metadata.generation = (old.metadata.generation ?? 1) + 1;
     }
     // status is owned by the status subresource for these kinds
     if (
-      ["pods", "namespaces", "persistentvolumeclaims", "services"].includes(def.name) || isWorkload(def.name)
+      ["pods", "namespaces", "persistentvolumeclaims", "services", "poddisruptionbudgets"].includes(
+        def.name,
+      ) ||
+      isWorkload(def.name)
     ) {
       o.status = old.status;
     }
@@ -966,6 +990,24 @@ export class ClusterApi implements RuntimeHost {
         return statusSuccess(def, o);
       }
     }
+  }
+
+  /** `POST pods/NAME/eviction` (controllers/eviction.ts): the PDB-checked graceful delete. */
+  evict(ns: string, name: string, body: unknown): Promise<Obj> {
+    return evict(
+      {
+        store: this.store,
+        budgetsFor: (pod) => this.controllers.disruption.budgetsFor(pod),
+        deletePod: (pod, o) =>
+          this.delete(RESOURCES.find((d) => d.name === "pods")!, ns, pod.metadata.name, {
+            gracePeriodSeconds: o.gracePeriodSeconds ?? undefined,
+            preconditions: o.preconditions,
+          }),
+      },
+      ns,
+      name,
+      body,
+    );
   }
 
   private async deletePod(pod: Obj, graceOpt?: number): Promise<Obj> {

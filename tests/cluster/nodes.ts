@@ -99,6 +99,11 @@ export function nodeMisfit(store: Store, pod: Obj): string | undefined {
   const node = store.get("nodes", "", NODE_NAME);
   if (!node) return undefined; // a server started without its node places every pod (as before)
   const tolerations = (pod.spec?.tolerations ?? []) as Obj[];
+  // NodeUnschedulable, the first filter: a cordoned node takes only pods tolerating its taint
+  const cordon = { key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" };
+  if (node.spec?.unschedulable && !tolerations.some((t) => tolerates(t, cordon))) {
+    return `0/1 nodes are available: 1 node(s) were unschedulable. ${NOT_HELPFUL}`;
+  }
   const untolerated = ((node.spec?.taints ?? []) as Obj[]).find((taint) =>
     taint.effect !== "PreferNoSchedule" && !tolerations.some((t) => tolerates(t, taint))
   );

@@ -329,6 +329,11 @@ export async function handleRequest(
       ctx.api.get(def, ns, p.name!);
       throw badRequest("Upgrade request required");
     }
+    if (def.name === "pods" && subresource === "eviction") {
+      if (method !== "POST") throw methodNotAllowed();
+      const body = parseBody(await readBody(req), req.headers["content-type"] ?? "");
+      return sendJson(res, 201, await ctx.api.evict(ns, p.name!, body));
+    }
     if (subresource === "status") {
       if (method === "GET") return sendJson(res, 200, ctx.api.get(def, ns, p.name!));
       const raw = await readBody(req);
