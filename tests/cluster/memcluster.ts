@@ -36,6 +36,7 @@ import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { ApiError } from "./status.ts";
 import type { Obj } from "./store.ts";
 import { nodeObject } from "./nodes.ts";
+import { type ClusterFaults, clusterFaults } from "./faults.ts";
 import { DEFAULT_CLASS_ANNOTATION, DEFAULT_STORAGE_CLASS, TEST_PROVISIONER } from "./storage.ts";
 
 /** Where errors say the in-memory cluster is (as a context and server). */
@@ -79,6 +80,8 @@ export class MemCluster implements KubeTargets, KubeSessions, KubeReachEvents {
       return this.gaveUpWith;
     },
   };
+  /** a lost node, kubelet pressure eviction, preemption, another node (faults.ts ClusterFaults) */
+  readonly faults: ClusterFaults;
   /** while true, watch events are lost (a connection that stalls without closing); lists still answer */
   dropWatchEvents = false;
   readonly #stateDir: string;
@@ -97,6 +100,7 @@ export class MemCluster implements KubeTargets, KubeSessions, KubeReachEvents {
       provisioner: TEST_PROVISIONER,
     });
     if (o.history !== undefined) this.api.store.historyLimit = o.history;
+    this.faults = clusterFaults(this.api);
   }
 
   /** Stop the model's timers and remove its state directory. */

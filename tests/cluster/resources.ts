@@ -143,7 +143,7 @@ export const RESOURCES: ResourceDef[] = [
   core("endpoints", "endpoints", "Endpoints", true, ["ep"]),
   core("events", "event", "Event", true, ["ev"]),
   core("serviceaccounts", "serviceaccount", "ServiceAccount", true, ["sa"]),
-  core("nodes", "node", "Node", false, ["no"], ["get", "list", "patch", "update", "watch"]),
+  core("nodes", "node", "Node", false, ["no"], ["delete", "get", "list", "patch", "update", "watch"]),
   workload("apps", "deployments", "deployment", "Deployment", ["deploy"]),
   workload("apps", "replicasets", "replicaset", "ReplicaSet", ["rs"]),
   controlled("apps", "statefulsets", "statefulset", "StatefulSet", ["sts"]),

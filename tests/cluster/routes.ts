@@ -638,7 +638,7 @@ async function handleTest(
   if (path === "/_test/faults" && method === "POST") {
     const body = (parseBody(await readBody(req), "application/json") ?? {}) as Record<string, unknown>;
     try {
-      const msg = applyFaultRequest(ctx.faults, body);
+      const msg = await applyFaultRequest(ctx.faults, body);
       return sendJson(res, 200, { ok: true, message: msg });
     } catch (e) {
       throw badRequest((e as Error).message);
