@@ -1016,6 +1016,7 @@ export class ClusterApi implements RuntimeHost {
       deletePod: (ns, name, grace) => this.delete(pods, ns, name, { gracePeriodSeconds: grace }),
       kubeletStatus: (ns, name, status) => this.updatePodStatus(ns, name, status),
       later: (ms, fn) => this.snapshotHost.later(ms, fn),
+      oomKill: (ns, name, c) => this.runtime?.oomKill?.(ns, name, c) ?? Promise.resolve(false),
     };
   }
 

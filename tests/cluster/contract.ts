@@ -70,6 +70,8 @@ export interface Runtime {
   startPod(pod: PodObject): void;
   /** Graceful stop: SIGTERM, then SIGKILL after `graceSeconds`; resolves when all processes are gone. */
   stopPod(namespace: string, name: string, graceSeconds: number): Promise<void>;
+  /** the OOM killer ends a container of the pod (reason OOMKilled, exit 137); false when none runs */
+  oomKill?(namespace: string, name: string, container?: string): Promise<boolean>;
   /** Kill everything (server shutdown). Must leave no process behind. */
   stopAll(): Promise<void>;
   /** WebSocket upgrade for pods/exec, pods/attach, pods/portforward (after authn/authz). */

@@ -211,3 +211,18 @@ Deno.test("preempt: DisruptionTarget PreemptionByScheduler, event Preempted, del
     "gw-0 again",
   );
 });
+
+Deno.test("oomKill: OOMKilled, exit 137; a Job counts it (not a disruption)", async () => {
+  using mem = new MemCluster({ controllers: { backoffBaseMs: 0 } });
+  const job = sessionJob(mem, "s4");
+  const [p] = await until(mem, () => live(mem, job).length === 1 && live(mem, job), "pod");
+  mem.podReady(p.metadata.name, true, NS);
+  await mem.faults.oomKill(`${NS}/${p.metadata.name}`);
+  const st = mem.api.store.get("pods", NS, p.metadata.name)!.status;
+  assertEquals(st.phase, "Failed");
+  assertEquals(st.containerStatuses[0].state.terminated.reason, "OOMKilled");
+  assertEquals(st.containerStatuses[0].state.terminated.exitCode, 137);
+  const failed = await until(mem, () => cond(jobOf(mem, "s4"), "Failed") && jobOf(mem, "s4"), "Job Failed");
+  assertEquals(failed.status.failed, 1);
+  assertEquals(cond(failed, "Failed").reason, "BackoffLimitExceeded");
+});

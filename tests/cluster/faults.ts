@@ -4,7 +4,7 @@
  * preemption, a second node for replacements.
  */
 import type { ClusterApi } from "./api.ts";
-import { evictForPressure, loseNode, preempt, restoreNode } from "./controllers/disruptions.ts";
+import { evictForPressure, loseNode, oomKill, preempt, restoreNode } from "./controllers/disruptions.ts";
 import { nodeObject, type NodeOptions } from "./nodes.ts";
 
 /** A pod as the cluster faults name it: `NS/NAME`, or `NAME` in namespace `default`. */
@@ -36,6 +36,8 @@ export interface ClusterFaults {
   ): Promise<void>;
   /** The scheduler preempts the pod for a higher-priority one: event Preempted, DisruptionTarget, delete. */
   preempt(pod: PodRef, o?: { byUid?: string }): Promise<void>;
+  /** The OOM killer ends a container (default: the first): exit 137, reason OOMKilled, then its restartPolicy. */
+  oomKill(pod: PodRef, container?: string): Promise<void>;
 }
 
 /** The cluster faults of one ClusterApi. */
@@ -49,6 +51,7 @@ export function clusterFaults(api: ClusterApi): ClusterFaults {
     evictForPressure: (pod, resource = "memory", o) =>
       evictForPressure(api.disruptionHost, ...podRef(pod), resource, o),
     preempt: (pod, o) => preempt(api.disruptionHost, ...podRef(pod), o),
+    oomKill: (pod, container) => oomKill(api.disruptionHost, ...podRef(pod), container),
   };
 }
 
@@ -139,6 +142,9 @@ export async function applyFaultRequest(faults: Faults, body: Record<string, unk
     case "preempt":
       await faults.preempt(String(body.pod ?? ""));
       return `pod ${body.pod} preempted`;
+    case "oomKill":
+      await faults.oomKill(String(body.pod ?? ""), body.container ? String(body.container) : undefined);
+      return `pod ${body.pod} OOM-killed`;
     case "dropStreams":
       faults.dropStreams(body.on !== false);
       return `streams ${body.on === false ? "allowed" : "dropped"}`;
@@ -182,7 +188,7 @@ export async function applyFaultRequest(faults: Faults, body: Record<string, unk
       throw new Error(
         `unknown fault action ${
           JSON.stringify(action)
-        }: use dropStreams, stallStreams, delay, failNext, refuseSpdy, stopMidStream, restart, reset, loseNode, restoreNode, addNode, evictForPressure or preempt`,
+        }: use dropStreams, stallStreams, delay, failNext, refuseSpdy, stopMidStream, restart, reset, loseNode, restoreNode, addNode, evictForPressure, preempt or oomKill`,
       );
   }
 }

@@ -190,6 +190,7 @@ async function realCluster(path: string): Promise<TestCluster> {
       addNode: refuse,
       evictForPressure: refuse,
       preempt: refuse,
+      oomKill: refuse,
     },
     real: true,
     stop: () => Promise.resolve(),

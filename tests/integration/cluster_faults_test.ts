@@ -176,6 +176,44 @@ clusterTest(
         const failed = await jsonpath(c, ["get", "job", "sess", "-n", ns.name], "{.status.failed}");
         assertEquals(failed, "", "no disruption counted against backoffLimit 0");
       });
+      await t.step(
+        "OOM kill: the container ends OOMKilled, exit 137; restartPolicy Always restarts it",
+        async () => {
+          const p = {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "hog" },
+            spec: {
+              terminationGracePeriodSeconds: 1,
+              containers: [{ name: "main", image: KODAMA_TEST_IMAGE, command: ["sleep", "600"] }],
+            },
+          };
+          const r = await kubectl(c, ["apply", "-n", ns.name, "-f", "-"], { stdin: JSON.stringify(p) });
+          assertEquals(r.code, 0, r.stderr);
+          const up = await kubectl(c, [
+            "wait",
+            "pod/hog",
+            "-n",
+            ns.name,
+            "--for=condition=ready",
+            "--timeout=60s",
+          ], {
+            timeoutMs: 70_000,
+          });
+          assertEquals(up.code, 0, up.stderr);
+          await faults.oomKill(`${ns.name}/hog`);
+          for (let i = 0; i < 100; i++) {
+            const last = await jsonpath(
+              c,
+              ["get", "pod", "hog", "-n", ns.name],
+              "{.status.containerStatuses[0].lastState.terminated.reason}/{.status.containerStatuses[0].lastState.terminated.exitCode}/{.status.containerStatuses[0].restartCount}",
+            );
+            if (last === "OOMKilled/137/1") return;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          throw new Error("the container was not restarted after OOMKilled");
+        },
+      );
     } finally {
       await ns.remove();
     }

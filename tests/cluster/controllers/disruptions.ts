@@ -17,6 +17,8 @@
  *   threshold's minimum grace), the pod left `Failed` with reason `Evicted` and the kubelet's message
  *   ("The node was low on resource: memory. Threshold quantity: ..."), `DisruptionTarget`
  *   `TerminationByKubelet`.
+ * - **OOM kill** (`oomKill`): the container is SIGKILLed, terminated with reason `OOMKilled`, exit 137, then
+ *   restarted or not as its restartPolicy says (no event: the kubelet records none for it).
  * - **Preemption** (`preempt`): `DisruptionTarget` `PreemptionByScheduler` ("default-scheduler: preempting
  *   to accommodate a higher priority pod"), event `Preempted` "Preempted by pod UID on node NODE", graceful
  *   delete.
@@ -40,6 +42,8 @@ export interface DisruptionHost {
   /** the kubelet's status report (ignored for a lost node's pods) */
   kubeletStatus(ns: string, name: string, status: Obj): void;
   later(ms: number, fn: () => void): void;
+  /** the runtime's OOM kill of a running container (false: none runs, e.g. in MemCluster) */
+  oomKill(ns: string, name: string, container?: string): Promise<boolean>;
 }
 
 const UNREACHABLE = "node.kubernetes.io/unreachable";
@@ -325,4 +329,32 @@ export async function preempt(
     "default-scheduler",
   );
   await host.deletePod(ns, name);
+}
+
+export async function oomKill(
+  host: DisruptionHost,
+  ns: string,
+  name: string,
+  container?: string,
+): Promise<void> {
+  const pod = host.store.get("pods", ns, name);
+  if (!pod) throw new Error(`no pod ${ns}/${name}`);
+  if (await host.oomKill(ns, name, container)) return;
+  // no process runs (MemCluster): what the kubelet would report
+  const target = container ?? pod.spec?.containers?.[0]?.name;
+  const ts = now();
+  const restarts = pod.spec?.restartPolicy !== "Never";
+  const terminated = { exitCode: 137, reason: "OOMKilled", startedAt: ts, finishedAt: ts };
+  host.kubeletStatus(ns, name, {
+    ...(pod.status ?? {}),
+    ...(restarts ? {} : { phase: "Failed" }),
+    containerStatuses: (pod.spec?.containers ?? []).map((c: Obj) => {
+      const was = (pod.status?.containerStatuses ?? []).find((s: Obj) => s.name === c.name) ??
+        { name: c.name, image: c.image, imageID: "", restartCount: 0 };
+      if (c.name !== target) return was;
+      return restarts
+        ? { ...was, lastState: { terminated }, restartCount: (was.restartCount ?? 0) + 1, ready: false }
+        : { ...was, state: { terminated }, ready: false, started: false };
+    }),
+  });
 }

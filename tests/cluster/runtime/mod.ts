@@ -35,6 +35,10 @@ class TestRuntime implements Runtime, RuntimeState {
     return `${ns}/${name}`;
   }
 
+  oomKill(namespace: string, name: string, container?: string): Promise<boolean> {
+    return this.runs.get(this.key(namespace, name))?.oomKill(container) ?? Promise.resolve(false);
+  }
+
   pod(namespace: string, name: string): PodRun | undefined {
     return this.runs.get(this.key(namespace, name));
   }
