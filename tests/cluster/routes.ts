@@ -446,11 +446,13 @@ export async function handleRequest(
     }
     case "delete": {
       const opts = await deleteOptions(req, q);
+      jobDeleteWarning(res, def, opts);
       const o = await ctx.api.delete(def, ns, p.name!, opts);
       return sendJson(res, 200, o);
     }
     case "deletecollection": {
       const opts = await deleteOptions(req, q);
+      jobDeleteWarning(res, def, opts);
       return sendJson(res, 200, await ctx.api.deleteCollection(def, p.namespace, listOptions(q, def), opts));
     }
   }
@@ -476,6 +478,18 @@ function patchType(req: IncomingMessage): PatchType {
     415,
     "UnsupportedMediaType",
     `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+  );
+}
+
+/**
+ * kube-apiserver warns on a batch/v1 Job delete without a propagationPolicy: the default orphans its pods
+ * (pkg/registry/batch/job/storage: deleteOptionWarnings).
+ */
+function jobDeleteWarning(res: ServerResponse, def: { name: string }, opts: DeleteOptions) {
+  if (def.name !== "jobs" || opts.propagationPolicy) return;
+  res.setHeader(
+    "Warning",
+    `299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning"`,
   );
 }
 

@@ -100,6 +100,50 @@ clusterTest("kubectl: a Job runs its pod to Complete; delete job takes the pod",
       );
     });
 
+    await t.step(
+      "a DELETE without propagationPolicy orphans the pods, with the API server's warning",
+      async () => {
+        const r = await apply(c, ns.name, jobObj("orph", "sleep 600"));
+        assertEquals(r.code, 0, r.stderr);
+        const up = await kubectl(c, [
+          "wait",
+          "-n",
+          ns.name,
+          "pod",
+          "-l",
+          "job-name=orph",
+          "--for=condition=ready",
+          "--timeout=60s",
+        ], { timeoutMs: 70_000 });
+        assertEquals(up.code, 0, up.stderr);
+        const del = await kubectl(c, ["delete", "--raw", `/apis/batch/v1/namespaces/${ns.name}/jobs/orph`]);
+        assertEquals(del.code, 0, del.stderr);
+        assertStringIncludes(
+          del.stderr,
+          "Warning: child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning",
+        );
+        const owners = await kubectl(c, [
+          "get",
+          "pods",
+          "-n",
+          ns.name,
+          "-l",
+          "job-name=orph",
+          "-o",
+          "jsonpath={.items[*].metadata.name}:{.items[*].metadata.ownerReferences}",
+        ]);
+        assertMatch(owners.stdout, /^orph-[a-z0-9]{5}:$/, "the pod stays, orphaned");
+        const gone = await kubectl(
+          c,
+          ["delete", "pods", "-n", ns.name, "-l", "job-name=orph", "--wait=true"],
+          {
+            timeoutMs: 60_000,
+          },
+        );
+        assertEquals(gone.code, 0, gone.stderr);
+      },
+    );
+
     await t.step("kubectl delete job (background) takes its pods", async () => {
       const r = await apply(c, ns.name, jobObj("long", "sleep 600"));
       assertEquals(r.code, 0, r.stderr);
