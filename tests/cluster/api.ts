@@ -1010,7 +1010,7 @@ export class ClusterApi implements RuntimeHost {
     return {
       store: this.store,
       lostNodes: this.lostNodes,
-      killProcesses: async (ns, name, grace) => await this.runtime?.stopPod(ns, name, grace),
+      killProcesses: async (ns, name, grace, o) => await this.runtime?.stopPod(ns, name, grace, o),
       finishDelete: (ns, name) => this.stopPod(ns, name, 0),
       restart: (pod) => this.runtime?.startPod(pod as PodObject),
       deletePod: (ns, name, grace) => this.delete(pods, ns, name, { gracePeriodSeconds: grace }),

@@ -101,6 +101,10 @@ clusterTest(
           "{.status.containerStatuses[0].state.terminated.exitCode}",
         );
         assertEquals(code, "143", "the pod saw SIGTERM");
+        // the kubelet keeps an evicted pod's logs
+        const logs = await kubectl(c, ["logs", "-n", ns.name, pod]);
+        assert(logs.stdout.startsWith("up\n"), logs.stdout + logs.stderr);
+        assertStringIncludes(logs.stdout, "got SIGTERM\n");
         const ev = await kubectl(c, [
           "get",
           "events",

@@ -33,7 +33,7 @@ export interface DisruptionHost {
   readonly store: import("../store.ts").Store;
   readonly lostNodes: Set<string>;
   /** kill a pod's processes at once (a dead machine: no SIGTERM, nothing reported) */
-  killProcesses(ns: string, name: string, graceSeconds: number): Promise<void>;
+  killProcesses(ns: string, name: string, graceSeconds: number, o?: { keep?: boolean }): Promise<void>;
   /** the kubelet back: stop and remove a pod being deleted */
   finishDelete(ns: string, name: string): Promise<void>;
   /** the kubelet starts the pod's containers again */
@@ -267,7 +267,7 @@ export async function evictForPressure(
   if (!pod) throw new Error(`no pod ${ns}/${name}`);
   const message = evictionMessage(pod, resource);
   podEvent(host.store, pod, "Warning", "Evicted", message, "kubelet");
-  await host.killProcesses(ns, name, o.graceSeconds ?? 2);
+  await host.killProcesses(ns, name, o.graceSeconds ?? 2, { keep: true });
   const cur = host.store.get("pods", ns, name);
   if (!cur) return;
   const ts = now();

@@ -67,11 +67,18 @@ class TestRuntime implements Runtime, RuntimeState {
     run.start();
   }
 
-  async stopPod(namespace: string, name: string, graceSeconds: number): Promise<void> {
+  async stopPod(
+    namespace: string,
+    name: string,
+    graceSeconds: number,
+    o: { keep?: boolean } = {},
+  ): Promise<void> {
     const k = this.key(namespace, name);
     const run = this.runs.get(k);
     if (!run) return;
     await run.stop(graceSeconds);
+    // a pod that stays (evicted by the kubelet): its containers' logs stay readable until it is deleted
+    if (o.keep) return;
     if (this.runs.get(k) === run) this.runs.delete(k);
     this.usedIPs.delete(run.podIP);
   }
