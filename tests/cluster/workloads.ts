@@ -529,6 +529,8 @@ export const WORKLOAD_COLUMNS: Record<
         ? "Failed"
         : o.metadata.deletionTimestamp
         ? "Terminating"
+        : has("SuccessCriteriaMet")
+        ? "SuccessCriteriaMet"
         : has("Suspended")
         ? "Suspended"
         : has("FailureTarget")

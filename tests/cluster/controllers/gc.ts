@@ -81,9 +81,11 @@ export class GarbageCollector {
     }
   }
 
+  /** The owner a reference names, if it exists; a kind this server does not serve counts as existing (the
+   * real collector cannot resolve it either, and leaves the dependent alone). */
   #ownerOf(ref: Obj, ns: string | undefined): { resource: string; obj: Obj } | undefined {
     const def = resourceByKind(ref.kind);
-    if (!def) return undefined;
+    if (!def) return { resource: "", obj: { metadata: { uid: ref.uid, name: ref.name } } };
     const obj = this.host.store.get(def.name, def.namespaced ? ns ?? "" : "", ref.name);
     return obj && obj.metadata.uid === ref.uid ? { resource: def.name, obj } : undefined;
   }
