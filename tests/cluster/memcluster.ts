@@ -10,6 +10,9 @@
  * them with the HTTPS server's). Watch events arrive asynchronously, in the server's order, as over a
  * connection. No pod runs: a test moves a pod through its life with `setPodStatus` / `podReady`
  * (what the kubelet would report); deletion is immediate after the terminating update (no grace wait).
+ * kube-controller-manager's part runs here too (./controllers/: Jobs and StatefulSets make pods — objects a
+ * test moves the same way —, the garbage collector, PDB status, the Eviction API as `api.evict`), and the
+ * cluster faults are `faults` (a lost node, kubelet pressure eviction, preemption, an OOM kill).
  * An exec runs the command on this machine against directories that stand for the pod's volumes
  * (./memexec.ts): the real pod programs, without the wire.
  */
