@@ -63,6 +63,45 @@ clusterTest("kubectl: a Job runs its pod to Complete; delete job takes the pod",
       assertMatch(desc.stdout, /Normal\s+Completed\s+.*job-controller\s+Job completed/);
     });
 
+    await t.step("kubectl create job and create pdb (protobuf bodies)", async () => {
+      const r = await kubectl(c, [
+        "create",
+        "job",
+        "typed",
+        "-n",
+        ns.name,
+        `--image=${KODAMA_TEST_IMAGE}`,
+        "--",
+        "echo",
+        "typed",
+      ]);
+      assertEquals([r.code, r.stdout], [0, "job.batch/typed created\n"], r.stderr);
+      const w = await kubectl(c, [
+        "wait",
+        "-n",
+        ns.name,
+        "job/typed",
+        "--for=condition=complete",
+        "--timeout=60s",
+      ], {
+        timeoutMs: 70_000,
+      });
+      assertEquals(w.code, 0, w.stderr);
+      assertEquals((await kubectl(c, ["logs", "-n", ns.name, "job/typed"])).stdout, "typed\n");
+      const p = await kubectl(c, [
+        "create",
+        "pdb",
+        "typed",
+        "-n",
+        ns.name,
+        "--selector=app=x",
+        "--max-unavailable=50%",
+      ]);
+      assertEquals([p.code, p.stdout], [0, "poddisruptionbudget.policy/typed created\n"], p.stderr);
+      const get = await kubectl(c, ["get", "pdb", "typed", "-n", ns.name, "--no-headers"]);
+      assertMatch(get.stdout, /^typed\s+N\/A\s+50%\s+0\s+/);
+    });
+
     await t.step("a failing Job retries to its backoffLimit and fails", async () => {
       const r = await apply(c, ns.name, jobObj("crash", "exit 3", { backoffLimit: 1 }));
       assertEquals(r.code, 0, r.stderr);
