@@ -259,6 +259,14 @@ export const SUBRESOURCES: {
   { name: "volumesnapshotcontents/status", kind: "VolumeSnapshotContent", verbs: ["get", "patch", "update"] },
   { name: "deployments/status", kind: "Deployment", verbs: ["get"] },
   { name: "replicasets/status", kind: "ReplicaSet", verbs: ["get"] },
+  // `kubectl scale sts`: the autoscaling/v1 Scale of a StatefulSet
+  {
+    name: "statefulsets/scale",
+    kind: "Scale",
+    verbs: ["get", "patch", "update"],
+    group: "autoscaling",
+    version: "v1",
+  },
   { name: "statefulsets/status", kind: "StatefulSet", verbs: ["get", "patch", "update"] },
   { name: "daemonsets/status", kind: "DaemonSet", verbs: ["get"] },
   { name: "jobs/status", kind: "Job", verbs: ["get", "patch", "update"] },

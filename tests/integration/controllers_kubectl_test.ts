@@ -295,8 +295,14 @@ clusterTest("kubectl: a StatefulSet's pods, a deleted pod made again, rollout st
         "jsonpath={range .items[*]}{.metadata.annotations.version}{' '}{end}",
       ]);
       assertEquals(revs.stdout, "2 2 ");
-      const scale = await kubectl(c, ["patch", "sts", "gw", "-n", ns.name, "-p", '{"spec":{"replicas":1}}']);
-      assertEquals(scale.code, 0, scale.stderr);
+      const scale = await kubectl(c, ["scale", "sts", "gw", "-n", ns.name, "--replicas=1"]);
+      assertEquals([scale.code, scale.stdout], [0, "statefulset.apps/gw scaled\n"], scale.stderr);
+      const sc = await kubectl(c, [
+        "get",
+        "--raw",
+        `/apis/apps/v1/namespaces/${ns.name}/statefulsets/gw/scale`,
+      ]);
+      assertEquals(JSON.parse(sc.stdout).spec, { replicas: 1 });
       const gone = await kubectl(c, ["wait", "pod/gw-1", "-n", ns.name, "--for=delete", "--timeout=60s"], {
         timeoutMs: 70_000,
       });
