@@ -38,7 +38,8 @@ export class GarbageCollector {
     const ns = owner.metadata.namespace;
     const out: Dependent[] = [];
     for (const def of RESOURCES) {
-      if (def.virtual || (ns && !def.namespaced)) continue;
+      // Events own nothing and are many: never scanned
+      if (def.virtual || def.name === "events" || (ns && !def.namespaced)) continue;
       for (const o of this.host.store.peek(def.name, ns || undefined)) {
         if ((o.metadata.ownerReferences ?? []).some((r: Obj) => r.uid === uid)) {
           out.push({ resource: def.name, obj: o });
