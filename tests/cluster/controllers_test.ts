@@ -276,7 +276,14 @@ Deno.test("job validation: restartPolicy, podReplacementPolicy with podFailurePo
         spec: { template: { spec: { containers: [{ name: "c", image: "busybox" }] } } },
       })
     ),
-    `Job.batch "a" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"`,
+    `Job.batch "a" is invalid: spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"`,
+  );
+  // a second spelling: OnFailure with a podFailurePolicy
+  assertEquals(
+    await invalid(() =>
+      job(mem, "of", { podFailurePolicy: IGNORE_DISRUPTION }, { restartPolicy: "OnFailure" })
+    ),
+    `Job.batch "of" is invalid: spec.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy is specified`,
   );
   assertMatch(
     await invalid(() =>

@@ -135,7 +135,7 @@ clusterTest("kubectl: a Job runs its pod to Complete; delete job takes the pod",
       assertEquals(r.code, 1);
       assertStringIncludes(
         r.stderr,
-        `The Job "bad" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"`,
+        `The Job "bad" is invalid: spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"`,
       );
     });
 
