@@ -126,6 +126,7 @@ Deno.test("loseNode + Node deleted: PodGC force-deletes its pods; the replacemen
   assertEquals(r.spec.nodeName, NODE2);
   assertEquals(cond(seen.at(-1), "DisruptionTarget").reason, "DeletionByPodGC");
   assertEquals(cond(seen.at(-1), "DisruptionTarget").message, "PodGC: node no longer exists");
+  assertEquals(seen.at(-1)!.status.phase, "Failed", "marked Failed before the force delete");
   assertEquals(mem.api.store.get("pods", NS, p.metadata.name), undefined);
 });
 

@@ -206,6 +206,8 @@ Deno.test("eviction: unhealthy pods (AlwaysAllow, IfHealthyBudget), terminal pod
   await until(mem, () => pod(mem, "u-0")?.metadata.uid !== u0, "u-0 evicted");
   const bad = await refused(mem.api.evict(NS, "u-0", eviction("other")));
   assertEquals([bad.code, bad.message], [400, "name in URL does not match name in Eviction object"]);
+  const unnamed = await refused(mem.api.evict(NS, "u-0", { apiVersion: "policy/v1", kind: "Eviction" }));
+  assertEquals([unnamed.code, unnamed.message], [400, "name in URL does not match name in Eviction object"]);
   assertEquals((await refused(mem.api.evict(NS, "nope", eviction("nope")))).code, 404);
 });
 

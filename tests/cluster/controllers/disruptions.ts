@@ -233,10 +233,22 @@ export async function restoreNode(host: DisruptionHost, name: string): Promise<v
   }
 }
 
-/** PodGC: the pods of a node that no longer exists are force-deleted. */
+/**
+ * PodGC: the pods of a node that no longer exists are marked Failed with DisruptionTarget
+ * `DeletionByPodGC` and force-deleted (markFailedAndDeletePodWithCondition; a real cluster first waits
+ * its 40 s quarantine).
+ */
 export function collectPodsOfDeletedNode(host: DisruptionHost, name: string): void {
   for (const p of podsOn(host.store, name)) {
-    addPodCondition(host.store, p, disruptionTarget("DeletionByPodGC", "PodGC: node no longer exists"));
+    const marked = addPodCondition(
+      host.store,
+      p,
+      disruptionTarget("DeletionByPodGC", "PodGC: node no longer exists"),
+    );
+    if (!["Succeeded", "Failed"].includes(marked.status?.phase)) {
+      marked.status = { ...marked.status, phase: "Failed" };
+      host.store.replace("pods", marked);
+    }
     host.deletePod(p.metadata.namespace, p.metadata.name, 0).catch(() => {});
   }
   host.lostNodes.delete(name);

@@ -71,7 +71,8 @@ export async function evict(host: EvictionHost, ns: string, name: string, body: 
       `the API version in the data (${ev.apiVersion}) does not match the expected API version (policy/v1)`,
     );
   }
-  if (ev.metadata?.name !== undefined && ev.metadata.name !== name) {
+  // an Eviction without a name does not name this pod either (EvictionREST.Create compares them)
+  if ((ev.metadata?.name ?? "") !== name) {
     throw badRequest("name in URL does not match name in Eviction object");
   }
   const pod = host.store.get("pods", ns, name);
