@@ -65,10 +65,13 @@ import {
   validateVolumeSnapshot,
 } from "./snapshots.ts";
 import { recordEvent } from "./events.ts";
-import { nodeMisfit, validateExtended, validatePlacement } from "./nodes.ts";
+import { nodeMisfit, pickNode, validateExtended, validatePlacement } from "./nodes.ts";
 import { admitPodSecurity } from "./podsecurity.ts";
 import { type ControllerOptions, Controllers } from "./controllers/index.ts";
 import { defaultPropagation } from "./controllers/gc.ts";
+import { validatePdb } from "./controllers/pdb.ts";
+import { evict } from "./controllers/eviction.ts";
+import { collectPodsOfDeletedNode, type DisruptionHost } from "./controllers/disruptions.ts";
 
 /** kube-scheduler's podInitialBackoffSeconds: a pod it could not place is tried again no sooner. */
 const SCHEDULER_BACKOFF_MS = 1000;
@@ -105,6 +108,15 @@ export type PatchType = "merge" | "strategic" | "json" | "apply";
 
 const clone = <T>(v: T): T => structuredClone(v);
 
+/** the pod conditions the kubelet (and scheduler) write; any other type is someone else's, kept */
+const KUBELET_CONDITIONS = [
+  "PodScheduled",
+  "PodReadyToStartContainers",
+  "Initialized",
+  "ContainersReady",
+  "Ready",
+];
+
 export class ClusterApi implements RuntimeHost {
   readonly store = new Store();
   /** optional kinds this server serves (ServerOptions.snapshots: "snapshots") */
@@ -128,6 +140,8 @@ export class ClusterApi implements RuntimeHost {
 
   /** kube-controller-manager's Job and StatefulSet controllers and garbage collector (controllers/) */
   readonly controllers: Controllers;
+  /** nodes whose kubelet is gone (faults: loseNode): nothing is reported from their pods */
+  readonly lostNodes = new Set<string>();
 
   constructor(readonly stateDir: string, controllerOptions: ControllerOptions = {}) {
     this.kubeProxy = new KubeProxy(this.store);
@@ -165,8 +179,9 @@ export class ClusterApi implements RuntimeHost {
     this.store.subscribe("pods", (ev) => this.queueEndpoints(ev.namespace));
     this.store.subscribe("services", (ev) => this.queueEndpoints(ev.namespace));
     // a node changed (a taint removed, a label or device added): the scheduler tries its waiting pods again
-    this.store.subscribe("nodes", () => {
+    this.store.subscribe("nodes", (ev) => {
       if (this.closed) return;
+      if (ev.type === "DELETED") collectPodsOfDeletedNode(this.disruptionHost, ev.object.metadata.name);
       for (const ns of new Set([...this.store.peek("pods")].map((p) => p.metadata.namespace as string))) {
         this.scheduleWaiting(ns);
       }
@@ -216,12 +231,17 @@ export class ClusterApi implements RuntimeHost {
 
   updatePodStatus(namespace: string, name: string, status: Record<string, unknown>): void {
     const pod = this.store.get("pods", namespace, name);
-    if (!pod || this.closed) return;
+    if (!pod || this.closed || this.lostNodes.has(pod.spec?.nodeName)) return;
     const prev = pod.status ?? {};
     const next: Obj = { ...clone(status) };
     for (const k of ["podIP", "podIPs", "hostIP", "hostIPs", "qosClass"]) {
       if (next[k] === undefined && prev[k] !== undefined) next[k] = prev[k];
     }
+    // the kubelet keeps the conditions it does not own (DisruptionTarget from an eviction, readiness gates)
+    const kept = (prev.conditions ?? []).filter((c: Obj) =>
+      !KUBELET_CONDITIONS.includes(c.type) && !(next.conditions ?? []).some((n: Obj) => n.type === c.type)
+    );
+    if (kept.length) next.conditions = [...(next.conditions ?? []), ...kept];
     if (JSON.stringify(next) === JSON.stringify(prev)) return;
     pod.status = next;
     this.store.replace("pods", pod);
@@ -236,6 +256,7 @@ export class ClusterApi implements RuntimeHost {
   ): void {
     if (this.closed || !this.store.has("namespaces", "", namespace)) return;
     const pod = this.store.get("pods", namespace, podName);
+    if (this.lostNodes.has(pod?.spec?.nodeName)) return; // a lost node's kubelet says nothing
     recordEvent(
       this.store,
       namespace,
@@ -371,6 +392,10 @@ export class ClusterApi implements RuntimeHost {
       case "networkpolicies":
         validateNetworkPolicy(e, obj);
         break;
+      case "poddisruptionbudgets":
+        validateGeneric(e, obj, true);
+        validatePdb(e, obj);
+        break;
       case "roles":
       case "rolebindings":
       case "clusterroles":
@@ -389,7 +414,7 @@ export class ClusterApi implements RuntimeHost {
         }
       }
     }
-    e.throwIfAny(def.kind, obj.metadata?.name ?? "", isWorkload(def.name) ? def.group : undefined);
+    e.throwIfAny(def.kind, obj.metadata?.name ?? "", def.group || undefined);
   }
 
   // ---------------------------------------------------------------- CRUD
@@ -489,7 +514,7 @@ export class ClusterApi implements RuntimeHost {
           break;
         }
         const ip = this.allocatePodIp();
-        o.spec.nodeName ??= NODE_NAME;
+        o.spec.nodeName ??= pickNode(this.store, o) ?? NODE_NAME;
         o.status = {
           phase: "Pending",
           conditions: [
@@ -505,6 +530,10 @@ export class ClusterApi implements RuntimeHost {
       }
       case "namespaces":
         o.status = { phase: "Active" };
+        break;
+      case "poddisruptionbudgets":
+        o.metadata.generation = 1;
+        o.status = { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
         break;
       case "persistentvolumeclaims":
         o.metadata.finalizers = [
@@ -719,7 +748,8 @@ export class ClusterApi implements RuntimeHost {
     for (const p of [...this.store.peek("pods", ns)]) {
       if (p.spec?.nodeName || p.metadata.deletionTimestamp) continue;
       if (claimsBlockScheduling(this.store, p) || consumerClaims(this.store, p).length) continue;
-      if (nodeMisfit(this.store, p)) continue;
+      const node = pickNode(this.store, p);
+      if (!node) continue;
       const key = `${ns}/${p.metadata.name}`;
       const parked = this.parkedAt.get(key);
       if (parked !== undefined && Date.now() - parked < SCHEDULER_BACKOFF_MS) {
@@ -733,7 +763,7 @@ export class ClusterApi implements RuntimeHost {
       this.parkedAt.delete(key);
       const pod: Obj = clone(p) as Obj;
       const ip = this.allocatePodIp();
-      pod.spec.nodeName = NODE_NAME;
+      pod.spec.nodeName = node;
       pod.status = {
         phase: "Pending",
         conditions: [{
@@ -813,12 +843,18 @@ export class ClusterApi implements RuntimeHost {
       delete o.metadata.deletionGracePeriodSeconds;
     }
     if (old.metadata.generation !== undefined) o.metadata.generation = old.metadata.generation;
-    if (isWorkload(def.name) && JSON.stringify(o.spec) !== JSON.stringify(old.spec)) {
+    if (
+      (isWorkload(def.name) || def.name === "poddisruptionbudgets") &&
+      JSON.stringify(o.spec) !== JSON.stringify(old.spec)
+    ) {
       o.metadata.generation = (old.metadata.generation ?? 1) + 1;
     }
     // status is owned by the status subresource for these kinds
     if (
-      ["pods", "namespaces", "persistentvolumeclaims", "services"].includes(def.name) || isWorkload(def.name)
+      ["pods", "namespaces", "persistentvolumeclaims", "services", "poddisruptionbudgets"].includes(
+        def.name,
+      ) ||
+      isWorkload(def.name)
     ) {
       o.status = old.status;
     }
@@ -968,6 +1004,40 @@ export class ClusterApi implements RuntimeHost {
     }
   }
 
+  /** What the cluster faults (controllers/disruptions.ts: node loss, pressure, preemption) use. */
+  get disruptionHost(): DisruptionHost {
+    const pods = RESOURCES.find((d) => d.name === "pods")!;
+    return {
+      store: this.store,
+      lostNodes: this.lostNodes,
+      killProcesses: async (ns, name, grace, o) => await this.runtime?.stopPod(ns, name, grace, o),
+      finishDelete: (ns, name) => this.stopPod(ns, name, 0),
+      restart: (pod) => this.runtime?.startPod(pod as PodObject),
+      deletePod: (ns, name, grace) => this.delete(pods, ns, name, { gracePeriodSeconds: grace }),
+      kubeletStatus: (ns, name, status) => this.updatePodStatus(ns, name, status),
+      later: (ms, fn) => this.snapshotHost.later(ms, fn),
+      oomKill: (ns, name, c) => this.runtime?.oomKill?.(ns, name, c) ?? Promise.resolve(false),
+    };
+  }
+
+  /** `POST pods/NAME/eviction` (controllers/eviction.ts): the PDB-checked graceful delete. */
+  evict(ns: string, name: string, body: unknown): Promise<Obj> {
+    return evict(
+      {
+        store: this.store,
+        budgetsFor: (pod) => this.controllers.disruption.budgetsFor(pod),
+        deletePod: (pod, o) =>
+          this.delete(RESOURCES.find((d) => d.name === "pods")!, ns, pod.metadata.name, {
+            gracePeriodSeconds: o.gracePeriodSeconds ?? undefined,
+            preconditions: o.preconditions,
+          }),
+      },
+      ns,
+      name,
+      body,
+    );
+  }
+
   private async deletePod(pod: Obj, graceOpt?: number): Promise<Obj> {
     const ns = pod.metadata.namespace;
     const name = pod.metadata.name;
@@ -983,6 +1053,7 @@ export class ClusterApi implements RuntimeHost {
           "Z",
         );
         const updated = this.store.replace("pods", pod);
+        if (this.lostNodes.has(pod.spec?.nodeName) && grace > 0) return updated;
         this.stopPod(ns, name, grace);
         if (grace === 0) await this.pendingPodStops.get(k);
         return updated;
@@ -995,6 +1066,8 @@ export class ClusterApi implements RuntimeHost {
     );
     pod.metadata.deletionGracePeriodSeconds = grace;
     const updated = this.store.replace("pods", pod);
+    // on a lost node no kubelet confirms a graceful delete: the pod stays Terminating (faults: restoreNode)
+    if (this.lostNodes.has(pod.spec?.nodeName) && grace > 0) return updated;
     // the runtime records one Killing event per container it stops
     const done = this.stopPod(ns, name, grace);
     if (grace === 0) await done;

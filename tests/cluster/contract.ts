@@ -69,7 +69,10 @@ export interface Runtime {
   /** Start the pod: schedule (podIP), run init containers in order, then containers. Returns at once. */
   startPod(pod: PodObject): void;
   /** Graceful stop: SIGTERM, then SIGKILL after `graceSeconds`; resolves when all processes are gone. */
-  stopPod(namespace: string, name: string, graceSeconds: number): Promise<void>;
+  /** `keep`: the pod object stays (a kubelet eviction): its logs stay readable until the next stopPod */
+  stopPod(namespace: string, name: string, graceSeconds: number, o?: { keep?: boolean }): Promise<void>;
+  /** the OOM killer ends a container of the pod (reason OOMKilled, exit 137); false when none runs */
+  oomKill?(namespace: string, name: string, container?: string): Promise<boolean>;
   /** Kill everything (server shutdown). Must leave no process behind. */
   stopAll(): Promise<void>;
   /** WebSocket upgrade for pods/exec, pods/attach, pods/portforward (after authn/authz). */

@@ -116,24 +116,28 @@ Deno.test("job: one pod from the template, owned and labelled as 1.32; Complete 
 
 Deno.test("job: a failed pod is replaced after the back-off (doubling); past backoffLimit the Job fails", async () => {
   using mem = new MemCluster({ controllers: { backoffBaseMs: 150 } });
-  const j = job(mem, "crash", { backoffLimit: 1 });
+  const j = job(mem, "crash", { backoffLimit: 2 });
   const [p1] = await until(mem, () => live(mem, j).length === 1 && live(mem, j), "first pod");
   const t1 = Date.now();
   ended(mem, p1.metadata.name, 1);
   const [p2] = await until(mem, () => live(mem, j).length === 1 && live(mem, j), "replacement");
   assert(Date.now() - t1 >= 140, `replaced after ${Date.now() - t1} ms, before the 150 ms back-off`);
   assertEquals(getJob(mem, "crash").status.failed, 1);
+  const t2 = Date.now();
   ended(mem, p2.metadata.name, 1);
+  const [p3] = await until(mem, () => live(mem, j).length === 1 && live(mem, j), "second replacement");
+  assert(Date.now() - t2 >= 290, `replaced after ${Date.now() - t2} ms, before the doubled 300 ms back-off`);
+  ended(mem, p3.metadata.name, 1);
   const failed = await until(
     mem,
     () => cond(getJob(mem, "crash"), "Failed") && getJob(mem, "crash"),
     "Failed",
   );
-  assertEquals(failed.status.failed, 2);
+  assertEquals(failed.status.failed, 3);
   assertEquals(cond(failed, "FailureTarget").reason, "BackoffLimitExceeded");
   assertEquals(cond(failed, "Failed").reason, "BackoffLimitExceeded");
   assertEquals(cond(failed, "Failed").message, "Job has reached the specified backoff limit");
-  assertEquals(podsOf(mem, j).length, 2, "no third pod");
+  assertEquals(podsOf(mem, j).length, 3, "no fourth pod");
   assert(
     eventsFor(mem, "crash").includes("BackoffLimitExceeded: Job has reached the specified backoff limit"),
   );
@@ -272,7 +276,14 @@ Deno.test("job validation: restartPolicy, podReplacementPolicy with podFailurePo
         spec: { template: { spec: { containers: [{ name: "c", image: "busybox" }] } } },
       })
     ),
-    `Job.batch "a" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"`,
+    `Job.batch "a" is invalid: spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"`,
+  );
+  // a second spelling: OnFailure with a podFailurePolicy
+  assertEquals(
+    await invalid(() =>
+      job(mem, "of", { podFailurePolicy: IGNORE_DISRUPTION }, { restartPolicy: "OnFailure" })
+    ),
+    `Job.batch "of" is invalid: spec.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy is specified`,
   );
   assertMatch(
     await invalid(() =>
@@ -481,6 +492,20 @@ Deno.test("gc: a dependent whose owner does not exist (by uid) is collected", as
   mem.api.create(cm, NS, {
     metadata: { name: "stale", ownerReferences: ref("00000000-0000-0000-0000-000000000000") },
   });
+  // an owner of a kind this server does not serve cannot be looked up: the dependent stays (as the real
+  // collector leaves what it cannot resolve)
+  mem.api.create(cm, NS, {
+    metadata: {
+      name: "crd-owned",
+      ownerReferences: [{
+        apiVersion: "example.com/v1",
+        kind: "Widget",
+        name: "w",
+        uid: crypto.randomUUID(),
+      }],
+    },
+  });
   await until(mem, () => !mem.api.store.get("configmaps", NS, "stale"), "stale collected");
   assert(mem.api.store.get("configmaps", NS, "kept"));
+  assert(mem.api.store.get("configmaps", NS, "crd-owned"));
 });

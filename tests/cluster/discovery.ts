@@ -71,6 +71,7 @@ export function resourceList(group: string, version: string, features: Features 
         name: s.name,
         singularName: "",
         namespaced: r.namespaced,
+        ...(s.group ? { group: s.group, version: s.version } : {}),
         kind: s.kind,
         verbs: s.verbs,
       });

@@ -1,6 +1,61 @@
-/** Fault injection for tests: drop streams, delay responses, fail the next N requests, stop mid-stream. */
+/**
+ * Fault injection for tests: drop streams, delay responses, fail the next N requests, stop mid-stream —
+ * and the cluster's own faults (controllers/disruptions.ts): a lost node, kubelet pressure eviction,
+ * preemption, a second node for replacements.
+ */
+import type { ClusterApi } from "./api.ts";
+import { evictForPressure, loseNode, oomKill, preempt, restoreNode } from "./controllers/disruptions.ts";
+import { nodeObject, type NodeOptions } from "./nodes.ts";
 
-export interface Faults {
+/** A pod as the cluster faults name it: `NS/NAME`, or `NAME` in namespace `default`. */
+export type PodRef = string;
+
+function podRef(ref: PodRef): [string, string] {
+  const i = ref.indexOf("/");
+  return i < 0 ? ["default", ref] : [ref.slice(0, i), ref.slice(i + 1)];
+}
+
+/** What happens to nodes and pods in a real cluster (both on the HTTPS server and MemCluster). */
+export interface ClusterFaults {
+  /**
+   * The node's machine dies: its pods' processes are killed (no SIGTERM), it goes `Ready=Unknown` with the
+   * `node.kubernetes.io/unreachable` taints, and after `graceMs` (default 1000; a real cluster waits the
+   * pods' tolerationSeconds, 300 s) its pods get DisruptionTarget `DeletionByTaintManager` and a delete
+   * that stays Terminating until `restoreNode` (or the Node is deleted: PodGC force-deletes them).
+   */
+  loseNode(name: string, o?: { graceMs?: number }): Promise<void>;
+  /** The node is back: Ready, untainted; its kubelet finishes the deletes and restarts what it may. */
+  restoreNode(name: string): Promise<void>;
+  /** Another node (e.g. `kodama-test-node-2`) where the scheduler may place pods, as a kubelet registers it. */
+  addNode(name: string, o?: NodeOptions): void;
+  /** The kubelet evicts the pod for node pressure: Failed, reason Evicted, DisruptionTarget TerminationByKubelet. */
+  evictForPressure(
+    pod: PodRef,
+    resource?: "memory" | "ephemeral-storage",
+    o?: { graceSeconds?: number },
+  ): Promise<void>;
+  /** The scheduler preempts the pod for a higher-priority one: event Preempted, DisruptionTarget, delete. */
+  preempt(pod: PodRef, o?: { byUid?: string }): Promise<void>;
+  /** The OOM killer ends a container (default: the first): exit 137, reason OOMKilled, then its restartPolicy. */
+  oomKill(pod: PodRef, container?: string): Promise<void>;
+}
+
+/** The cluster faults of one ClusterApi. */
+export function clusterFaults(api: ClusterApi): ClusterFaults {
+  return {
+    loseNode: (name, o) => loseNode(api.disruptionHost, name, o),
+    restoreNode: (name) => restoreNode(api.disruptionHost, name),
+    addNode(name, o) {
+      api.store.insert("nodes", nodeObject(o, name));
+    },
+    evictForPressure: (pod, resource = "memory", o) =>
+      evictForPressure(api.disruptionHost, ...podRef(pod), resource, o),
+    preempt: (pod, o) => preempt(api.disruptionHost, ...podRef(pod), o),
+    oomKill: (pod, container) => oomKill(api.disruptionHost, ...podRef(pod), container),
+  };
+}
+
+export interface Faults extends ClusterFaults {
   /** Close every open exec/attach/port-forward/log stream and refuse new ones while on. */
   dropStreams(on?: boolean): void;
   /**
@@ -67,9 +122,29 @@ export class FaultState {
 }
 
 /** Apply a fault request received over HTTP (`POST /_test/faults`). */
-export function applyFaultRequest(faults: Faults, body: Record<string, unknown>): string {
+export async function applyFaultRequest(faults: Faults, body: Record<string, unknown>): Promise<string> {
   const action = String(body.action ?? "");
   switch (action) {
+    case "loseNode":
+      await faults.loseNode(String(body.node ?? ""), {
+        graceMs: body.graceMs !== undefined ? Number(body.graceMs) : undefined,
+      });
+      return `node ${body.node} lost`;
+    case "restoreNode":
+      await faults.restoreNode(String(body.node ?? ""));
+      return `node ${body.node} restored`;
+    case "addNode":
+      faults.addNode(String(body.node ?? ""));
+      return `node ${body.node} added`;
+    case "evictForPressure":
+      await faults.evictForPressure(String(body.pod ?? ""), (body.resource as "memory") ?? "memory");
+      return `pod ${body.pod} evicted for ${body.resource ?? "memory"} pressure`;
+    case "preempt":
+      await faults.preempt(String(body.pod ?? ""));
+      return `pod ${body.pod} preempted`;
+    case "oomKill":
+      await faults.oomKill(String(body.pod ?? ""), body.container ? String(body.container) : undefined);
+      return `pod ${body.pod} OOM-killed`;
     case "dropStreams":
       faults.dropStreams(body.on !== false);
       return `streams ${body.on === false ? "allowed" : "dropped"}`;
@@ -113,7 +188,7 @@ export function applyFaultRequest(faults: Faults, body: Record<string, unknown>)
       throw new Error(
         `unknown fault action ${
           JSON.stringify(action)
-        }: use dropStreams, stallStreams, delay, failNext, refuseSpdy, stopMidStream, restart or reset`,
+        }: use dropStreams, stallStreams, delay, failNext, refuseSpdy, stopMidStream, restart, reset, loseNode, restoreNode, addNode, evictForPressure, preempt or oomKill`,
       );
   }
 }

@@ -10,6 +10,9 @@
  * them with the HTTPS server's). Watch events arrive asynchronously, in the server's order, as over a
  * connection. No pod runs: a test moves a pod through its life with `setPodStatus` / `podReady`
  * (what the kubelet would report); deletion is immediate after the terminating update (no grace wait).
+ * kube-controller-manager's part runs here too (./controllers/: Jobs and StatefulSets make pods — objects a
+ * test moves the same way —, the garbage collector, PDB status, the Eviction API as `api.evict`), and the
+ * cluster faults are `faults` (a lost node, kubelet pressure eviction, preemption, an OOM kill).
  * An exec runs the command on this machine against directories that stand for the pod's volumes
  * (./memexec.ts): the real pod programs, without the wire.
  */
@@ -36,6 +39,7 @@ import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { ApiError } from "./status.ts";
 import type { Obj } from "./store.ts";
 import { nodeObject } from "./nodes.ts";
+import { type ClusterFaults, clusterFaults } from "./faults.ts";
 import { DEFAULT_CLASS_ANNOTATION, DEFAULT_STORAGE_CLASS, TEST_PROVISIONER } from "./storage.ts";
 
 /** Where errors say the in-memory cluster is (as a context and server). */
@@ -79,6 +83,8 @@ export class MemCluster implements KubeTargets, KubeSessions, KubeReachEvents {
       return this.gaveUpWith;
     },
   };
+  /** a lost node, kubelet pressure eviction, preemption, another node (faults.ts ClusterFaults) */
+  readonly faults: ClusterFaults;
   /** while true, watch events are lost (a connection that stalls without closing); lists still answer */
   dropWatchEvents = false;
   readonly #stateDir: string;
@@ -97,6 +103,7 @@ export class MemCluster implements KubeTargets, KubeSessions, KubeReachEvents {
       provisioner: TEST_PROVISIONER,
     });
     if (o.history !== undefined) this.api.store.historyLimit = o.history;
+    this.faults = clusterFaults(this.api);
   }
 
   /** Stop the model's timers and remove its state directory. */

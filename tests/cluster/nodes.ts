@@ -29,19 +29,19 @@ export interface NodeOptions {
   allocatable?: Record<string, string>;
 }
 
-/** The Node object the server starts with. */
-export function nodeObject(o: NodeOptions = {}): Obj {
+/** The Node object the server starts with (or another one, `name`, a test adds). */
+export function nodeObject(o: NodeOptions = {}, name = NODE_NAME): Obj {
   const room = { cpu: "64", memory: "256Gi", pods: "110", "ephemeral-storage": "500Gi", ...o.allocatable };
   return {
     apiVersion: "v1",
     kind: "Node",
     metadata: {
-      name: NODE_NAME,
+      name,
       uid: crypto.randomUUID(),
       creationTimestamp: now(),
       labels: {
         "kubernetes.io/arch": "amd64",
-        "kubernetes.io/hostname": NODE_NAME,
+        "kubernetes.io/hostname": name,
         "kubernetes.io/os": "linux",
         ...o.labels,
       },
@@ -59,7 +59,7 @@ export function nodeObject(o: NodeOptions = {}): Obj {
         lastTransitionTime: now(),
       }],
       nodeInfo: { kubeletVersion: "v1.32.0", operatingSystem: "linux", architecture: "amd64" },
-      addresses: [{ type: "InternalIP", address: "127.0.0.1" }, { type: "Hostname", address: NODE_NAME }],
+      addresses: [{ type: "InternalIP", address: "127.0.0.1" }, { type: "Hostname", address: name }],
     },
   };
 }
@@ -91,32 +91,36 @@ function extendedRequests(pod: Obj): Map<string, number> {
   return sum;
 }
 
-const NOT_HELPFUL = "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
-const NO_VICTIMS = "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.";
+const NOT_HELPFUL = "Preemption is not helpful for scheduling";
+const NO_VICTIMS = "No preemption victims found for incoming pod";
 
-/** The scheduler's FailedScheduling message when the node does not fit the pod, else undefined. */
-export function nodeMisfit(store: Store, pod: Obj): string | undefined {
-  const node = store.get("nodes", "", NODE_NAME);
-  if (!node) return undefined; // a server started without its node places every pod (as before)
+/** Why one node does not fit the pod (the first failing filter's reasons), or undefined when it fits. */
+function misfitOn(store: Store, pod: Obj, node: Obj): { reasons: string[]; preemption: string } | undefined {
   const tolerations = (pod.spec?.tolerations ?? []) as Obj[];
+  // NodeUnschedulable, the first filter: a cordoned node takes only pods tolerating its taint
+  const cordon = { key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" };
+  if (node.spec?.unschedulable && !tolerations.some((t) => tolerates(t, cordon))) {
+    return { reasons: ["node(s) were unschedulable"], preemption: NOT_HELPFUL };
+  }
   const untolerated = ((node.spec?.taints ?? []) as Obj[]).find((taint) =>
     taint.effect !== "PreferNoSchedule" && !tolerations.some((t) => tolerates(t, taint))
   );
   if (untolerated) {
-    return `0/1 nodes are available: 1 node(s) had untolerated taint {${untolerated.key}: ${
-      untolerated.value ?? ""
-    }}. ${NOT_HELPFUL}`;
+    return {
+      reasons: [`node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ""}}`],
+      preemption: NOT_HELPFUL,
+    };
   }
   const labels = (node.metadata?.labels ?? {}) as Record<string, string>;
   const selector = (pod.spec?.nodeSelector ?? {}) as Record<string, string>;
   if (Object.entries(selector).some(([k, v]) => labels[k] !== v)) {
-    return `0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. ${NOT_HELPFUL}`;
+    return { reasons: ["node(s) didn't match Pod's node affinity/selector"], preemption: NOT_HELPFUL };
   }
   const want = extendedRequests(pod);
   if (!want.size) return undefined;
   const used = new Map<string, number>();
   for (const p of store.peek("pods")) {
-    if (p.spec?.nodeName !== NODE_NAME || p.metadata.uid === pod.metadata?.uid) continue;
+    if (p.spec?.nodeName !== node.metadata.name || p.metadata.uid === pod.metadata?.uid) continue;
     if (p.status?.phase === "Succeeded" || p.status?.phase === "Failed") continue;
     for (const [k, v] of extendedRequests(p)) used.set(k, (used.get(k) ?? 0) + v);
   }
@@ -124,7 +128,46 @@ export function nodeMisfit(store: Store, pod: Obj): string | undefined {
     v > 0 && v > quantityValue(node.status?.allocatable?.[k] ?? "0") - (used.get(k) ?? 0)
   ).map(([k]) => k).sort();
   if (!short.length) return undefined;
-  return `0/1 nodes are available: ${short.map((k) => `1 Insufficient ${k}`).join(", ")}. ${NO_VICTIMS}`;
+  return { reasons: short.map((k) => `Insufficient ${k}`), preemption: NO_VICTIMS };
+}
+
+/** The nodes in the scheduler's order here: the first node, then the others by name. */
+function nodesInOrder(store: Store): Obj[] {
+  return [...store.peek("nodes")].sort((a, b) =>
+    a.metadata.name === NODE_NAME
+      ? -1
+      : b.metadata.name === NODE_NAME
+      ? 1
+      : a.metadata.name < b.metadata.name
+      ? -1
+      : 1
+  );
+}
+
+/** The node the scheduler places the pod on (the first that fits), or undefined when none does. */
+export function pickNode(store: Store, pod: Obj): string | undefined {
+  const nodes = nodesInOrder(store);
+  if (!nodes.length) return NODE_NAME; // a server started without its node places every pod (as before)
+  return nodes.find((n) => !misfitOn(store, pod, n))?.metadata.name;
+}
+
+/** "2 a, 1 b": counts per reason, sorted as kube-scheduler sorts its FitError's strings */
+function tally(items: string[]): string {
+  const m = new Map<string, number>();
+  for (const r of items) m.set(r, (m.get(r) ?? 0) + 1);
+  return [...m].map(([r, n]) => `${n} ${r}`).sort().join(", ");
+}
+
+/** The scheduler's FailedScheduling message when no node fits the pod, else undefined. */
+export function nodeMisfit(store: Store, pod: Obj): string | undefined {
+  const nodes = nodesInOrder(store);
+  if (!nodes.length) return undefined;
+  const misfits = nodes.map((n) => misfitOn(store, pod, n));
+  if (misfits.some((m) => !m)) return undefined;
+  const n = nodes.length;
+  return `0/${n} nodes are available: ${
+    tally(misfits.flatMap((m) => m!.reasons))
+  }. preemption: 0/${n} nodes are available: ${tally(misfits.map((m) => m!.preemption))}.`;
 }
 
 const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"];

@@ -1,7 +1,7 @@
 /**
  * Just enough Kubernetes protobuf decoding for the bodies kubectl sends as protobuf to this
  * server: SelfSubjectAccessReview and SelfSubjectRulesReview (`kubectl auth can-i [--list]`), and the
- * objects `kubectl create namespace|configmap|secret|serviceaccount|service|quota` build.
+ * objects `kubectl create namespace|configmap|secret|serviceaccount|service|quota|job|pdb` build.
  * Everything else is JSON (kubectl's dynamic/unstructured clients always send JSON).
  */
 
@@ -166,6 +166,85 @@ function service(top: Fields): Record<string, unknown> {
   return { spec: s };
 }
 
+/** k8s.io/apimachinery intstr.IntOrString: type 1 (0 int, 1 string), intVal 2, strVal 3 */
+function intOrString(f: Fields | undefined): number | string | undefined {
+  if (!f) return undefined;
+  return num(f, 1) === 1 ? str(f, 3) ?? "" : num(f, 2) ?? 0;
+}
+
+/** metav1.LabelSelector: matchLabels 1, matchExpressions 2 (key 1, operator 2, values 3) */
+function labelSelector(f: Fields | undefined): Record<string, unknown> | undefined {
+  if (!f) return undefined;
+  const out: Record<string, unknown> = {};
+  const ml = strMap(f, 1);
+  if (ml) out.matchLabels = ml;
+  const exprs = msgs(f, 2).map((e) => ({
+    key: str(e, 1) ?? "",
+    operator: str(e, 2) ?? "",
+    values: strs(e, 3),
+  }));
+  if (exprs.length) out.matchExpressions = exprs;
+  return out;
+}
+
+/** core/v1 Container, the fields `kubectl create job|cronjob` set */
+function container(f: Fields): Record<string, unknown> {
+  const c: Record<string, unknown> = clean({
+    name: str(f, 1),
+    image: str(f, 2),
+    workingDir: str(f, 5),
+    imagePullPolicy: str(f, 14),
+    terminationMessagePath: str(f, 13),
+    terminationMessagePolicy: str(f, 20),
+  });
+  const command = strs(f, 3);
+  const args = strs(f, 4);
+  if (command.length) c.command = command;
+  if (args.length) c.args = args;
+  const env = msgs(f, 7).map((e) => clean({ name: str(e, 1), value: str(e, 2) }));
+  if (env.length) c.env = env;
+  c.resources = {};
+  return c;
+}
+
+/** core/v1 PodTemplateSpec: metadata 1, spec 2 (containers 2, restartPolicy 3, grace 4, nodeSelector 7, SA 8) */
+function podTemplate(f: Fields | undefined): Record<string, unknown> {
+  if (!f) return {};
+  const spec = msg(f, 2) ?? new Map();
+  const ps: Record<string, unknown> = clean({
+    restartPolicy: str(spec, 3),
+    serviceAccountName: str(spec, 8),
+  });
+  ps.containers = msgs(spec, 2).map(container);
+  const grace = num(spec, 4);
+  if (grace !== undefined) ps.terminationGracePeriodSeconds = grace;
+  const nodeSelector = strMap(spec, 7);
+  if (nodeSelector) ps.nodeSelector = nodeSelector;
+  return { metadata: objectMeta(msg(f, 1)), spec: ps };
+}
+
+/** batch/v1 JobSpec: parallelism 1, completions 2, activeDeadlineSeconds 3, selector 4, manualSelector 5,
+ * template 6, backoffLimit 7, suspend 10 */
+function jobSpec(f: Fields | undefined): Record<string, unknown> {
+  if (!f) return {};
+  const s: Record<string, unknown> = {};
+  for (
+    const [k, n] of [["parallelism", 1], ["completions", 2], ["activeDeadlineSeconds", 3], [
+      "backoffLimit",
+      7,
+    ]]
+  ) {
+    const v = num(f, n as number);
+    if (v !== undefined) s[k as string] = v;
+  }
+  const selector = labelSelector(msg(f, 4));
+  if (selector) s.selector = selector;
+  if (num(f, 5) !== undefined) s.manualSelector = num(f, 5) === 1;
+  if (num(f, 10) !== undefined) s.suspend = num(f, 10) === 1;
+  s.template = podTemplate(msg(f, 6));
+  return s;
+}
+
 /** Decode a protobuf create/update body for `resource` into JSON, or undefined when unsupported. */
 export function decodeObject(resource: string, body: Uint8Array): Record<string, unknown> | undefined {
   const top = decodeMessage(unwrap(body));
@@ -195,6 +274,23 @@ export function decodeObject(resource: string, body: Uint8Array): Record<string,
     }
     case "serviceaccounts":
       return { apiVersion: "v1", kind: "ServiceAccount", metadata };
+    case "jobs":
+      // `kubectl create job NAME --image=I [-- CMD]`
+      return { apiVersion: "batch/v1", kind: "Job", metadata, spec: jobSpec(msg(top, 2)) };
+    case "poddisruptionbudgets": {
+      // `kubectl create pdb NAME --selector=S --min-available=N|--max-unavailable=N`
+      const spec = msg(top, 2) ?? new Map();
+      const s: Record<string, unknown> = {};
+      const min = intOrString(msg(spec, 1));
+      const max = intOrString(msg(spec, 3));
+      if (min !== undefined) s.minAvailable = min;
+      const selector = labelSelector(msg(spec, 2));
+      if (selector) s.selector = selector;
+      if (max !== undefined) s.maxUnavailable = max;
+      const policy = str(spec, 4);
+      if (policy) s.unhealthyPodEvictionPolicy = policy;
+      return { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata, spec: s };
+    }
     case "services":
       return { apiVersion: "v1", kind: "Service", metadata, ...service(top) };
     case "resourcequotas": {

@@ -143,12 +143,22 @@ export const RESOURCES: ResourceDef[] = [
   core("endpoints", "endpoints", "Endpoints", true, ["ep"]),
   core("events", "event", "Event", true, ["ev"]),
   core("serviceaccounts", "serviceaccount", "ServiceAccount", true, ["sa"]),
-  core("nodes", "node", "Node", false, ["no"], ["get", "list", "patch", "update", "watch"]),
+  core("nodes", "node", "Node", false, ["no"], ["delete", "get", "list", "patch", "update", "watch"]),
   workload("apps", "deployments", "deployment", "Deployment", ["deploy"]),
   workload("apps", "replicasets", "replicaset", "ReplicaSet", ["rs"]),
   controlled("apps", "statefulsets", "statefulset", "StatefulSet", ["sts"]),
   workload("apps", "daemonsets", "daemonset", "DaemonSet", ["ds"]),
   controlled("batch", "jobs", "job", "Job"),
+  {
+    name: "poddisruptionbudgets",
+    singularName: "poddisruptionbudget",
+    kind: "PodDisruptionBudget",
+    group: "policy",
+    version: "v1",
+    namespaced: true,
+    shortNames: ["pdb"],
+    verbs: ALL,
+  },
   {
     name: "storageclasses",
     singularName: "storageclass",
@@ -227,10 +237,18 @@ export const RESOURCES: ResourceDef[] = [
 ];
 
 /** Subresources listed in discovery (name, kind, verbs). */
-export const SUBRESOURCES: { name: string; kind: string; verbs: string[] }[] = [
+export const SUBRESOURCES: {
+  name: string;
+  kind: string;
+  verbs: string[];
+  group?: string;
+  version?: string;
+}[] = [
   { name: "namespaces/finalize", kind: "Namespace", verbs: ["update"] },
   { name: "namespaces/status", kind: "Namespace", verbs: ["get", "patch", "update"] },
   { name: "pods/attach", kind: "PodAttachOptions", verbs: ["create", "get"] },
+  // the Eviction API: kubectl drain finds it here (group and version of the Eviction kind it posts)
+  { name: "pods/eviction", kind: "Eviction", verbs: ["create"], group: "policy", version: "v1" },
   { name: "pods/exec", kind: "PodExecOptions", verbs: ["create", "get"] },
   { name: "pods/log", kind: "Pod", verbs: ["get"] },
   { name: "pods/portforward", kind: "PodPortForwardOptions", verbs: ["create", "get"] },
@@ -241,9 +259,18 @@ export const SUBRESOURCES: { name: string; kind: string; verbs: string[] }[] = [
   { name: "volumesnapshotcontents/status", kind: "VolumeSnapshotContent", verbs: ["get", "patch", "update"] },
   { name: "deployments/status", kind: "Deployment", verbs: ["get"] },
   { name: "replicasets/status", kind: "ReplicaSet", verbs: ["get"] },
+  // `kubectl scale sts`: the autoscaling/v1 Scale of a StatefulSet
+  {
+    name: "statefulsets/scale",
+    kind: "Scale",
+    verbs: ["get", "patch", "update"],
+    group: "autoscaling",
+    version: "v1",
+  },
   { name: "statefulsets/status", kind: "StatefulSet", verbs: ["get", "patch", "update"] },
   { name: "daemonsets/status", kind: "DaemonSet", verbs: ["get"] },
   { name: "jobs/status", kind: "Job", verbs: ["get", "patch", "update"] },
+  { name: "poddisruptionbudgets/status", kind: "PodDisruptionBudget", verbs: ["get", "patch", "update"] },
 ];
 
 export function findResource(group: string, version: string, name: string): ResourceDef | undefined {

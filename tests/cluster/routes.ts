@@ -15,6 +15,8 @@ import { decodeObject, decodeReview } from "./proto.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { ApiError, badRequest, methodNotAllowed, notFound, reasonForCode, statusObject } from "./status.ts";
 import type { Obj } from "./store.ts";
+import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
+import { formatLabelSelector } from "./workloads.ts";
 import { type IncludeObject, toTable } from "./table.ts";
 
 export interface RouteContext {
@@ -329,6 +331,26 @@ export async function handleRequest(
       ctx.api.get(def, ns, p.name!);
       throw badRequest("Upgrade request required");
     }
+    if (def.name === "statefulsets" && subresource === "scale") {
+      if (method === "GET") return sendJson(res, 200, scaleOf(ctx.api.get(def, ns, p.name!)));
+      if (method !== "PATCH" && method !== "PUT") throw methodNotAllowed();
+      const raw = await readBody(req);
+      const cur = scaleOf(ctx.api.get(def, ns, p.name!));
+      const next = method === "PUT"
+        ? parseBody(raw, req.headers["content-type"] ?? "") as Obj
+        : applyPatch(cur, patchType(req), raw);
+      const replicas = next?.spec?.replicas;
+      if (typeof replicas !== "number") throw badRequest("spec.replicas: Required value");
+      const o = ctx.api.patch(def, ns, p.name!, "merge", JSON.stringify({ spec: { replicas } }), {
+        dryRun: isDryRun(q),
+      });
+      return sendJson(res, 200, scaleOf(o));
+    }
+    if (def.name === "pods" && subresource === "eviction") {
+      if (method !== "POST") throw methodNotAllowed();
+      const body = parseBody(await readBody(req), req.headers["content-type"] ?? "");
+      return sendJson(res, 201, await ctx.api.evict(ns, p.name!, body));
+    }
     if (subresource === "status") {
       if (method === "GET") return sendJson(res, 200, ctx.api.get(def, ns, p.name!));
       const raw = await readBody(req);
@@ -441,11 +463,13 @@ export async function handleRequest(
     }
     case "delete": {
       const opts = await deleteOptions(req, q);
+      jobDeleteWarning(res, def, opts);
       const o = await ctx.api.delete(def, ns, p.name!, opts);
       return sendJson(res, 200, o);
     }
     case "deletecollection": {
       const opts = await deleteOptions(req, q);
+      jobDeleteWarning(res, def, opts);
       return sendJson(res, 200, await ctx.api.deleteCollection(def, p.namespace, listOptions(q, def), opts));
     }
   }
@@ -471,6 +495,49 @@ function patchType(req: IncomingMessage): PatchType {
     415,
     "UnsupportedMediaType",
     `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+  );
+}
+
+function applyPatch(o: Obj, type: PatchType, raw: string): Obj {
+  let patch: unknown;
+  try {
+    patch = JSON.parse(raw);
+  } catch (e) {
+    throw badRequest(`error decoding patch: ${(e as Error).message}`);
+  }
+  return type === "json"
+    ? jsonPatch(o, patch)
+    : type === "merge"
+    ? mergePatch(o, patch)
+    : strategicMergePatch(o, patch);
+}
+
+/** The autoscaling/v1 Scale of a StatefulSet (its scale subresource). */
+function scaleOf(o: Obj): Obj {
+  return {
+    kind: "Scale",
+    apiVersion: "autoscaling/v1",
+    metadata: {
+      name: o.metadata.name,
+      namespace: o.metadata.namespace,
+      uid: o.metadata.uid,
+      resourceVersion: o.metadata.resourceVersion,
+      creationTimestamp: o.metadata.creationTimestamp,
+    },
+    spec: { replicas: o.spec?.replicas ?? 1 },
+    status: { replicas: o.status?.replicas ?? 0, selector: formatLabelSelector(o.spec?.selector) },
+  };
+}
+
+/**
+ * kube-apiserver warns on a batch/v1 Job delete without a propagationPolicy: the default orphans its pods
+ * (pkg/registry/batch/job/storage: deleteOptionWarnings).
+ */
+function jobDeleteWarning(res: ServerResponse, def: { name: string }, opts: DeleteOptions) {
+  if (def.name !== "jobs" || opts.propagationPolicy) return;
+  res.setHeader(
+    "Warning",
+    `299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning"`,
   );
 }
 
@@ -633,7 +700,7 @@ async function handleTest(
   if (path === "/_test/faults" && method === "POST") {
     const body = (parseBody(await readBody(req), "application/json") ?? {}) as Record<string, unknown>;
     try {
-      const msg = applyFaultRequest(ctx.faults, body);
+      const msg = await applyFaultRequest(ctx.faults, body);
       return sendJson(res, 200, { ok: true, message: msg });
     } catch (e) {
       throw badRequest((e as Error).message);

@@ -13,7 +13,7 @@ import { Authenticator, type PolicyRule, type User, type UserPolicy } from "./au
 import { generateCerts } from "./certs.ts";
 import type { Runtime, StreamContext } from "./contract.ts";
 import { createRuntime } from "./runtime/mod.ts";
-import { type Faults, FaultState } from "./faults.ts";
+import { clusterFaults, type Faults, FaultState } from "./faults.ts";
 import { buildKubeconfig } from "./kubeconfig.ts";
 import { handleRequest, parseResourcePath, refuseUpgrade, type RouteContext, sendError } from "./routes.ts";
 import { ApiError, reasonForCode, unauthorized } from "./status.ts";
@@ -195,6 +195,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     sockets.clear();
   };
   const faults: Faults = {
+    ...clusterFaults(api),
     dropStreams(on = true) {
       faultState.streamsDropped = on;
       api.setStreamsDropped(on);

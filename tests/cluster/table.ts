@@ -423,6 +423,22 @@ const PRINTERS: Record<string, Printer> = {
     columns: [col("Name"), col("Pod-Selector"), col("Age")],
     row: (n) => [n.metadata.name, formatSelector(n.spec?.podSelector), age(n.metadata.creationTimestamp)],
   },
+  poddisruptionbudgets: {
+    columns: [
+      col("Name"),
+      col("Min Available"),
+      col("Max Unavailable"),
+      col("Allowed Disruptions", 0, "integer"),
+      col("Age"),
+    ],
+    row: (b) => [
+      b.metadata.name,
+      b.spec?.minAvailable !== undefined ? String(b.spec.minAvailable) : "N/A",
+      b.spec?.maxUnavailable !== undefined ? String(b.spec.maxUnavailable) : "N/A",
+      b.status?.disruptionsAllowed ?? 0,
+      age(b.metadata.creationTimestamp),
+    ],
+  },
   serviceaccounts: {
     columns: [col("Name"), col("Secrets", 0, "integer"), col("Age")],
     row: (s) => [s.metadata.name, (s.secrets ?? []).length, age(s.metadata.creationTimestamp)],

@@ -159,29 +159,33 @@ export function validateWorkload(e: Errors, resource: string, o: Obj, old?: Obj)
 /** pkg/apis/batch/validation, for the fields kodama sends. */
 function validateJob(e: Errors, o: Obj, old?: Obj) {
   const s = o.spec ?? {};
-  // validated before workloadDefaults runs: an unset restartPolicy is the default, Always
-  const rp = s.template?.spec?.restartPolicy ?? "Always";
-  if (rp !== "OnFailure" && rp !== "Never") {
+  // validated before workloadDefaults runs: unset is the pod template's default, Always (as the real
+  // validation says, it checks "" and Always alike)
+  const rp = s.template?.spec?.restartPolicy ?? "";
+  if (rp === "Always" || rp === "") {
+    e.required("spec.template.spec.restartPolicy", `valid values: "OnFailure", "Never"`);
+  } else if (rp !== "OnFailure" && rp !== "Never") {
     e.notSupported("spec.template.spec.restartPolicy", rp, ["OnFailure", "Never"]);
+  } else if (s.podFailurePolicy && rp !== "Never") {
+    e.invalid(
+      "spec.template.spec.restartPolicy",
+      rp,
+      `only "Never" is supported when podFailurePolicy is specified`,
+    );
   }
-  if (s.podFailurePolicy) {
-    if (rp !== "Never") {
-      e.invalid(
-        "spec.template.spec.restartPolicy",
-        rp,
-        `only "Never" is supported when podFailurePolicy is specified`,
-      );
+  (s.podFailurePolicy?.rules ?? []).forEach((r: Obj, i: number) => {
+    const at = `spec.podFailurePolicy.rules[${i}]`;
+    if (!r.action) e.required(`${at}.action`, `valid values: ["Count" "FailIndex" "FailJob" "Ignore"]`);
+    else if (!["FailJob", "FailIndex", "Ignore", "Count"].includes(r.action)) {
+      e.notSupported(`${at}.action`, r.action, ["Count", "FailIndex", "FailJob", "Ignore"]);
     }
-    (s.podFailurePolicy.rules ?? []).forEach((r: Obj, i: number) => {
-      const at = `spec.podFailurePolicy.rules[${i}]`;
-      if (!["FailJob", "FailIndex", "Ignore", "Count"].includes(r.action)) {
-        e.notSupported(`${at}.action`, r.action, ["Count", "FailIndex", "FailJob", "Ignore"]);
-      }
-      if (!!r.onExitCodes === !!r.onPodConditions) {
-        e.invalid(at, "", "specifying one of OnExitCodes and OnPodConditions is required");
-      }
-    });
-  }
+    const onPod = (r.onPodConditions ?? []).length > 0;
+    // field.OmitValueType: the message names no value
+    const omit = (detail: string) =>
+      e.causes.push({ reason: "FieldValueInvalid", message: `Invalid value: ${detail}`, field: at });
+    if (r.onExitCodes && onPod) omit("specifying both OnExitCodes and OnPodConditions is not supported");
+    if (!r.onExitCodes && !onPod) omit("specifying one of OnExitCodes and OnPodConditions is required");
+  });
   const prp = s.podReplacementPolicy;
   if (prp !== undefined) {
     if (s.podFailurePolicy && prp !== "Failed") e.notSupported("spec.podReplacementPolicy", prp, ["Failed"]);
@@ -226,6 +230,7 @@ function validateStatefulSet(e: Errors, o: Obj, old?: Obj) {
     "ordinals",
     "template",
     "updateStrategy",
+    "revisionHistoryLimit",
     "persistentVolumeClaimRetentionPolicy",
     "minReadySeconds",
   ];
@@ -234,7 +239,7 @@ function validateStatefulSet(e: Errors, o: Obj, old?: Obj) {
   if (rest(s) !== rest(old.spec ?? {})) {
     e.forbidden(
       "spec",
-      "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+      "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
     );
   }
 }
@@ -529,6 +534,8 @@ export const WORKLOAD_COLUMNS: Record<
         ? "Failed"
         : o.metadata.deletionTimestamp
         ? "Terminating"
+        : has("SuccessCriteriaMet")
+        ? "SuccessCriteriaMet"
         : has("Suspended")
         ? "Suspended"
         : has("FailureTarget")

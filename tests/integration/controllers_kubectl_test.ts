@@ -63,6 +63,45 @@ clusterTest("kubectl: a Job runs its pod to Complete; delete job takes the pod",
       assertMatch(desc.stdout, /Normal\s+Completed\s+.*job-controller\s+Job completed/);
     });
 
+    await t.step("kubectl create job and create pdb (protobuf bodies)", async () => {
+      const r = await kubectl(c, [
+        "create",
+        "job",
+        "typed",
+        "-n",
+        ns.name,
+        `--image=${KODAMA_TEST_IMAGE}`,
+        "--",
+        "echo",
+        "typed",
+      ]);
+      assertEquals([r.code, r.stdout], [0, "job.batch/typed created\n"], r.stderr);
+      const w = await kubectl(c, [
+        "wait",
+        "-n",
+        ns.name,
+        "job/typed",
+        "--for=condition=complete",
+        "--timeout=60s",
+      ], {
+        timeoutMs: 70_000,
+      });
+      assertEquals(w.code, 0, w.stderr);
+      assertEquals((await kubectl(c, ["logs", "-n", ns.name, "job/typed"])).stdout, "typed\n");
+      const p = await kubectl(c, [
+        "create",
+        "pdb",
+        "typed",
+        "-n",
+        ns.name,
+        "--selector=app=x",
+        "--max-unavailable=50%",
+      ]);
+      assertEquals([p.code, p.stdout], [0, "poddisruptionbudget.policy/typed created\n"], p.stderr);
+      const get = await kubectl(c, ["get", "pdb", "typed", "-n", ns.name, "--no-headers"]);
+      assertMatch(get.stdout, /^typed\s+N\/A\s+50%\s+0\s+/);
+    });
+
     await t.step("a failing Job retries to its backoffLimit and fails", async () => {
       const r = await apply(c, ns.name, jobObj("crash", "exit 3", { backoffLimit: 1 }));
       assertEquals(r.code, 0, r.stderr);
@@ -96,9 +135,53 @@ clusterTest("kubectl: a Job runs its pod to Complete; delete job takes the pod",
       assertEquals(r.code, 1);
       assertStringIncludes(
         r.stderr,
-        `The Job "bad" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"`,
+        `The Job "bad" is invalid: spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"`,
       );
     });
+
+    await t.step(
+      "a DELETE without propagationPolicy orphans the pods, with the API server's warning",
+      async () => {
+        const r = await apply(c, ns.name, jobObj("orph", "sleep 600"));
+        assertEquals(r.code, 0, r.stderr);
+        const up = await kubectl(c, [
+          "wait",
+          "-n",
+          ns.name,
+          "pod",
+          "-l",
+          "job-name=orph",
+          "--for=condition=ready",
+          "--timeout=60s",
+        ], { timeoutMs: 70_000 });
+        assertEquals(up.code, 0, up.stderr);
+        const del = await kubectl(c, ["delete", "--raw", `/apis/batch/v1/namespaces/${ns.name}/jobs/orph`]);
+        assertEquals(del.code, 0, del.stderr);
+        assertStringIncludes(
+          del.stderr,
+          "Warning: child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning",
+        );
+        const owners = await kubectl(c, [
+          "get",
+          "pods",
+          "-n",
+          ns.name,
+          "-l",
+          "job-name=orph",
+          "-o",
+          "jsonpath={.items[*].metadata.name}:{.items[*].metadata.ownerReferences}",
+        ]);
+        assertMatch(owners.stdout, /^orph-[a-z0-9]{5}:$/, "the pod stays, orphaned");
+        const gone = await kubectl(
+          c,
+          ["delete", "pods", "-n", ns.name, "-l", "job-name=orph", "--wait=true"],
+          {
+            timeoutMs: 60_000,
+          },
+        );
+        assertEquals(gone.code, 0, gone.stderr);
+      },
+    );
 
     await t.step("kubectl delete job (background) takes its pods", async () => {
       const r = await apply(c, ns.name, jobObj("long", "sleep 600"));
@@ -212,8 +295,14 @@ clusterTest("kubectl: a StatefulSet's pods, a deleted pod made again, rollout st
         "jsonpath={range .items[*]}{.metadata.annotations.version}{' '}{end}",
       ]);
       assertEquals(revs.stdout, "2 2 ");
-      const scale = await kubectl(c, ["patch", "sts", "gw", "-n", ns.name, "-p", '{"spec":{"replicas":1}}']);
-      assertEquals(scale.code, 0, scale.stderr);
+      const scale = await kubectl(c, ["scale", "sts", "gw", "-n", ns.name, "--replicas=1"]);
+      assertEquals([scale.code, scale.stdout], [0, "statefulset.apps/gw scaled\n"], scale.stderr);
+      const sc = await kubectl(c, [
+        "get",
+        "--raw",
+        `/apis/apps/v1/namespaces/${ns.name}/statefulsets/gw/scale`,
+      ]);
+      assertEquals(JSON.parse(sc.stdout).spec, { replicas: 1 });
       const gone = await kubectl(c, ["wait", "pod/gw-1", "-n", ns.name, "--for=delete", "--timeout=60s"], {
         timeoutMs: 70_000,
       });

@@ -38,7 +38,8 @@ export class GarbageCollector {
     const ns = owner.metadata.namespace;
     const out: Dependent[] = [];
     for (const def of RESOURCES) {
-      if (def.virtual || (ns && !def.namespaced)) continue;
+      // Events own nothing and are many: never scanned
+      if (def.virtual || def.name === "events" || (ns && !def.namespaced)) continue;
       for (const o of this.host.store.peek(def.name, ns || undefined)) {
         if ((o.metadata.ownerReferences ?? []).some((r: Obj) => r.uid === uid)) {
           out.push({ resource: def.name, obj: o });
@@ -81,9 +82,11 @@ export class GarbageCollector {
     }
   }
 
+  /** The owner a reference names, if it exists; a kind this server does not serve counts as existing (the
+   * real collector cannot resolve it either, and leaves the dependent alone). */
   #ownerOf(ref: Obj, ns: string | undefined): { resource: string; obj: Obj } | undefined {
     const def = resourceByKind(ref.kind);
-    if (!def) return undefined;
+    if (!def) return { resource: "", obj: { metadata: { uid: ref.uid, name: ref.name } } };
     const obj = this.host.store.get(def.name, def.namespaced ? ns ?? "" : "", ref.name);
     return obj && obj.metadata.uid === ref.uid ? { resource: def.name, obj } : undefined;
   }

@@ -1,6 +1,6 @@
 /**
- * kube-controller-manager's part of the test server: the Job and StatefulSet controllers and the garbage
- * collector, hooked to the store's events (a change queues the object's controller; syncs run together
+ * kube-controller-manager's part of the test server: the Job, StatefulSet and disruption (PDB status)
+ * controllers, the node taints of a cordon and the garbage collector, hooked to the store's events (a change queues the object's controller; syncs run together
  * on a microtask, as the controllers' work queues do). Pods they make go through the API (ClusterApi), so
  * the HTTPS server's runtime starts them as any pod, and in the in-memory cluster they are objects a test
  * moves with `setPodStatus`.
@@ -11,6 +11,8 @@ import { GarbageCollector } from "./gc.ts";
 import { JobController, type JobOptions } from "./job.ts";
 import { type ControllerHost, controllerOf } from "./shared.ts";
 import { StatefulSetController } from "./statefulset.ts";
+import { DisruptionController } from "./pdb.ts";
+import { syncNodeTaints } from "./nodelifecycle.ts";
 
 export type ControllerOptions = JobOptions;
 
@@ -18,6 +20,7 @@ export class Controllers {
   readonly gc: GarbageCollector;
   readonly jobs: JobController;
   readonly statefulSets: StatefulSetController;
+  readonly disruption: DisruptionController;
   #queue = new Map<string, { resource: string; ns: string; name: string }>();
   readonly #unsubscribe: () => void;
 
@@ -25,6 +28,7 @@ export class Controllers {
     this.gc = new GarbageCollector(host);
     this.jobs = new JobController(host, opts, (job) => this.#enqueue("jobs", job));
     this.statefulSets = new StatefulSetController(host);
+    this.disruption = new DisruptionController(host);
     this.#unsubscribe = host.store.subscribe("*", (ev) => this.#onEvent(ev));
   }
 
@@ -36,7 +40,21 @@ export class Controllers {
   #onEvent(ev: StoreEvent) {
     if (this.host.closed() || ev.resource === "events") return;
     const o = ev.object;
+    if (o.metadata.namespace && ev.resource !== "poddisruptionbudgets") {
+      // the disruption controller counts pods and their controllers' scale
+      if (["pods", "statefulsets", "replicasets", "deployments"].includes(ev.resource)) {
+        for (const b of this.host.store.peek("poddisruptionbudgets", o.metadata.namespace)) {
+          this.#enqueue("poddisruptionbudgets", b);
+        }
+      }
+    }
     switch (ev.resource) {
+      case "nodes":
+        if (ev.type !== "DELETED") syncNodeTaints(this.host, o);
+        break;
+      case "poddisruptionbudgets":
+        if (ev.type !== "DELETED") this.#enqueue(ev.resource, o);
+        break;
       case "jobs":
       case "statefulsets":
         if (ev.type === "DELETED") {
@@ -81,7 +99,8 @@ export class Controllers {
       if (!o) continue;
       try {
         if (w.resource === "jobs") this.jobs.sync(o);
-        else this.statefulSets.sync(o);
+        else if (w.resource === "statefulsets") this.statefulSets.sync(o);
+        else this.disruption.sync(o);
       } catch (e) {
         console.error(`[cluster] ${w.resource} ${w.ns}/${w.name}: ${(e as Error).stack}`);
       }

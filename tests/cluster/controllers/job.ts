@@ -128,74 +128,11 @@ export class JobController {
     const succeeded = outcomes.filter((o) => o === "succeeded").length;
     const failed = outcomes.filter((o) => o === "failed").length;
     const st: Obj = structuredClone(job.status ?? {});
-    let conds: Obj[] = st.conditions ?? [];
-    const finished = hasCondition(job, "Complete") || hasCondition(job, "Failed");
-    const completions: number | undefined = spec.completions ?? undefined;
-    const parallelism: number = spec.parallelism ?? 1;
-
-    if (!finished) {
-      // suspend and resume
-      if (spec.suspend) {
-        if (!hasCondition(job, "Suspended")) {
-          conds = setCondition(conds, "Suspended", "True", "JobSuspended", "Job suspended", true);
-          this.host.event(job, "Normal", "Suspended", "Job suspended", JOB_COMPONENT);
-        }
-        delete st.startTime;
-      } else {
-        if (hasCondition(job, "Suspended")) {
-          conds = setCondition(conds, "Suspended", "False", "JobResumed", "Job resumed", true);
-          this.host.event(job, "Normal", "Resumed", "Job resumed", JOB_COMPONENT);
-        }
-        st.startTime ??= now();
-      }
-      const target = conds.find((c) => c.type === "FailureTarget" && c.status === "True");
-      const metCond = conds.find((c) => c.type === "SuccessCriteriaMet" && c.status === "True");
-      if (!target && !metCond) {
-        const why = this.#failure(job, m, failed, st.startTime);
-        if (why) conds = setCondition(conds, "FailureTarget", "True", why.reason, why.message, true);
-        else if (
-          completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0
-        ) {
-          conds = setCondition(
-            conds,
-            "SuccessCriteriaMet",
-            "True",
-            "CompletionsReached",
-            "Reached expected number of succeeded pods",
-            true,
-          );
-        }
-      }
-      const ending = conds.find((c) =>
-        (c.type === "FailureTarget" || c.type === "SuccessCriteriaMet") && c.status === "True"
-      );
-      if (ending || spec.suspend) {
-        for (const p of active) this.#deletePod(job, p);
-        active = [];
-      } else {
-        active = this.#manage(
-          job,
-          m,
-          active,
-          terminating,
-          replaceOnlyFailed,
-          succeeded,
-          completions,
-          parallelism,
-        );
-      }
-      if (ending && terminating === 0 && live.filter((p) => !p.metadata.deletionTimestamp).length === 0) {
-        if (ending.type === "FailureTarget") {
-          conds = setCondition(conds, "Failed", "True", ending.reason, ending.message, true);
-          this.host.event(job, "Warning", ending.reason, ending.message, JOB_COMPONENT);
-        } else {
-          conds = setCondition(conds, "Complete", "True", ending.reason, ending.message, true);
-          st.completionTime = now();
-          this.host.event(job, "Normal", "Completed", "Job completed", JOB_COMPONENT);
-        }
-      }
-      this.#deadlineTimer(job, m, st.startTime);
+    st.conditions ??= [];
+    if (!hasCondition(job, "Complete") && !hasCondition(job, "Failed")) {
+      active = this.#advance(job, m, st, { live, active, terminating, succeeded, failed, replaceOnlyFailed });
     }
+    const conds: Obj[] = st.conditions;
     const next: Obj = {
       ...(active.length ? { active: active.length } : {}),
       ...(succeeded ? { succeeded } : {}),
@@ -212,6 +149,95 @@ export class JobController {
     if (!cur || cur.metadata.uid !== job.metadata.uid) return;
     cur.status = next;
     store.replace("jobs", cur);
+  }
+
+  /**
+   * An unfinished Job: suspend/resume, the terminal conditions (FailureTarget or SuccessCriteriaMet first,
+   * then Failed or Complete once no pod runs), and the pods it should have. Writes `st`; returns the active
+   * pods.
+   */
+  #advance(
+    job: Obj,
+    m: JobMemory,
+    st: Obj,
+    pods: {
+      live: Obj[];
+      active: Obj[];
+      terminating: number;
+      succeeded: number;
+      failed: number;
+      replaceOnlyFailed: boolean;
+    },
+  ): Obj[] {
+    const spec = job.spec ?? {};
+    const { live, terminating, succeeded, failed, replaceOnlyFailed } = pods;
+    let active = pods.active;
+    let conds: Obj[] = st.conditions;
+    const completions: number | undefined = spec.completions ?? undefined;
+    const parallelism: number = spec.parallelism ?? 1;
+    // suspend and resume
+    if (spec.suspend) {
+      if (!hasCondition(job, "Suspended")) {
+        conds = setCondition(conds, "Suspended", "True", "JobSuspended", "Job suspended", true);
+        this.host.event(job, "Normal", "Suspended", "Job suspended", JOB_COMPONENT);
+      }
+      delete st.startTime;
+    } else {
+      if (hasCondition(job, "Suspended")) {
+        conds = setCondition(conds, "Suspended", "False", "JobResumed", "Job resumed", true);
+        this.host.event(job, "Normal", "Resumed", "Job resumed", JOB_COMPONENT);
+      }
+      st.startTime ??= now();
+    }
+    const target = conds.find((c) => c.type === "FailureTarget" && c.status === "True");
+    const metCond = conds.find((c) => c.type === "SuccessCriteriaMet" && c.status === "True");
+    if (!target && !metCond) {
+      const why = this.#failure(job, m, failed, st.startTime);
+      if (why) conds = setCondition(conds, "FailureTarget", "True", why.reason, why.message, true);
+      else if (
+        completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0
+      ) {
+        conds = setCondition(
+          conds,
+          "SuccessCriteriaMet",
+          "True",
+          "CompletionsReached",
+          "Reached expected number of succeeded pods",
+          true,
+        );
+      }
+    }
+    const ending = conds.find((c) =>
+      (c.type === "FailureTarget" || c.type === "SuccessCriteriaMet") && c.status === "True"
+    );
+    if (ending || spec.suspend) {
+      for (const p of active) this.#deletePod(job, p);
+      active = [];
+    } else {
+      active = this.#manage(
+        job,
+        m,
+        active,
+        terminating,
+        replaceOnlyFailed,
+        succeeded,
+        completions,
+        parallelism,
+      );
+    }
+    if (ending && terminating === 0 && live.filter((p) => !p.metadata.deletionTimestamp).length === 0) {
+      if (ending.type === "FailureTarget") {
+        conds = setCondition(conds, "Failed", "True", ending.reason, ending.message, true);
+        this.host.event(job, "Warning", ending.reason, ending.message, JOB_COMPONENT);
+      } else {
+        conds = setCondition(conds, "Complete", "True", ending.reason, ending.message, true);
+        st.completionTime = now();
+        this.host.event(job, "Normal", "Completed", "Job completed", JOB_COMPONENT);
+      }
+    }
+    this.#deadlineTimer(job, m, st.startTime);
+    st.conditions = conds;
+    return active;
   }
 
   /** Why the Job fails now, if it does: a FailJob rule, the back-off limit or the deadline. */

@@ -35,6 +35,10 @@ class TestRuntime implements Runtime, RuntimeState {
     return `${ns}/${name}`;
   }
 
+  oomKill(namespace: string, name: string, container?: string): Promise<boolean> {
+    return this.runs.get(this.key(namespace, name))?.oomKill(container) ?? Promise.resolve(false);
+  }
+
   pod(namespace: string, name: string): PodRun | undefined {
     return this.runs.get(this.key(namespace, name));
   }
@@ -63,11 +67,18 @@ class TestRuntime implements Runtime, RuntimeState {
     run.start();
   }
 
-  async stopPod(namespace: string, name: string, graceSeconds: number): Promise<void> {
+  async stopPod(
+    namespace: string,
+    name: string,
+    graceSeconds: number,
+    o: { keep?: boolean } = {},
+  ): Promise<void> {
     const k = this.key(namespace, name);
     const run = this.runs.get(k);
     if (!run) return;
     await run.stop(graceSeconds);
+    // a pod that stays (evicted by the kubelet): its containers' logs stay readable until it is deleted
+    if (o.keep) return;
     if (this.runs.get(k) === run) this.runs.delete(k);
     this.usedIPs.delete(run.podIP);
   }

@@ -72,6 +72,8 @@ export class ContainerRun {
   done = false;
   /** namespace mode: the container's own filesystem view (podns.ts) */
   view?: ContainerView;
+  /** the kernel's OOM killer ended the current run (faults: oomKill): its reason is OOMKilled */
+  oomKilled = false;
   constructor(readonly spec: Spec, readonly init: boolean, waitingReason: string) {
     this.state = { waiting: { reason: waitingReason } };
   }
@@ -454,7 +456,7 @@ export class PodRun {
       terminated: {
         exitCode: exit.code,
         ...(exit.signal ? { signal: exit.code - 128 } : {}),
-        reason: exit.code === 0 ? "Completed" : "Error",
+        reason: c.oomKilled ? "OOMKilled" : exit.code === 0 ? "Completed" : "Error",
         ...(message ? { message } : {}),
         startedAt,
         finishedAt: nowRFC3339(),
@@ -517,6 +519,21 @@ export class PodRun {
   async stop(graceSeconds: number): Promise<void> {
     await this.table.terminate(this.beginStop(), Math.max(0, graceSeconds) * 1000);
     await this.finishStop();
+  }
+
+  /**
+   * The kernel's OOM killer ends a container (the first running one, or `container`): SIGKILL, exit 137,
+   * reason OOMKilled; then the restartPolicy as for any exit. False when none runs.
+   */
+  async oomKill(container?: string): Promise<boolean> {
+    const c = this.containers.find((x) => x.proc && (!container || x.name === container));
+    if (!c?.proc) return false;
+    c.oomKilled = true;
+    const exited = new Promise<void>((r) => c.exitWaiters.add(r));
+    await this.table.terminate([...c.proc.groups], 0);
+    await exited;
+    c.oomKilled = false;
+    return true;
   }
 
   /** Stop restarting and probing; returns the process groups to terminate. */
