@@ -86,7 +86,7 @@ withSessionWorld(
       // the real kubectl sends it to the API server's validation (dry run: nothing is created)
       const server = await kubectl(w.c, ["-n", "dev", "create", "--dry-run=server", "-f", "-"], {
         context: "dev",
-        stdin: parseAllDocuments(r.stdout).filter((d) => (d.toJS() as Obj).kind === "Pod").map(String).join(
+        stdin: parseAllDocuments(r.stdout).filter((d) => (d.toJS() as Obj).kind === "Job").map(String).join(
           "---\n",
         ),
       });
