@@ -101,7 +101,7 @@ export function unreachable(e: KodamaError): KodamaError {
  * A ResourceQuota refused it (`exceeded quota: NAME, requested: …` or `failed quota: NAME: must specify …`):
  * no retry helps; where to see the quota, and what to do.
  */
-function quotaHint(apiMsg: string, namespace: string | undefined): string | undefined {
+export function quotaHint(apiMsg: string, namespace: string | undefined): string | undefined {
   const q = /(?:exceeded|failed) quota: ([^,:\s]+)/.exec(apiMsg)?.[1];
   if (!q) return undefined;
   const see = `\`kubectl describe resourcequota ${q}${namespace ? ` -n ${namespace}` : ""}\``;

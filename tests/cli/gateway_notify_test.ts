@@ -9,7 +9,7 @@
 import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
-import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const dec = new TextDecoder();
 const KEY = "sk-ant-api03-gateway-notify-test-4242";
@@ -88,7 +88,7 @@ withSessionWorld(
       const secret = Object.entries(JSON.parse(sec.stdout).data ?? {}).map(([k, v]) =>
         `${k}=${dec.decode(Uint8Array.fromBase64(v as string))}`
       );
-      const pod = (await w.kc(["get", "pod", `kodama-${NAME}`, "-o", "json"])).stdout;
+      const pod = (await w.kc(["get", "pod", await podOf(w, NAME), "-o", "json"])).stdout;
       for (
         const [what, text] of [["a process environment", environs.join("\n")], [
           "the env Secret",
@@ -107,7 +107,7 @@ withSessionWorld(
 
       const rel = await w.kc([
         "exec",
-        `kodama-${NAME}`,
+        await podOf(w, NAME),
         "--",
         "sh",
         "-c",

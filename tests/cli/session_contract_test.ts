@@ -119,7 +119,7 @@ withSessionWorld(
         const restarts = await w.kc([
           "get",
           "pod",
-          "kodama-nw",
+          await podOf(w, "nw"),
           "-o",
           "jsonpath={.status.initContainerStatuses[0].restartCount}",
         ]);

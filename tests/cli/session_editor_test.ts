@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
-import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const FILES = "~/.config/helix/config.toml ~/.config/helix/languages.toml ~/.config/zellij/config.kdl";
 
@@ -74,7 +74,7 @@ withSessionWorld(
         assertEquals(r.code, 0, r.stderr);
         const cm = await w.kc(["get", "configmap", "kodama-editor-config-ed3"]);
         assertEquals(cm.code, 1);
-        const pod = JSON.parse((await w.kc(["get", "pod", "kodama-ed3", "-o", "json"])).stdout);
+        const pod = JSON.parse((await w.kc(["get", "pod", await podOf(w, "ed3"), "-o", "json"])).stdout);
         assert(!pod.spec.volumes.some((v: { configMap?: unknown }) => v.configMap), "an editor volume");
         const f = await w.sh("ed3", "ls ~/.config 2>&1 || true");
         assert(!f.stdout.includes("helix") && !f.stdout.includes("zellij"), f.stdout);

@@ -57,7 +57,7 @@ withSessionWorld(
       const rec = await w.kc([
         "get",
         "pod",
-        "kodama-e",
+        await podOf(w, "e"),
         "-o",
         "jsonpath={.metadata.annotations.kodama\\.dev/spec}",
       ]);

@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { kubectl, onRealCluster } from "../cluster/harness.ts";
-import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const classes = `
 apiVersion: storage.k8s.io/v1
@@ -60,7 +60,7 @@ withSessionWorld("start: a slow Immediate class is waited for before the pod; th
     const bound = Number(/volumes bound \(([\d.]+)s\)/.exec(r.stderr)![1]);
     assert(bound >= 1.5, `the volumes took the provisioner's delay: ${r.stderr}`);
     assert(r.stderr.indexOf("volumes bound") < r.stderr.indexOf("scheduled"), r.stderr);
-    const ev = await podEvents(w, "kodama-fl1");
+    const ev = await podEvents(w, await podOf(w, "fl1"));
     assert(ev.includes("Scheduled"), ev.join(","));
     assert(!ev.includes("FailedScheduling"), `the pod was parked: ${ev.join(",")}`);
   } finally {
@@ -93,7 +93,7 @@ withSessionWorld("start: a WaitForFirstConsumer class goes with the pod, which b
       "jsonpath={.status.phase} {.metadata.annotations.volume\\.kubernetes\\.io/selected-node}",
     ]);
     assertMatch(pvc.stdout, /^Bound \S+/);
-    const ev = await podEvents(w, "kodama-fl2");
+    const ev = await podEvents(w, await podOf(w, "fl2"));
     assert(!ev.includes("FailedScheduling"), ev.join(","));
   } finally {
     await purge(w, "fl2");

@@ -99,7 +99,7 @@ withSessionWorld(
           "json",
         ]);
         assertEquals(r.code, 0, r.stderr);
-        const pods = JSON.parse(r.stdout).items.filter((o: { kind: string }) => o.kind === "Pod");
+        const pods = JSON.parse(r.stdout).items.filter((o: { kind: string }) => o.kind === "Job");
         assertEquals(pods.map((p: { metadata: { name: string } }) => p.metadata.name), [
           "kodama-d-1",
           "kodama-d-2",

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
-import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const AGENT = "cat > /dev/null; echo agent: ran";
 
@@ -22,7 +22,7 @@ withSessionWorld("prompt file: inside the synced tree it stays on this machine, 
   const ls = async () =>
     (await w.kc([
       "exec",
-      "kodama-p",
+      await podOf(w, "p"),
       "-c",
       "session",
       "--",

@@ -1,6 +1,6 @@
 /**
  * A start the API server refuses at create time ends at once (issue 52.2): a ResourceQuota with no room for
- * the pod or for the volumes is 403 (exit 4), an object refused as invalid is 422 (exit 2); one error line
+ * the pod (its Job's controller reports the refusal) or for the volumes is 403 (exit 4), an object refused as invalid is 422 (exit 2); one error line
  * and a hint, and nothing is left behind (no claims, no Secrets, no local state file, nothing for `list` to
  * nag about). A quota with room lets the start through, and its status.used counts the session. Each case
  * runs in a namespace of its own (a quota in a shared one would refuse other tests' pods). The 422 is
@@ -68,7 +68,7 @@ clusterTest("start under a ResourceQuota, and a create refused as invalid: fail 
       const err = r.stderr.slice(r.stderr.indexOf("error: "));
       assertMatch(
         err,
-        /^error: forbidden: pods "kodama-qa" is forbidden: exceeded quota: room, requested: pods=1, used: pods=0, limited: pods=0\n {2}the namespace's ResourceQuota room has no room for it \(`kubectl describe resourcequota room -n quota-pods-\w+`\)[^\n]*\n$/,
+        /^error: forbidden: pods "kodama-qa(-[a-z0-9]{5})?" is forbidden: exceeded quota: room, requested: pods=1, used: pods=0, limited: pods=0\n {2}the namespace's ResourceQuota room has no room for it \(`kubectl describe resourcequota room -n quota-pods-\w+`\)[^\n]*\n$/,
       );
       assert(!hasStackTrace(r.stderr), r.stderr);
       await nothingLeft(ns, "qa");
@@ -117,9 +117,10 @@ clusterTest("start under a ResourceQuota, and a create refused as invalid: fail 
         const ns = await space("quota-invalid");
         c.faults.failNext(1, 422, {
           method: "POST",
-          pathIncludes: `/namespaces/${ns}/pods`,
+          // the session's Job (its template is the pod: issue 80)
+          pathIncludes: `/namespaces/${ns}/jobs`,
           message:
-            `Pod "kodama-qd" is invalid: spec.containers[0].securityContext.seccompProfile.type: Unsupported value: "RuntimeDefault"`,
+            `Job.batch "kodama-qd" is invalid: spec.template.spec.containers[0].securityContext.seccompProfile.type: Unsupported value: "RuntimeDefault"`,
         });
         const r = await k([
           "start",
@@ -133,7 +134,10 @@ clusterTest("start under a ResourceQuota, and a create refused as invalid: fail 
           "3m",
         ]);
         assertEquals(r.code, 2, r.stderr);
-        assertStringIncludes(r.stderr, `error: Pod "kodama-qd" is invalid: spec.containers[0]`);
+        assertStringIncludes(
+          r.stderr,
+          `error: Job.batch "kodama-qd" is invalid: spec.template.spec.containers[0]`,
+        );
         assert(!hasStackTrace(r.stderr), r.stderr);
         await nothingLeft(ns, "qd");
       },

@@ -52,7 +52,8 @@ withSessionWorld(
               "10.96.0.0/12",
             ],
           });
-          const pod = docs.find((d) => d.kind === "Pod")!;
+          // the Job's pod template (issue 80: the session's pod belongs to its Job)
+          const pod = docs.find((d) => d.kind === "Job")!.spec.template;
           assertEquals(pod.spec.automountServiceAccountToken, false);
           assertEquals(pod.spec.securityContext.seccompProfile, { type: "RuntimeDefault" });
           assertEquals(pod.spec.containers[0].securityContext.allowPrivilegeEscalation, false);

@@ -63,7 +63,9 @@ withSessionWorld(
         "yaml",
       ]);
       assertEquals(r.code, 0, r.stderr);
-      const pod = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).find((d) => d.kind === "Pod")!;
+      // the session's Job: its template is the pod (issue 80)
+      const pod = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).find((d) => d.kind === "Job")!.spec
+        .template;
       assertEquals(pod.spec.imagePullSecrets, [{ name: "regcred" }]);
       assertEquals(pod.spec.nodeSelector, { pool: "gpu" });
       assertEquals(pod.spec.tolerations, [{
@@ -84,7 +86,7 @@ withSessionWorld(
       // the real kubectl sends it to the API server's validation (dry run: nothing is created)
       const server = await kubectl(w.c, ["-n", "dev", "create", "--dry-run=server", "-f", "-"], {
         context: "dev",
-        stdin: parseAllDocuments(r.stdout).filter((d) => (d.toJS() as Obj).kind === "Pod").map(String).join(
+        stdin: parseAllDocuments(r.stdout).filter((d) => (d.toJS() as Obj).kind === "Job").map(String).join(
           "---\n",
         ),
       });

@@ -135,7 +135,8 @@ sync: { enabled: false }
             "json",
           ]);
           assertEquals(dry.code, 0, dry.stderr);
-          const pod = JSON.parse(dry.stdout).items.find((o: { kind: string }) => o.kind === "Pod");
+          const pod = JSON.parse(dry.stdout).items.find((o: { kind: string }) => o.kind === "Job")?.spec
+            ?.template;
           const { securityContext, ...db } = pod.spec.containers[1];
           assertEquals(db, {
             name: "db",

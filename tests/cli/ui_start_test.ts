@@ -33,7 +33,7 @@ labels: { team: ui52 }
 type Obj = {
   kind: string;
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: { containers?: { image: string }[] };
+  spec?: { containers?: { image: string }[]; template?: Omit<Obj, "kind"> };
 };
 
 /** What a session pod says of its settings: image, template labels, and the recorded spec's lifetime and agent. */
@@ -233,15 +233,21 @@ withSessionWorld(
           "json",
         ]);
         assertEquals(plan.code, 0, plan.stderr);
-        const planned = (JSON.parse(plan.stdout).items as Obj[]).filter((o) => o.kind === "Pod").map(
-          settingsOf,
+        // each replica's Job, whose template is its pod (issue 80)
+        const template = (j: Obj): Obj => ({
+          ...j.spec!.template!,
+          kind: "Pod",
+          metadata: { ...j.spec!.template!.metadata, name: j.metadata.name },
+        });
+        const planned = (JSON.parse(plan.stdout).items as Obj[]).filter((o) => o.kind === "Job").map((j) =>
+          settingsOf(template(j))
         );
         assertEquals(planned.length, 2);
         const live = [];
         for (const p of planned) {
-          const r = await w.kc(["get", "pod", p.name, "-o", "json"]);
+          const r = await w.kc(["get", "job", p.name, "-o", "json"]);
           assertEquals(r.code, 0, r.stderr);
-          live.push(settingsOf(JSON.parse(r.stdout)));
+          live.push(settingsOf(template(JSON.parse(r.stdout))));
         }
         const day2 = 2 * 24 * 3600_000;
         for (const s of [...planned, ...live]) {

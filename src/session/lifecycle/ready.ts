@@ -93,6 +93,21 @@ export async function waitReady(
   if (res.events) o.io.err.write(`recent events:\n${res.events.replace(/^(?=.)/gm, "  ")}`);
   const left =
     `the session is left as it is: look with \`kodama session get ${spec.name}\`, remove with \`kodama delete ${spec.name}\``;
+  if (res.outcome === "failed" && res.refused) {
+    // the API server refused the Job's pod (a quota, Pod Security): as a create of it would have said it
+    const { quotaHint } = await import("../../kube/errors.ts");
+    const { podSecurityError } = await import("./podsecurity.ts");
+    const msg = res.message ?? "";
+    throw podSecurityError(
+      new KodamaError(
+        `forbidden: ${msg}`,
+        ExitCode.FORBIDDEN,
+        quotaHint(msg, spec.namespace) ?? `the session's Job could not create its pod; ${left}`,
+      ),
+      spec.namespace,
+      { runAsUser: spec.sandbox?.runAsUser, sidecars: !!spec.sidecars?.length },
+    );
+  }
   if (res.outcome === "failed") {
     // a failed clone says why in git's own words (the init container's log)
     const clone = res.pod && spec.git

@@ -4,9 +4,9 @@
  * reason and the recent events), timed out (what it was still waiting for), or interrupted.
  */
 import { sessionPod } from "../state/sessionpod.ts";
-import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Job, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { KubeObjects } from "../../kube/seam.ts";
-import { sessionSelector } from "../spec/names.ts";
+import { objectNames, sessionSelector } from "../spec/names.ts";
 import { after } from "../../base/proc/timer.ts";
 import {
   eventsOf,
@@ -26,6 +26,19 @@ export interface WaitResult {
   message?: string;
   /** recent events of the pod and its volumes, as a table (oldest first); "" when none */
   events: string;
+  /**
+   * the session's Job could not create its pod: the API server's refusal as its controller reported it
+   * (a ResourceQuota without room, Pod Security admission), which a create of the pod itself used to return
+   */
+  refused?: boolean;
+}
+
+/** The Job controller's `FailedCreate` for the session's Job: the API server's refusal, without its lead. */
+export function createRefusal(events: CoreV1Event[], job: string): string | undefined {
+  const e = events.filter((e) =>
+    e.involvedObject?.kind === "Job" && e.involvedObject.name === job && e.reason === "FailedCreate"
+  ).at(-1);
+  return e?.message?.replace(/^Error creating: /, "");
 }
 
 export interface WaitOptions {
@@ -73,10 +86,12 @@ export async function waitForSession(
   // the session's pods by name: its Job's (a replacement, the one it replaces) or a legacy one; the session's
   // pod is the live one of them (sessionpod.ts)
   const pods = new Map<string, V1Pod>();
+  // the session's Job: its controller's events say when it cannot make the pod
+  let job: V1Job | undefined;
   const pvcs = new Map<string, V1PersistentVolumeClaim>();
   let events: CoreV1Event[] = [];
   const ac = new AbortController();
-  const done = Promise.withResolvers<WaitResult["outcome"] | { failed: string }>();
+  const done = Promise.withResolvers<WaitResult["outcome"] | { failed: string; refused?: boolean }>();
   const onOuter = () => {
     ac.abort();
     done.resolve("interrupted");
@@ -100,6 +115,12 @@ export async function waitForSession(
       .catch(() => []);
   };
   const evaluate = () => {
+    // no pod, and the Job's controller could not make one: what the API server said is the answer
+    const refused = !pod ? createRefusal(events, objectNames(name).workload) : undefined;
+    if (refused) {
+      done.resolve({ failed: refused, refused: true });
+      return { ready: false };
+    }
     const v = verdict(pod, [...pvcs.values()], events, nodes);
     const reached = reachedPhases(pod, [...pvcs.values()]);
     const sig = `${[...reached].join(",")}|${v.waiting ?? ""}`;
@@ -116,7 +137,10 @@ export async function waitForSession(
       const all = periodic && o.listEvents
         ? await o.listEvents()
         : (await kube.listObjects<CoreV1Event>("events", namespace)).items;
-      events = eventsOf(all, [pod, ...pvcs.values()]);
+      job ??= await kube.findObject<V1Job>("jobs", namespace, objectNames(name).workload).catch(() =>
+        undefined
+      );
+      events = eventsOf(all, [pod, ...pvcs.values(), job]);
     } catch { /* events are a nicety; a Role without them still starts sessions */ }
   };
   const selector = { labelSelector: sessionSelector(name) };
@@ -163,7 +187,15 @@ export async function waitForSession(
     await fetchEvents();
     const recent = sortEvents(events).slice(-RECENT_EVENTS);
     const lines = recent.length ? eventsTable(recent) : "";
-    if (typeof r === "object") return { outcome: "failed", pod, message: r.failed, events: lines };
+    if (typeof r === "object") {
+      return {
+        outcome: "failed",
+        pod,
+        message: r.failed,
+        events: lines,
+        ...(r.refused ? { refused: true } : {}),
+      };
+    }
     return {
       outcome: "timeout",
       pod,

@@ -3,7 +3,7 @@
  * changes (watch-driven, no polling). Every front end uses it: `list -w`, the web UI, MCP; `sessionRow` is
  * one session as a plain object with nothing secret in it.
  */
-import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { V1Job, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Kube, WatchEventType } from "../../kube/client.ts";
 import { isRetained, listSessions, observed } from "./cluster.ts";
 import { syncColumn } from "../sync/column.ts";
@@ -85,9 +85,12 @@ export async function watchSessionViews(
   // picks the live one (sessionpod.ts)
   const pods = new Map<string, Map<string, V1Pod>>();
   const pvcs = new Map<string, Map<string, V1PersistentVolumeClaim>>();
+  // each session's Job: while it brings a moved pod back the view says Restarting (status.ts)
+  const jobs = new Map<string, V1Job>();
   const key = (ns: string | undefined, name: string) => `${ns ?? ""}/${name}`;
   for (const v of listed.sessions) {
     if (v.pod) pods.set(key(v.namespace, v.name), new Map([[v.pod.metadata?.name ?? "", v.pod]]));
+    if (v.job) jobs.set(key(v.namespace, v.name), v.job);
     pvcs.set(key(v.namespace, v.name), new Map(v.pvcs.map((c) => [c.metadata?.name ?? "", c])));
   }
   const views = () => {
@@ -97,7 +100,7 @@ export async function watchSessionViews(
       const its = [...(pods.get(k)?.values() ?? [])];
       if (!its.length && !live.length) continue;
       const i = k.indexOf("/");
-      out.push(sessionView(k.slice(i + 1), k.slice(0, i), its, live));
+      out.push(sessionView(k.slice(i + 1), k.slice(0, i), its, live, { job: jobs.get(k) }));
     }
     return out.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   };
@@ -136,5 +139,12 @@ export async function watchSessionViews(
       },
       { signal, from: listed.pvcsRv },
     ),
+    // a user who may not read Jobs still watches the rest
+    kube.watchObjects<V1Job>("jobs", namespace, sel, (type, j) => {
+      const k = sessionOf(j);
+      if (type === "DELETED") jobs.delete(k);
+      else jobs.set(k, j);
+      onChange(views());
+    }, { signal }).catch(() => {}),
   ]);
 }

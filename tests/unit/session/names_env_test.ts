@@ -11,7 +11,7 @@ import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
 
 Deno.test("derived names follow the contract and all fit in 63 characters", () => {
   assertEquals(objectNames("my-work"), {
-    pod: "kodama-my-work",
+    workload: "kodama-my-work",
     workspacePVC: "kodama-workspace-my-work",
     homePVC: "kodama-claude-home-my-work",
     envSecret: "kodama-env-my-work",

@@ -261,3 +261,25 @@ Deno.test("protect: the budget selects the session's pod, minAvailable 1, until;
   const gone = expiredBudgets([b, later], Date.parse("2026-01-01T07:00:00Z"));
   assertEquals(gone.map((x) => x.metadata.name), ["kodama-protect-demo"]);
 });
+
+Deno.test("createRefusal: the Job controller's FailedCreate for the session's Job, without its lead", async () => {
+  const { createRefusal } = await import("../../../src/session/lifecycle/wait.ts");
+  const ev = (kind: string, name: string, reason: string, message: string): CoreV1Event => ({
+    metadata: {},
+    involvedObject: { kind, name },
+    reason,
+    message,
+  });
+  const quota = 'Error creating: pods "kodama-s-abcde" is forbidden: exceeded quota: room, requested: pods=1';
+  assertEquals(
+    createRefusal([ev("Job", "kodama-s", "FailedCreate", quota)], "kodama-s"),
+    'pods "kodama-s-abcde" is forbidden: exceeded quota: room, requested: pods=1',
+  );
+  // another Job's, another reason, or the pod's own: not this
+  assertEquals(createRefusal([ev("Job", "kodama-t", "FailedCreate", quota)], "kodama-s"), undefined);
+  assertEquals(
+    createRefusal([ev("Job", "kodama-s", "SuccessfulCreate", "Created pod: x")], "kodama-s"),
+    undefined,
+  );
+  assertEquals(createRefusal([ev("Pod", "kodama-s", "FailedCreate", quota)], "kodama-s"), undefined);
+});
