@@ -225,6 +225,7 @@ const storage = z.object({
 export const NODE_IMAGE = "node:22-bookworm";
 
 const SANDBOX = "a repository cannot loosen the pod's sandbox (the agent in it runs without prompts)";
+const DRAINS = "a budget that holds back the cluster's drains is for the user to ask for";
 
 const defaults = z.object({
   namespace: namespaceName().optional().describe(
@@ -305,11 +306,11 @@ const session = z.object({
     "uid of the session and clone containers (e.g. 1000); unset: the image's user. Non-root gets no capabilities and runAsNonRoot (apt, sudo and ports below 1024 then fail). A template's runAsUser overrides it. Only ~/.kodama/config.yaml sets it.",
   ),
   egress: egress.prefault({}),
-  protectRunning: bool().default(false).describe(
-    "While an agent runs in a session, a PodDisruptionBudget (kodama-protect-NAME, minAvailable 1) makes a voluntary eviction (`kubectl drain`, a node upgrade) wait instead of moving the pod; kodama removes it when it sees the run end, at `stop`/`delete`, and `kodama gc` once session.protectFor has passed. It cannot stop a lost node, a preemption or the kubelet's pressure eviction (docs/sessions.md).",
+  protectRunning: fromRepo("userOnly", bool(), { why: DRAINS }).default(false).describe(
+    "While an agent runs in a session, a PodDisruptionBudget (kodama-protect-NAME, minAvailable 1) makes a voluntary eviction (`kubectl drain`, a node upgrade) wait instead of moving the pod; kodama removes it when it sees the run end, at `stop`/`delete`, and `kodama gc` once session.protectFor has passed. It cannot stop a lost node, a preemption or the kubelet's pressure eviction (docs/sessions.md). Only ~/.kodama/config.yaml sets it.",
   ),
-  protectFor: duration().default("6h").describe(
-    "The longest a session.protectRunning budget holds a drain back, from the run's start: after it `kodama gc` removes it (a drain then proceeds).",
+  protectFor: fromRepo("userOnly", duration(), { why: DRAINS }).default("6h").describe(
+    "The longest a session.protectRunning budget holds a drain back, from the run's start: after it `kodama gc` removes it (a drain then proceeds). Only ~/.kodama/config.yaml sets it.",
   ),
   gateway: fromRepo("userOnly", bool(), { why: SANDBOX }).optional().describe(
     "New sessions go through the namespace's gateway when it has one (kodama gateway ensure; unset: true): their env Secret holds a token instead of the agent's keys, and their egress is the gateway only. false: never (the keys go into the session as without a gateway). `start --no-gateway` opts out for one session. Only ~/.kodama/config.yaml sets it.",

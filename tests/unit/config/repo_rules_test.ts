@@ -80,6 +80,9 @@ const DECISIONS: Record<string, string> = {
   // the pod's sandbox (the agent runs with its prompts off): a repo cannot loosen it
   "session.serviceAccountToken": "userOnly",
   "session.runAsUser": "userOnly",
+  // a PodDisruptionBudget holds back the cluster's drains: the user's choice, not a repository's
+  "session.protectRunning": "userOnly",
+  "session.protectFor": "userOnly",
   "session.egress.enabled": "userOnly",
   "session.egress.deny": "userOnly",
   "session.egress.allow": "userOnly",
