@@ -150,12 +150,13 @@ export async function gatewayEnsure(
   // a Terminating state claim takes the old StatefulSet and pod with it (claimGone)
   const anew = await claimGone(kube, ns, io.err, o.timeoutMs);
   const state = await applyStateClaim(kube, ns, io.err);
+  const owner = state === "claim" && await allowsStateOwner(kube, ns, o.image);
   // the program, the image and the pod's own spec: a change to any of them makes a new pod
   const digest = await programDigest(
-    `${JSON.stringify(o.program)}\n${JSON.stringify(buildGatewayPod(ns, o.image, "", state).spec)}`,
+    `${JSON.stringify(o.program)}\n${JSON.stringify(buildGatewayPod(ns, o.image, "", state, owner).spec)}`,
     o.image,
   );
-  const set = await applySet(kube, ns, anew ? {} : have, digest, o.image, state);
+  const set = await applySet(kube, ns, anew ? {} : have, digest, o.image, state, owner);
   const keys = [
     ...keyRows(config).map((k) => `${k.provider} ${k.id} ${k.suffix}`),
     ...(config.providers.chatgpt ? ["chatgpt login"] : []),
@@ -167,6 +168,18 @@ export async function gatewayEnsure(
   const url = gatewayUrl(await kube.findObject("services", ns, GATEWAY_NAME));
   io.out.write(`gateway ready at ${url ?? GATEWAY_NAME}: new sessions in ${ns} go through it\n`);
   return ExitCode.OK;
+}
+
+/**
+ * May the gateway's pod give its state folder to the gateway's user (a root init container, manifests.ts)?
+ * Where the namespace's Pod Security admission takes such a pod: asked of the API server itself, a server
+ * dry run of the pod with that container (admission runs, nothing is made). A refusal (restricted, by label or
+ * by the cluster's default) or a pod the user may not create: no such container.
+ */
+async function allowsStateOwner(kube: Kube, ns: string, image: string): Promise<boolean> {
+  const pod = buildGatewayPod(ns, image, "", "claim", true);
+  pod.metadata = { ...pod.metadata, name: `${GATEWAY_POD}-probe` };
+  return await kube.createObject("pods", ns, pod, { dryRun: true }).then(() => true, () => false);
 }
 
 /** The ingress policy; a user who may not create NetworkPolicies gets a warning, not a failure. */
@@ -251,8 +264,9 @@ async function applySet(
   digest: string,
   image: string,
   state: "claim" | "memory",
+  owner: boolean,
 ): Promise<"created" | "kept" | "updated"> {
-  const body = buildGatewayStatefulSet(ns, image, digest, state);
+  const body = buildGatewayStatefulSet(ns, image, digest, state, owner);
   const old = have.set;
   if (!old) {
     await kube.createObject("statefulsets", ns, body);

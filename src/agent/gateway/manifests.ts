@@ -101,12 +101,14 @@ export function buildGatewayPod(
   image: string,
   digest: string,
   state: "claim" | "memory" = "claim",
+  stateOwner = false,
 ): V1Pod {
   return {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { ...meta(namespace), annotations: { [ANNOTATION_PROGRAM]: digest } },
     spec: {
+      ...(stateOwner && state === "claim" ? { initContainers: [stateOwnerContainer(image)] } : {}),
       containers: [{
         name: "gateway",
         image,
@@ -167,6 +169,30 @@ export function buildGatewayPod(
 }
 
 /**
+ * Where the namespace allows it (Pod Security baseline or privileged: `gateway ensure` looks), the state
+ * claim's folder is given to the gateway's user first: volumes that ignore fsGroup (hostPath and local
+ * PVs, some NFS provisioners) mount root's 0755 folder, where the journal could not be written and every
+ * figure and budget would start from zero at a restart. Root with CHOWN and FOWNER only, a fixed command,
+ * nothing of the user's; under "restricted" fsGroup alone must do it (the gateway then logs a warning).
+ */
+function stateOwnerContainer(image: string) {
+  return {
+    name: "state-owner",
+    image,
+    command: ["chown", `${GATEWAY_UID}:${GATEWAY_UID}`, STATE_DIR],
+    volumeMounts: [{ name: "state", mountPath: STATE_DIR }],
+    resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"], add: ["CHOWN", "FOWNER"] },
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: false,
+      runAsUser: 0,
+    },
+  };
+}
+
+/**
  * The StatefulSet: one replica of the pod above (its labels, which the Service and the NetworkPolicy
  * select; its digest annotation on the template, so a change rolls the pod), OrderedReady, RollingUpdate.
  */
@@ -175,8 +201,9 @@ export function buildGatewayStatefulSet(
   image: string,
   digest: string,
   state: "claim" | "memory" = "claim",
+  stateOwner = false,
 ): V1StatefulSet {
-  const pod = buildGatewayPod(namespace, image, digest, state);
+  const pod = buildGatewayPod(namespace, image, digest, state, stateOwner);
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",

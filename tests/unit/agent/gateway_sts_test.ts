@@ -135,3 +135,19 @@ Deno.test("gateway status: the journal's counts from the first `replayed` line o
     starts: undefined,
   });
 });
+
+Deno.test("gateway pod: the state folder is given to the gateway's user only when asked, by a fixed command with CHOWN alone", () => {
+  // volumes that ignore fsGroup (hostPath, local PVs) mount root's 0755 folder: the journal could not be written
+  assertEquals(buildGatewayPod("dev", "img", "d").spec?.initContainers, undefined);
+  assertEquals(buildGatewayPod("dev", "img", "d", "memory", true).spec?.initContainers, undefined);
+  const init = buildGatewayPod("dev", "img", "d", "claim", true).spec!.initContainers!;
+  assertEquals(init.map((c) => [c.name, c.command]), [
+    ["state-owner", ["chown", "1000:1000", "/var/lib/kodama-gateway"]],
+  ]);
+  assertEquals(init[0].securityContext?.capabilities, { drop: ["ALL"], add: ["CHOWN", "FOWNER"] });
+  assertEquals(init[0].securityContext?.allowPrivilegeEscalation, false);
+  assertEquals(init[0].volumeMounts, [{ name: "state", mountPath: "/var/lib/kodama-gateway" }]);
+  // the gateway itself stays non-root
+  const main = buildGatewayPod("dev", "img", "d", "claim", true).spec!.containers[0].securityContext!;
+  assertEquals([main.runAsNonRoot, main.runAsUser], [true, 1000]);
+});
