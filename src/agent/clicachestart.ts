@@ -15,7 +15,7 @@ import { KodamaError } from "../base/errors.ts";
 import { readTextBounded } from "../base/fs/boundedread.ts";
 import { terminalText } from "../base/text/escape.ts";
 import { once, type Shared } from "../session/lifecycle/shared.ts";
-import { jobPods, removeJob } from "../session/lifecycle/oneshot.ts";
+import { jobCreateFailure, jobPods, removeJob } from "../session/lifecycle/oneshot.ts";
 import { jobFinished } from "../session/state/status.ts";
 import { certificatesOf } from "../session/spec/cabundle.ts";
 import type { SessionSpec } from "../session/spec/spec.ts";
@@ -155,6 +155,11 @@ async function settle(
     ]);
     const st = cacheState(pvc, job, pods, events, Date.now(), inImage);
     if (st !== "waiting") return { st, job, pods };
+    // a pod the cluster will not make (the namespace's Pod Security, a quota): no use waiting for it
+    const refused = job && !pods.length
+      ? await jobCreateFailure(kube, ns, name, job.metadata?.uid)
+      : undefined;
+    if (refused) return { st: "failed" as const, job, pods, refused };
     if (Date.now() > deadline || signal?.aborted) return { st: "failed" as const, job, pods };
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -234,7 +239,8 @@ async function fill(kube: Kube, p: Plan, o: CliCacheOptions): Promise<string | u
   if (cacheUnavailable(pvc) || pvc.metadata?.annotations?.[inImage]) return undefined;
   const mine = await installJob(kube, p, pvc);
   const t0 = Date.now();
-  const { st, job, pods } = await settle(kube, ns, name, inImage, o.timeoutMs, o.signal);
+  const settled = await settle(kube, ns, name, inImage, o.timeoutMs, o.signal);
+  const { st, job, pods } = settled;
   const secs = Math.round((Date.now() - t0) / 1000);
   if (st === "ready") {
     if (mine) {
@@ -271,7 +277,7 @@ async function fill(kube: Kube, p: Plan, o: CliCacheOptions): Promise<string | u
     );
     return undefined;
   }
-  const why = failureReason(pods);
+  const why = failureReason(pods) ?? ("refused" in settled ? settled.refused : undefined);
   o.err.write(
     `kodama: the CLI cache install job ${name} did not finish${
       why ? ` (${terminalText(why).replace(/\n/g, " ")})` : ""

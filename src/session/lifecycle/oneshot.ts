@@ -34,16 +34,22 @@ export async function removeJob(
   }
 }
 
-/** Why the Job controller could not make the Job's pod (its newest FailedCreate event), if it said so. */
+/**
+ * Why the Job controller could not make the Job's pod (its newest FailedCreate event), if it said so; with
+ * `uid`, only that Job's (not an earlier Job's of the same name).
+ */
 export async function jobCreateFailure(
   kube: KubeObjects,
   namespace: string,
   job: string,
+  uid?: string,
 ): Promise<string | undefined> {
   const events = await kube.listObjects<CoreV1Event>("events", namespace, {
     fieldSelector: `involvedObject.kind=Job,involvedObject.name=${job}`,
   }).then((l) => l.items).catch(() => [] as CoreV1Event[]);
-  const failed = events.filter((e) => e.reason === "FailedCreate");
+  const failed = events.filter((e) =>
+    e.reason === "FailedCreate" && (!uid || !e.involvedObject?.uid || e.involvedObject.uid === uid)
+  );
   const at = (e: CoreV1Event) =>
     String(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? "");
   return failed.sort((a, b) => at(b).localeCompare(at(a)))[0]?.message;
@@ -95,7 +101,7 @@ export async function waitJobPodRunning(
       throw new KodamaError(`${o.what} job ${job} ended${why ? ` (${why})` : ""}`, ExitCode.FAILED, hint);
     }
     if (!live) {
-      const refused = await jobCreateFailure(kube, namespace, job);
+      const refused = await jobCreateFailure(kube, namespace, job, j.metadata?.uid);
       if (refused) {
         const e = new KodamaError(refused.replace(/^Error creating: /, ""), ExitCode.FORBIDDEN);
         const { podSecurityError } = await import("./podsecurity.ts");
