@@ -4,7 +4,7 @@
 # source: DIR is the source's own entry of the PVC kodama-agent-clis (KEY/, a digest of package, version,
 # registry and image). The tarball is fetched from REGISTRY (npm pack), its sha512 checked against the
 # integrity the registry states for that version (the packument's dist.integrity: none stated is a
-# failure), and npm installs that verified tarball into DIR/PACKAGE@VERSION.partial-POD-PID/ (this try's
+# failure), and npm installs that verified tarball into DIR/PACKAGE@VERSION.partial-POD-RANDOM/ (this try's
 # own), renamed into place; `.complete` is written last (after a sync), so a session pod (which mounts DIR
 # read-only) never uses half an install or an unverified one. Already complete: nothing to do.
 # Safe to run again (issue 80: the install pod belongs to a Job, which retries it after a lost node): a try
@@ -16,7 +16,8 @@
 # Node's extra CA bundle.
 kodama_cache_fill() {
   kf_dir="$1/$2@$3"
-  kf_tmp="$kf_dir.partial-$(cat /proc/sys/kernel/hostname 2>/dev/null || echo pod)-$$"
+  # this try's own folder: its pod's name and a random part (not the shell's pid: Kubernetes collapses a doubled dollar in a command)
+  kf_tmp="$kf_dir.partial-$(cat /proc/sys/kernel/hostname 2>/dev/null || echo pod)-$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
   kf_log="$kf_dir.log"
   kf_reg="$5"
   if [ -f "$kf_dir/.complete" ]; then return 0; fi

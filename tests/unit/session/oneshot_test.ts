@@ -20,6 +20,7 @@ import { buildCopyJob, buildCopyPod } from "../../../src/session/volumes/snapsho
 import { ExitCode, KodamaError } from "../../../src/base/errors.ts";
 import { memorySink } from "../../../src/base/sink.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";
+import COPY_WAIT from "../../../src/session/pod/copywait.sh" with { type: "text" };
 
 const spec = resolveSpec({ name: "demo", namespace: "dev" }, configSchema.parse({}), {
   envVars: [],
@@ -204,4 +205,17 @@ Deno.test("withJobPod (in memory): a pod the namespace's Pod Security refuses is
   assert(e.message.startsWith(`namespace ${mem.namespace} enforces Pod Security restricted: `), e.message);
   assert(!ran);
   assertEquals(await mem.findObject("jobs", mem.namespace, "kodama-copy-x"), undefined);
+});
+
+Deno.test("the copy pod's wait ends Failed when it is ended from outside, so its Job makes another pod", async () => {
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    const p = new Deno.Command("dash", { args: ["-c", COPY_WAIT], stdout: "null", stderr: "null" }).spawn();
+    // the trap is set before the first sleep: wait until the shell has a child (the sleep)
+    const children = () => Deno.readTextFile(`/proc/${p.pid}/task/${p.pid}/children`).catch(() => "");
+    while (!(await children()).trim()) await new Promise((r) => setTimeout(r, 20));
+    p.kill(signal);
+    const r = await p.status;
+    // 0 would make the pod Succeeded and the Job Complete with the copy undone
+    assertEquals(r.code, 143, signal);
+  }
 });
