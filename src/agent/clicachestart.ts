@@ -93,6 +93,8 @@ async function installJob(kube: Kube, p: Plan, pvc: V1PersistentVolumeClaim) {
   const stale = job && String(job.metadata?.creationTimestamp) < String(pvc.metadata?.creationTimestamp);
   if (job && !stale && jobFinished(job) !== "Failed") return false;
   if (job) await removeJob(kube, ns, name, { gracePeriodSeconds: 0 });
+  // an older kodama's bare install pod of that name (its record now is the Job's)
+  await kube.deleteObject("pods", ns, name, { gracePeriodSeconds: 0 }).catch(() => {});
   // the policy first: the install pod never runs without it
   await installPolicy(kube, p.spec, p.i, p.key);
   const ca = buildInstallCaConfigMap(p.spec, p.i, p.src, p.key);
