@@ -11,12 +11,15 @@
  * rules), and what it installs is verified against the integrity the registry states before `.complete`.
  * Only its init container runs the session's image, with nothing of the session's, to ask whether that image
  * has the CLI already. The entry is KEY/ (cacheKey: a digest of package, version, registry and image), so a
- * cache filled from another source never satisfies a session. The install pod's name (with the key) is the
- * lock between kodama processes. Nothing here carries a session label: `delete` and `gc` never select it.
+ * cache filled from another source never satisfies a session. The install pod belongs to a Job (issue 80:
+ * a lost node retries it; pod/cachefill.sh starts a retry over and never marks half an entry complete),
+ * whose fixed name (with the key) is the lock between kodama processes and, once Complete, the record that
+ * the entry is filled. Nothing here carries a session label: `delete` and `gc` never select it.
  */
 import type {
   V1ConfigMap,
   V1EnvVar,
+  V1Job,
   V1NetworkPolicy,
   V1PersistentVolumeClaim,
   V1Pod,
@@ -29,6 +32,8 @@ import { LABEL_MANAGED_BY, MANAGED_BY } from "../session/spec/names.ts";
 import { buildEgressPolicy, containerSecurity, POD_SECCOMP } from "../session/spec/sandbox.ts";
 import { podPlacement } from "../session/spec/scheduling.ts";
 import { FS_GROUP, type SessionSpec } from "../session/spec/spec.ts";
+import { oneShotJob } from "../session/spec/oneshot.ts";
+import { jobFinished } from "../session/state/status.ts";
 
 import { CLI_CACHE_PATH, CLI_CACHE_PVC } from "../session/spec/names.ts";
 export { CLI_CACHE_PATH, CLI_CACHE_PVC };
@@ -112,7 +117,10 @@ export async function cacheKey(
   return [...h.slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The install pod's name for one CLI version and entry: fixed, so concurrent starts meet on AlreadyExists. */
+/**
+ * The install Job's name for one CLI version and entry (its NetworkPolicy's and CA ConfigMap's too): fixed,
+ * so concurrent starts meet on AlreadyExists. Its pod's name is the Job's with a generated suffix.
+ */
 export function installPodName(i: PresetInstall, key: string): string {
   const v = i.version.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
   const base = `${CLI_CACHE_PVC}-install-${i.bin}-${v}`.slice(0, 63 - 11).replace(/-+$/, "");
@@ -268,6 +276,26 @@ export function buildInstallPod(spec: SessionSpec, i: PresetInstall, src: Instal
   };
 }
 
+/** The install container's exit code when pod/cachefill.sh gave its reason (kodama_fill_fail). */
+export const FILL_FAILED_EXIT = 1;
+
+/**
+ * The install Job: buildInstallPod as its template, retried after a disruption (a lost node, an eviction)
+ * and after a crash, but not after the probe's in-image verdict or the fill's own reasoned failure (an
+ * integrity mismatch, a registry that did not answer): those end the Job at once, as the bare pod ended.
+ */
+export function buildInstallJob(spec: SessionSpec, i: PresetInstall, src: InstallSource, key: string): V1Job {
+  return oneShotJob(buildInstallPod(spec, i, src, key), {
+    rules: [
+      { action: "FailJob", onExitCodes: { containerName: "probe", operator: "In", values: [IN_IMAGE_EXIT] } },
+      {
+        action: "FailJob",
+        onExitCodes: { containerName: "install", operator: "In", values: [FILL_FAILED_EXIT] },
+      },
+    ],
+  });
+}
+
 /**
  * The install pod's egress NetworkPolicy (named as the pod, made before it): the user's sandbox rules
  * (session.egress: DNS and every address but the metadata endpoints and egress.deny, or only egress.allow),
@@ -290,49 +318,57 @@ export const IN_IMAGE_EXIT = 3;
 /** How long a claim may stay Pending with its install pod waiting before the storage counts as no RWX. */
 export const PENDING_BOUND_MS = 30_000;
 
-/** Where the cache stands for one CLI version, from the PVC, its install pod and the PVC's events. */
+/** Where the cache stands for one CLI version, from the PVC, its install Job and pods and the PVC's events. */
 export type CacheState = "ready" | "waiting" | "unavailable" | "in-image" | "failed";
 
+const probeExit = (p: V1Pod) => p.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode;
+
 /**
- * The install pod's and the claim's state: ready once the pod Succeeded; in-image when its probe exited
- * IN_IMAGE_EXIT; unavailable when the claim could not be provisioned (ProvisioningFailed: e.g. its class
- * has no ReadWriteMany) or stayed Pending PENDING_BOUND_MS after the pod was made; failed on any other end.
- * `inImage` is the claim's annotation for this image (clicachestart.ts): once the install pod's owner has
- * recorded it, the pod is deleted, and a start that waited on that pod reads the verdict from the claim.
+ * The install Job's and the claim's state: ready once a pod of it Succeeded (or the Job is Complete);
+ * in-image when a pod's probe exited IN_IMAGE_EXIT; failed when the Job Failed (its retries spent, or the
+ * fill's own verdict) — a pod that failed while the Job goes on (a lost node, an eviction) is only waited
+ * past; unavailable when the claim could not be provisioned (ProvisioningFailed: e.g. its class has no
+ * ReadWriteMany) or stayed Pending PENDING_BOUND_MS after the Job was made. `inImage` is the claim's
+ * annotation for this image (clicachestart.ts): once the Job's owner has recorded it, the Job is deleted,
+ * and a start that waited on it reads the verdict from the claim.
  */
 export function cacheState(
   pvc: V1PersistentVolumeClaim | undefined,
-  pod: V1Pod | undefined,
+  job: V1Job | undefined,
+  pods: V1Pod[],
   events: { reason?: string; involvedObject?: { kind?: string; name?: string; uid?: string } }[],
   now: number,
   inImage?: string,
 ): CacheState {
   if (cacheUnavailable(pvc)) return "unavailable";
   if (inImage && pvc?.metadata?.annotations?.[inImage]) return "in-image";
-  const phase = pod?.status?.phase;
-  if (phase === "Succeeded") return "ready";
-  if (phase === "Failed") {
-    const code = pod?.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode;
-    return code === IN_IMAGE_EXIT ? "in-image" : "failed";
-  }
+  if (pods.some((p) => p.status?.phase === "Succeeded") || jobFinished(job) === "Complete") return "ready";
+  if (pods.some((p) => p.status?.phase === "Failed" && probeExit(p) === IN_IMAGE_EXIT)) return "in-image";
+  if (jobFinished(job) === "Failed") return "failed";
   if (pvc?.status?.phase === "Bound") return "waiting";
   const mine = (e: (typeof events)[number]) =>
     e.involvedObject?.kind === "PersistentVolumeClaim" && e.involvedObject.name === CLI_CACHE_PVC &&
     (!e.involvedObject.uid || e.involvedObject.uid === pvc?.metadata?.uid);
   if (events.some((e) => mine(e) && e.reason === "ProvisioningFailed")) return "unavailable";
-  const made = Date.parse(String(pod?.metadata?.creationTimestamp ?? ""));
-  if (pod && !Number.isNaN(made) && now - made > PENDING_BOUND_MS) return "unavailable";
+  const made = Date.parse(String(job?.metadata?.creationTimestamp ?? ""));
+  if (job && !Number.isNaN(made) && now - made > PENDING_BOUND_MS) return "unavailable";
   return "waiting";
 }
 
-/** The install container's one-line reason for failing (its termination message), if it gave one. */
-export function failureReason(pod: V1Pod | undefined): string | undefined {
-  const m = pod?.status?.containerStatuses?.find((c) => c.name === "install")?.state?.terminated?.message;
-  const line = m?.split("\n")[0]?.trim();
-  return line ? line.slice(0, 300) : undefined;
+/** The install container's one-line reason for failing (the newest termination message of the Job's pods). */
+export function failureReason(pods: V1Pod[]): string | undefined {
+  const newest = [...pods].sort((a, b) =>
+    String(b.metadata?.creationTimestamp ?? "").localeCompare(String(a.metadata?.creationTimestamp ?? ""))
+  );
+  for (const pod of newest) {
+    const m = pod.status?.containerStatuses?.find((c) => c.name === "install")?.state?.terminated?.message;
+    const line = m?.split("\n")[0]?.trim();
+    if (line) return line.slice(0, 300);
+  }
+  return undefined;
 }
 
-/** The session image the install pod's probe ran (its in-image verdict is about that image only). */
-export function probedImage(pod: V1Pod | undefined): string | undefined {
-  return pod?.spec?.initContainers?.[0]?.image;
+/** The session image the install Job's probe ran (its in-image verdict is about that image only). */
+export function probedImage(job: V1Job | undefined): string | undefined {
+  return job?.spec?.template?.spec?.initContainers?.[0]?.image;
 }

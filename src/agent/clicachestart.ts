@@ -1,13 +1,13 @@
 /**
  * The namespace's agent-CLI cache at a session's start (the I/O around clicache.ts's pure core): the PVC
  * made the first time a preset's CLI is needed, the install source decided from the user's own config and
- * environment (never the session's), its install pod run once per CLI version and source under its own
- * egress NetworkPolicy (the pod's fixed name is the lock between kodama processes; a group's replicas share
- * one `once`), and the verdict recorded on the PVC when the storage cannot do ReadWriteMany, so later starts
+ * environment (never the session's), its install Job run once per CLI version and source under its own
+ * egress NetworkPolicy (the Job's fixed name is the lock between kodama processes; a group's replicas share
+ * one `once`; a lost node's pod is replaced by the Job, and the start waits on past it), and the verdict recorded on the PVC when the storage cannot do ReadWriteMany, so later starts
  * go straight to the per-session install. Answers the cache entry (KEY) the session pod mounts, if any.
  * Any failure here only means no cache.
  */
-import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Job, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
 import type { Sink } from "../base/sink.ts";
 import type { Env } from "../base/platform.ts";
@@ -15,6 +15,8 @@ import { KodamaError } from "../base/errors.ts";
 import { readTextBounded } from "../base/fs/boundedread.ts";
 import { terminalText } from "../base/text/escape.ts";
 import { once, type Shared } from "../session/lifecycle/shared.ts";
+import { jobCreateFailure, jobPods, removeJob } from "../session/lifecycle/oneshot.ts";
+import { jobFinished } from "../session/state/status.ts";
 import { certificatesOf } from "../session/spec/cabundle.ts";
 import type { SessionSpec } from "../session/spec/spec.ts";
 import { PRESETS } from "./presets.ts";
@@ -23,7 +25,7 @@ import {
   ANNOTATION_SOURCE,
   buildCachePVC,
   buildInstallCaConfigMap,
-  buildInstallPod,
+  buildInstallJob,
   buildInstallPolicy,
   cacheKey,
   cacheState,
@@ -80,15 +82,19 @@ interface Plan {
   key: string;
 }
 
-/** The install pod for this entry: the one there (unless older than the PVC: the cache was removed), else a new one. */
-async function installPod(kube: Kube, p: Plan, pvc: V1PersistentVolumeClaim) {
+/**
+ * The install Job for this entry: the one there (unless older than the PVC: the cache was removed; or
+ * Failed: this start tries again), else a new one. True when this start made it.
+ */
+async function installJob(kube: Kube, p: Plan, pvc: V1PersistentVolumeClaim) {
   const ns = p.spec.namespace;
   const name = installPodName(p.i, p.key);
-  const pod = await kube.findObject<V1Pod>("pods", ns, name);
-  const stale = pod && String(pod.metadata?.creationTimestamp) < String(pvc.metadata?.creationTimestamp);
-  const ended = pod?.status?.phase === "Failed";
-  if (pod && !stale && !ended) return false;
-  if (pod) await kube.deleteObject("pods", ns, name, { gracePeriodSeconds: 0 }).catch(() => {});
+  const job = await kube.findObject<V1Job>("jobs", ns, name);
+  const stale = job && String(job.metadata?.creationTimestamp) < String(pvc.metadata?.creationTimestamp);
+  if (job && !stale && jobFinished(job) !== "Failed") return false;
+  if (job) await removeJob(kube, ns, name, { gracePeriodSeconds: 0 });
+  // an older kodama's bare install pod of that name (its record now is the Job's)
+  await kube.deleteObject("pods", ns, name, { gracePeriodSeconds: 0 }).catch(() => {});
   // the policy first: the install pod never runs without it
   await installPolicy(kube, p.spec, p.i, p.key);
   const ca = buildInstallCaConfigMap(p.spec, p.i, p.src, p.key);
@@ -100,12 +106,12 @@ async function installPod(kube: Kube, p: Plan, pvc: V1PersistentVolumeClaim) {
   }
   for (let n = 0; n < 50; n++) {
     try {
-      await kube.createObject("pods", ns, buildInstallPod(p.spec, p.i, p.src, p.key));
+      await kube.createObject("jobs", ns, buildInstallJob(p.spec, p.i, p.src, p.key));
       return true;
     } catch (e) {
       if (!conflict(e)) throw e;
-      // another start's pod (the lock), or the one just deleted still going
-      const q = await kube.findObject<V1Pod>("pods", ns, name);
+      // another start's Job (the lock), or the one just deleted still going
+      const q = await kube.findObject<V1Job>("jobs", ns, name);
       if (q && !q.metadata?.deletionTimestamp) return false;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -113,9 +119,9 @@ async function installPod(kube: Kube, p: Plan, pvc: V1PersistentVolumeClaim) {
   return false;
 }
 
-/** The install pod and its policy gone (best effort): nothing of it is a record worth keeping. */
+/** The install Job, its pods and its policy gone (best effort): nothing of it is a record worth keeping. */
 async function removeInstall(kube: Kube, ns: string, name: string): Promise<void> {
-  await kube.deleteObject("pods", ns, name, { gracePeriodSeconds: 0 }).catch(() => {});
+  await removeJob(kube, ns, name, { gracePeriodSeconds: 0 });
   await kube.deleteObject(NPS, ns, name).catch(() => {});
   await kube.deleteObject("configmaps", ns, name).catch(() => {});
 }
@@ -127,7 +133,10 @@ function recordUnavailable(kube: Kube, ns: string): Promise<unknown> {
   });
 }
 
-/** Wait for the install pod (polling the pod, the claim and its events), answering the cache's state. */
+/**
+ * Wait for the install Job (polling it, its pods, the claim and its events), answering the cache's state.
+ * A pod of it that goes (a lost node, an eviction) is no answer: the Job makes another, waited on too.
+ */
 async function settle(
   kube: Kube,
   ns: string,
@@ -138,16 +147,22 @@ async function settle(
 ) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [pvc, pod, events] = await Promise.all([
+    const [pvc, job, pods, events] = await Promise.all([
       kube.findObject<V1PersistentVolumeClaim>(PVCS, ns, CLI_CACHE_PVC),
-      kube.findObject<V1Pod>("pods", ns, name),
+      kube.findObject<V1Job>("jobs", ns, name),
+      jobPods(kube, ns, name),
       kube.listObjects<CoreV1Event>("events", ns, {
         fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${CLI_CACHE_PVC}`,
       }).then((l) => l.items).catch(() => []),
     ]);
-    const st = cacheState(pvc, pod, events, Date.now(), inImage);
-    if (st !== "waiting") return { st, pod };
-    if (Date.now() > deadline || signal?.aborted) return { st: "failed" as const, pod };
+    const st = cacheState(pvc, job, pods, events, Date.now(), inImage);
+    if (st !== "waiting") return { st, job, pods };
+    // a pod the cluster will not make (the namespace's Pod Security, a quota): no use waiting for it
+    const refused = job && !pods.length
+      ? await jobCreateFailure(kube, ns, name, job.metadata?.uid)
+      : undefined;
+    if (refused) return { st: "failed" as const, job, pods, refused };
+    if (Date.now() > deadline || signal?.aborted) return { st: "failed" as const, job, pods };
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -201,16 +216,16 @@ export function prepareCliCache(
   });
 }
 
-/** Other entries' install pods of this CLI version (another registry or image): said, never used. */
+/** Other entries' install Jobs of this CLI version (another registry or image): said, never used. */
 async function otherSources(kube: Kube, p: Plan): Promise<string[]> {
-  const pods = await kube.listObjects<V1Pod>("pods", p.spec.namespace, {
+  const jobs = await kube.listObjects<V1Job>("jobs", p.spec.namespace, {
     labelSelector: `app.kubernetes.io/component=${INSTALL_COMPONENT}`,
-  }).then((l) => l.items).catch(() => [] as V1Pod[]);
+  }).then((l) => l.items).catch(() => [] as V1Job[]);
   const out: string[] = [];
-  for (const pod of pods) {
-    if (pod.metadata?.labels?.[LABEL_CACHE_KEY] === p.key || pod.status?.phase !== "Succeeded") continue;
+  for (const job of jobs) {
+    if (job.metadata?.labels?.[LABEL_CACHE_KEY] === p.key || jobFinished(job) !== "Complete") continue;
     try {
-      const s = JSON.parse(pod.metadata?.annotations?.[ANNOTATION_SOURCE] ?? "");
+      const s = JSON.parse(job.metadata?.annotations?.[ANNOTATION_SOURCE] ?? "");
       if (s.package === p.i.package && s.version === p.i.version) out.push(`${s.registry} with ${s.image}`);
     } catch { /* not one of ours */ }
   }
@@ -224,9 +239,10 @@ async function fill(kube: Kube, p: Plan, o: CliCacheOptions): Promise<string | u
   const pvc = await cachePVC(kube, ns);
   const inImage = await inImageKey(spec.image, i);
   if (cacheUnavailable(pvc) || pvc.metadata?.annotations?.[inImage]) return undefined;
-  const mine = await installPod(kube, p, pvc);
+  const mine = await installJob(kube, p, pvc);
   const t0 = Date.now();
-  const { st, pod } = await settle(kube, ns, name, inImage, o.timeoutMs, o.signal);
+  const settled = await settle(kube, ns, name, inImage, o.timeoutMs, o.signal);
+  const { st, job, pods } = settled;
   const secs = Math.round((Date.now() - t0) / 1000);
   if (st === "ready") {
     if (mine) {
@@ -245,9 +261,9 @@ async function fill(kube: Kube, p: Plan, o: CliCacheOptions): Promise<string | u
     return p.key;
   }
   if (st === "in-image") {
-    // the verdict is about the image the probe ran: recorded for it, then the pod gone (a start waiting on
-    // that pod reads the claim); a start of another image waiting on it installs per session this once
-    const probed = probedImage(pod) ?? (pod ? undefined : spec.image);
+    // the verdict is about the image the probe ran: recorded for it, then the Job gone (a start waiting on
+    // that Job reads the claim); a start of another image waiting on it installs per session this once
+    const probed = probedImage(job) ?? (job ? undefined : spec.image);
     if (probed) {
       const k = await inImageKey(probed, i);
       await kube.patchObject(PVCS, ns, CLI_CACHE_PVC, { metadata: { annotations: { [k]: probed } } });
@@ -263,11 +279,11 @@ async function fill(kube: Kube, p: Plan, o: CliCacheOptions): Promise<string | u
     );
     return undefined;
   }
-  const why = failureReason(pod);
+  const why = failureReason(pods) ?? ("refused" in settled ? settled.refused : undefined);
   o.err.write(
-    `kodama: the CLI cache install pod ${name} did not finish${
+    `kodama: the CLI cache install job ${name} did not finish${
       why ? ` (${terminalText(why).replace(/\n/g, " ")})` : ""
-    }: this session installs ${i.bin} itself (kubectl logs -n ${ns} ${name})\n`,
+    }: this session installs ${i.bin} itself (kubectl logs -n ${ns} job/${name})\n`,
   );
   return undefined;
 }

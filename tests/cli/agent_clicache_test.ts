@@ -24,7 +24,14 @@ const IMAGE = "kodama-dev:bookworm";
  * A one-package npm registry: a fake gemini CLI at the pinned version that says which registry it came from;
  * its packument states the tarball's sha512 (`lie`: another one). Counts every request and tarball download.
  */
-async function fakeRegistry(label: string, o: { lie?: boolean } = {}) {
+async function fakeRegistry(
+  label: string,
+  o: {
+    lie?: boolean;
+    /** the first tarball download waits for this (called when it is asked for) */
+    holdFirst?: () => Promise<void>;
+  } = {},
+) {
   const dir = await Deno.makeTempDir({ prefix: "kodama-npm-" });
   await Deno.mkdir(join(dir, "package"));
   await Deno.writeTextFile(
@@ -46,11 +53,11 @@ async function fakeRegistry(label: string, o: { lie?: boolean } = {}) {
     hostname: "127.0.0.1",
     port: 0,
     onListen: () => {},
-  }, (req): Response => {
+  }, async (req): Promise<Response> => {
     hits++;
     const url = new URL(req.url);
     if (url.pathname.endsWith(".tgz")) {
-      downloads++;
+      if (++downloads === 1 && o.holdFirst) await o.holdFirst();
       return new Response(tgz, { headers: { "content-type": "application/octet-stream" } });
     }
     if (decodeURIComponent(url.pathname) === `/${G.package}`) {
@@ -149,7 +156,7 @@ withSessionWorld(
       // deno-lint-ignore no-explicit-any
       return JSON.parse(r.stdout).items as any[];
     };
-    const names = ["g-1", "g-2", "g-3", "later", "other", "liar", "own", "norwx", "norwx2"];
+    const names = ["g-1", "g-2", "g-3", "later", "other", "cut", "liar", "own", "norwx", "norwx2"];
     try {
       await t.step(
         "start --replicas 3, the session's env poisoned: one install pod of kodama's, from the user's registry",
@@ -176,6 +183,11 @@ withSessionWorld(
           const pods = await installPods();
           assertEquals(pods.length, 1);
           const pod = pods[0];
+          // the install pod belongs to the install Job, which is Complete (the entry's record)
+          const job = pod.metadata.labels["job-name"];
+          assert(job && pod.metadata.name.startsWith(`${job}-`), pod.metadata.name);
+          const cond = await w.kc(["get", "job", job, "-o", "jsonpath={.status.conditions[*].type}"]);
+          assertStringIncludes(cond.stdout, "Complete", cond.stderr);
           const c = pod.spec.containers[0];
           // kodama's image and environment; the session's image only in the probe, with nothing of the session
           assertEquals(c.image, "node:22-bookworm");
@@ -190,7 +202,7 @@ withSessionWorld(
           assertEquals(pod.spec.initContainers[0].env, undefined);
           assertEquals(pod.spec.initContainers[0].volumeMounts, undefined);
           // under its own egress policy, which selects it
-          const np = await w.kc(["get", "networkpolicy", pod.metadata.name, "-o", "json"]);
+          const np = await w.kc(["get", "networkpolicy", job, "-o", "json"]);
           assertEquals(np.code, 0, np.stderr);
           const sel = JSON.parse(np.stdout).spec.podSelector.matchLabels as Record<string, string>;
           assert(Object.keys(sel).length > 0);
@@ -224,6 +236,64 @@ withSessionWorld(
           assertStringIncludes(await runLog("other"), "fake gemini (other) ran from /opt/kodama-clis/");
           assertEquals(reg.downloads(), 1);
           assertEquals(evil.hits(), 0);
+        },
+      );
+
+      await t.step(
+        "the install pod deleted half-way (a lost node): the Job's next pod installs it, the start uses it",
+        async () => {
+          let cutPod = "";
+          const cut = await fakeRegistry("cut", {
+            holdFirst: async () => {
+              // the install pod is fetching the tarball: it goes, as a lost node's pod goes
+              const r = await w.kc([
+                "get",
+                "pods",
+                "-l",
+                "app.kubernetes.io/component=agent-clis-install",
+                "-o",
+                "json",
+              ]);
+              // deno-lint-ignore no-explicit-any
+              const live = JSON.parse(r.stdout).items.filter((p: any) =>
+                p.status?.phase !== "Succeeded" && !p.metadata.deletionTimestamp
+              );
+              assertEquals(live.length, 1, r.stdout);
+              cutPod = live[0].metadata.name;
+              assertEquals((await w.kc(["delete", "pod", cutPod, "--wait=true", "--timeout=60s"])).code, 0);
+            },
+          });
+          try {
+            await Deno.writeTextFile(join(w.home, "config.yaml"), `agent:\n  cliCacheRegistry: ${cut.url}\n`);
+            const r = await start("cut", [], { env: evilEnv });
+            assertEquals(r.code, 0, r.stderr);
+            assert(cutPod, "the first install pod was never cut");
+            // the first try's download was cut off with its pod; the Job's second pod downloaded again
+            assertEquals(cut.downloads(), 2, r.stderr);
+            assertEquals(
+              r.stderr.split("\n").filter((l) => l.includes("into the namespace's CLI cache")).length,
+              1,
+            );
+            assertStringIncludes(r.stderr, `installed gemini ${G.version} from ${cut.url}`);
+            assert(
+              !r.stderr.includes("did not finish") && !r.stderr.includes("kodama: installing"),
+              r.stderr,
+            );
+            assertStringIncludes(await runLog("cut"), "fake gemini (cut) ran from /opt/kodama-clis/");
+            // the entry the session mounts: complete, and nothing of the cut try beside it
+            const ls = await w.sh(
+              "cut",
+              `ls -A /opt/kodama-clis/@google/ /opt/kodama-clis/${G.package}@${G.version}/`,
+            );
+            assertStringIncludes(ls.stdout, ".complete", ls.stderr);
+            assert(!ls.stdout.includes(".partial"), ls.stdout);
+            // the Job: one pod failed (the cut one), one succeeded
+            const job = cutPod.replace(/-[a-z0-9]{5}$/, "");
+            const st = await w.kc(["get", "job", job, "-o", "jsonpath={.status.failed} {.status.succeeded}"]);
+            assertEquals(st.stdout, "1 1", st.stderr);
+          } finally {
+            await cut.close();
+          }
         },
       );
 
@@ -263,7 +333,7 @@ withSessionWorld(
           // the documented removal of the cache (delete and gc never take it)
           const podsGone = await w.kc([
             "delete",
-            "pod,networkpolicy",
+            "job,pod,networkpolicy",
             "-l",
             "app.kubernetes.io/component=agent-clis-install",
           ]);

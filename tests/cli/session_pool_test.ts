@@ -280,3 +280,48 @@ withSessionWorld("pool: bad input exits 2 with one line", {}, async (_t, w) => {
   // nothing was made by any of them
   assertEquals((await poolJson(w)).pairs.length, 0);
 });
+
+withSessionWorld(
+  "pool: a WaitForFirstConsumer class is bound by one-shot binder Jobs, gone with their pods once Bound",
+  { timeoutMs: 300_000, ignore: onRealCluster },
+  async (_t, w) => {
+    try {
+      const wffc = `
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: { name: pool-wffc }
+provisioner: kodama.dev/test-hostpath
+volumeBindingMode: WaitForFirstConsumer
+`;
+      const mk = await kubectl(w.c, ["apply", "-f", "-"], { stdin: wffc });
+      assertEquals(mk.code, 0, mk.stderr);
+      const e = await w.k([
+        "pool",
+        "ensure",
+        "--size",
+        "1",
+        ...sizes,
+        "--storage-class",
+        "pool-wffc",
+        "--image",
+        SESSION_IMAGE,
+      ]);
+      assertEquals(e.code, 0, e.stderr);
+      assertStringIncludes(e.stderr, "a short-lived pod binds each pair");
+      assertStringIncludes(e.stdout, "pool ready: 1 Bound pair");
+      // the binder was a Job's pod (issue 80: a lost node's binder is made again); both are gone
+      const left = await w.kc(["get", "jobs,pods", "-l", "kodama.dev/pool", "-o", "name"]);
+      assertEquals(left.code, 0, left.stderr);
+      assertEquals(left.stdout.trim(), "");
+      const events = await w.kc([
+        "get",
+        "events",
+        "-o",
+        'jsonpath={range .items[*]}{.involvedObject.kind}/{.involvedObject.name} {.reason}{"\\n"}{end}',
+      ]);
+      assertMatch(events.stdout, /^Job\/kodama-pool-[a-z0-9]{10}-bind SuccessfulCreate$/m);
+    } finally {
+      await w.k(["pool", "drain", "--yes"]).catch(() => {});
+    }
+  },
+);

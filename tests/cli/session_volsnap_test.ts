@@ -27,6 +27,8 @@ withSessionWorld(
       namespace: "dev",
       rules: [
         { apiGroups: [""], resources: ["*"], verbs: ["*"] },
+        // the copy pods are Jobs' (issue 80), as sessions' pods are
+        { apiGroups: ["batch"], resources: ["jobs"], verbs: ["*"] },
         {
           apiGroups: ["snapshot.storage.k8s.io"],
           resources: ["volumesnapshots"],

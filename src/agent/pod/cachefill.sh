@@ -4,20 +4,26 @@
 # source: DIR is the source's own entry of the PVC kodama-agent-clis (KEY/, a digest of package, version,
 # registry and image). The tarball is fetched from REGISTRY (npm pack), its sha512 checked against the
 # integrity the registry states for that version (the packument's dist.integrity: none stated is a
-# failure), and npm installs that verified tarball into DIR/PACKAGE@VERSION.partial/, renamed into place;
-# `.complete` is written last, so a session pod (which mounts DIR read-only) never uses half an install or
-# an unverified one. Already complete: nothing to do. npm's output goes to DIR/PACKAGE@VERSION.log; a
+# failure), and npm installs that verified tarball into DIR/PACKAGE@VERSION.partial-POD-RANDOM/ (this try's
+# own), renamed into place; `.complete` is written last (after a sync), so a session pod (which mounts DIR
+# read-only) never uses half an install or an unverified one. Already complete: nothing to do.
+# Safe to run again (issue 80: the install pod belongs to a Job, which retries it after a lost node): a try
+# starts over from nothing, removing what an earlier try left (its partial folder, an entry without
+# `.complete`); an earlier try's pod still running on a lost node meets its folder gone and fails, and a
+# try that finds `.complete` written meanwhile by another keeps that entry. npm's output goes to DIR/PACKAGE@VERSION.log; a
 # failure is one line on stderr and in the termination message (KODAMA_FILL_RESULT), exit 1, nothing left.
 # KODAMA_CA_FILE (the certificates the user's NODE_EXTRA_CA_CERTS named, mounted from a ConfigMap) becomes
 # Node's extra CA bundle.
 kodama_cache_fill() {
   kf_dir="$1/$2@$3"
-  kf_tmp="$kf_dir.partial"
+  # this try's own folder: its pod's name and a random part (not the shell's pid: Kubernetes collapses a doubled dollar in a command)
+  kf_tmp="$kf_dir.partial-$(cat /proc/sys/kernel/hostname 2>/dev/null || echo pod)-$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
   kf_log="$kf_dir.log"
   kf_reg="$5"
   if [ -f "$kf_dir/.complete" ]; then return 0; fi
   mkdir -p "$(dirname "$kf_dir")" || exit 1
-  rm -rf "$kf_tmp" "$kf_dir"
+  # what an earlier try left: its partial folder (an older kodama's had no suffix), an unfinished entry
+  rm -rf "$kf_dir" "$kf_dir".partial*
   mkdir -p "$kf_tmp" || exit 1
   : > "$kf_log"
   if [ -n "${KODAMA_CA_FILE:-}" ]; then
@@ -60,9 +66,14 @@ kodama_cache_fill() {
   if [ ! -x "$kf_tmp/node_modules/.bin/$4" ]; then
     kodama_fill_fail "$kf_tmp" "$kf_log" "$2@$3: npm install put no node_modules/.bin/$4 under its prefix"
   fi
-  mv "$kf_tmp" "$kf_dir" || exit 1
-  printf '%s\n' "$kf_sri" > "$kf_dir/.integrity"
-  : > "$kf_dir/.complete"
+  # another try finished meanwhile: its entry stands
+  if [ -f "$kf_dir/.complete" ]; then rm -rf "$kf_tmp"; return 0; fi
+  rm -rf "$kf_dir"
+  mv "$kf_tmp" "$kf_dir" || kodama_fill_fail "$kf_tmp" "$kf_log" "$2@$3: the install could not be put in place"
+  printf '%s\n' "$kf_sri" > "$kf_dir/.integrity" || exit 2
+  # the files on the (network) volume before the mark that says they are there
+  sync
+  : > "$kf_dir/.complete" || exit 2
 }
 
 # `kodama_fill_fail PARTIAL LOG MESSAGE`: nothing usable left, the reason said in one line, exit 1

@@ -4,8 +4,9 @@
  *
  *   pool ensure --size N   create pairs until N matching ones exist (fewer: the extra unclaimed ones go),
  *                          then wait until they are Bound. A `WaitForFirstConsumer` class binds a volume
- *                          only for a pod: a short-lived binder pod mounts the pair, and is deleted once
- *                          both are Bound (the volumes are then pinned to that pod's node / zone).
+ *                          only for a pod: a short-lived binder pod (a Job's: a lost node's is made
+ *                          again) mounts the pair, and is deleted once both are Bound (the volumes are
+ *                          then pinned to that pod's node / zone).
  *   pool list              the pairs, their sizes, class and state
  *   pool drain             delete the unclaimed pool volumes (each on the version listed: a claim wins)
  *   claimPoolPair          what `start` does: take a matching Bound pair. The lock is the workspace PVC's
@@ -17,7 +18,7 @@
  * on it is the session's volume (its name recorded in the settings' `volumes`) and never goes back: a
  * deleted session's volumes are kept or purged as any session's are. Pool volumes are always new.
  */
-import type { V1PersistentVolumeClaim, V1Pod, V1PodSpec } from "@kubernetes/client-node";
+import type { V1Job, V1PersistentVolumeClaim, V1Pod, V1PodSpec } from "@kubernetes/client-node";
 import type { Kube } from "../../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
@@ -37,8 +38,10 @@ import { checkedSize, formatSize } from "../spec/quantity.ts";
 import type { SessionSpec } from "../spec/spec.ts";
 import { POD_SECCOMP } from "../spec/sandbox.ts";
 import { quote } from "../../base/text/escape.ts";
+import { oneShotJob } from "../spec/oneshot.ts";
+import { removeJob } from "../lifecycle/oneshot.ts";
 
-/** Every pool object kodama made in a namespace (volumes and binder pods), claimed or not. */
+/** Every pool object kodama made in a namespace (volumes, binder Jobs and their pods), claimed or not. */
 export const POOL_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_POOL}`;
 /** The most pairs `pool ensure` keeps: a typo (`--size 1000`) must not order a thousand disks. */
 export const MAX_POOL_SIZE = 100;
@@ -142,6 +145,24 @@ export function buildPoolPVC(
 /** The uid the binder runs as (`true` needs no user of the image's). */
 const NOBODY = 65534;
 
+/** The binder Job's name (its pod's name is this with a generated suffix). */
+export function binderName(id: string): string {
+  return `kodama-pool-${id}-bind`;
+}
+
+/**
+ * The binder Job: buildBinderPod once (issue 80: a pod lost with its node before the pair bound is made
+ * again; mounting and ending is safe to repeat). Its labels are the pod's (the pool's).
+ */
+export function buildBinderJob(
+  namespace: string,
+  id: string,
+  image: string,
+  placement: Partial<V1PodSpec> = {},
+): V1Job {
+  return oneShotJob(buildBinderPod(namespace, id, image, placement));
+}
+
 /**
  * The short-lived pod that binds a `WaitForFirstConsumer` pair: it mounts both claims (so the scheduler
  * picks a node and the provisioner makes the volumes there) and exits at once. Pure.
@@ -156,7 +177,7 @@ export function buildBinderPod(
     apiVersion: "v1",
     kind: "Pod",
     metadata: {
-      name: `kodama-pool-${id}-bind`,
+      name: binderName(id),
       namespace,
       labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_POOL]: id },
     },
@@ -415,9 +436,9 @@ async function dropPair(kube: Kube, namespace: string, p: PoolPair): Promise<num
       if (!isConflict(e)) throw e;
     }
   }
-  await kube.deleteObject("pods", namespace, `kodama-pool-${p.id}-bind`, { gracePeriodSeconds: 0 }).catch(
-    () => {},
-  );
+  await removeJob(kube, namespace, binderName(p.id), { gracePeriodSeconds: 0 });
+  // an older kodama's bare binder pod
+  await kube.deleteObject("pods", namespace, binderName(p.id), { gracePeriodSeconds: 0 }).catch(() => {});
   return n;
 }
 
@@ -445,11 +466,11 @@ async function waitPairsBound(kube: Kube, namespace: string, ids: string[], o: E
           } binds volumes only for a pod (WaitForFirstConsumer): a short-lived pod binds each pair\n`,
         );
         for (const id of ids) {
-          const pod = buildBinderPod(namespace, id, o.image, o.placement);
-          await kube.createObject("pods", namespace, pod).catch((e) => {
+          const job = buildBinderJob(namespace, id, o.image, o.placement);
+          await kube.createObject("jobs", namespace, job).catch((e) => {
             if (!/already exists/i.test((e as Error).message)) throw e;
           });
-          binders.push(pod.metadata!.name!);
+          binders.push(job.metadata!.name!);
         }
       }
       let said = false;
@@ -485,9 +506,7 @@ async function waitPairsBound(kube: Kube, namespace: string, ids: string[], o: E
       );
     }
   } finally {
-    for (const b of binders) {
-      await kube.deleteObject("pods", namespace, b, { gracePeriodSeconds: 0 }).catch(() => {});
-    }
+    for (const b of binders) await removeJob(kube, namespace, b, { gracePeriodSeconds: 0 });
   }
 }
 
@@ -580,7 +599,13 @@ export async function poolDrain(
   }
   let n = 0;
   for (const p of pairs) n += await dropPair(kube, namespace, p);
-  // binder pods of pairs already gone (an ensure cut short)
+  // binder Jobs and pods of pairs already gone (an ensure cut short; an older kodama's bare pods)
+  const jobs = await kube.listObjects<V1Job>("jobs", namespace, { labelSelector: POOL_SELECTOR }).catch(
+    () => ({ items: [] as V1Job[] }),
+  );
+  for (const job of jobs.items) {
+    await removeJob(kube, namespace, job.metadata!.name!, { gracePeriodSeconds: 0 });
+  }
   const pods = await kube.listObjects<V1Pod>("pods", namespace, { labelSelector: POOL_SELECTOR }).catch(
     () => ({ items: [] as V1Pod[] }),
   );

@@ -13,7 +13,7 @@
  *
  * Nothing here deletes what it did not make: a failed create removes only its own claim and pod.
  */
-import type { V1Container, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { V1Container, V1Job, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
@@ -25,6 +25,8 @@ import { formatBytes } from "../../base/text/bytes.ts";
 import { FS_GROUP, namesOf, type SessionSpec } from "../spec/spec.ts";
 import { containerSecurity, POD_SECCOMP } from "../spec/sandbox.ts";
 import { podPlacement } from "../spec/scheduling.ts";
+import { oneShotJob } from "../spec/oneshot.ts";
+import { removeJob, withJobPod } from "../lifecycle/oneshot.ts";
 
 const nonRoot = (spec: SessionSpec) => (spec.sandbox?.runAsUser ?? 0) > 0;
 import { requireSession } from "../state/cluster.ts";
@@ -206,40 +208,6 @@ function snapshotCommand(mode: "stream" | "claim" | "into-empty", archive?: stri
 
 // ------------------------------------------------------------------------------------------ cluster
 
-async function waitPodRunning(kube: Kube, ns: string, name: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const p = await kube.findObject<V1Pod>("pods", ns, name);
-    const phase = p?.status?.phase;
-    if (phase === "Running" && p?.status?.containerStatuses?.every((c) => c.ready)) return;
-    const waiting = p?.status?.containerStatuses?.[0]?.state?.waiting?.reason;
-    if (phase === "Failed" || phase === "Succeeded" || /ErrImage|BackOff|Invalid/.test(waiting ?? "")) {
-      throw new KodamaError(
-        `copy pod ${name} cannot run: ${waiting ?? phase}`,
-        ExitCode.FAILED,
-        `kubectl describe pod -n ${ns} ${name}`,
-      );
-    }
-    if (Date.now() > deadline) {
-      throw new KodamaError(
-        `timed out waiting for copy pod ${name} (${waiting ?? phase ?? "not created"})`,
-        ExitCode.TIMEOUT,
-        `kubectl describe pod -n ${ns} ${name}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
-/** Delete a copy pod and wait (up to a minute) until it is gone, so its volumes are free again. */
-async function deletePod(kube: Kube, ns: string, name: string): Promise<void> {
-  await kube.deleteObject("pods", ns, name, { gracePeriodSeconds: 1 }).catch(() => {});
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && await kube.findObject<V1Pod>("pods", ns, name).catch(() => undefined)) {
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 export async function runIn(
   kube: Kube,
   ns: string,
@@ -268,25 +236,50 @@ export interface SnapshotIO {
   timeoutMs: number;
 }
 
-/** A copy pod for the session, running; `fn` works in it; the pod is always removed. */
+/**
+ * The copy Job (issue 80: its pod is a Job's, so a lost node's is made again): buildCopyPod as its
+ * template, named `o.name`.
+ */
+export function buildCopyJob(spec: SessionSpec, o: CopyPodOptions): V1Job {
+  return oneShotJob(buildCopyPod(spec, o));
+}
+
+/**
+ * A copy Job for the session, its pod running; `fn` works in it, and starts over in the Job's next pod when
+ * its pod went (a lost node, an eviction): every `fn` here is safe to run again (pod/snapshot.sh,
+ * pod/restore.sh). The Job and its pods are always removed.
+ */
 export async function withCopyPod<T>(
   kube: Kube,
   spec: SessionSpec,
-  o: Omit<CopyPodOptions, "labels"> & { timeoutMs: number },
+  o: Omit<CopyPodOptions, "labels"> & { timeoutMs: number; err?: Sink },
   fn: (pod: string) => Promise<T>,
 ): Promise<T> {
-  const pod = buildCopyPod(spec, { ...o, labels: { "kodama.dev/copy-of": spec.name } });
-  await kube.deleteObject("pods", spec.namespace, o.name, { gracePeriodSeconds: 0 }).catch(() => {});
-  await kube.createObject("pods", spec.namespace, pod).catch(async (e) => {
-    const { podSecurityError } = await import("../lifecycle/podsecurity.ts");
-    throw podSecurityError(e, spec.namespace, { runAsUser: spec.sandbox?.runAsUser });
-  });
-  try {
-    await waitPodRunning(kube, spec.namespace, o.name, o.timeoutMs);
-    return await fn(o.name);
-  } finally {
-    await deletePod(kube, spec.namespace, o.name);
+  const ns = spec.namespace;
+  const job = buildCopyJob(spec, { ...o, labels: { "kodama.dev/copy-of": spec.name } });
+  // what an earlier run left (an older kodama's bare pod of that name too)
+  await removeJob(kube, ns, o.name, { gracePeriodSeconds: 0 });
+  await kube.deleteObject("pods", ns, o.name, { gracePeriodSeconds: 0 }).catch(() => {});
+  for (let n = 0;; n++) {
+    try {
+      await kube.createObject("jobs", ns, job);
+      break;
+    } catch (e) {
+      // the earlier run's Job still going away
+      if (n < 50 && e instanceof KodamaError && /already exists/i.test(e.message)) {
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      throw e;
+    }
   }
+  return await withJobPod(kube, ns, o.name, {
+    timeoutMs: o.timeoutMs,
+    what: "copy",
+    runAsUser: spec.sandbox?.runAsUser,
+    onRetry: (pod) =>
+      o.err?.write(`copy pod ${pod} went away: starting over in the next pod of job ${o.name}\n`),
+  }, fn);
 }
 
 /**
@@ -309,6 +302,7 @@ export async function restoreIntoNew(
       snapshotClaim: snapshotClaim(snap),
       write: true,
       timeoutMs: o.timeoutMs,
+      err: o.err,
     },
     (pod) =>
       runIn(kube, spec.namespace, pod, snapshotCommand("into-empty", `${SNAP}/${TAR}`), {
@@ -347,15 +341,19 @@ export async function createSnapshot(
       await withCopyPod(
         kube,
         spec,
-        { name: podName, write: false, node, timeoutMs: o.timeoutMs },
-        (pod) =>
-          runIn(kube, ns, pod, snapshotCommand("stream"), {
+        { name: podName, write: false, node, timeoutMs: o.timeoutMs, err: o.err },
+        async (pod) => {
+          // a try cut off with its pod: the next one writes the file from its start
+          await f.truncate(0);
+          await f.seek(0, Deno.SeekMode.Start);
+          await runIn(kube, ns, pod, snapshotCommand("stream"), {
             what: "the snapshot",
             stdout: async (c) => {
               let off = 0;
               while (off < c.length) off += await f.write(c.subarray(off));
             },
-          }),
+          });
+        },
       );
       f.close();
       await Deno.rename(tmp, path);
@@ -404,15 +402,25 @@ export async function createSnapshot(
     await withCopyPod(
       kube,
       spec,
-      { name: podName, snapshotClaim: snapshotClaim(snap), write: false, node, timeoutMs: o.timeoutMs },
-      (pod) =>
-        runIn(
+      {
+        name: podName,
+        snapshotClaim: snapshotClaim(snap),
+        write: false,
+        node,
+        timeoutMs: o.timeoutMs,
+        err: o.err,
+      },
+      (pod) => {
+        // a try cut off with its pod: snapshot.sh writes the archive anew (ARCHIVE.part, renamed)
+        said = "";
+        return runIn(
           kube,
           ns,
           pod,
           snapshotCommand("claim", `${SNAP}/${TAR}`),
           { what: "the snapshot", stdout: (c) => void (said += dec.decode(c, { stream: true })) },
-        ),
+        );
+      },
     );
     const bytes = /^\s*(\d+)\s*$/.exec(said)?.[1];
     await kube.patchObject("persistentvolumeclaims", ns, snapshotClaim(snap), {
@@ -685,6 +693,7 @@ export async function restoreSnapshot(
           write: true,
           ...(file ? {} : { snapshotClaim: snapshotClaim(from) }),
           timeoutMs: o.timeoutMs,
+          err: o.err,
         },
         async (pod) => {
           if (file) {
@@ -780,7 +789,13 @@ async function restoreFromVolumeSnapshots(
     await withCopyPod(
       kube,
       spec,
-      { name: `kodama-restore-${spec.name}`, restored: names, write: true, timeoutMs: o.timeoutMs },
+      {
+        name: `kodama-restore-${spec.name}`,
+        restored: names,
+        write: true,
+        timeoutMs: o.timeoutMs,
+        err: o.err,
+      },
       (pod) => runIn(kube, ns, pod, copyBackCommand(), { what: "the restore" }),
     );
   } finally {

@@ -11,6 +11,7 @@ import { resolveSpec, type SessionSpec } from "../../../src/session/spec/spec.ts
 import {
   buildCachePVC,
   buildInstallCaConfigMap,
+  buildInstallJob,
   buildInstallPod,
   buildInstallPolicy,
   cacheDir,
@@ -23,6 +24,7 @@ import {
   CLI_CACHE_VERDICT,
   DEFAULT_REGISTRY,
   failureReason,
+  FILL_FAILED_EXIT,
   fillArgv,
   IN_IMAGE_EXIT,
   installPodName,
@@ -30,7 +32,9 @@ import {
   installSource,
   PENDING_BOUND_MS,
   probeArgv,
+  probedImage,
 } from "../../../src/agent/clicache.ts";
+import { matchPodFailurePolicy } from "../../cluster/controllers/job.ts";
 import { PRESETS } from "../../../src/agent/presets.ts";
 import INSTALL_SH from "../../../src/agent/pod/install.sh" with { type: "text" };
 
@@ -75,6 +79,47 @@ Deno.test("cli cache: the PVC is ReadWriteMany and no session's; the install pod
   assertEquals(pod.spec!.restartPolicy, "Never");
   assertEquals(c.volumeMounts?.find((m) => m.name === "cache")?.readOnly, undefined);
   assertEquals(c.command?.slice(-5), [`/cache/${KEY}`, i.package, i.version, i.bin, DEFAULT_REGISTRY]);
+});
+
+Deno.test("cli cache: the install pod belongs to a Job, retried after a disruption or a crash, not after a verdict", () => {
+  const s = spec({}, { scheduling: { imagePullSecrets: ["reg"] } });
+  const i = PRESETS.claude.install;
+  const pod = buildInstallPod(s, i, SRC, KEY);
+  const job = buildInstallJob(s, i, SRC, KEY);
+  // the fixed name is the Job's (the lock); the pod is the template, its labels (the policy selects them)
+  // and annotations on both
+  assertEquals([job.apiVersion, job.kind, job.metadata?.name], ["batch/v1", "Job", installPodName(i, KEY)]);
+  assertEquals(job.metadata?.labels, pod.metadata?.labels);
+  assertEquals(job.spec?.template.metadata?.labels, pod.metadata?.labels);
+  assertEquals(job.spec?.template.metadata?.annotations, pod.metadata?.annotations);
+  assertEquals(job.metadata?.annotations, pod.metadata?.annotations);
+  assertEquals(job.spec?.template.spec, pod.spec);
+  assertEquals(job.spec?.template.spec?.restartPolicy, "Never");
+  assertEquals([job.spec?.backoffLimit, job.spec?.parallelism, job.spec?.completions], [2, 1, 1]);
+  assertEquals(job.spec?.podReplacementPolicy, "Failed");
+  assertEquals(job.spec?.activeDeadlineSeconds, undefined);
+  assertEquals(probedImage(job), s.image);
+  // Kubernetes turns `$$` in a container command into `$`: the fill's own folder never relies on it
+  assert(!fillArgv(i, KEY, DEFAULT_REGISTRY).some((a) => a.includes("$$")));
+  // what each end of a pod does to the Job, read as the Job controller reads it
+  const ended = (o: { probe?: number; install?: number; disrupted?: boolean }) =>
+    matchPodFailurePolicy(job as never, {
+      metadata: { namespace: "dev", name: "p" },
+      status: {
+        phase: "Failed",
+        ...(o.disrupted ? { conditions: [{ type: "DisruptionTarget", status: "True" }] } : {}),
+        initContainerStatuses: [{ name: "probe", state: { terminated: { exitCode: o.probe ?? 0 } } }],
+        ...(o.install !== undefined
+          ? { containerStatuses: [{ name: "install", state: { terminated: { exitCode: o.install } } }] }
+          : {}),
+      },
+    } as never)?.action;
+  assertEquals(ended({ disrupted: true, install: 137 }), "Ignore");
+  assertEquals(ended({ probe: IN_IMAGE_EXIT }), "FailJob");
+  assertEquals(ended({ install: FILL_FAILED_EXIT }), "FailJob");
+  // a crash (OOM kill, a signal): counted, retried up to backoffLimit
+  assertEquals(ended({ install: 137 }), undefined);
+  assertEquals(ended({ install: 2 }), undefined);
 });
 
 /** A session whose image and env are the repository's: its env Secret holds a poisoned registry. */
@@ -270,8 +315,15 @@ async function fakeNpm(dir: string, bin: string) {
       `esac`,
       `echo "npm http fetch GET 200 https://registry.npmjs.org/x 12ms"`,
       `while [ "$1" != --prefix ]; do shift; done`,
+      // with DIR/hold, two installs that overlap as a lost node's try and the Job's retry do: the first
+      // waits for DIR/go1 before it writes anything; the second writes its program, then waits for DIR/go2
+      // inside its prefix (as npm holds files open there) and writes one more file there
+      `if [ -f "${dir}/hold" ]; then n=$(($(cat "${dir}/n" 2>/dev/null || echo 0) + 1)); echo $n > "${dir}/n"; fi`,
+      `if [ "\${n:-0}" = 1 ]; then : > "${dir}/held1"; while [ ! -f "${dir}/go1" ]; do sleep 0.05; done; fi`,
       `mkdir -p "$2/node_modules/.bin" && printf '#!/bin/sh\\necho fake-cli\\n' > "$2/node_modules/.bin/${bin}"`,
       `chmod +x "$2/node_modules/.bin/${bin}"`,
+      `if [ "\${n:-0}" = 2 ]; then cd "$2/node_modules" || exit 1; : > "${dir}/held2";`,
+      `  while [ ! -f "${dir}/go2" ]; do sleep 0.05; done; echo late > late; fi`,
     ].join("\n") + "\n",
   );
   await Deno.chmod(`${dir}/fakebin/npm`, 0o755);
@@ -280,6 +332,23 @@ async function fakeNpm(dir: string, bin: string) {
   const sha = new Uint8Array(await crypto.subtle.digest("SHA-512", tarball));
   await Deno.writeTextFile(`${dir}/integrity`, `sha512-${sha.toBase64()}\n`);
   return `sha512-${sha.toBase64()}`;
+}
+
+/** What is in the cache besides complete entries and their logs: partial folders, entries without `.complete`. */
+async function leftovers(cache: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, depth: number) => {
+    if (!(await Deno.stat(d).catch(() => undefined))) return;
+    for await (const e of Deno.readDir(d)) {
+      const p = `${d}/${e.name}`;
+      if (e.name.includes(".partial")) out.push(p);
+      else if (depth === 1 && e.isDirectory && !(await Deno.stat(`${p}/.complete`).catch(() => undefined))) {
+        out.push(p);
+      } else if (depth === 0 && e.isDirectory) await walk(p, 1);
+    }
+  };
+  await walk(cache, 0);
+  return out;
 }
 
 Deno.test("cli cache: the probe in the session's image: nothing to cache when it has the CLI or no node", async () => {
@@ -353,6 +422,70 @@ Deno.test("cli cache: filled once by the install pod's program, then found by a 
   }
 });
 
+Deno.test("cli cache: the fill run again after a try cut off (a lost node's pod) starts over and completes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const i = PRESETS.gemini.install;
+    await fakeNpm(dir, "gemini");
+    const cache = `${dir}/cache`;
+    const entry = cacheDir(cache, i);
+    const fill = fillArgv(i, KEY, DEFAULT_REGISTRY).map((a) => a === `/cache/${KEY}` ? cache : a);
+    const env = { PATH: `${dir}/fakebin:/usr/bin:/bin`, HOME: dir };
+    const listing = async () => {
+      const out: string[] = [];
+      const walk = async (d: string, rel: string) => {
+        for await (const e of Deno.readDir(d)) {
+          out.push(`${rel}${e.name}`);
+          if (e.isDirectory) await walk(`${d}/${e.name}`, `${rel}${e.name}/`);
+        }
+      };
+      await walk(entry, "");
+      return out.sort();
+    };
+    const full = [".complete", ".integrity", "node_modules", "node_modules/.bin", "node_modules/.bin/gemini"];
+
+    // 1. what a try killed at any point leaves: a half install in its partial folder (an older kodama's
+    // name too), or the entry renamed into place before `.complete` (with a stale file in it)
+    await Deno.mkdir(`${entry}.partial-old-pod-7/node_modules`, { recursive: true });
+    await Deno.mkdir(`${entry}.partial/node_modules`, { recursive: true });
+    await Deno.mkdir(`${entry}/node_modules/stale`, { recursive: true });
+    await Deno.writeTextFile(`${entry}/node_modules/stale/x`, "half");
+    const r = await run(["dash", ...fill.slice(1)], env);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(await listing(), full);
+    assertEquals(await leftovers(cache), []);
+
+    // 2. the earlier try's pod still runs (its node lost, not yet dead) while the retry runs: their
+    // installs overlap, the earlier one ends first. Once an entry is marked complete, nothing changes it
+    // (the retry's install still at work never writes into it), and nothing of either try is left beside it
+    await Deno.remove(cache, { recursive: true });
+    await Deno.writeTextFile(`${dir}/hold`, "");
+    const waitFor = async (f: string) => {
+      while (!(await Deno.stat(`${dir}/${f}`).catch(() => undefined))) {
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    };
+    const spawn = () =>
+      new Deno.Command("dash", { args: fill.slice(1), env, stdout: "piped", stderr: "piped" }).spawn();
+    const first = spawn();
+    await waitFor("held1");
+    const retry = spawn();
+    await waitFor("held2");
+    await Deno.writeTextFile(`${dir}/go1`, "");
+    const one = await first.output();
+    assertEquals(one.code, 0, new TextDecoder().decode(one.stderr));
+    const marked = await listing();
+    assertEquals(marked, full);
+    await Deno.writeTextFile(`${dir}/go2`, "");
+    const two = await retry.output();
+    assertEquals(two.code, 0, new TextDecoder().decode(two.stderr));
+    assertEquals(await listing(), marked);
+    assertEquals(await leftovers(cache), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("cli cache: a tarball that is not what the registry states, or no stated integrity: never complete", async () => {
   const i = PRESETS.claude.install;
   const cases: [string, (dir: string) => Promise<void>, string][] = [
@@ -393,30 +526,42 @@ Deno.test("cli cache: a tarball that is not what the registry states, or no stat
       assertStringIncludes(r.stderr, says, what);
       assertEquals(`kodama: ${await Deno.readTextFile(result)}`, r.stderr.trim());
       // nothing usable: no entry, no partial, npm never installed anything
-      for (const p of ["", ".partial"]) {
-        assertEquals(await Deno.stat(`${cacheDir(cache, i)}${p}`).catch(() => undefined), undefined, what);
-      }
+      assertEquals(await leftovers(cache), [], what);
       assert(!(await Deno.readTextFile(`${dir}/calls`)).includes("npm install"), what);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
   }
-  // kodama reads that line from the pod
-  const pod = {
+  // kodama reads that line from the Job's newest pod that gave one
+  const pod = (message: string | undefined, made: string) => ({
+    metadata: { creationTimestamp: made },
     status: {
-      containerStatuses: [{ name: "install", state: { terminated: { exitCode: 1, message: "bad\nmore" } } }],
+      containerStatuses: [{ name: "install", state: { terminated: { exitCode: 1, message } } }],
     },
-  };
-  assertEquals(failureReason(pod as never), "bad");
+  });
+  assertEquals(
+    failureReason([pod("old", "2026-01-01T00:00:00Z"), pod("bad\nmore", "2026-01-01T00:01:00Z")] as never),
+    "bad",
+  );
+  assertEquals(
+    failureReason([pod(undefined, "2026-01-01T00:01:00Z"), pod("old", "2026-01-01T00:00:00Z")] as never),
+    "old",
+  );
+  assertEquals(failureReason([]), undefined);
 });
 
-Deno.test("cli cache: its state from the install pod, the claim and the claim's events", () => {
+Deno.test("cli cache: its state from the install Job, its pods, the claim and the claim's events", () => {
   const pvc = (phase: string, annotations: Record<string, string> = {}) => ({
     metadata: { name: CLI_CACHE_PVC, uid: "u1", annotations },
     status: { phase },
   });
-  const pod = (phase?: string, exitCode?: number, made = "2026-01-01T00:00:00Z") => ({
-    metadata: { creationTimestamp: made as unknown as Date },
+  const made = "2026-01-01T00:00:00Z" as unknown as Date;
+  const job = (finished?: "Complete" | "Failed") => ({
+    metadata: { name: "j", creationTimestamp: made },
+    status: finished ? { conditions: [{ type: finished, status: "True" }] } : {},
+  });
+  const pod = (phase?: string, exitCode?: number) => ({
+    metadata: { creationTimestamp: made },
     status: {
       ...(phase ? { phase } : {}),
       // the probe (the session's image) ends the pod with IN_IMAGE_EXIT when the image has the CLI
@@ -426,36 +571,45 @@ Deno.test("cli cache: its state from the install pod, the claim and the claim's 
     },
   });
   const t0 = Date.parse("2026-01-01T00:00:00Z");
-  assertEquals(cacheState(pvc("Bound"), pod("Succeeded"), [], t0), "ready");
-  assertEquals(cacheState(pvc("Bound"), pod("Running"), [], t0 + 10 * PENDING_BOUND_MS), "waiting");
-  assertEquals(cacheState(pvc("Bound"), pod("Failed", IN_IMAGE_EXIT), [], t0), "in-image");
-  assertEquals(cacheState(pvc("Bound"), pod("Failed", 1), [], t0), "failed");
-  // no ReadWriteMany: the provisioner's event, or Pending past the bound with the pod waiting for it
+  assertEquals(cacheState(pvc("Bound"), job(), [pod("Succeeded")], [], t0), "ready");
+  assertEquals(cacheState(pvc("Bound"), job("Complete"), [], [], t0), "ready");
+  assertEquals(cacheState(pvc("Bound"), job(), [pod("Running")], [], t0 + 10 * PENDING_BOUND_MS), "waiting");
+  assertEquals(cacheState(pvc("Bound"), job(), [pod("Failed", IN_IMAGE_EXIT)], [], t0), "in-image");
+  assertEquals(cacheState(pvc("Bound"), job("Failed"), [pod("Failed", 0)], [], t0), "failed");
+  // a pod that failed (its node lost, evicted) while the Job goes on: the Job's next pod is waited for
+  assertEquals(cacheState(pvc("Bound"), job(), [pod("Failed", 0)], [], t0), "waiting");
+  assertEquals(cacheState(pvc("Bound"), job(), [pod("Failed", 0), pod("Pending")], [], t0), "waiting");
+  assertEquals(cacheState(pvc("Bound"), job(), [pod("Failed", 0), pod("Succeeded")], [], t0), "ready");
+  assertEquals(cacheState(pvc("Bound"), job(), [], [], t0), "waiting");
+  // no ReadWriteMany: the provisioner's event, or Pending past the bound with the Job waiting for it
   const ev = {
     reason: "ProvisioningFailed",
     involvedObject: { kind: "PersistentVolumeClaim", name: CLI_CACHE_PVC },
   };
-  assertEquals(cacheState(pvc("Pending"), pod("Pending"), [ev], t0), "unavailable");
+  assertEquals(cacheState(pvc("Pending"), job(), [pod("Pending")], [ev], t0), "unavailable");
   assertEquals(
-    cacheState(pvc("Pending"), pod("Pending"), [{
+    cacheState(pvc("Pending"), job(), [pod("Pending")], [{
       ...ev,
       involvedObject: { ...ev.involvedObject, name: "x" },
     }], t0),
     "waiting",
   );
-  assertEquals(cacheState(pvc("Pending"), pod("Pending"), [], t0 + PENDING_BOUND_MS / 2), "waiting");
-  assertEquals(cacheState(pvc("Pending"), pod("Pending"), [], t0 + PENDING_BOUND_MS + 1), "unavailable");
-  // the verdict recorded: unavailable before anything else is read
+  assertEquals(cacheState(pvc("Pending"), job(), [pod("Pending")], [], t0 + PENDING_BOUND_MS / 2), "waiting");
   assertEquals(
-    cacheState(pvc("Bound", { [CLI_CACHE_VERDICT]: CLI_CACHE_UNAVAILABLE }), undefined, [], t0),
+    cacheState(pvc("Pending"), job(), [pod("Pending")], [], t0 + PENDING_BOUND_MS + 1),
     "unavailable",
   );
-  // the install pod's owner found the CLI in the image, recorded it and deleted the pod: a start that
-  // waited on that pod reads the claim (it waited out its whole timeout when it read only the pod)
-  const key = "kodama.dev/in-image-codex-abc";
-  assertEquals(cacheState(pvc("Bound", { [key]: "img" }), undefined, [], t0, key), "in-image");
+  // the verdict recorded: unavailable before anything else is read
   assertEquals(
-    cacheState(pvc("Bound", { [key]: "img" }), undefined, [], t0, "kodama.dev/in-image-x"),
+    cacheState(pvc("Bound", { [CLI_CACHE_VERDICT]: CLI_CACHE_UNAVAILABLE }), undefined, [], [], t0),
+    "unavailable",
+  );
+  // the install Job's owner found the CLI in the image, recorded it and deleted the Job: a start that
+  // waited on that Job reads the claim (it waited out its whole timeout when it read only the pod)
+  const key = "kodama.dev/in-image-codex-abc";
+  assertEquals(cacheState(pvc("Bound", { [key]: "img" }), undefined, [], [], t0, key), "in-image");
+  assertEquals(
+    cacheState(pvc("Bound", { [key]: "img" }), undefined, [], [], t0, "kodama.dev/in-image-x"),
     "waiting",
   );
 });

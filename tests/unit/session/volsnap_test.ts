@@ -12,6 +12,7 @@ import {
 } from "../../../src/session/volumes/volsnap.ts";
 import { copyBackCommand, unpackCommand } from "../../../src/session/volumes/snapshot.ts";
 import { markerCommand } from "../../../src/session/volumes/clone.ts";
+import SNAPSHOT_SH from "../../../src/session/pod/snapshot.sh" with { type: "text" };
 
 const claim = (name: string, size: string, cls?: string, capacity?: string): V1PersistentVolumeClaim => ({
   apiVersion: "v1",
@@ -202,6 +203,88 @@ Deno.test("the restore scripts never lose the volumes: a failed unpack or copy p
     ]);
   } finally {
     await Deno.chmod(`${root}/snap/home/locked`, 0o755).catch(() => {});
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a restore or unpack cut off with its pod (a lost node) is safe to run again in the Job's next pod", async () => {
+  const root = await Deno.makeTempDir({ prefix: "kodama-retry-" });
+  try {
+    const w = (p: string, text: string) =>
+      Deno.mkdir(`${root}/${p.replace(/\/[^/]*$/, "")}`, { recursive: true }).then(() =>
+        Deno.writeTextFile(`${root}/${p}`, text)
+      );
+    const fresh = async () => {
+      await Deno.remove(`${root}/src`, { recursive: true }).catch(() => {});
+      await w("src/workspace/keep.txt", "keep");
+      await w("src/workspace/other.txt", "other");
+      await w("src/home/.h", "h");
+      await Deno.mkdir(`${root}/src/workspace/lost+found`);
+      return await tree(`${root}/src`);
+    };
+    const mv = (from: string, to: string) => Deno.rename(`${root}/src/${from}`, `${root}/src/${to}`);
+    await w("good/workspace/new.txt", "new");
+    await w("good/home/h2", "h2");
+    const good = (await new Deno.Command("tar", {
+      args: ["-cf", "-", "-C", `${root}/good`, "workspace", "home"],
+      stdout: "piped",
+    }).output()).stdout;
+    const restored = ["home", "home/h2=h2", "workspace", "workspace/lost+found", "workspace/new.txt=new"];
+    const bad = new TextEncoder().encode("not a tar\n");
+
+    // 1. cut while filling: both volumes set aside (the mark made), half of the new files written
+    for (const [what, next, want] of [["fails", bad, "before"], ["succeeds", good, "restored"]] as const) {
+      const before = await fresh();
+      for (const v of ["workspace", "home"]) await Deno.mkdir(`${root}/src/${v}/.kodama-restore-old-t1`);
+      for (const f of ["workspace/keep.txt", "workspace/other.txt", "home/.h"]) {
+        await mv(f, f.replace("/", "/.kodama-restore-old-t1/"));
+      }
+      await w("src/workspace/.kodama-restore-filling-t1", "");
+      await w("src/home/.kodama-restore-filling-t1", "");
+      await w("src/workspace/new.txt", "ne");
+      const r = await runScript(unpackCommand("-", next.length, "t2"), root, next);
+      assertEquals(r.code === 0, what === "succeeds", r.stderr);
+      assertEquals(
+        await tree(`${root}/src`),
+        want === "before" ? before : restored,
+        `cut while filling, ${what}`,
+      );
+    }
+    // 2. cut while setting aside: part of the workspace set aside, nothing written, no mark: nothing is lost
+    const before = await fresh();
+    await Deno.mkdir(`${root}/src/workspace/.kodama-restore-old-t1`);
+    await mv("workspace/keep.txt", "workspace/.kodama-restore-old-t1/keep.txt");
+    const r = await runScript(unpackCommand("-", bad.length, "t2"), root, bad);
+    assert(r.code !== 0);
+    assertEquals(await tree(`${root}/src`), before, r.stderr);
+    const ok = await runScript(unpackCommand("-", good.length, "t3"), root, good);
+    assertEquals(ok.code, 0, ok.stderr);
+    assertEquals(await tree(`${root}/src`), restored);
+
+    // 3. `start --from-snapshot`'s unpack into the new volumes, cut half-way: the next try unpacks it whole
+    // (it is not taken for a workspace that was not empty); a workspace that was not empty stays untouched
+    await Deno.writeFile(`${root}/good.tar`, good);
+    const unpack = () =>
+      new Deno.Command("sh", {
+        args: ["-c", SNAPSHOT_SH, "kodama-snapshot", `${root}/src`, "into-empty", `${root}/good.tar`],
+        stderr: "piped",
+      }).output();
+    await Deno.remove(`${root}/src`, { recursive: true });
+    await Deno.mkdir(`${root}/src/workspace/lost+found`, { recursive: true });
+    await Deno.mkdir(`${root}/src/home`);
+    await w("src/workspace/.kodama-unpacking", "");
+    await w("src/workspace/new.txt", "ne");
+    await w("src/home/half", "x");
+    const u = await unpack();
+    assertEquals(u.code, 0, new TextDecoder().decode(u.stderr));
+    assertEquals(await tree(`${root}/src`), restored);
+    await w("src/workspace/mine.txt", "mine");
+    const kept = await tree(`${root}/src`);
+    const again = await unpack();
+    assertEquals(again.code, 0);
+    assertMatch(new TextDecoder().decode(again.stderr), /the workspace is not empty/);
+    assertEquals(await tree(`${root}/src`), kept);
+  } finally {
     await Deno.remove(root, { recursive: true });
   }
 });
