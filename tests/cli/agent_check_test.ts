@@ -252,7 +252,7 @@ withSessionWorld("agent check, agent keys, start's preflight, the settings flags
         kind: string;
         metadata: { annotations?: Record<string, string> };
       }[];
-      const spec = Object.values(items.find((i) => i.kind === "Pod")!.metadata.annotations!).map((a) => {
+      const spec = Object.values(items.find((i) => i.kind === "Job")!.metadata.annotations!).map((a) => {
         try {
           return JSON.parse(a);
         } catch {

@@ -329,7 +329,9 @@ export function buildJob(spec: SessionSpec, pod: V1Pod = buildPod(spec)): V1Job 
     spec: {
       parallelism: 1,
       completions: 1,
-      backoffLimit: 6,
+      // real failures (a crash) only on 1.26+ clusters; before them (and for a plain `kubectl delete pod` on any)
+      // every lost pod counts too, and a session must outlive a night of them
+      backoffLimit: 20,
       podReplacementPolicy: "Failed",
       podFailurePolicy: {
         rules: [

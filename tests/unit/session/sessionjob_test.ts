@@ -221,7 +221,7 @@ Deno.test("buildJob: one pod, disruptions ignored, replacement after the old pod
   assertEquals(j.metadata?.name, "kodama-demo");
   assertEquals(j.spec?.parallelism, 1);
   assertEquals(j.spec?.completions, 1);
-  assertEquals(j.spec?.backoffLimit, 6);
+  assertEquals(j.spec?.backoffLimit, 20);
   assertEquals(j.spec?.podReplacementPolicy, "Failed");
   assertEquals(j.spec?.podFailurePolicy?.rules[0], {
     action: "Ignore",
