@@ -72,7 +72,7 @@ clusterTest("exec right after a container starts: the kubelet's 'container not f
       assertEquals(r.code, 0, r.stderr);
       assert(Date.now() - t0 >= LAG_MS, "the start did not meet the kubelet's lag: nothing was tested");
       await k(["sync", "stop", "lagged"]);
-      const got = await k(["exec", "--pod", "kodama-lagged", "--", "cat", "/workspace/hello.txt"]);
+      const got = await k(["exec", "-l", "kodama.dev/session=lagged", "--", "cat", "/workspace/hello.txt"]);
       assertEquals(got.code, 0, got.stderr);
       assertEquals(got.stdout, "hello\n");
     });

@@ -9,7 +9,7 @@
  */
 import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { onRealCluster } from "../cluster/harness.ts";
-import { purge, withSessionWorld } from "./_session.ts";
+import { podOf, purge, withSessionWorld } from "./_session.ts";
 import { startStandIn } from "../agents/_standin.ts";
 import { CLAUDE, CODEX, missing } from "../agents/_clis.ts";
 
@@ -70,7 +70,7 @@ withSessionWorld(
         assert(environs.some((e) => e.includes("ANTHROPIC_API_KEY=kgw1.")), "the pod has no token");
         const g = await w.kc([
           "exec",
-          "kodama-gwa",
+          await podOf(w, "gwa"),
           "-c",
           "session",
           "--",
@@ -109,7 +109,7 @@ withSessionWorld(
           `"\\r\\n\\r\\n"));`,
           `s.once("data", (d) => { console.log(String(d).split("\\r\\n")[0]); s.destroy(); });`,
         ].join("");
-        const r = await w.kc(["exec", "kodama-gwa", "-c", "session", "--", "node", "-e", probe]);
+        const r = await w.kc(["exec", await podOf(w, "gwa"), "-c", "session", "--", "node", "-e", probe]);
         assertMatch(r.stdout, /^HTTP\/1\.1 403/, r.stdout + r.stderr);
         const log = JSON.parse((await w.k(["gateway", "log", "gwa", "-o", "json"])).stdout);
         assert(
@@ -130,7 +130,7 @@ withSessionWorld(
         const probe =
           `fetch(process.env.ANTHROPIC_BASE_URL + "/v1/messages", { method: "POST", body: "{}" })` +
           `.then((r) => console.log("status " + r.status), (e) => console.log("error " + (e.cause?.code ?? e)))`;
-        const r = await w.kc(["exec", "kodama-gwa", "-c", "session", "--", "node", "-e", probe]);
+        const r = await w.kc(["exec", await podOf(w, "gwa"), "-c", "session", "--", "node", "-e", probe]);
         assertMatch(r.stdout, /error ECONNREFUSED/, r.stdout + r.stderr);
         assertEquals(api.mainRequests().length, before, "a request went around the gateway");
       });

@@ -8,7 +8,7 @@
  */
 import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { onRealCluster } from "../cluster/harness.ts";
-import { purge, withSessionWorld } from "./_session.ts";
+import { podOf, purge, withSessionWorld } from "./_session.ts";
 import { startChatgptStandIn } from "../agents/_chatgpt.ts";
 import { CODEX, missing } from "../agents/_clis.ts";
 
@@ -99,7 +99,7 @@ withSessionWorld(
         }
         const g = await w.kc([
           "exec",
-          "kodama-cg1",
+          await podOf(w, "cg1"),
           "-c",
           "session",
           "--",

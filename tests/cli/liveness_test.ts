@@ -6,7 +6,7 @@
  * Runs "as darwin" too (tests/os_matrix), where the old pid probe (SIGCONT) took any live pid for ours.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
-import { purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, sessionWorld } from "./_session.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 import { bystander } from "../_bystander.ts";
 
@@ -43,7 +43,14 @@ clusterTest(
       await t.step(
         "port-forward: a SIGKILLed --detach forward is dropped from list; stop never signals its pid",
         async () => {
-          const pf = await w.k(["port-forward", "-n", "dev", `pod/kodama-${NAME}`, ":8080", "--detach"]);
+          const pf = await w.k([
+            "port-forward",
+            "-n",
+            "dev",
+            `pod/${await podOf(w, NAME)}`,
+            ":8080",
+            "--detach",
+          ]);
           assertEquals(pf.code, 0, pf.stderr);
           const id = pf.stdout.trim().split("\n")[0];
           const rec = `${w.home}/port-forwards/${id}.json`;
