@@ -96,8 +96,11 @@ export interface LoopHooks {
   save(): Promise<void>;
   log(line: string): void;
   home?: string;
-  /** throws when the pod cannot be synced with; SessionStopped when it ended by itself (idle stop) */
-  checkPod?(): Promise<void>;
+  /**
+   * Throws when the pod cannot be synced with; SessionStopped when it ended by itself (idle stop). Else the
+   * session's pod now: a new name (the cluster replaced it, issue 80) is followed from then on.
+   */
+  checkPod?(): Promise<string | void>;
   /**
    * The session stopped by itself: resolves once its pod runs again (resumed, here or elsewhere) with
    * undefined, or with a reason to give up; returns at once when `signal` aborts.
@@ -580,11 +583,21 @@ export class TwoWayLoop {
     return false;
   }
 
+  /** The hook's check; a pod of a new name is the one synced with from now on (its streams are opened anew). */
+  async #checkPod(): Promise<void> {
+    const pod = await this.h.checkPod?.();
+    if (!pod || pod === this.c.pod) return;
+    this.c.pod = pod;
+    this.#closeChannels();
+    this.#rescan = true;
+    this.#dirty = true;
+  }
+
   /** The pod ended by itself (so the loop pauses), judged from the error or, failing that, the pod. */
   async #stopped(e: Error): Promise<SessionStopped | undefined> {
     if (e instanceof SessionStopped) return e;
     try {
-      await this.h.checkPod?.();
+      await this.#checkPod();
     } catch (x) {
       if (x instanceof SessionStopped) return x;
     }
@@ -650,12 +663,14 @@ export class TwoWayLoop {
       await this.#podDone;
       if (await this.#pause(stopped, signal)) return "stop";
       this.#failures = 0;
+      // a resumed session runs on a pod of a new name (its Job's)
+      await this.#checkPod().catch(() => {});
       this.#startPod(signal);
       return "go on";
     }
     if (await this.#fail(e, signal) || signal.aborted) return "stop";
     try {
-      await this.h.checkPod?.();
+      await this.#checkPod();
     } catch (e2) {
       this.h.log(`pod check: ${(e2 as Error).message}`);
       this.#podError = e2 as Error;
