@@ -12,9 +12,8 @@ import type { Sink } from "../base/sink.ts";
 import { ExitCode, isRefusal, KodamaError } from "../base/errors.ts";
 import { type Clock, doubling, realClock } from "../base/clock.ts";
 import { execCapture } from "../session/access/podexec.ts";
-import { requireSession } from "../session/state/cluster.ts";
 import { notAttachable } from "../session/access/attach.ts";
-import { lookAgain, PodTracker, samePod } from "../session/state/replaced.ts";
+import { lookAgain, podGoing, PodTracker } from "../session/state/replaced.ts";
 import { LOGS_SCRIPT } from "./agent.ts";
 
 /** How long failures in a row are tried again before the last one is the caller's. */
@@ -146,7 +145,7 @@ export async function followRunLog(
     const argv = ["sh", "-c", LOGS_SCRIPT, "kodama-logs", run, "1", String(shown)];
     const r = await execCapture(kube, pod, argv, { out, err, signal: o.signal });
     // the pod's end ends its processes (the run's and this read's): a pod going away is a cut, not the end
-    if (await going(kube, namespace, name, pod)) throw quiet(`the pod of session ${name} went away`);
+    if (await podGoing(kube, namespace, name, pod)) throw quiet(`the pod of session ${name} went away`);
     return { code: r.code, stderr: r.stderr.replace(RUN_LINE, "").trim(), pod, run };
   }, { ...o, progress: () => shown, reach: kube.reach });
 }
@@ -155,11 +154,4 @@ function quiet(why: string): KodamaError {
   const e = new KodamaError(why);
   QUIET.add(e);
   return e;
-}
-
-/** The session's pod is no longer `pod` (being deleted, ended and restarting, replaced). */
-async function going(kube: KubeSessions, namespace: string, name: string, pod: V1Pod): Promise<boolean> {
-  const v = await requireSession(kube, namespace, name).catch(() => undefined);
-  if (!v) return false;
-  return !!v.restart || !!v.pod?.metadata?.deletionTimestamp || (!!v.pod && !samePod(v.pod, pod));
 }

@@ -118,9 +118,10 @@ withSessionWorld("follow: agent logs -f goes on on the replacement pod, said onc
       120_000,
       "the replacement pod Running",
     );
-    await waitUntil(() => Promise.resolve(new RegExp(LINE.source).test(err)), 120_000, "the follow's line").catch((e) => {
-      throw new Error(`${(e as Error).message}: ${err}`);
-    });
+    await waitUntil(() => Promise.resolve(new RegExp(LINE.source).test(err)), 120_000, "the follow's line")
+      .catch((e) => {
+        throw new Error(`${(e as Error).message}: ${err}`);
+      });
     await Deno.writeTextFile(join(run, "log"), "after-replace\n", { append: true });
     await waitUntil(
       () => Promise.resolve(out.includes("after-replace")),
@@ -144,3 +145,35 @@ withSessionWorld("follow: agent logs -f goes on on the replacement pod, said onc
 });
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+
+withSessionWorld("follow: an attach its pod's end cuts says so in one line and exits 1", {
+  timeoutMs: 5 * 60_000,
+}, async (_t, w) => {
+  const name = "fa";
+  try {
+    const s = await w.k(["start", name, "--no-sync", "--image", SESSION_IMAGE]);
+    assertEquals(s.code, 0, s.stderr);
+    const child = w.spawn(["attach", name, "--no-tty", "--command", "echo started; exec sleep 600"]);
+    let out = "", err = "";
+    const reading = Promise.all([
+      (async () => {
+        for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) out += c;
+      })(),
+      (async () => {
+        for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) err += c;
+      })(),
+    ]);
+    await waitUntil(() => Promise.resolve(out.includes("started")), 60_000, "the command's start");
+    const d = await w.kc(["delete", "pod", "-l", `kodama.dev/session=${name}`, "--wait=false"]);
+    assertEquals(d.code, 0, d.stderr);
+    const code = (await child.status).code;
+    await reading;
+    assertEquals(code, 1, err);
+    const said = err.match(
+      /^kodama: session fa: pod deleted; the cluster is bringing it back: attach again/gm,
+    );
+    assertEquals(said?.length, 1, err);
+  } finally {
+    await purge(w, name);
+  }
+});

@@ -35,6 +35,15 @@ function whatHappened(d: GoneCause | undefined): string {
   }
 }
 
+/**
+ * What an `attach` cut by its pod's end says: `session fix: pod evicted (node memory pressure); the cluster is
+ * bringing it back: attach again (kodama attach fix)`. Pure.
+ */
+export function cutLine(name: string, d: GoneCause | undefined): string {
+  return `session ${name}: pod ${whatHappened(d)}; the cluster is bringing it back: attach again ` +
+    `(kodama attach ${name})`;
+}
+
 /** Seconds as the line says them: `9 s`, `2 min 5 s`. */
 function seconds(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -174,4 +183,24 @@ export async function lookAgain(
     gone = podDisruption(t.pod, events);
   }
   return { ...t.see(view, Date.now(), gone), view };
+}
+
+/**
+ * Whether the session's pod is no longer `pod` (being deleted, ended and restarting, another one now), and
+ * what the cluster said of it; undefined while `pod` is still the session's, or when the session cannot be
+ * read. For a follower whose stream ended: a pod going away is a cut, not the end.
+ */
+export async function podGoing(
+  kube: KubeObjects & KubeIdentity,
+  namespace: string,
+  name: string,
+  pod: V1Pod,
+): Promise<{ gone: GoneCause } | undefined> {
+  const v = await requireSession(kube, namespace, name).catch(() => undefined);
+  if (!v) return undefined;
+  if (v.restart) return { gone: v.restart };
+  const cur = v.pod;
+  if (cur && samePod(cur, pod) && !cur.metadata?.deletionTimestamp) return undefined;
+  if (!cur) return undefined;
+  return { gone: (samePod(cur, pod) ? podDisruption(cur) : undefined) ?? { cause: "deleted" } };
 }

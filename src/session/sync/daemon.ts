@@ -18,8 +18,10 @@ import {
   paths,
   saveConfig,
   saveStatus,
+  type SyncConfig,
   type SyncStatus,
 } from "./store.ts";
+import type { LoopHooks, SessionStopped as SessionStoppedT } from "./loop.ts";
 import { lookAgain, PodTracker } from "../state/replaced.ts";
 import { findSessionPod } from "../state/cluster.ts";
 import { sessionSelector } from "../spec/names.ts";
@@ -67,52 +69,13 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
         c.mode ?? "two-way"
       }): ${c.root} -> ${c.namespace}/${c.pod}:${c.workdir}`,
     );
-    const tracker = new PodTracker(name, { metadata: { name: c.pod } });
     const loop = new TwoWayLoop(kube, c, {
       status,
       save,
       log: write,
       home,
-      // the session's pod by its labels (issue 80: the cluster replaces it under a new name); a replacement
-      // is followed, said once in the log, and kept in sync.json for the next start
-      checkPod: async () => {
-        const step = await lookAgain(kube, c.namespace, tracker);
-        if (step.kind === "waiting") throw new KodamaError(step.why);
-        const pod = step.view.pod;
-        if (!pod) {
-          throw new KodamaError(`session ${name} has no pod`, ExitCode.NOT_FOUND);
-        }
-        if (step.kind === "moved") {
-          c.pod = pod.metadata!.name!;
-          await saveConfig(c, home).catch(() => {});
-          write(step.line);
-          status.lastError = undefined;
-          status.lastErrorAt = undefined;
-          return c.pod;
-        }
-        const ended = !pod.metadata?.deletionTimestamp && endedByItself(pod);
-        if (ended) throw new SessionStopped(name, ended.reason, ended.stoppedAt);
-        const phase = pod.status?.phase;
-        const ready = pod.status?.containerStatuses?.every((s) => s.ready) ?? false;
-        if (phase !== "Running" || !ready || pod.metadata?.deletionTimestamp) {
-          throw new KodamaError(`pod ${pod.metadata?.name} is not running (${phase ?? "unknown"})`);
-        }
-        return c.pod;
-      },
+      ...podHooks(kube, c, name, { status, write, home, SessionStopped }),
       giveUp: (e, downMs) => giveUpReason(name, c.pod, e, downMs, home),
-      // a resumed session's pod (a new name) is followed with nothing to say: it was not a replacement
-      waitBack: async (signal) => {
-        const why = await podBack(kube, c.namespace, name, signal);
-        const pod = why || signal.aborted ? undefined : await findSessionPod(kube, c.namespace, name);
-        if (pod?.metadata?.name) {
-          tracker.reset(pod);
-          if (pod.metadata.name !== c.pod) {
-            c.pod = pod.metadata.name;
-            await saveConfig(c, home).catch(() => {});
-          }
-        }
-        return why;
-      },
     });
     // the parent waits for this line: the watch is being set up, the process is on its own now
     console.log(JSON.stringify({ ready: true, pid: Deno.pid }));
@@ -136,6 +99,66 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
     }
     return ExitCode.OK;
   }, { signals: ["SIGTERM", "SIGINT"], signal: held.stopRequested });
+}
+
+/**
+ * The loop's look at the session's pod: by its labels (issue 80: the cluster replaces it under a new name);
+ * a replacement is followed, said once in the log (replaced.ts), and kept in sync.json for the next start.
+ */
+function podHooks(
+  kube: Kube,
+  c: SyncConfig,
+  name: string,
+  o: {
+    status: SyncStatus;
+    write: (line: string) => void;
+    home?: string;
+    SessionStopped: typeof SessionStoppedT;
+  },
+): Pick<LoopHooks, "checkPod" | "waitBack"> {
+  const { status, write, home, SessionStopped } = o;
+  const tracker = new PodTracker(name, { metadata: { name: c.pod } });
+  return {
+    // the session's pod by its labels (issue 80: the cluster replaces it under a new name); a replacement
+    // is followed, said once in the log, and kept in sync.json for the next start
+    checkPod: async () => {
+      const step = await lookAgain(kube, c.namespace, tracker);
+      if (step.kind === "waiting") throw new KodamaError(step.why);
+      const pod = step.view.pod;
+      if (!pod) {
+        throw new KodamaError(`session ${name} has no pod`, ExitCode.NOT_FOUND);
+      }
+      if (step.kind === "moved") {
+        c.pod = pod.metadata!.name!;
+        await saveConfig(c, home).catch(() => {});
+        write(step.line);
+        status.lastError = undefined;
+        status.lastErrorAt = undefined;
+        return c.pod;
+      }
+      const ended = !pod.metadata?.deletionTimestamp && endedByItself(pod);
+      if (ended) throw new SessionStopped(name, ended.reason, ended.stoppedAt);
+      const phase = pod.status?.phase;
+      const ready = pod.status?.containerStatuses?.every((s) => s.ready) ?? false;
+      if (phase !== "Running" || !ready || pod.metadata?.deletionTimestamp) {
+        throw new KodamaError(`pod ${pod.metadata?.name} is not running (${phase ?? "unknown"})`);
+      }
+      return c.pod;
+    },
+    // a resumed session's pod (a new name) is followed with nothing to say: it was not a replacement
+    waitBack: async (signal) => {
+      const why = await podBack(kube, c.namespace, name, signal);
+      const pod = why || signal.aborted ? undefined : await findSessionPod(kube, c.namespace, name);
+      if (pod?.metadata?.name) {
+        tracker.reset(pod);
+        if (pod.metadata.name !== c.pod) {
+          c.pod = pod.metadata.name;
+          await saveConfig(c, home).catch(() => {});
+        }
+      }
+      return why;
+    },
+  };
 }
 
 /** How long a pod that is gone (404) is waited for before the background sync ends: 2 min. */
