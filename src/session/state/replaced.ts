@@ -50,6 +50,11 @@ function seconds(ms: number): string {
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ""}`;
 }
 
+/** A line replacedLine made (after a `kodama: ` prefix or not): what a UI picks out of a follower's stderr. */
+export function isReplacedLine(line: string): boolean {
+  return /^(kodama: )?session \S+: pod [^;\n]+; back in \d+ (s|min)( \d+ s)?$/.test(line.trim());
+}
+
 /** The one line a follower says: `session fix: pod evicted (node memory pressure); back in 9 s`. Pure. */
 export function replacedLine(name: string, d: GoneCause | undefined, ms: number): string {
   return `session ${name}: pod ${whatHappened(d)}; back in ${seconds(ms)}`;

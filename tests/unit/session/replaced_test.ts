@@ -5,7 +5,7 @@
  */
 import { assertEquals } from "@kodama/test-assert";
 import type { V1Pod } from "@kubernetes/client-node";
-import { PodTracker, replacedLine } from "../../../src/session/state/replaced.ts";
+import { isReplacedLine, PodTracker, replacedLine } from "../../../src/session/state/replaced.ts";
 import type { SessionView } from "../../../src/session/state/status.ts";
 
 Deno.test("replacedLine: the cause as the cluster said it, and the seconds away", () => {
@@ -95,4 +95,15 @@ Deno.test("PodTracker: a stopped or failed session is not a replacement; a resum
   const resumed = pod("kodama-fix-eeeee", "u5", { ready: "2026-01-01T00:00:20Z" });
   t.reset(resumed);
   assertEquals(t.see(view(resumed)).kind, "same");
+});
+
+Deno.test("isReplacedLine: the follower's line, with or without kodama's prefix, and nothing else", () => {
+  for (const ms of [0, 9_000, 60_000, 125_000]) {
+    const l = replacedLine("fix", { cause: "evicted", detail: "node memory pressure" }, ms);
+    assertEquals(isReplacedLine(l), true, l);
+    assertEquals(isReplacedLine(`kodama: ${l}\n`), true, l);
+  }
+  assertEquals(isReplacedLine("kodama: the log stream was cut (x); trying again for up to 2 minutes"), false);
+  assertEquals(isReplacedLine("session fix: pod deleted; back in 4 s; and more"), false);
+  assertEquals(isReplacedLine("an agent's own line: session x: pod deleted; back in 4 s"), false);
 });
