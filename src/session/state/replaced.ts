@@ -71,6 +71,16 @@ function readyAt(p: V1Pod): number | undefined {
   return time(ready?.lastTransitionTime) ?? time(p.status?.startTime);
 }
 
+/**
+ * The line for a follower that saw the old pod go and found the new one itself (a port-forward): the cause
+ * from the old pod's last state, the time from its going to the new pod's readiness. Pure.
+ */
+export function movedLine(name: string, from: V1Pod, to: V1Pod, now = Date.now()): string {
+  const d = podDisruption(from);
+  const start = time(d?.at) ?? now;
+  return replacedLine(name, d, Math.max(0, (readyAt(to) ?? now) - start));
+}
+
 /** Same pod: by uid when both carry one, else by name. */
 export function samePod(a: V1Pod | undefined, b: V1Pod | undefined): boolean {
   if (!a || !b) return false;

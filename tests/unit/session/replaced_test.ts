@@ -5,7 +5,7 @@
  */
 import { assertEquals } from "@kodama/test-assert";
 import type { V1Pod } from "@kubernetes/client-node";
-import { isReplacedLine, PodTracker, replacedLine } from "../../../src/session/state/replaced.ts";
+import { isReplacedLine, movedLine, PodTracker, replacedLine } from "../../../src/session/state/replaced.ts";
 import type { SessionView } from "../../../src/session/state/status.ts";
 
 Deno.test("replacedLine: the cause as the cluster said it, and the seconds away", () => {
@@ -106,4 +106,30 @@ Deno.test("isReplacedLine: the follower's line, with or without kodama's prefix,
   assertEquals(isReplacedLine("kodama: the log stream was cut (x); trying again for up to 2 minutes"), false);
   assertEquals(isReplacedLine("session fix: pod deleted; back in 4 s; and more"), false);
   assertEquals(isReplacedLine("an agent's own line: session x: pod deleted; back in 4 s"), false);
+});
+
+Deno.test("movedLine: the old pod's last state says why (its DisruptionTarget condition), timed to the new one's readiness", () => {
+  const old: V1Pod = {
+    metadata: {
+      name: "kodama-fix-aaaaa",
+      uid: "u1",
+      deletionTimestamp: "2026-01-01T00:00:40Z" as unknown as Date,
+    },
+    status: {
+      phase: "Running",
+      conditions: [{
+        type: "DisruptionTarget",
+        status: "True",
+        reason: "PreemptionByScheduler",
+        lastTransitionTime: "2026-01-01T00:00:10Z" as unknown as Date,
+      }],
+    },
+  };
+  const fresh = pod("kodama-fix-bbbbb", "u2", { ready: "2026-01-01T00:00:24Z" });
+  assertEquals(
+    movedLine("fix", old, fresh),
+    "session fix: pod preempted by a higher-priority pod; back in 14 s",
+  );
+  // a pod that said nothing: deleted, timed from now
+  assertEquals(movedLine("fix", pod("x", "u3"), pod("y", "u4"), 5), "session fix: pod deleted; back in 0 s");
 });
