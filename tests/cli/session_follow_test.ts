@@ -177,3 +177,47 @@ withSessionWorld("follow: an attach its pod's end cuts says so in one line and e
     await purge(w, name);
   }
 });
+
+withSessionWorld("follow: agent wait goes on on the replacement pod, said once", {
+  timeoutMs: 5 * 60_000,
+}, async (_t, w) => {
+  const name = "fw";
+  await Deno.writeTextFile(
+    join(w.cwd, ".kodama.yaml"),
+    `agent:\n  command: [sh, -c, ${JSON.stringify(AGENT)}]\n`,
+  );
+  const kodama = join(w.c.testServer!.api.pvcDir("dev", objectNames(name).homePVC), ".kodama");
+  const run = join(kodama, "runs", "1");
+  try {
+    const s = await w.k(["start", name, "--no-sync", "--image", SESSION_IMAGE]);
+    assertEquals(s.code, 0, s.stderr);
+    const r = await w.k(["agent", "run", name, "--prompt", "go"]);
+    assertEquals(r.code, 0, r.stderr);
+    await waitUntil(() => exists(join(kodama, "wait-mark")), 60_000, "the agent's wait");
+    const child = w.spawn(["agent", "wait", name]);
+    const outP = new Response(child.stdout).text();
+    const errP = new Response(child.stderr).text();
+    const first = await podOf(w, name);
+    const d = await w.kc(["delete", "pod", "-l", `kodama.dev/session=${name}`, "--wait=true"]);
+    assertEquals(d.code, 0, d.stderr);
+    // as in the agent logs -f case: the run made to look alive again, as its resume would
+    for (const f of ["pod", "pid", "exit", "stopped"]) await Deno.remove(join(run, f)).catch(() => {});
+    await waitUntil(
+      async () => {
+        const now = await podOf(w, name);
+        return now !== "" && now !== first && (await w.status(name)).phase === "Running";
+      },
+      120_000,
+      "the replacement pod Running",
+    );
+    // the run ends (on the new pod, whenever the wait took it up)
+    await Deno.writeTextFile(join(run, "exit"), "0\n");
+    const code = (await child.status).code;
+    const [out, err] = await Promise.all([outP, errP]);
+    assertEquals(code, 0, `${out}\n${err}`);
+    assertMatch(out, /^fw\trun 1\t/m);
+    assertEquals([...err.matchAll(LINE)].length, 1, err);
+  } finally {
+    await purge(w, name);
+  }
+});
