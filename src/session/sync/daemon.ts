@@ -21,7 +21,7 @@ import {
   type SyncConfig,
   type SyncStatus,
 } from "./store.ts";
-import type { LoopHooks, SessionStopped as SessionStoppedT } from "./loop.ts";
+import type { LoopHooks, PodComing as PodComingT, SessionStopped as SessionStoppedT } from "./loop.ts";
 import { lookAgain, PodTracker } from "../state/replaced.ts";
 import { findSessionPod } from "../state/cluster.ts";
 import { sessionSelector } from "../spec/names.ts";
@@ -37,7 +37,7 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
   if (!held) throw new KodamaError(`the background sync of ${name} is already running`, ExitCode.USAGE);
   // the engine, loaded here only: stop, delete and resume stop a daemon through this module, and the engine
   // (node:path, the ignore rules' npm package: Deno's Node layer) would cost each of them ~60 ms of CPU
-  const { SessionStopped, TwoWayLoop } = await import("./loop.ts");
+  const { PodComing, SessionStopped, TwoWayLoop } = await import("./loop.ts");
   const log = openSyncLog(p.log);
   const write = (line: string) => log.write(line);
   // what earlier syncs of this session sent (start --sync, resume, sync push, an earlier run) still counts
@@ -74,7 +74,7 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
       save,
       log: write,
       home,
-      ...podHooks(kube, c, name, { status, write, home, SessionStopped }),
+      ...podHooks(kube, c, name, { status, write, home, SessionStopped, PodComing }),
       giveUp: (e, downMs) => giveUpReason(name, c.pod, e, downMs, home),
     });
     // the parent waits for this line: the watch is being set up, the process is on its own now
@@ -114,16 +114,17 @@ function podHooks(
     write: (line: string) => void;
     home?: string;
     SessionStopped: typeof SessionStoppedT;
+    PodComing: typeof PodComingT;
   },
 ): Pick<LoopHooks, "checkPod" | "waitBack"> {
-  const { status, write, home, SessionStopped } = o;
+  const { status, write, home, SessionStopped, PodComing } = o;
   const tracker = new PodTracker(name, { metadata: { name: c.pod } });
   return {
     // the session's pod by its labels (issue 80: the cluster replaces it under a new name); a replacement
     // is followed, said once in the log, and kept in sync.json for the next start
     checkPod: async () => {
       const step = await lookAgain(kube, c.namespace, tracker);
-      if (step.kind === "waiting") throw new KodamaError(step.why);
+      if (step.kind === "waiting") throw new PodComing(step.why);
       const pod = step.view.pod;
       if (!pod) {
         throw new KodamaError(`session ${name} has no pod`, ExitCode.NOT_FOUND);

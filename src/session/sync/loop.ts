@@ -124,6 +124,15 @@ export class SessionStopped extends KodamaError {
 }
 
 /**
+ * The cluster is bringing the session's pod back (issue 80: evicted, preempted, its node lost, deleted; its
+ * Job makes a new one): looked at again every COMING_MS, not backed off, and said once in the log.
+ */
+export class PodComing extends KodamaError {}
+
+/** How often a pod being brought back is looked for. */
+export const COMING_MS = 2_000;
+
+/**
  * The sync's acknowledgement of an announced idle stop (session/lifecycle/lifetime.ts): one line, the deadline it
  * read, appended by a process that is not activity.
  */
@@ -210,6 +219,8 @@ export class TwoWayLoop {
   #podCtrl?: AbortController;
   #podDone?: Promise<void>;
   #podError?: Error;
+  /** the PodComing said last (said once while the pod comes back) */
+  #coming?: string;
   readonly #rules: IgnoreRules;
 
   constructor(private kube: Kube, private c: SyncConfig, private h: LoopHooks) {
@@ -672,7 +683,7 @@ export class TwoWayLoop {
     try {
       await this.#checkPod();
     } catch (e2) {
-      this.h.log(`pod check: ${(e2 as Error).message}`);
+      if (!(e2 instanceof PodComing)) this.h.log(`pod check: ${(e2 as Error).message}`);
       this.#podError = e2 as Error;
       return "go on";
     }
@@ -765,12 +776,17 @@ export class TwoWayLoop {
     s.lastError = e.message;
     s.lastErrorAt = new Date().toISOString();
     await this.h.save();
-    const wait = backoffMs(failures);
-    this.h.log(
-      `${e instanceof SyncConnectionError ? "connection lost" : "cycle failed"}: ${e.message}; retry in ${
-        (wait / 1000).toFixed(1)
-      } s`,
-    );
+    const coming = e instanceof PodComing;
+    const wait = coming ? COMING_MS : backoffMs(failures);
+    // a pod being brought back is said once, not at each look
+    if (!coming || this.#coming !== e.message) {
+      this.h.log(
+        `${e instanceof SyncConnectionError ? "connection lost" : "cycle failed"}: ${e.message}; retry in ${
+          (wait / 1000).toFixed(1)
+        } s`,
+      );
+    }
+    this.#coming = coming ? e.message : undefined;
     await new Promise<void>((r) => {
       const t = setTimeout(r, wait);
       signal.addEventListener("abort", () => {
