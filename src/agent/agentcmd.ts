@@ -431,6 +431,8 @@ export async function waitCommand(
         : {}),
     });
     await settleAnnounce(announce);
+    // a pod the cluster replaced while waiting: said once on stderr (the wait went on on the new pod)
+    for (const r of rs) if (r.replaced) stderrSink.write(`kodama: ${safeLine(r.replaced)}\n`);
     if (f.output === "json") stdoutSink.write(terminalJson(JSON.stringify({ items: rs }, null, 2)) + "\n");
     else {for (const r of rs) {
         stdoutSink.write(`${safeLine(r.session)}\trun ${safeLine(r.run)}\t${safeLine(r.text)}\n`);

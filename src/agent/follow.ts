@@ -12,8 +12,8 @@ import type { Sink } from "../base/sink.ts";
 import { ExitCode, isRefusal, KodamaError } from "../base/errors.ts";
 import { type Clock, doubling, realClock } from "../base/clock.ts";
 import { execCapture } from "../session/access/podexec.ts";
-import { requireSession } from "../session/state/cluster.ts";
 import { notAttachable } from "../session/access/attach.ts";
+import { lookAgain, podGoing, PodTracker } from "../session/state/replaced.ts";
 import { LOGS_SCRIPT } from "./agent.ts";
 
 /** How long failures in a row are tried again before the last one is the caller's. */
@@ -24,6 +24,8 @@ const RUN_LINE = /^kodama-logs: run (\d+)$/m;
 
 /** Errors that end a follow at once whatever their code: the session is no longer Running. */
 const FINAL = new WeakSet<object>();
+/** Cuts not told (the session's pod is being replaced: the follow says its one line when it is back). */
+const QUIET = new WeakSet<object>();
 
 /** A failure that is the stream's, not the run's or the user's: worth trying again after. */
 export function isCut(e: unknown): boolean {
@@ -81,7 +83,9 @@ export async function againOnCut<T>(what: string, fn: () => Promise<T>, o: Again
       const wait = doubling(misses++, 1000, 10_000);
       const why = ((e as Error).message ?? String(e)).split("\n")[0];
       // once per cause: an outage of a minute is one line, not one per try
-      if (why !== said) o.err.write(`kodama: ${what} was cut (${why}); trying again for up to 2 minutes\n`);
+      if (why !== said && !QUIET.has(e as object)) {
+        o.err.write(`kodama: ${what} was cut (${why}); trying again for up to 2 minutes\n`);
+      }
       said = why;
       await waitOrBack(clock, wait, o.signal, o.reach);
       if (o.signal.aborted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
@@ -109,20 +113,27 @@ export async function followRunLog(
       o.out.write(c);
     },
   };
-  return await againOnCut("the log stream", async () => {
-    // after a cut: the session's pod again. A session that is not Running (stopped, failed, its pod going)
-    // ends the follow at once; one that cannot be read (the API server is still away) keeps the last pod
-    if (tries++) {
-      const v = await requireSession(kube, namespace, name).catch((e) =>
-        isCut(e) ? undefined : Promise.reject(e)
-      );
-      const why = v && notAttachable(v);
-      if (why) {
-        FINAL.add(why);
-        throw why;
-      }
-      if (v?.pod) pod = v.pod;
+  // the pod followed; a replacement (the cluster took it away, its Job made another) is followed and told once
+  const tracker = new PodTracker(name, first);
+  const replaced = async () => {
+    tracker.noticed();
+    const step = await lookAgain(kube, namespace, tracker).catch((e) =>
+      isCut(e) ? undefined : Promise.reject(e)
+    );
+    if (!step) return; // the API server is still away: the last pod
+    if (step.kind === "waiting") throw quiet(step.why);
+    if (step.kind === "moved") o.err.write(`kodama: ${step.line}\n`);
+    // not Running any more (stopped, failed): the follow ends at once
+    const why = step.kind !== "moved" ? notAttachable(step.view) : undefined;
+    if (why) {
+      FINAL.add(why);
+      throw why;
     }
+    if (step.view.pod) pod = step.view.pod;
+  };
+  return await againOnCut("the log stream", async () => {
+    // after a cut: the session's pod again (a new one when the cluster replaced it)
+    if (tries++) await replaced();
     let said = "";
     const err: Sink = {
       write(c) {
@@ -133,6 +144,14 @@ export async function followRunLog(
     };
     const argv = ["sh", "-c", LOGS_SCRIPT, "kodama-logs", run, "1", String(shown)];
     const r = await execCapture(kube, pod, argv, { out, err, signal: o.signal });
+    // the pod's end ends its processes (the run's and this read's): a pod going away is a cut, not the end
+    if (await podGoing(kube, namespace, name, pod)) throw quiet(`the pod of session ${name} went away`);
     return { code: r.code, stderr: r.stderr.replace(RUN_LINE, "").trim(), pod, run };
   }, { ...o, progress: () => shown, reach: kube.reach });
+}
+
+function quiet(why: string): KodamaError {
+  const e = new KodamaError(why);
+  QUIET.add(e);
+  return e;
 }

@@ -24,6 +24,9 @@ import { groupMembers } from "./group.ts";
 import type { Sink } from "../base/sink.ts";
 import SAY_SH from "./pod/say.sh" with { type: "text" };
 import WAIT_SH from "./pod/wait.sh" with { type: "text" };
+import { lookAgain, podGoing, PodTracker } from "../session/state/replaced.ts";
+import { notAttachable } from "../session/access/attach.ts";
+import { realClock } from "../base/clock.ts";
 
 /** The largest message `agent say` sends (UTF-8 bytes). */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -241,6 +244,8 @@ export interface WaitResult {
   /** in words, as `agent status` says it */
   text: string;
   exitCode?: number;
+  /** the session's pod was replaced by the cluster while waiting: the line that says so (replaced.ts) */
+  replaced?: string;
 }
 
 /** Told once per run `agent wait` saw end, with the run as `agent status` reads it (a notification). */
@@ -255,13 +260,24 @@ async function waitSession(
   pod?: V1Pod,
   onEnded?: RunEndedHook,
 ) {
-  const p = pod ?? await runningPod(kube, namespace, name);
+  let p = pod ?? await runningPod(kube, namespace, name);
+  // the pod's end (the cluster replacing it, issue 80) cuts the wait: it goes on on the new pod, said once
+  const tracker = new PodTracker(name, p);
+  let replaced: string | undefined;
   let r;
-  try {
-    r = await execCapture(kube, p, ["sh", "-c", WAIT_SCRIPT, "kodama-wait", "latest"], { signal });
-  } catch (e) {
-    if (signal.aborted) return undefined; // the timeout, or Ctrl-C: said by agentWait
-    throw e;
+  for (;;) {
+    try {
+      r = await execCapture(kube, p, ["sh", "-c", WAIT_SCRIPT, "kodama-wait", "latest"], { signal });
+    } catch (e) {
+      if (signal.aborted) return undefined; // the timeout, or Ctrl-C: said by agentWait
+      if (!(await podGoing(kube, namespace, name, p))) throw e;
+    }
+    if (signal.aborted) return undefined;
+    if (r && !(await podGoing(kube, namespace, name, p))) break;
+    const next = await replacement(kube, namespace, tracker, signal);
+    if (!next) return undefined;
+    [p, replaced] = [next.pod, next.line];
+    r = undefined;
   }
   if (signal.aborted) return undefined;
   if (r.code === 3) {
@@ -284,9 +300,35 @@ async function waitSession(
     outcome: outcomeOf(run).class,
     text: runOutcome(run),
     ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}),
+    ...(replaced ? { replaced } : {}),
   };
   if (onEnded) await Promise.resolve(onEnded(res, run)).catch(() => {});
   return res;
+}
+
+/**
+ * Wait (looking every 2 s, until `signal`) for the session's new pod once the cluster took the old one; the
+ * new pod and the line that says so, or undefined when the wait ended first. A session that stopped or
+ * failed meanwhile is its error (notAttachable).
+ */
+async function replacement(
+  kube: Kube,
+  namespace: string,
+  tracker: PodTracker,
+  signal: AbortSignal,
+): Promise<{ pod: V1Pod; line: string } | undefined> {
+  tracker.noticed();
+  while (!signal.aborted) {
+    const step = await lookAgain(kube, namespace, tracker);
+    if (step.kind === "moved") return { pod: step.pod, line: step.line };
+    if (step.kind !== "waiting") {
+      const why = notAttachable(step.view);
+      if (why) throw why;
+      if (step.view.pod) return { pod: step.view.pod, line: "" };
+    }
+    await realClock.sleep(2000, signal).catch(() => {});
+  }
+  return undefined;
 }
 
 /** `agent wait NAME|GROUP`: every run's end, or exit 5 past `timeoutMs` (0: no limit). */

@@ -7,6 +7,7 @@ import type { HelpSpec } from "./help.ts";
 import { choiceOption, type Invocation, TARGETING_OPTIONS } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 import { usageError } from "../base/errors.ts";
+import type { V1Pod } from "@kubernetes/client-node";
 
 const pf = () => import("../pods/pf_cmd.ts");
 
@@ -149,7 +150,11 @@ export async function run(inv: Invocation<typeof options>): Promise<void> {
     !t.allNamespaces;
   const args = (plain ? await sessionPorts(kube, t.namespace ?? kube.namespace, inv.args) : undefined) ??
     inv.args;
+  // a session's pod replaced by the cluster (issue 80): said once, as every follower of a session says it
+  const session = /^session\/(.+)$/.exec(args[0] ?? "")?.[1];
+  const { movedLine } = session ? await import("../session/state/replaced.ts") : { movedLine: undefined };
   const code = await portForwardCommand(kube, args, {
+    ...(session && movedLine ? { moved: (from: V1Pod, to: V1Pod) => movedLine(session, from, to) } : {}),
     target: { ...targetFrom(opts), includeNotReady: opts.includeNotReady ? true : undefined },
     service: opts.service,
     address: opts.address,

@@ -502,7 +502,9 @@ const attach = command({
     long: `The shell is session.shell when the image has it, else bash, else sh, started in the workspace with
 HOME on the session's home volume. With session.shell set to zellij (and zellij in the image) attach joins the
 session's zellij session, so detaching keeps it running. --command runs with sh -c and exits with the command's
-exit code; it gets a terminal when stdin and stdout are terminals.`,
+exit code; it gets a terminal when stdin and stdout are terminals. A shell or command cut by the pod's end (the
+cluster evicting, preempting or deleting it; its Job brings a new one) says so in one line and exits 1: attach
+again once the session runs.`,
     examples: [
       ["A shell in the session [interactive]", "kodama attach my-work"],
       ["Pick a running session [interactive]", "kodama attach"],

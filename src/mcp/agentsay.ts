@@ -95,6 +95,7 @@ export const agentWaitTool = tool({
       outcome: z.string(),
       text: z.string(),
       exitCode: z.number().optional(),
+      replaced: z.string().optional().describe("the session's pod was replaced by the cluster meanwhile"),
     })),
   },
   async run(a, call) {
@@ -105,7 +106,10 @@ export const agentWaitTool = tool({
       call.env.o.callTimeoutMs,
     );
     const results = await agentWait(kube, ns, a.name, { timeoutMs, signal: call.signal });
-    const text = results.map((r) => `${r.session}: run ${r.run} ${r.text}`).join("\n") + "\n";
+    const text = results.map((r) =>
+      `${r.replaced ? `${r.replaced}\n` : ""}${r.session}: run ${r.run} ${r.text}`
+    )
+      .join("\n") + "\n";
     return { data: { ok: waitExitCode(results) === 0, results }, text };
   },
 });

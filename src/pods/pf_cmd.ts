@@ -9,6 +9,7 @@
  * terminal), waits for it to listen, prints its id and mappings, and returns.
  */
 import type { Kube } from "../kube/client.ts";
+import type { V1Pod } from "@kubernetes/client-node";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
 import { isTerminal } from "../ui/color.ts";
@@ -64,6 +65,8 @@ export interface PortForwardCliOptions {
   statsJson?: string;
   /** internal: this process is the background forward with this id */
   daemon?: string;
+  /** with reconnect: the line said once after the target moved to another pod (a session's: the cli's) */
+  moved?: (from: V1Pod, to: V1Pod) => string | undefined;
 }
 
 function hasTargeting(t: TargetFlags): boolean {
@@ -279,6 +282,7 @@ async function forward(
       resolved,
       address: o.address,
       reconnect: o.reconnect ?? reconnectsByDefault(target),
+      moved: o.moved,
       onEvent: (e) => {
         if (e.startsWith("lost connection")) return; // ends the command below, as its error
         if (!verbose && (e.startsWith("Handling connection") || e.startsWith("Closed connection"))) return;

@@ -33,6 +33,11 @@ export interface FollowOptions {
   onEvent?: (e: string) => void;
   /** re-resolve the target when the pod goes away; without it the forward ends (`onLost`) */
   reconnect?: () => Promise<ResolvedTarget>;
+  /**
+   * With `reconnect`: the line said once after the target moved to another pod (`from`: the old pod as last
+   * seen, with what the cluster said of it), beside the `forwarding to` event; undefined says nothing more
+   */
+  moved?: (from: V1Pod, to: V1Pod) => string | undefined;
   /** without `reconnect`: called once when the pod goes away, after `close()` */
   onLost?: (err: KodamaError) => void;
   clock?: Clock;
@@ -49,6 +54,8 @@ export class PodFollower {
   readonly clock: Clock;
   #resolving?: Promise<void>;
   #watchAbort = new AbortController();
+  /** the followed pod as the watch last saw it (a deletion's or an eviction's last state) */
+  #lastSeen?: V1Pod;
 
   constructor(
     readonly pods: KubePods,
@@ -85,6 +92,7 @@ export class PodFollower {
       (type, pod) => {
         if (ac.signal.aborted) return;
         const why = goneReason(name, uid, type, pod);
+        if (pod.metadata?.uid === uid || !uid) this.#lastSeen = pod;
         if (why) this.lost(why);
       },
       ac.signal,
@@ -114,6 +122,7 @@ export class PodFollower {
 
   async #reresolve(): Promise<void> {
     const previous = podName(this.current.pod);
+    const before = this.#lastSeen ?? this.current.pod;
     let backoff = RERESOLVE_BACKOFF.firstMs;
     let lastMsg = "";
     while (!this.closed && !this.o.signal?.aborted) {
@@ -128,6 +137,9 @@ export class PodFollower {
         this.moved(t);
         this.reconnects++;
         this.event(`forwarding to pod/${podName(t.pod)} (was pod/${previous})`);
+        const note = this.o.moved?.(before, t.pod);
+        if (note) this.event(note);
+        this.#lastSeen = undefined;
         this.watchPod();
         return;
       } catch (e) {

@@ -621,6 +621,8 @@ export interface StartForwardOptions {
   address?: string;
   /** the target, already resolved by the caller (resolveForwardTarget) */
   resolved?: ResolvedTarget;
+  /** with `reconnect`: the line said once after the target moved to another pod (pf_follow.ts) */
+  moved?: FollowOptions["moved"];
 }
 
 /**
@@ -640,6 +642,7 @@ export async function startPortForward(
     onEvent: o.onEvent,
     service: resolved.service,
     reconnect: o.reconnect ? reresolver(kube, target) : undefined,
+    moved: o.moved,
     onLost: o.onLost,
   });
   return { forwards, target: resolved };

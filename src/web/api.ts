@@ -487,13 +487,21 @@ export class Api {
       const dec = new TextDecoder();
       try {
         const { agentLogs } = await import("../agent/agentrun.ts");
+        const { isReplacedLine } = await import("../session/state/replaced.ts");
         await agentLogs(k, k.namespace, s, {
           run,
           follow: true,
           format: "text",
           signal,
           out: { write: (c) => send("log", typeof c === "string" ? c : dec.decode(c, { stream: true })) },
-          err: { write: () => {} },
+          // the one line of a pod the cluster replaced (issue 80), shown by the pane beside its state
+          err: {
+            write: (c) => {
+              for (const l of (typeof c === "string" ? c : new TextDecoder().decode(c)).split("\n")) {
+                if (isReplacedLine(l)) send("note", { text: l.replace(/^kodama: /, "").trim() });
+              }
+            },
+          },
         });
         send("end", {});
       } finally {

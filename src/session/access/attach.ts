@@ -8,6 +8,8 @@
  * keeps its panes running.
  */
 import { restartText } from "../state/disruption.ts";
+import { cutLine, podGoing } from "../state/replaced.ts";
+import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../../kube/client.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
@@ -152,13 +154,40 @@ export async function attachSession(
     );
   }
   const { execOne } = await import("../../pods/exec.ts");
-  return await execOne(kube, v.pod!, {
-    command: attachArgv({ command: o.command, shell: o.shell }),
-    container,
-    // a shell reads stdin (a terminal or a script piped in); a command only with a terminal
-    stdin: o.command === undefined || tty,
-    tty,
-    out: o.out,
-    err: o.err,
-  });
+  let code: number;
+  try {
+    code = await execOne(kube, v.pod!, {
+      command: attachArgv({ command: o.command, shell: o.shell }),
+      container,
+      // a shell reads stdin (a terminal or a script piped in); a command only with a terminal
+      stdin: o.command === undefined || tty,
+      tty,
+      out: o.out,
+      err: o.err,
+    });
+  } catch (e) {
+    if (!(e instanceof KodamaError) || e.code !== ExitCode.FAILED) throw e;
+    if (!(await cutByPodEnd(kube, namespace, session, v.pod!, o.err))) throw e;
+    return ExitCode.FAILED;
+  }
+  // the pod's end (an eviction, a lost node, a delete) ends the shell as kubectl's would: said in one
+  // line, exit 1; the cluster brings the pod back, and a new attach reaches it (a shell is not resumed)
+  if (code !== ExitCode.OK && await cutByPodEnd(kube, namespace, session, v.pod!, o.err)) {
+    return ExitCode.FAILED;
+  }
+  return code;
+}
+
+/** The shell ended because its pod went away: say so in one line (replaced.ts: cutLine). */
+async function cutByPodEnd(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  pod: V1Pod,
+  err: Sink,
+): Promise<boolean> {
+  const going = await podGoing(kube, namespace, name, pod);
+  if (!going) return false;
+  err.write(`\nkodama: ${cutLine(name, going.gone)}\n`);
+  return true;
 }

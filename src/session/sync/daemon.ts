@@ -11,7 +11,20 @@ import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { withInterrupt } from "../../base/proc/proc.ts";
 import { claim, stopHolder } from "../../base/proc/liveness.ts";
 import { DAEMON_CLAIM, running } from "./column.ts";
-import { emptyStatus, loadConfig, loadStatus, paths, saveStatus, type SyncStatus } from "./store.ts";
+import {
+  emptyStatus,
+  loadConfig,
+  loadStatus,
+  paths,
+  saveConfig,
+  saveStatus,
+  type SyncConfig,
+  type SyncStatus,
+} from "./store.ts";
+import type { LoopHooks, PodComing as PodComingT, SessionStopped as SessionStoppedT } from "./loop.ts";
+import { lookAgain, PodTracker } from "../state/replaced.ts";
+import { findSessionPod } from "../state/cluster.ts";
+import { sessionSelector } from "../spec/names.ts";
 import { openSyncLog } from "./synclog.ts";
 import { endedByItself } from "../state/status.ts";
 
@@ -24,7 +37,7 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
   if (!held) throw new KodamaError(`the background sync of ${name} is already running`, ExitCode.USAGE);
   // the engine, loaded here only: stop, delete and resume stop a daemon through this module, and the engine
   // (node:path, the ignore rules' npm package: Deno's Node layer) would cost each of them ~60 ms of CPU
-  const { SessionStopped, TwoWayLoop } = await import("./loop.ts");
+  const { PodComing, SessionStopped, TwoWayLoop } = await import("./loop.ts");
   const log = openSyncLog(p.log);
   const write = (line: string) => log.write(line);
   // what earlier syncs of this session sent (start --sync, resume, sync push, an earlier run) still counts
@@ -61,18 +74,8 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
       save,
       log: write,
       home,
-      checkPod: async () => {
-        const pod = await kube.getObject<V1Pod>("pods", c.namespace, c.pod);
-        const ended = !pod.metadata?.deletionTimestamp && endedByItself(pod);
-        if (ended) throw new SessionStopped(name, ended.reason, ended.stoppedAt);
-        const phase = pod.status?.phase;
-        const ready = pod.status?.containerStatuses?.every((s) => s.ready) ?? false;
-        if (phase !== "Running" || !ready || pod.metadata?.deletionTimestamp) {
-          throw new KodamaError(`pod ${c.pod} is not running (${phase ?? "unknown"})`);
-        }
-      },
+      ...podHooks(kube, c, name, { status, write, home, SessionStopped, PodComing }),
       giveUp: (e, downMs) => giveUpReason(name, c.pod, e, downMs, home),
-      waitBack: (signal) => podBack(kube, c.namespace, c.pod, signal),
     });
     // the parent waits for this line: the watch is being set up, the process is on its own now
     console.log(JSON.stringify({ ready: true, pid: Deno.pid }));
@@ -96,6 +99,67 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
     }
     return ExitCode.OK;
   }, { signals: ["SIGTERM", "SIGINT"], signal: held.stopRequested });
+}
+
+/**
+ * The loop's look at the session's pod: by its labels (issue 80: the cluster replaces it under a new name);
+ * a replacement is followed, said once in the log (replaced.ts), and kept in sync.json for the next start.
+ */
+function podHooks(
+  kube: Kube,
+  c: SyncConfig,
+  name: string,
+  o: {
+    status: SyncStatus;
+    write: (line: string) => void;
+    home?: string;
+    SessionStopped: typeof SessionStoppedT;
+    PodComing: typeof PodComingT;
+  },
+): Pick<LoopHooks, "checkPod" | "waitBack"> {
+  const { status, write, home, SessionStopped, PodComing } = o;
+  const tracker = new PodTracker(name, { metadata: { name: c.pod } });
+  return {
+    // the session's pod by its labels (issue 80: the cluster replaces it under a new name); a replacement
+    // is followed, said once in the log, and kept in sync.json for the next start
+    checkPod: async () => {
+      const step = await lookAgain(kube, c.namespace, tracker);
+      if (step.kind === "waiting") throw new PodComing(step.why);
+      const pod = step.view.pod;
+      if (!pod) {
+        throw new KodamaError(`session ${name} has no pod`, ExitCode.NOT_FOUND);
+      }
+      if (step.kind === "moved") {
+        c.pod = pod.metadata!.name!;
+        await saveConfig(c, home).catch(() => {});
+        write(step.line);
+        status.lastError = undefined;
+        status.lastErrorAt = undefined;
+        return c.pod;
+      }
+      const ended = !pod.metadata?.deletionTimestamp && endedByItself(pod);
+      if (ended) throw new SessionStopped(name, ended.reason, ended.stoppedAt);
+      const phase = pod.status?.phase;
+      const ready = pod.status?.containerStatuses?.every((s) => s.ready) ?? false;
+      if (phase !== "Running" || !ready || pod.metadata?.deletionTimestamp) {
+        throw new KodamaError(`pod ${pod.metadata?.name} is not running (${phase ?? "unknown"})`);
+      }
+      return c.pod;
+    },
+    // a resumed session's pod (a new name) is followed with nothing to say: it was not a replacement
+    waitBack: async (signal) => {
+      const why = await podBack(kube, c.namespace, name, signal);
+      const pod = why || signal.aborted ? undefined : await findSessionPod(kube, c.namespace, name);
+      if (pod?.metadata?.name) {
+        tracker.reset(pod);
+        if (pod.metadata.name !== c.pod) {
+          c.pod = pod.metadata.name;
+          await saveConfig(c, home).catch(() => {});
+        }
+      }
+      return why;
+    },
+  };
 }
 
 /** How long a pod that is gone (404) is waited for before the background sync ends: 2 min. */
@@ -147,35 +211,37 @@ function runs(pod: V1Pod): boolean {
 }
 
 /**
- * While the session is stopped by itself: wait, with one watch on its pod (no polling), until the pod runs
- * again (`resume` here or elsewhere: undefined), or until it has been gone for GONE_MS (the session was
- * stopped or deleted: the reason to give up). A watch the cluster ends is made again; one that fails (the
- * cluster unreachable) is tried again a minute later.
+ * While the session is stopped by itself: wait, with one watch on its pods (by its labels: `resume` makes a
+ * pod under a new name, issue 80; no polling), until one runs again (`resume` here or elsewhere: undefined),
+ * or until it has had none for GONE_MS (the session was stopped or deleted: the reason to give up). A watch
+ * the cluster ends is made again; one that fails (the cluster unreachable) is tried again a minute later.
  */
 export async function podBack(
   kube: Kube,
   namespace: string,
-  pod: string,
+  name: string,
   signal: AbortSignal,
 ): Promise<string | undefined> {
   const gone = envMs("KODAMA_SYNC_GONE_MS", GONE_MS);
   const ctrl = new AbortController();
   const both = AbortSignal.any([signal, ctrl.signal]);
+  const labelSelector = sessionSelector(name);
   let result: string | undefined;
   let absentSince: number | undefined;
-  const absent = () => {
-    absentSince ??= Date.now();
+  const pods = new Map<string, V1Pod>();
+  const judge = () => {
+    if ([...pods.values()].some(runs)) return ctrl.abort();
+    if (pods.size) absentSince = undefined;
+    else absentSince ??= Date.now();
   };
   try {
-    await kube.getObject<V1Pod>("pods", namespace, pod).then((p) => {
-      if (runs(p)) ctrl.abort();
-    }, (e) => {
-      if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND) absent();
-    });
+    const { items } = await kube.listObjects<V1Pod>("pods", namespace, { labelSelector });
+    for (const p of items) pods.set(p.metadata?.name ?? "", p);
+    judge();
   } catch { /* judged by the watch */ }
   const timer = setInterval(() => {
     if (absentSince !== undefined && Date.now() - absentSince >= gone) {
-      result = `pod ${pod} has been gone for ${Math.round((Date.now() - absentSince) / 1000)} s ` +
+      result = `session ${name} has had no pod for ${Math.round((Date.now() - absentSince) / 1000)} s ` +
         `(the session was stopped or deleted); \`kodama resume\` or \`kodama sync start\` starts the sync again`;
       ctrl.abort();
     }
@@ -186,11 +252,11 @@ export async function podBack(
         await kube.watchObjects<V1Pod>(
           "pods",
           namespace,
-          { fieldSelector: `metadata.name=${pod}` },
+          { labelSelector },
           (type, p) => {
-            if (type === "DELETED") return absent();
-            absentSince = undefined;
-            if (runs(p)) ctrl.abort();
+            if (type === "DELETED") pods.delete(p.metadata?.name ?? "");
+            else pods.set(p.metadata?.name ?? "", p);
+            judge();
           },
           { signal: both },
         );

@@ -96,8 +96,11 @@ export interface LoopHooks {
   save(): Promise<void>;
   log(line: string): void;
   home?: string;
-  /** throws when the pod cannot be synced with; SessionStopped when it ended by itself (idle stop) */
-  checkPod?(): Promise<void>;
+  /**
+   * Throws when the pod cannot be synced with; SessionStopped when it ended by itself (idle stop). Else the
+   * session's pod now: a new name (the cluster replaced it, issue 80) is followed from then on.
+   */
+  checkPod?(): Promise<string | void>;
   /**
    * The session stopped by itself: resolves once its pod runs again (resumed, here or elsewhere) with
    * undefined, or with a reason to give up; returns at once when `signal` aborts.
@@ -119,6 +122,15 @@ export class SessionStopped extends KodamaError {
     super(`session ${session} stopped (${reason})${since ? ` since ${since}` : ""}`, ExitCode.FAILED);
   }
 }
+
+/**
+ * The cluster is bringing the session's pod back (issue 80: evicted, preempted, its node lost, deleted; its
+ * Job makes a new one): looked at again every COMING_MS, not backed off, and said once in the log.
+ */
+export class PodComing extends KodamaError {}
+
+/** How often a pod being brought back is looked for. */
+export const COMING_MS = 2_000;
 
 /**
  * The sync's acknowledgement of an announced idle stop (session/lifecycle/lifetime.ts): one line, the deadline it
@@ -207,6 +219,8 @@ export class TwoWayLoop {
   #podCtrl?: AbortController;
   #podDone?: Promise<void>;
   #podError?: Error;
+  /** the PodComing said last (said once while the pod comes back) */
+  #coming?: string;
   readonly #rules: IgnoreRules;
 
   constructor(private kube: Kube, private c: SyncConfig, private h: LoopHooks) {
@@ -580,11 +594,21 @@ export class TwoWayLoop {
     return false;
   }
 
+  /** The hook's check; a pod of a new name is the one synced with from now on (its streams are opened anew). */
+  async #checkPod(): Promise<void> {
+    const pod = await this.h.checkPod?.();
+    if (!pod || pod === this.c.pod) return;
+    this.c.pod = pod;
+    this.#closeChannels();
+    this.#rescan = true;
+    this.#dirty = true;
+  }
+
   /** The pod ended by itself (so the loop pauses), judged from the error or, failing that, the pod. */
   async #stopped(e: Error): Promise<SessionStopped | undefined> {
     if (e instanceof SessionStopped) return e;
     try {
-      await this.h.checkPod?.();
+      await this.#checkPod();
     } catch (x) {
       if (x instanceof SessionStopped) return x;
     }
@@ -650,14 +674,16 @@ export class TwoWayLoop {
       await this.#podDone;
       if (await this.#pause(stopped, signal)) return "stop";
       this.#failures = 0;
+      // a resumed session runs on a pod of a new name (its Job's)
+      await this.#checkPod().catch(() => {});
       this.#startPod(signal);
       return "go on";
     }
     if (await this.#fail(e, signal) || signal.aborted) return "stop";
     try {
-      await this.h.checkPod?.();
+      await this.#checkPod();
     } catch (e2) {
-      this.h.log(`pod check: ${(e2 as Error).message}`);
+      if (!(e2 instanceof PodComing)) this.h.log(`pod check: ${(e2 as Error).message}`);
       this.#podError = e2 as Error;
       return "go on";
     }
@@ -750,12 +776,17 @@ export class TwoWayLoop {
     s.lastError = e.message;
     s.lastErrorAt = new Date().toISOString();
     await this.h.save();
-    const wait = backoffMs(failures);
-    this.h.log(
-      `${e instanceof SyncConnectionError ? "connection lost" : "cycle failed"}: ${e.message}; retry in ${
-        (wait / 1000).toFixed(1)
-      } s`,
-    );
+    const coming = e instanceof PodComing;
+    const wait = coming ? COMING_MS : backoffMs(failures);
+    // a pod being brought back is said once, not at each look
+    if (!coming || this.#coming !== e.message) {
+      this.h.log(
+        `${e instanceof SyncConnectionError ? "connection lost" : "cycle failed"}: ${e.message}; retry in ${
+          (wait / 1000).toFixed(1)
+        } s`,
+      );
+    }
+    this.#coming = coming ? e.message : undefined;
     await new Promise<void>((r) => {
       const t = setTimeout(r, wait);
       signal.addEventListener("abort", () => {

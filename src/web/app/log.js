@@ -37,6 +37,8 @@ export function LiveLog({ path, title, id }) {
         stick.current = !el || el.scrollHeight - el.scrollTop - el.clientHeight < 80;
         setText(acc);
       },
+      // the cluster replaced the session's pod: the follow went on on the new one (said once)
+      note: (e) => setState(`following (${String(e.text ?? e)})`),
       end: () => {
         setState("ended");
         stop();

@@ -11,6 +11,7 @@ import { type ForwardTarget, reresolver } from "../../../src/pods/portforward.ts
 import { ExitCode, KodamaError } from "../../../src/base/errors.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";
 import { ManualClock } from "../../_clock.ts";
+import { movedLine } from "../../../src/session/state/replaced.ts";
 
 const NS = "default";
 
@@ -18,7 +19,7 @@ const NS = "default";
 async function follow(
   mem: MemCluster,
   name: string,
-  o: { target?: ForwardTarget; clock?: ManualClock } = {},
+  o: { target?: ForwardTarget; clock?: ManualClock; moved?: (from: V1Pod, to: V1Pod) => string } = {},
 ) {
   const events: string[] = [];
   const lost = Promise.withResolvers<KodamaError>();
@@ -29,12 +30,13 @@ async function follow(
     onEvent: (e) => events.push(e),
     onLost: (e) => lost.resolve(e),
     reconnect: resolve && (() => (attempts.n++, resolve())),
+    moved: o.moved,
     clock: o.clock,
   });
   return { f, events, lost: lost.promise, attempts };
 }
 
-function readyPod(mem: MemCluster, name: string, labels = { app: "api" }) {
+function readyPod(mem: MemCluster, name: string, labels: Record<string, string> = { app: "api" }) {
   mem.addPod(name, { labels });
   mem.podReady(name);
 }
@@ -171,5 +173,41 @@ Deno.test("port-forward follow: a new pod under the same name is 'replaced', and
   await f.settled();
   assert(f.current.pod.metadata?.uid !== oldUid, "the new pod");
   assertEquals(events.at(-1), "forwarding to pod/web-0 (was pod/web-0)");
+  await f.close();
+});
+
+Deno.test("port-forward follow: a session's pod replaced says once what the cluster said of the old one", async () => {
+  using mem = new MemCluster();
+  const clock = new ManualClock();
+  readyPod(mem, "kodama-fix-aaaaa", { "kodama.dev/session": "fix" });
+  const target: ForwardTarget = {
+    kind: "select",
+    flags: { namespace: NS, selector: "kodama.dev/session=fix" },
+  };
+  const seen: Array<[V1Pod, V1Pod]> = [];
+  const { f, events } = await follow(mem, "kodama-fix-aaaaa", {
+    target,
+    clock,
+    moved: (from, to) => {
+      seen.push([from, to]);
+      return movedLine("fix", from, to, 0);
+    },
+  });
+  f.watchPod();
+  await mem.whenWatching("pods");
+  await mem.deleteObject("pods", NS, "kodama-fix-aaaaa");
+  await clock.whenArmed(1);
+  readyPod(mem, "kodama-fix-bbbbb", { "kodama.dev/session": "fix" });
+  await clock.advance(RERESOLVE_BACKOFF.firstMs);
+  await f.settled();
+  assertEquals(seen.length, 1);
+  // the old pod as the watch last saw it: being deleted (a plain delete)
+  assert(seen[0][0].metadata?.deletionTimestamp, "the old pod's last state");
+  assertEquals(seen[0][1].metadata?.name, "kodama-fix-bbbbb");
+  assertEquals(
+    events.filter((e) => /^session fix: pod deleted; back in/.test(e)).length,
+    1,
+    events.join("\n"),
+  );
   await f.close();
 });
