@@ -90,7 +90,7 @@ export function agentOfRun(pod: V1Pod, o: Pick<RunOptions, "agent" | "cfg">): Se
  * How the pod's Node runner continues a preset's run after a transient end (agent.ts: Resume): the same
  * command with the preset's continue arguments; none for a custom command (run once, by sh).
  */
-export function resumeOf(agent: SessionAgent): Resume | undefined {
+export function resumeOf(agent: SessionAgent, resumeLimit?: number): Resume | undefined {
   if (!isPresetName(agent.preset) || !agent.continueArgs.length) return undefined;
   const { argv } = runArgv(agent, true);
   return {
@@ -98,6 +98,7 @@ export function resumeOf(agent: SessionAgent): Resume | undefined {
     modelAt: argv.length - (agent.promptArgs?.length ?? 0),
     // Claude Code falls back to another model by itself (--fallback-model)
     switchModels: agent.preset !== "claude",
+    ...(resumeLimit !== undefined ? { resumeLimit } : {}),
   };
 }
 
@@ -150,7 +151,7 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
       continues,
       agent.preset,
       stall,
-      resumeOf(agent),
+      resumeOf(agent, o.cfg.agent?.resumeLimit),
       noNotify,
       o.takeover,
       spec?.gateway !== undefined,
