@@ -3,7 +3,9 @@
  * over exec with the scripts of `agent.ts`. The prompt goes to the pod on the exec's stdin, never in a
  * process's arguments, here or there.
  */
-import type { V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
+import { LABEL_SESSION } from "../session/spec/names.ts";
+import { refineResumes } from "./resumecause.ts";
 import type { Kube } from "../kube/client.ts";
 import type { KubeObjects, KubeReachEvents, KubeSessions, KubeStreams } from "../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
@@ -305,7 +307,8 @@ export async function agentStatus(
   const pod = await runningPod(kube, namespace, name);
   // through the gateway: its figures of the session and the last host it refused (one read of its log,
   // beside the read of the runs)
-  const [runs, gw] = await Promise.all([listRuns(kube, pod), gatewayOf(kube, pod, name)]);
+  const [read, gw] = await Promise.all([listRuns(kube, pod), gatewayOf(kube, pod, name)]);
+  const runs = await withResumeCauses(kube, namespace, name, read);
   const denied = gw?.lastDenied;
   if (o.output === "json" || o.output === "yaml") {
     const doc = {
@@ -337,6 +340,27 @@ export async function agentStatus(
     );
   }
   return ExitCode.OK;
+}
+
+/**
+ * The runs with the causes of their resumes refined from what the cluster said about the pods that ended
+ * (the session's pods and the namespace's events: resumecause.ts); as the pod guessed when neither can be
+ * read.
+ */
+export async function withResumeCauses(
+  kube: Pick<KubeObjects, "listObjects">,
+  namespace: string,
+  name: string,
+  runs: AgentRun[],
+): Promise<AgentRun[]> {
+  if (!runs.some((r) => r.resumes?.length)) return runs;
+  const [pods, events] = await Promise.all([
+    kube.listObjects<V1Pod>("pods", namespace, { labelSelector: `${LABEL_SESSION}=${name}` })
+      .then((l) => l.items).catch(() => [] as V1Pod[]),
+    kube.listObjects<CoreV1Event>("events", namespace, { fieldSelector: "involvedObject.kind=Pod" })
+      .then((l) => l.items).catch(() => [] as CoreV1Event[]),
+  ]);
+  return runs.map((r) => r.resumes?.length ? { ...r, resumes: refineResumes(r.resumes, pods, events) } : r);
 }
 
 /**

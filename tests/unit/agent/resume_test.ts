@@ -4,7 +4,7 @@
 // the next pod's keepalive.sh runs the hook (pod/resume.sh), whose runner continues the same conversation.
 // A stop (`kodama stop`'s mark) is never resumed; agent.resumeLimit ends the run interrupted.
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
-import { parseRunState, type Resume, startArgv } from "../../../src/agent/agent.ts";
+import { parseRuns, parseRunState, type Resume, startArgv, STATUS_SCRIPT } from "../../../src/agent/agent.ts";
 import KEEPALIVE from "../../../src/session/pod/keepalive.sh" with { type: "text" };
 import { runExit, runStart } from "./_start.ts";
 
@@ -117,6 +117,14 @@ Deno.test("resume: the pod's end is a cut, recorded; the next pod resumes the ru
   assertEquals(await exists(`${w.run}/ended-by`), false);
   assertEquals(await podProcesses(a), 0, "the old pod's processes are gone");
   assertStringIncludes((await read(`${w.run}/log`))!, "cut by the pod's end (SIGTERM)");
+  // read from the next pod before the resume: still running (agent wait waits on; no end is announced)
+  const status = await new Deno.Command("sh", {
+    args: ["-c", STATUS_SCRIPT, "kodama-status"],
+    env: w.env(b),
+    clearEnv: true,
+    cwd: w.ws,
+  }).output();
+  assertEquals(parseRuns(new TextDecoder().decode(status.stdout))[0]?.state, "running");
   // the next pod: its start hook resumes the run, with the preset's continue
   const pb = pod(w, b);
   try {
