@@ -23,7 +23,9 @@ pass_term() {
     p=${f#/proc/}; p=${p%/environ}
     [ "$p" = "$me" ] || [ "$p" = "$1" ] || { kill -TERM "$p" 2>/dev/null && pt="$pt $p"; }
   done
-  i=0
+  # `kodama stop` marked this pod (stopmark.sh): nothing is recorded for a stop, so no wait (an interactive
+  # shell that ignores TERM would hold the stop up)
+  i=0; grep -qx "pod=$KODAMA_POD_UID" "$HOME/.kodama/stopped" 2>/dev/null && i=100
   while [ "$i" -lt 100 ]; do
     left=""; for p in $pt; do kill -0 "$p" 2>/dev/null && left=1; done
     [ -n "$left" ] || break
