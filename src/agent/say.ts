@@ -255,15 +255,54 @@ async function waitSession(
   pod?: V1Pod,
   onEnded?: RunEndedHook,
 ) {
-  const p = pod ?? await runningPod(kube, namespace, name);
+  let p = pod ?? await runningPod(kube, namespace, name);
+  for (;;) {
+    const res = await waitOnce(kube, namespace, p, name, signal, onEnded);
+    if (res !== "cut") return res;
+    // the pod ended under the run (a cut, runner.js): the session's next pod resumes it; wait there
+    const next = await podBack(kube, namespace, name, p, signal);
+    if (!next) return undefined;
+    p = next;
+  }
+}
+
+/** The session's live pod is no longer `p` (it ended under the exec: the cluster is bringing it back). */
+async function podGone(kube: Kube, namespace: string, name: string, p: V1Pod): Promise<boolean> {
+  const now = await runningPod(kube, namespace, name).catch(() => undefined);
+  return now?.metadata?.uid !== p.metadata?.uid;
+}
+
+/** The session's pod once it is a new one (the cluster brings it back), or undefined when the wait is over. */
+async function podBack(kube: Kube, namespace: string, name: string, old: V1Pod, signal: AbortSignal) {
+  // bounded: a session stopped meanwhile never comes back
+  for (const end = Date.now() + 300_000; Date.now() < end && !signal.aborted;) {
+    const p = await runningPod(kube, namespace, name).catch(() => undefined);
+    if (p && p.metadata?.uid !== old.metadata?.uid) return p;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  if (signal.aborted) return undefined;
+  throw new KodamaError(`session ${name}: its pod ended under the run and did not come back within 5m`);
+}
+
+/** One wait in one pod: the run's end, "cut" when it was cut off by the pod's end, undefined when aborted. */
+async function waitOnce(
+  kube: Kube,
+  namespace: string,
+  p: V1Pod,
+  name: string,
+  signal: AbortSignal,
+  onEnded?: RunEndedHook,
+): Promise<WaitResult | "cut" | undefined> {
   let r;
   try {
     r = await execCapture(kube, p, ["sh", "-c", WAIT_SCRIPT, "kodama-wait", "latest"], { signal });
   } catch (e) {
     if (signal.aborted) return undefined; // the timeout, or Ctrl-C: said by agentWait
+    if (await podGone(kube, namespace, name, p)) return "cut";
     throw e;
   }
   if (signal.aborted) return undefined;
+  if (r.code !== 0 && r.code !== 3 && await podGone(kube, namespace, name, p)) return "cut";
   if (r.code === 3) {
     throw new KodamaError(
       `no agent runs in session ${name} yet`,
@@ -277,6 +316,8 @@ async function waitSession(
   }
   const run = (await listRuns(kube, p)).find((x) => x.id === id);
   if (!run) throw new KodamaError(`run ${id} of session ${name} is gone`, ExitCode.NOT_FOUND);
+  // still running once the pod's wait ended: its pod is ending (a cut), the next one resumes it
+  if (run.state === "running") return "cut";
   const res: WaitResult = {
     session: name,
     run: id,
