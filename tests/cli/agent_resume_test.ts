@@ -72,6 +72,33 @@ withSessionWorld(
       assertEquals(p.stdout, "step1\nstep2\n");
       const table = await w.k(["agent", "status", "rs"]);
       assertStringIncludes(table.stdout, "succeeded (resumed after deletion)");
+    });
+
+    await t.step("kodama stop mid-run: the run is interrupted, and resume does not restart it", async () => {
+      assertEquals((await w.sh("rs", `rm -f "$KODAMA_WORKSPACE/progress"`)).code, 0);
+      const run = await w.k(["agent", "run", "rs", "--agent", "claude", "--prompt", "again"]);
+      assertEquals(run.code, 0, run.stderr);
+      await waitUntil(
+        async () => (await w.sh("rs", `cat "$KODAMA_WORKSPACE/progress" 2>/dev/null`)).stdout === "step1\n",
+        60_000,
+        "step 1",
+      );
+      const pod = await podOf(w, "rs");
+      const stopped = (await w.kc(["get", "pod", pod, "-o", "jsonpath={.metadata.uid}"])).stdout;
+      assertEquals((await w.k(["stop", "rs"])).code, 0);
+      assertEquals((await w.k(["resume", "rs"])).code, 0);
+      const st = await w.k(["agent", "status", "rs", "-o", "json"]);
+      assertEquals(st.code, 0, st.stderr);
+      const last = JSON.parse(st.stdout).items.at(-1);
+      assertEquals(last.state, "interrupted");
+      assertEquals(last.resumes, undefined);
+      const files = await w.sh(
+        "rs",
+        `r=$HOME/.kodama/runs/2; cat $r/pod; ls $r; cat "$KODAMA_WORKSPACE/progress"`,
+      );
+      assertStringIncludes(files.stdout, `${stopped}\n`);
+      assert(!files.stdout.includes("cut\n"), files.stdout);
+      assert(files.stdout.endsWith("step1\n"), files.stdout);
       assertEquals((await w.k(["delete", "rs", "--force", "--purge"])).code, 0);
     });
   },
