@@ -5,6 +5,7 @@
  * for Claude Code's CLI on the home volume's PATH (two steps, its progress in the workspace).
  */
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
+import { join } from "node:path";
 import { waitUntil } from "../cluster/harness.ts";
 import { podOf, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
@@ -22,6 +23,17 @@ withSessionWorld(
   {},
   async (t, w) => {
     let first = "", uid = "";
+    // the webhook (no gateway: kodama on this machine sends it when it sees the run end): once, at the end
+    const hooks: string[] = [];
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+      hooks.push(await req.text());
+      return new Response("ok");
+    });
+    await Deno.mkdir(w.home, { recursive: true });
+    await Deno.writeTextFile(
+      join(w.home, "config.yaml"),
+      `notify:\n  webhook: http://127.0.0.1:${server.addr.port}/hook\n`,
+    );
     await t.step("start, a run's first step", async () => {
       const r = await w.k(["start", "rs", "--image", SESSION_IMAGE, "--no-sync"]);
       assertEquals(r.code, 0, r.stderr);
@@ -72,6 +84,10 @@ withSessionWorld(
       assertEquals(p.stdout, "step1\nstep2\n");
       const table = await w.k(["agent", "status", "rs"]);
       assertStringIncludes(table.stdout, "succeeded (resumed after deletion)");
+      // one notification, the run's end (the cut sent none)
+      await waitUntil(() => Promise.resolve(hooks.length > 0), 30_000, "the webhook");
+      assertEquals(hooks.length, 1, hooks.join("\n"));
+      assertStringIncludes(hooks[0], "succeeded");
     });
 
     await t.step("kodama stop mid-run: the run is interrupted, and resume does not restart it", async () => {
@@ -100,6 +116,7 @@ withSessionWorld(
       assert(!files.stdout.includes("cut\n"), files.stdout);
       assert(files.stdout.endsWith("step1\n"), files.stdout);
       assertEquals((await w.k(["delete", "rs", "--force", "--purge"])).code, 0);
+      await server.shutdown();
     });
   },
 );
