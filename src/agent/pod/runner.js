@@ -168,12 +168,14 @@ function unlock() {
 }
 /** Wait until no other pod's runner holds the run (its lock released, or no heartbeat for STALE_MS). */
 async function takeLock() {
-  for (;;) {
+  for (let said = false;;) {
     let l;
     try {
       l = JSON.parse(fs.readFileSync(LOCK, "utf8"));
     } catch { /* free */ }
     if (!l || l.pod === POD || !(Date.now() - Number(l.beat) < STALE_MS)) break;
+    if (!said) fs.writeSync(log, `kodama: the run is still held by pod ${String(l.pod).slice(0, 64)}: waiting\n`);
+    said = true;
     await sleep(500);
   }
   beat();
@@ -203,7 +205,8 @@ function recordCut() {
     fs.writeFileSync(file("cut.tmp"), JSON.stringify(c) + "\n");
     fs.renameSync(file("cut.tmp"), file("cut"));
   } catch { /* a full disk: the next pod finds no record (node-lost) */ }
-  unlock();
+  // the lock goes when this runner does (its agent ended): the next pod's runner never overlaps it
+  process.on("exit", unlock);
 }
 
 const CONTINUE_PROMPT = (why) =>

@@ -187,3 +187,34 @@ Deno.test("resume: past agent.resumeLimit the run ends interrupted, with the rea
     await Deno.remove(`${w.home}/..`, { recursive: true });
   }
 });
+
+Deno.test("resume: an old pod still holding the run (its lock beats) is waited for; then the run resumes", async () => {
+  const w = await world();
+  const a = `pod-a-${crypto.randomUUID()}`, b = `pod-b-${crypto.randomUUID()}`;
+  const pa = pod(w, a);
+  await startRun(w, a);
+  await endPod(pa);
+  // an older cluster made the new pod while another runner still holds the run on the same volume
+  const lock = () =>
+    Deno.writeTextFile(`${w.run}/lock`, JSON.stringify({ pod: "pod-old", pid: 1, beat: Date.now() }));
+  await lock();
+  const beating = setInterval(lock, 1000);
+  const pb = pod(w, b);
+  try {
+    await until(
+      "the new runner waiting",
+      async () => ((await read(`${w.run}/log`)) ?? "").includes("still held by pod pod-old: waiting"),
+    );
+    assertEquals(await read(`${w.run}/pod`), a, "nothing resumed while the lock is held");
+    assertEquals(await read(`${w.ws}/progress`), "step1");
+    clearInterval(beating);
+    await Deno.remove(`${w.run}/lock`);
+    assertEquals(await runExit(w.run, 20_000), "0");
+    assertEquals(await read(`${w.ws}/progress`), "step1\nstep2");
+    assertEquals(await read(`${w.run}/pod`), b);
+  } finally {
+    clearInterval(beating);
+    await endPod(pb);
+    await Deno.remove(`${w.home}/..`, { recursive: true });
+  }
+});
