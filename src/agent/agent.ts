@@ -67,6 +67,8 @@ export interface Resume {
   switchModels: boolean;
   /** agent.resumeLimit: how many times the run resumes on the session's next pod after a pod's end */
   resumeLimit?: number;
+  /** a custom command's: continued only after a pod's end, never after a transient one */
+  resumeOnly?: boolean;
 }
 
 /** Why a run's pod ended under it (issue 80): the pod's guess, refined on the laptop (resumecause.ts). */

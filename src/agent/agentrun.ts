@@ -89,12 +89,24 @@ export function agentOfRun(pod: V1Pod, o: Pick<RunOptions, "agent" | "cfg">): Se
 }
 
 /**
- * How the pod's Node runner continues a preset's run after a transient end (agent.ts: Resume): the same
- * command with the preset's continue arguments; none for a custom command (run once, by sh).
+ * How the pod's Node runner continues a preset's run after a transient end or a pod's end (agent.ts: Resume):
+ * the same command with the preset's continue arguments; a custom command with continue arguments only after
+ * a pod's end; none for a custom command without (run once, by sh).
  */
 export function resumeOf(agent: SessionAgent, resumeLimit?: number): Resume | undefined {
-  if (!isPresetName(agent.preset) || !agent.continueArgs.length) return undefined;
+  if (!agent.continueArgs.length) return undefined;
   const { argv } = runArgv(agent, true);
+  // a custom command with continue arguments: resumed after a pod's end (issue 80), never continued after
+  // a transient end (its output is not a preset's, whose errors the runner knows)
+  if (!isPresetName(agent.preset)) {
+    return {
+      argv,
+      modelAt: argv.length,
+      switchModels: false,
+      resumeOnly: true,
+      ...(resumeLimit !== undefined ? { resumeLimit } : {}),
+    };
+  }
   return {
     argv,
     modelAt: argv.length - (agent.promptArgs?.length ?? 0),

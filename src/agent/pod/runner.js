@@ -578,7 +578,7 @@ async function main() {
   for (;;) {
     // what was said while the CLI ran and it could not take: the next turn of the same conversation
     takeInbox(undefined);
-    if (resume && !stopped() && names(QUEUED).length) {
+    if (resume && !resume.resumeOnly && !stopped() && names(QUEUED).length) {
       const prompt = takeQueued();
       if (prompt) {
         interrupted = false;
@@ -601,7 +601,7 @@ async function main() {
       exitCode: r.code,
       endedBy: r.endedBy,
     });
-    if (!RETRYABLE.includes(o.class) || !resume || stopped()) return finish(r, o);
+    if (!RETRYABLE.includes(o.class) || !resume || resume.resumeOnly || stopped()) return finish(r, o);
     if (facts.continuations >= ATTEMPTS) {
       fs.writeSync(
         log,

@@ -218,3 +218,16 @@ Deno.test("resume: an old pod still holding the run (its lock beats) is waited f
     await Deno.remove(`${w.home}/..`, { recursive: true });
   }
 });
+
+Deno.test("resume: a custom command with continue arguments is resumed only (never continued after transient trouble)", async () => {
+  const { resumeOf } = await import("../../../src/agent/agentrun.ts");
+  const custom = { preset: "custom", command: ["my-agent", "--yes"], continueArgs: ["--continue"] };
+  assertEquals(resumeOf(custom, 2), {
+    argv: ["my-agent", "--yes", "--continue"],
+    modelAt: 3,
+    switchModels: false,
+    resumeOnly: true,
+    resumeLimit: 2,
+  });
+  assertEquals(resumeOf({ ...custom, continueArgs: [] }), undefined);
+});
