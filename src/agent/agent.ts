@@ -31,7 +31,7 @@ import { KodamaError, usageError } from "../base/errors.ts";
 import { PRESET_NAMES, type PresetInstall, PRESETS } from "./presets.ts";
 import { RUNNER_SCRIPT } from "./watch.ts";
 import { runFacts, type RunTruth } from "./truth.ts";
-import { quote } from "../base/text/escape.ts";
+import { quote, shellQuote } from "../base/text/escape.ts";
 import type { Outcome, Waiting } from "./outcome.ts";
 import OUTCOME_JS from "./pod/outcome.js" with { type: "text" };
 import PROLOGUE_SH from "./pod/prologue.sh" with { type: "text" };
@@ -42,6 +42,7 @@ import STOP_SH from "./pod/stop.sh" with { type: "text" };
 import RUNS_SH from "./pod/runs.sh" with { type: "text" };
 import LATEST_SH from "./pod/latest.sh" with { type: "text" };
 import START_SH from "./pod/start.sh" with { type: "text" };
+import RESUME_SH from "./pod/resume.sh" with { type: "text" };
 import AGENT_TMUX_SH from "./pod/agenttmux.sh" with { type: "text" };
 import RUNNER_BODY_JS from "./pod/runner.js" with { type: "text" };
 import NOTIFY_BODY_JS from "./pod/notify.js" with { type: "text" };
@@ -64,6 +65,20 @@ export interface Resume {
   modelAt: number;
   /** the preset has no model fallback of its own: kodama's continuation switches model (KODAMA_MODELS) */
   switchModels: boolean;
+  /** agent.resumeLimit: how many times the run resumes on the session's next pod after a pod's end */
+  resumeLimit?: number;
+  /** a custom command's: continued only after a pod's end, never after a transient one */
+  resumeOnly?: boolean;
+}
+
+/** Why a run's pod ended under it (issue 80): the pod's guess, refined on the laptop (resumecause.ts). */
+export const RESUME_CAUSES = ["evicted", "preempted", "node-lost", "oom-killed", "deleted"] as const;
+export type ResumeCause = typeof RESUME_CAUSES[number];
+/** One resume of a run: why its pod ended, when, and that pod's uid. */
+export interface RunResume {
+  cause: ResumeCause;
+  at: string;
+  pod: string;
 }
 
 /** Exit code of the start script when the agent command is missing and cannot be installed. */
@@ -112,7 +127,14 @@ export function presetTable(): string {
  * prompt on stdin. Prints the run id on stdout as its last line (a `note:` or `refused:` line before it);
  * exits NO_AGENT_EXIT, INSTALL_FAILED_EXIT, TAKEN_OVER_EXIT or STEERED_EXIT.
  */
-export const START_SCRIPT = [...PROLOGUE, INSTALL_SH, AGENT_TMUX_SH, START_SH].join("\n");
+export const START_SCRIPT = [
+  ...PROLOGUE,
+  INSTALL_SH,
+  AGENT_TMUX_SH,
+  // the session's start hook that resumes a run a pod's end cut off (pod/resume.sh), installed by start.sh
+  `kodama_resume_hook=${shellQuote(RESUME_SH, { always: true })}`,
+  START_SH,
+].join("\n");
 
 /** What a run does about an interactive agent taken over in the pod's tmux: refuse, or end it first. */
 export type TakeoverPolicy = "refuse" | "end";
@@ -201,6 +223,8 @@ export interface AgentRun {
   apiRetries?: number;
   /** every model that answered */
   models?: string[];
+  /** times the run resumed on the session's next pod after its pod ended (runner.js; cause refined: resumecause.ts) */
+  resumes?: RunResume[];
   /** the outcome the runner decided on when the run ended */
   runnerOutcome?: Outcome;
 }
@@ -230,6 +254,13 @@ export function parseRunState(text: string | undefined): Partial<AgentRun> {
   if (n(j.apiRetries)) out.apiRetries = n(j.apiRetries);
   if (Array.isArray(j.models)) {
     out.models = j.models.filter((m) => typeof m === "string").map((m) => m.slice(0, 100)).slice(0, 10);
+  }
+  if (Array.isArray(j.resumes)) {
+    out.resumes = j.resumes.filter((r) => r && typeof r === "object").slice(0, 100).map((r) => ({
+      cause: RESUME_CAUSES.includes(r.cause) ? r.cause : "deleted",
+      at: typeof r.at === "string" && !Number.isNaN(Date.parse(r.at)) ? r.at : "",
+      pod: typeof r.pod === "string" ? r.pod.replace(/[^0-9a-zA-Z-]/g, "").slice(0, 64) : "",
+    }));
   }
   const o = j.outcome as Record<string, unknown> | undefined;
   if (o && typeof o === "object" && typeof o.class === "string" && typeof o.message === "string") {

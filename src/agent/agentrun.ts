@@ -3,7 +3,9 @@
  * over exec with the scripts of `agent.ts`. The prompt goes to the pod on the exec's stdin, never in a
  * process's arguments, here or there.
  */
-import type { V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
+import { LABEL_SESSION } from "../session/spec/names.ts";
+import { refineResumes } from "./resumecause.ts";
 import type { Kube } from "../kube/client.ts";
 import type { KubeObjects, KubeReachEvents, KubeSessions, KubeStreams } from "../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
@@ -87,17 +89,30 @@ export function agentOfRun(pod: V1Pod, o: Pick<RunOptions, "agent" | "cfg">): Se
 }
 
 /**
- * How the pod's Node runner continues a preset's run after a transient end (agent.ts: Resume): the same
- * command with the preset's continue arguments; none for a custom command (run once, by sh).
+ * How the pod's Node runner continues a preset's run after a transient end or a pod's end (agent.ts: Resume):
+ * the same command with the preset's continue arguments; a custom command with continue arguments only after
+ * a pod's end; none for a custom command without (run once, by sh).
  */
-export function resumeOf(agent: SessionAgent): Resume | undefined {
-  if (!isPresetName(agent.preset) || !agent.continueArgs.length) return undefined;
+export function resumeOf(agent: SessionAgent, resumeLimit?: number): Resume | undefined {
+  if (!agent.continueArgs.length) return undefined;
   const { argv } = runArgv(agent, true);
+  // a custom command with continue arguments: resumed after a pod's end (issue 80), never continued after
+  // a transient end (its output is not a preset's, whose errors the runner knows)
+  if (!isPresetName(agent.preset)) {
+    return {
+      argv,
+      modelAt: argv.length,
+      switchModels: false,
+      resumeOnly: true,
+      ...(resumeLimit !== undefined ? { resumeLimit } : {}),
+    };
+  }
   return {
     argv,
     modelAt: argv.length - (agent.promptArgs?.length ?? 0),
     // Claude Code falls back to another model by itself (--fallback-model)
     switchModels: agent.preset !== "claude",
+    ...(resumeLimit !== undefined ? { resumeLimit } : {}),
   };
 }
 
@@ -150,7 +165,7 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
       continues,
       agent.preset,
       stall,
-      resumeOf(agent),
+      resumeOf(agent, o.cfg.agent?.resumeLimit),
       noNotify,
       o.takeover,
       spec?.gateway !== undefined,
@@ -304,7 +319,8 @@ export async function agentStatus(
   const pod = await runningPod(kube, namespace, name);
   // through the gateway: its figures of the session and the last host it refused (one read of its log,
   // beside the read of the runs)
-  const [runs, gw] = await Promise.all([listRuns(kube, pod), gatewayOf(kube, pod, name)]);
+  const [read, gw] = await Promise.all([listRuns(kube, pod), gatewayOf(kube, pod, name)]);
+  const runs = await withResumeCauses(kube, namespace, name, read);
   const denied = gw?.lastDenied;
   if (o.output === "json" || o.output === "yaml") {
     const doc = {
@@ -336,6 +352,27 @@ export async function agentStatus(
     );
   }
   return ExitCode.OK;
+}
+
+/**
+ * The runs with the causes of their resumes refined from what the cluster said about the pods that ended
+ * (the session's pods and the namespace's events: resumecause.ts); as the pod guessed when neither can be
+ * read.
+ */
+export async function withResumeCauses(
+  kube: Pick<KubeObjects, "listObjects">,
+  namespace: string,
+  name: string,
+  runs: AgentRun[],
+): Promise<AgentRun[]> {
+  if (!runs.some((r) => r.resumes?.length)) return runs;
+  const [pods, events] = await Promise.all([
+    kube.listObjects<V1Pod>("pods", namespace, { labelSelector: `${LABEL_SESSION}=${name}` })
+      .then((l) => l.items).catch(() => [] as V1Pod[]),
+    kube.listObjects<CoreV1Event>("events", namespace, { fieldSelector: "involvedObject.kind=Pod" })
+      .then((l) => l.items).catch(() => [] as CoreV1Event[]),
+  ]);
+  return runs.map((r) => r.resumes?.length ? { ...r, resumes: refineResumes(r.resumes, pods, events) } : r);
 }
 
 /**

@@ -12,6 +12,7 @@ import { ANNOTATION_AGENT_OUTCOME } from "../session/state/status.ts";
 import { type AgentRun, PROLOGUE } from "./agent.ts";
 import { type RunTruth, truthNotes, truthOfLog } from "./truth.ts";
 import TRUTH_SH from "./pod/truth.sh" with { type: "text" };
+import { withResumes } from "./resumecause.ts";
 import { classify, factsOf, type Outcome, outcomeText, waitingText } from "./outcome.ts";
 
 /** The most runs whose logs one read summarizes. */
@@ -24,7 +25,9 @@ export const TRUTH_LOG_BYTES = 8 * 1024 * 1024;
 const TRUTH_SCRIPT = [...PROLOGUE, TRUTH_SH].join("\n");
 
 /** What the outcome of a run needs to know of it. */
-export type RunLike = Pick<AgentRun, "truth" | "exitCode" | "waiting" | "runnerOutcome"> & { state: string };
+export type RunLike = Pick<AgentRun, "truth" | "exitCode" | "waiting" | "runnerOutcome" | "resumes"> & {
+  state: string;
+};
 
 /**
  * The run's outcome (outcome.ts): from its log once read, else the runner's, else from its state alone;
@@ -51,8 +54,8 @@ export function outcomeOf(r: RunLike): Outcome {
  * (after 2 overloads)`, `running (429, retry 3/10 in 15s)`.
  */
 export function runOutcome(r: RunLike): string {
-  if (r.state === "running") return waitingText(r.waiting);
-  return outcomeText(outcomeOf(r), r.truth ?? {});
+  if (r.state === "running") return withResumes(waitingText(r.waiting), r.resumes);
+  return withResumes(outcomeText(outcomeOf(r), r.truth ?? {}), r.resumes);
 }
 
 /** What a person should know besides the state: `denied: 3 tool uses`, the agent's error on a failed run. */

@@ -24,7 +24,7 @@ import { groupMembers } from "./group.ts";
 import type { Sink } from "../base/sink.ts";
 import SAY_SH from "./pod/say.sh" with { type: "text" };
 import WAIT_SH from "./pod/wait.sh" with { type: "text" };
-import { lookAgain, podGoing, PodTracker } from "../session/state/replaced.ts";
+import { lookAgain, PodTracker } from "../session/state/replaced.ts";
 import { notAttachable } from "../session/access/attach.ts";
 import { realClock } from "../base/clock.ts";
 
@@ -261,25 +261,45 @@ async function waitSession(
   onEnded?: RunEndedHook,
 ) {
   let p = pod ?? await runningPod(kube, namespace, name);
-  // the pod's end (the cluster replacing it, issue 80) cuts the wait: it goes on on the new pod, said once
+  // the pod's end (the cluster replacing it, issue 80) cuts the wait: the session's next pod resumes the run
+  // (runner.js), and the wait goes on there, said once
   const tracker = new PodTracker(name, p);
   let replaced: string | undefined;
-  let r;
   for (;;) {
-    try {
-      r = await execCapture(kube, p, ["sh", "-c", WAIT_SCRIPT, "kodama-wait", "latest"], { signal });
-    } catch (e) {
-      if (signal.aborted) return undefined; // the timeout, or Ctrl-C: said by agentWait
-      if (!(await podGoing(kube, namespace, name, p))) throw e;
-    }
-    if (signal.aborted) return undefined;
-    if (r && !(await podGoing(kube, namespace, name, p))) break;
+    const res = await waitOnce(kube, namespace, p, name, signal, onEnded, replaced);
+    if (res !== "cut") return res;
     const next = await replacement(kube, namespace, tracker, signal);
     if (!next) return undefined;
     [p, replaced] = [next.pod, next.line];
-    r = undefined;
+  }
+}
+
+/** The session's live pod is no longer `p` (it ended under the exec: the cluster is bringing it back). */
+async function podGone(kube: Kube, namespace: string, name: string, p: V1Pod): Promise<boolean> {
+  const now = await runningPod(kube, namespace, name).catch(() => undefined);
+  return now?.metadata?.uid !== p.metadata?.uid;
+}
+
+/** One wait in one pod: the run's end, "cut" when it was cut off by the pod's end, undefined when aborted. */
+async function waitOnce(
+  kube: Kube,
+  namespace: string,
+  p: V1Pod,
+  name: string,
+  signal: AbortSignal,
+  onEnded?: RunEndedHook,
+  replaced?: string,
+): Promise<WaitResult | "cut" | undefined> {
+  let r;
+  try {
+    r = await execCapture(kube, p, ["sh", "-c", WAIT_SCRIPT, "kodama-wait", "latest"], { signal });
+  } catch (e) {
+    if (signal.aborted) return undefined; // the timeout, or Ctrl-C: said by agentWait
+    if (await podGone(kube, namespace, name, p)) return "cut";
+    throw e;
   }
   if (signal.aborted) return undefined;
+  if (r.code !== 0 && r.code !== 3 && await podGone(kube, namespace, name, p)) return "cut";
   if (r.code === 3) {
     throw new KodamaError(
       `no agent runs in session ${name} yet`,
@@ -293,6 +313,8 @@ async function waitSession(
   }
   const run = (await listRuns(kube, p)).find((x) => x.id === id);
   if (!run) throw new KodamaError(`run ${id} of session ${name} is gone`, ExitCode.NOT_FOUND);
+  // still running once the pod's wait ended: its pod is ending (a cut), the next one resumes it
+  if (run.state === "running") return "cut";
   const res: WaitResult = {
     session: name,
     run: id,

@@ -458,6 +458,9 @@ const agent = z.object({
   cliCacheRegistry: fromRepo("userOnly", registryUrl(), { why: CLI_CACHE_WHY }).optional().describe(
     "The npm registry the CLI cache installs from (an http(s) URL without credentials); unset: NPM_CONFIG_REGISTRY (or npm_config_registry) of this machine's environment, else https://registry.npmjs.org/. Never a session's env or a repository's. Only ~/.kodama/config.yaml sets it.",
   ),
+  resumeLimit: int(0, 100).default(3).describe(
+    "How many times an agent run cut off by its pod's end (an eviction, a preemption, a lost node, a deleted pod) resumes by itself on the session's next pod, continuing the same conversation within the run's budgets; then it ends interrupted. 0: never. A run ended by `kodama stop` or `agent interrupt` is never resumed (docs/agents.md).",
+  ),
   stallTimeout: duration().default("10m").describe(
     "An agent run that prints nothing for this long is ended and reported failed (stalled); one whose output only grows by the agent's own retries of its model API for a minute is ended as unreachable. 0 turns both off.",
   ),

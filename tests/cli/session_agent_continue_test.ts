@@ -1,6 +1,6 @@
 /**
- * Agents continue (issue 34): a run whose pod ended mid-run (here: the pod deleted, as a manual stop or an
- * eviction does) shows `interrupted` once the session is back, is never signalled by `agent stop` (its pid
+ * Agents continue (issue 34): a run whose pod ended mid-run by `kodama stop` (a pod the cluster takes away
+ * resumes the run by itself instead, issue 80) shows `interrupted` once the session is back, is never signalled by `agent stop` (its pid
  * means nothing in the new pod), and `agent run --continue` starts agent.command with agent.continueArgs
  * (Claude Code's own --continue) on the same home volume; `agent status` says which run it continues.
  */
@@ -32,8 +32,8 @@ withSessionWorld("agent: a run cut off by its pod's end is interrupted; run --co
     );
     const st1 = await w.k(["agent", "status", "pool-ag", "-o", "json"]);
     assertEquals(JSON.parse(st1.stdout).items[0].state, "running");
-    // the pod goes mid-run by a person's stop (an eviction's cut the run resumes by itself: issue 80), then
-    // the session comes back
+    // the pod goes mid-run by a stop (never resumed; a pod the cluster takes resumes the run by itself:
+    // agent_resume_test.ts), then the session comes back
     const del = await w.k(["stop", "pool-ag"]);
     assertEquals(del.code, 0, del.stderr);
     const res = await w.k(["resume", "pool-ag"]);

@@ -29,8 +29,41 @@
 const fs = require("node:fs");
 const { spawn } = require("node:child_process");
 
-const [runDir, ...firstArgv] = process.argv.slice(1);
+const [runDir, ...givenArgv] = process.argv.slice(1);
 const file = (n) => `${runDir}/${n}`;
+const readJson = (n) => {
+  try {
+    return JSON.parse(fs.readFileSync(file(n), "utf8"));
+  } catch {
+    return undefined;
+  }
+};
+/** The pod this runner runs in (KODAMA_POD_UID): a run's cut and its resume name it. */
+const POD = process.env.KODAMA_POD_UID ?? "";
+// Resumed on a new pod (the session's start hook, pod/resume.sh): the run's command and the variables it
+// was started with come from RUN/argv.json, which the first runner wrote (no secret in it: the settings)
+const RESUMING = process.env.KODAMA_RESUMING === "1";
+delete process.env.KODAMA_RESUMING;
+const RELAUNCH = ["KODAMA_RESUME", "KODAMA_STALL_SECONDS", "KODAMA_PROJCHECK", "KODAMA_PROJCHECK_PATTERN"]
+  .concat(["KODAMA_PROJCHECK_FILES"]);
+const saved = RESUMING ? readJson("argv.json") : undefined;
+if (RESUMING && !(saved && Array.isArray(saved.argv) && saved.argv.length)) {
+  process.stderr.write("kodama: nothing to resume: the run has no argv.json\n");
+  process.exit(1);
+}
+if (saved) {
+  for (const k of RELAUNCH) {
+    if (typeof saved.env?.[k] === "string") process.env[k] = saved.env[k];
+  }
+}
+const firstArgv = saved ? saved.argv : givenArgv;
+if (!RESUMING) {
+  const env = {};
+  for (const k of RELAUNCH) if (process.env[k] !== undefined) env[k] = process.env[k];
+  try {
+    fs.writeFileSync(file("argv.json"), JSON.stringify({ argv: firstArgv, env }) + "\n", { mode: 0o600 });
+  } catch { /* a full disk: this run cannot be resumed */ }
+}
 
 /** The `env K=V…` prefix of the command: the run's settings. */
 function settingsOf(argv) {
@@ -103,13 +136,93 @@ function refuseContinuation(line) {
   return finish({ code: 77 }, classify(facts, { state: "failed", exitCode: 77 }));
 }
 
+const RESUME_PROMPT = "The pod you ran in ended before you finished (the cluster moved the session). " +
+  "Continue the task from where you stopped; do not redo what is already done.";
+
+// ---- the pod's end: the cut, the lock, the resume ---------------------------------------------------------
+/** `kodama stop` marked this pod's end as a stop (session/pod/stopmark.sh): a person's, never resumed. */
+function stopMarked() {
+  try {
+    const mark = fs.readFileSync(`${process.env.HOME || "/home/kodama"}/.kodama/stopped`, "utf8");
+    return mark.split("\n").includes(`pod=${POD}`);
+  } catch {
+    return false;
+  }
+}
+const LOCK = file("lock");
+const STALE_MS = 20_000;
+/** This runner holds the run: its pod's uid and a heartbeat every 5 s (an old pod may still terminate). */
+function beat() {
+  try {
+    fs.writeFileSync(
+      `${LOCK}.${process.pid}`,
+      JSON.stringify({ pod: POD, pid: process.pid, beat: Date.now() }),
+    );
+    fs.renameSync(`${LOCK}.${process.pid}`, LOCK);
+  } catch { /* a full disk */ }
+}
+function unlock() {
+  try {
+    if (JSON.parse(fs.readFileSync(LOCK, "utf8")).pod === POD) fs.rmSync(LOCK);
+  } catch { /* none */ }
+}
+/** Wait until no other pod's runner holds the run (its lock released, or no heartbeat for STALE_MS). */
+async function takeLock() {
+  for (let said = false;;) {
+    let l;
+    try {
+      l = JSON.parse(fs.readFileSync(LOCK, "utf8"));
+    } catch { /* free */ }
+    if (!l || l.pod === POD || !(Date.now() - Number(l.beat) < STALE_MS)) break;
+    if (!said) fs.writeSync(log, `kodama: the run is still held by pod ${String(l.pod).slice(0, 64)}: waiting\n`);
+    said = true;
+    await sleep(500);
+  }
+  beat();
+  setInterval(beat, 5000).unref();
+}
+let cutting = false;
+/** SIGTERM that is not a stop: the pod ends under the run. Recorded durably for the next pod's resume. */
+function recordCut() {
+  cutting = true;
+  const c = {
+    at: new Date().toISOString(),
+    pod: POD,
+    cause: "deleted",
+    elapsedMs: Date.now() - startedAt,
+    facts: {
+      turns: facts.turns,
+      costUsd: facts.costUsd,
+      continuations: facts.continuations,
+      apiRetries: facts.apiRetries,
+      models: facts.models,
+    },
+  };
+  try {
+    fs.writeSync(log, `kodama: cut by the pod's end (SIGTERM): the run resumes on the session's next pod\n`);
+    facts.waiting = undefined;
+    writeState({ cut: { at: c.at, pod: POD } });
+    fs.writeFileSync(file("cut.tmp"), JSON.stringify(c) + "\n");
+    fs.renameSync(file("cut.tmp"), file("cut"));
+  } catch { /* a full disk: the next pod finds no record (node-lost) */ }
+  // the lock goes when this runner does (its agent ended): the next pod's runner never overlaps it
+  process.on("exit", unlock);
+}
+
 const CONTINUE_PROMPT = (why) =>
   `The model API failed before you finished (${why}). Continue the task from where you stopped; ` +
   `do not redo what is already done.`;
 
-const startedAt = Date.now();
+// the cut this run resumes from (read once the lock is this runner's): the budgets count what was spent
+let cut;
+let startedAt = Date.now();
 const log = fs.openSync(file("log"), "a");
 const facts = newFacts();
+/** The run's resumes so far: [{cause, at, pod}] (`pod` the uid of the pod that ended). */
+const resumes = [];
+const RESUME_LIMIT = Number.isInteger(resume?.resumeLimit) && resume.resumeLimit >= 0
+  ? resume.resumeLimit
+  : 3;
 let model = 0;
 let lastState = "";
 
@@ -119,6 +232,7 @@ function writeState(extra) {
     continuations: facts.continuations,
     apiRetries: facts.apiRetries,
     models: facts.models,
+    ...(resumes.length ? { resumes } : {}),
     ...extra,
   });
   if (s === lastState) return;
@@ -404,14 +518,67 @@ function continuation(o) {
   return model > 0 ? withModel(argv, resume.modelAt ?? argv.length, MODELS[model]) : argv;
 }
 
-async function main() {
+/** Resume a cut run on this pod: the preset's continue, up to agent.resumeLimit; else its end. */
+async function resumeRun() {
+  await takeLock();
+  if (fs.existsSync(file("exit")) || stopped()) process.exit(0); // the old pod ended it after all
+  cut = readJson("cut");
+  const before = readJson("state.json");
+  if (Array.isArray(before?.resumes)) resumes.push(...before.resumes);
+  startedAt = Date.now() - (Number(cut?.elapsedMs) || 0);
+  for (const k of ["turns", "costUsd", "continuations", "apiRetries"]) {
+    if (typeof cut?.facts?.[k] === "number") facts[k] = cut.facts[k];
+  }
+  if (Array.isArray(cut?.facts?.models)) facts.models = cut.facts.models;
+  let old = "";
+  try {
+    old = fs.readFileSync(file("pod"), "utf8").trim();
+  } catch { /* none */ }
+  const cause = cut ? String(cut.cause ?? "deleted") : "node-lost";
+  resumes.push({ cause, at: cut?.at ?? new Date().toISOString(), pod: cut?.pod ?? old });
+  fs.writeFileSync(file("pod"), POD + "\n");
+  try {
+    fs.rmSync(file("cut"));
+  } catch { /* none */ }
+  if (resumes.length > RESUME_LIMIT) {
+    const why = `cut by the pod's end ${resumes.length} times; agent.resumeLimit is ${RESUME_LIMIT}`;
+    fs.writeSync(log, `kodama: ${why}: not resumed again\n`);
+    const o = classify(facts, { state: "interrupted", endedBy: "interrupted" });
+    return { end: [{ code: 130, endedBy: "interrupted" }, { ...o, message: why }] };
+  }
+  const b = overBudget(Date.now());
+  if (b) {
+    note({ event: "budget", message: b });
+    return { end: [{ code: 1, endedBy: "budget" }, classify(facts, { state: "failed", endedBy: "budget" })] };
+  }
+  const refused = steered();
+  if (refused) return { refused };
+  note({ event: "resume", cause, attempt: resumes.length, of: RESUME_LIMIT });
   writeState();
-  let r = await attempt(firstArgv, fs.readFileSync(file("prompt")));
+  const said = takeQueued();
+  return {
+    r: await attempt(continuation({ class: "resumed" }), RESUME_PROMPT + (said ? `\n\n${said}` : "")),
+  };
+}
+
+async function main() {
+  let r;
+  if (RESUMING) {
+    const x = await resumeRun();
+    if (x.refused) return refuseContinuation(x.refused);
+    if (x.end) return finish(...x.end);
+    r = x.r;
+  } else {
+    beat();
+    setInterval(beat, 5000).unref();
+    writeState();
+    r = await attempt(firstArgv, fs.readFileSync(file("prompt")));
+  }
   let waited = 0;
   for (;;) {
     // what was said while the CLI ran and it could not take: the next turn of the same conversation
     takeInbox(undefined);
-    if (resume && !stopped() && names(QUEUED).length) {
+    if (resume && !resume.resumeOnly && !stopped() && names(QUEUED).length) {
       const prompt = takeQueued();
       if (prompt) {
         interrupted = false;
@@ -434,7 +601,7 @@ async function main() {
       exitCode: r.code,
       endedBy: r.endedBy,
     });
-    if (!RETRYABLE.includes(o.class) || !resume || stopped()) return finish(r, o);
+    if (!RETRYABLE.includes(o.class) || !resume || resume.resumeOnly || stopped()) return finish(r, o);
     if (facts.continuations >= ATTEMPTS) {
       fs.writeSync(
         log,
@@ -480,6 +647,9 @@ async function main() {
 }
 
 function finish(r, o) {
+  // the pod ends under the run: the cut is recorded, the run is not over (the next pod resumes it)
+  if (cutting) process.exit(143);
+  unlock();
   // nothing more is taken: a message said from here on is taken back by say.sh (a new run continues)
   try {
     fs.writeFileSync(file("closed"), "");
@@ -506,7 +676,10 @@ function signalGroup(child, sig) {
 
 // `agent stop` signals the runner's process group: the agent has a group of its own, so the stop is passed
 // on (TERM, then KILL after 3 s), and the runner ends with it
+// the pod's end (keepalive.sh passes the kubelet's SIGTERM on) is a cut, unless it is a stop: `agent stop`
+// (RUN/stopped) or `kodama stop` (its mark names this pod)
 process.on("SIGTERM", () => {
+  if (!cutting && !stopped() && !stopMarked() && !fs.existsSync(file("exit"))) recordCut();
   if (!current) process.exit(143);
   const c = current;
   signalGroup(c, "SIGTERM");

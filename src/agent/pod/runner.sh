@@ -15,10 +15,15 @@ n_relay="${KODAMA_NOTIFY_RELAY:-}"; n_key="${KODAMA_NOTIFY_KEY:-}"; n_tok="${KOD
 n_on="${KODAMA_NOTIFY_ON:-}"
 unset KODAMA_NOTIFY_RELAY KODAMA_NOTIFY_KEY KODAMA_NOTIFY_TOKEN KODAMA_NOTIFY_ON
 echo $$ > "$run/pid"
+# a TERM (`agent stop`, `kodama stop`, the pod's end) waits for the agent's runner, then ends this one: the
+# run is not over here (a stop reads as stopped or interrupted; a cut resumes on the next pod, runner.js)
+term=0
+trap 'term=1' TERM
 cd "${KODAMA_WORKSPACE:-$PWD}" 2>/dev/null || true
 export KODAMA_PROMPT_FILE="$run/prompt" KODAMA_RUN_DIR="$run" KODAMA_SUMMARY_FILE="$run/summary"
 code=0
-if [ -n "${KODAMA_RESUME:-}" ] && command -v node >/dev/null 2>&1; then
+# a resumed run (resume.sh: KODAMA_RESUMING=1, its command in RUN/argv.json) is always the Node runner's
+if { [ -n "${KODAMA_RESUME:-}" ] || [ "${KODAMA_RESUMING:-}" = 1 ]; } && command -v node >/dev/null 2>&1; then
   git_start
   node -e "$js" "$run" "$@"; code=$?
   git_end
@@ -26,6 +31,7 @@ else
   unset KODAMA_PROJCHECK KODAMA_PROJCHECK_PATTERN KODAMA_PROJCHECK_FILES
   run_watched "$@"
 fi
+if [ "$term" = 1 ] || [ -f "$run/cut" ]; then exit 143; fi
 # was a stop asked for before the agent ended? Then its end (whatever its code: an agent may exit 0 on
 # SIGTERM) is the stop's; otherwise a stop that comes after this is too late, and the run exited
 if [ -f "$run/stopped" ]; then echo 1; else echo 0; fi > "$run/stop-seen"

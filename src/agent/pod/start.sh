@@ -14,7 +14,7 @@
 # notify.js). CMD may start with `env K=V…` (a preset's variables). Prints the run id on stdout as its last
 # line; an install's one progress line (and npm's tail when it fails) on stderr. Exit 127 when the command is
 # missing and cannot be installed (the run is recorded as failed), 125 when its install failed.
-# shellcheck disable=SC2154 # ws and runs are prologue.sh's, live agenttmux.sh's
+# shellcheck disable=SC2154 # ws and runs are prologue.sh's, live agenttmux.sh's, kodama_resume_hook agent.ts's
 set -u
 bytes="$1"; presets="$2"; runner="$3"; runnerjs="$4"; notifyjs="$5"; projjs="$6"; steer="$7"; shift 7
 cb=0; missing=0; cont=0; agent=""; nn=0; tk=""; gw=0; pfiles="-"
@@ -118,6 +118,14 @@ if command -v setsid >/dev/null 2>&1; then detach="setsid"; else detach=""; fi
 # nohup where there is one: Debian's busybox image has none, and a missing nohup started nothing while the
 # run read as running (the runner, a session of its own writing to files, never sees a hang-up anyway)
 if command -v nohup >/dev/null 2>&1; then nh="nohup"; else nh=""; fi
+# a pod's end cuts a run off (runner.js records it); the session's next pod resumes it: resume.sh (its text in
+# $kodama_resume_hook, agent.ts) is the session's start hook, with the runner's programs beside it
+ag="$HOME/.kodama/agent"; hk="$HOME/.kodama/on-start.d"
+if mkdir -p "$ag" "$hk" 2>/dev/null; then
+  printf '%s\n' "$runner" > "$ag/runner.sh"; printf '%s\n' "$runnerjs" > "$ag/runner.js"
+  printf '%s\n' "$notifyjs" > "$ag/notify.js"; printf '%s\n' "$PATH" > "$ag/path"; printf '%s\n' "$runs" > "$ag/runs"
+  printf '%s\n' "$kodama_resume_hook" > "$hk/.agent-resume.$$" && mv -f "$hk/.agent-resume.$$" "$hk/agent-resume"
+fi
 # the Node runner checks the same files again before each continuation it starts (runner.js)
 if [ "$pfiles" != - ] && [ "$gw" = 0 ]; then export KODAMA_PROJCHECK="$projjs" KODAMA_PROJCHECK_PATTERN="$steer" KODAMA_PROJCHECK_FILES="$pfiles"; fi
 $nh $detach sh -c "$runner" kodama-run "$run" "$runnerjs" "$notifyjs" "$@" > /dev/null 2>&1 < /dev/null &

@@ -374,7 +374,8 @@ export function buildPod(spec: SessionSpec): V1Pod {
       // a failed clone fails the pod once (Failed, with the reason) instead of restarting it forever;
       // the session container only ends when stopped (resume makes a new pod)
       restartPolicy: "Never",
-      terminationGracePeriodSeconds: 10,
+      // 30 s: the pod's end reaches the agent runner (keepalive.sh), which records its run's cut (issue 80)
+      terminationGracePeriodSeconds: 30,
     },
   };
 }

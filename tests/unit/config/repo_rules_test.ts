@@ -122,6 +122,8 @@ const DECISIONS: Record<string, string> = {
   "agent.continueArgs": "repo",
   // how long the pod's watchdog lets a silent agent run: it acts in the pod only
   "agent.stallTimeout": "repo",
+  // like retry.attempts: how often a run goes on, within the budgets the user sets
+  "agent.resumeLimit": "repo",
   // the CLI cache is a volume of the namespace, shared by every session in it: the user's choice
   "agent.cliCache": "userOnly",
   // where the cache installs from and with which image: what every session of the namespace then runs

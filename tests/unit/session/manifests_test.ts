@@ -120,7 +120,8 @@ Deno.test("keep-alive: POSIX sh, sleep when present, editor configs linked into 
   // a constant program (pod/keepalive.sh); what it copies comes as arguments
   assertEquals(plain.slice(0, 3), ["sh", "-c", KEEPALIVE]);
   assertEquals(plain.slice(3), ["kodama-session", EDITOR_MOUNT, "", ""]);
-  assert(KEEPALIVE.includes(`trap 'kill "$!" 2>/dev/null; exit 0' TERM INT`));
+  assert(KEEPALIVE.includes(`trap on_term TERM INT`));
+  assert(KEEPALIVE.includes(`on_term() { kill "$!" 2>/dev/null;`));
   assert(KEEPALIVE.includes("sleep 86400 & wait $!"));
   assert(!KEEPALIVE.includes("$$"), "Kubernetes turns $$ in a command into $");
   const withEditor = keepAliveCommand(spec({}, [], ["helix-config.toml", "zellij-config.kdl"]));
