@@ -99,8 +99,8 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start api --sidecar db=postgres:16,port=5432",
       ],
       [
-        "See what would be created, checked by the API server, creating nothing",
-        "kodama start my-work --dry-run -o yaml | kubectl apply --dry-run=server -f -",
+        "See what a new session would create, checked by the API server, creating nothing (a Job's pod template cannot change: not over a session that exists)",
+        "kodama start try-out --dry-run -o yaml | kubectl apply --dry-run=server -f -",
       ],
       [
         "Best of 3: three sessions fix-1..fix-3 on their own branches, the same task, the tests run when each ends [not in the demo: an agent]",

@@ -11,7 +11,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { gitIn, makeTestRepo, podReachableRepo } from "./_git_server.ts";
-import { readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 // functions handed to the page run there, where these exist
 // deno-lint-ignore no-explicit-any
@@ -465,8 +465,10 @@ withSessionWorld(
       await t.step(
         "pods: fzf search with the picker's matcher, logs, an exec terminal, a port-forward",
         async () => {
+          // the session's pod is its Job's (kodama-webui-xxxxx): found by the session's label
+          const pod = await podOf(w, NAME);
           await click("a[href='#/pods']");
-          await page.waitForSelector(`tr[data-pod=kodama-${NAME}]`, { timeout: 30_000 });
+          await page.waitForSelector(`tr[data-pod=${pod}]`, { timeout: 30_000 });
           // a narrow window (800 px): every column's name is whole (READY, RESTARTS were cut), the node goes
           await page.setViewport({ width: 800, height: 860 });
           await page.evaluate(() =>
@@ -485,19 +487,19 @@ withSessionWorld(
           await click("input[type=checkbox]");
           await waitText(".banner.bad", /forbidden/i, 30_000);
           await click("input[type=checkbox]");
-          await page.waitForSelector(`tr[data-pod=kodama-${NAME}]`, { timeout: 30_000 });
+          await page.waitForSelector(`tr[data-pod=${pod}]`, { timeout: 30_000 });
           // fzf's syntax and scoring: a fuzzy term, a negation; then an anchored term that matches nothing
           await search("kdwbu !zzz");
           await page.waitForFunction(
             (n: string) =>
               document.querySelectorAll("tbody tr[data-pod]").length === 1 &&
-              !!document.querySelector(`tr[data-pod=kodama-${n}] mark`),
+              !!document.querySelector(`tr[data-pod=${n}] mark`),
             { timeout: 10_000, polling: 50 },
-            NAME,
+            pod,
           );
           assertEquals(
             await page.$$eval(
-              `tr[data-pod=kodama-${NAME}] mark`,
+              `tr[data-pod=${pod}] mark`,
               (ms: Element[]) => ms.map((m) => m.textContent).join(""),
             ),
             "kdwbu",
@@ -505,9 +507,9 @@ withSessionWorld(
           await shot("10-pods-search");
           await search("^webui");
           await waitText("main", /Nothing matches/, 10_000);
-          await search(`'kodama-${NAME}$`);
-          await page.waitForSelector(`tr[data-pod=kodama-${NAME}]`, { timeout: 10_000 });
-          await click(`tr[data-pod=kodama-${NAME}]`);
+          await search(`'${pod}$`);
+          await page.waitForSelector(`tr[data-pod=${pod}]`, { timeout: 10_000 });
+          await click(`tr[data-pod=${pod}]`);
           await page.waitForSelector("#pod-log");
           await click("#pod-panel a[data-tab=exec]");
           await page.waitForSelector("#pod-panel .term[data-state=connected]", { timeout: 30_000 });
