@@ -55,7 +55,7 @@ const ask = async () => {
 
 interface Group {
   wall: number;
-  runs: { name: string; outcome: string; resumes: { cause: string; at: string }[] }[];
+  runs: { name: string; outcome: string; resumes: { cause: string; at: string; resumedAt: string }[] }[];
 }
 
 class World {
@@ -163,7 +163,7 @@ async function group(
   const runs = items.map((r) => ({
     name: String(r.session ?? r.name),
     outcome: String(r.outcome ?? r.status ?? "?"),
-    resumes: (r.resumes ?? []) as { cause: string; at: string }[],
+    resumes: (r.resumes ?? []) as { cause: string; at: string; resumedAt: string }[],
   }));
   return { wall, runs } as Group;
 }
@@ -193,7 +193,9 @@ export async function benchChurn(n = 8, steps = 12, stepS = 10, chaosS = 30): Pr
     for (const r of churn.runs) {
       const cuts = deleted.get(r.name) ?? [];
       for (const t of cuts) {
-        const next = r.resumes.map((x) => Date.parse(x.at)).filter((a) => a >= t).sort((a, b) => a - b)[0];
+        const next = r.resumes.map((x) =>
+          Date.parse(x.resumedAt)
+        ).filter((a) => a >= t).sort((a, b) => a - b)[0];
         if (next !== undefined) back.push((next - t) / 1000);
       }
     }

@@ -77,8 +77,12 @@ export type ResumeCause = typeof RESUME_CAUSES[number];
 /** One resume of a run: why its pod ended, when, and that pod's uid. */
 export interface RunResume {
   cause: ResumeCause;
+  /** when the pod's end cut the run */
   at: string;
+  /** the uid of the pod that ended */
   pod: string;
+  /** when the runner on the session's next pod took the run up again ("" when not recorded) */
+  resumedAt: string;
 }
 
 /** Exit code of the start script when the agent command is missing and cannot be installed. */
@@ -260,6 +264,7 @@ export function parseRunState(text: string | undefined): Partial<AgentRun> {
       cause: RESUME_CAUSES.includes(r.cause) ? r.cause : "deleted",
       at: typeof r.at === "string" && !Number.isNaN(Date.parse(r.at)) ? r.at : "",
       pod: typeof r.pod === "string" ? r.pod.replace(/[^0-9a-zA-Z-]/g, "").slice(0, 64) : "",
+      resumedAt: typeof r.resumedAt === "string" && !Number.isNaN(Date.parse(r.resumedAt)) ? r.resumedAt : "",
     }));
   }
   const o = j.outcome as Record<string, unknown> | undefined;

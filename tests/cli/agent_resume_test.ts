@@ -80,6 +80,11 @@ withSessionWorld(
       assertEquals(run.state, "succeeded");
       assertEquals(run.resumes.length, 1);
       assertEquals([run.resumes[0].cause, run.resumes[0].pod], ["deleted", uid]);
+      // taken up again on the next pod after the cut, not before
+      assert(
+        Date.parse(run.resumes[0].resumedAt) >= Date.parse(run.resumes[0].at),
+        JSON.stringify(run.resumes),
+      );
       const p = await w.sh("rs", `cat "$KODAMA_WORKSPACE/progress"`);
       assertEquals(p.stdout, "step1\nstep2\n");
       const table = await w.k(["agent", "status", "rs"]);

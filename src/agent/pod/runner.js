@@ -174,7 +174,9 @@ async function takeLock() {
       l = JSON.parse(fs.readFileSync(LOCK, "utf8"));
     } catch { /* free */ }
     if (!l || l.pod === POD || !(Date.now() - Number(l.beat) < STALE_MS)) break;
-    if (!said) fs.writeSync(log, `kodama: the run is still held by pod ${String(l.pod).slice(0, 64)}: waiting\n`);
+    if (!said) {
+      fs.writeSync(log, `kodama: the run is still held by pod ${String(l.pod).slice(0, 64)}: waiting\n`);
+    }
     said = true;
     await sleep(500);
   }
@@ -535,7 +537,12 @@ async function resumeRun() {
     old = fs.readFileSync(file("pod"), "utf8").trim();
   } catch { /* none */ }
   const cause = cut ? String(cut.cause ?? "deleted") : "node-lost";
-  resumes.push({ cause, at: cut?.at ?? new Date().toISOString(), pod: cut?.pod ?? old });
+  resumes.push({
+    cause,
+    at: cut?.at ?? new Date().toISOString(),
+    pod: cut?.pod ?? old,
+    resumedAt: new Date().toISOString(),
+  });
   fs.writeFileSync(file("pod"), POD + "\n");
   try {
     fs.rmSync(file("cut"));

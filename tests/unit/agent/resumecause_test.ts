@@ -7,7 +7,12 @@ import { refineResumes, resumeCause, resumedText, withResumes } from "../../../s
 import { runOutcome } from "../../../src/agent/runtruth.ts";
 
 const OLD = "0b1c-old", NEW = "9f2e-new";
-const r = (cause: RunResume["cause"], pod = OLD): RunResume => ({ cause, at: "2026-11-28T10:00:00Z", pod });
+const r = (cause: RunResume["cause"], pod = OLD): RunResume => ({
+  cause,
+  at: "2026-11-28T10:00:00Z",
+  pod,
+  resumedAt: "2026-11-28T10:00:09Z",
+});
 const pod = (uid: string, status: V1Pod["status"] = {}, deleting = false): V1Pod => ({
   metadata: {
     name: `kodama-demo-${uid}`,
