@@ -140,11 +140,12 @@ clusterTest(
           let s = await tm.waitFor((s) => s.includes("(2 selected)"));
           assertStringIncludes(s, "weka-operator-system  weka-drive-0"); // -A: namespace column
           if (!c.real) {
-            // on a real cluster the drives are a StatefulSet's pods: one deleted comes back at once under
-            // the same name, so only the test server shows the greyed row for long
-            await kubectl(c, "delete", "pod", "-n", NS, "weka-drive-2", "--wait=false");
+            // the drives are a StatefulSet's pods: one deleted comes back at once under the same name, so
+            // the set is scaled down instead (its highest ordinal goes for good), then back up
+            await kubectl(c, "scale", "sts", "-n", NS, "weka-drive", "--replicas=2");
             s = await tm.waitFor((s) => s.includes("weka-drive-2 (deleted)"), "deleted pod greyed");
             assertStringIncludes(s, "2/3 (2 selected)");
+            await kubectl(c, "scale", "sts", "-n", NS, "weka-drive", "--replicas=3");
           }
           await tm.keys("Enter");
           assertEquals(await tm.exitCode(), 0);
