@@ -158,12 +158,16 @@ async function group(
   stop = true;
   await loop;
   const parsed = JSON.parse(out || "{}");
-  const items: Record<string, unknown>[] = parsed.items ?? parsed.runs ??
-    (Array.isArray(parsed) ? parsed : [parsed]);
-  const runs = items.map((r) => ({
-    name: String(r.session ?? r.name),
-    outcome: String(r.outcome ?? r.status ?? "?"),
-    resumes: (r.resumes ?? []) as { cause: string; at: string; resumedAt: string }[],
+  const items: Record<string, unknown>[] = parsed.items ?? (Array.isArray(parsed) ? parsed : [parsed]);
+  // the wait's result says each run's end; its resumes (cause, when cut, when taken up again) are the run's own
+  const runs = await Promise.all(items.map(async (r) => {
+    const session = String(r.session ?? r.name);
+    const st = JSON.parse(await w.kodama(["agent", "status", session, "-o", "json"], false) || "{}");
+    return {
+      name: session,
+      outcome: String(r.outcome ?? r.state ?? "?"),
+      resumes: (st.items?.[0]?.resumes ?? []) as { cause: string; at: string; resumedAt: string }[],
+    };
   }));
   return { wall, runs } as Group;
 }
