@@ -9,7 +9,9 @@
  * Prints lost runs (goal 0), the disturbed group's wall time against the undisturbed one's (goal ≤ 1.3x), and
  * from each deletion to that session's agent running again (the run's `resumes[].at`; median, goal ≤ 15 s).
  *
- *   deno run -A bench/churn.ts [N=8] [STEPS=12] [STEP_S=10] [CHAOS_S=30]
+ *   deno run -A bench/churn.ts [N=8] [STEPS=12] [STEP_S=10] [CHAOS_S=30] [--evict]
+ *
+ * `--evict`: the chaos loop evicts (the Eviction API) instead of deleting.
  */
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -116,7 +118,7 @@ async function group(
   w: World,
   name: string,
   n: number,
-  chaos?: { everyS: number; deleted: Map<string, number[]> },
+  chaos?: { everyS: number; deleted: Map<string, number[]>; how: "delete" | "evict" },
 ) {
   const t0 = performance.now();
   await w.kodama([
@@ -145,7 +147,8 @@ async function group(
       if (p) {
         const session = p.metadata.labels["kodama.dev/session"];
         chaos.deleted.set(session, [...chaos.deleted.get(session) ?? [], Date.now()]);
-        await w.kc(["delete", "pod", p.metadata.name, "--wait=false"]);
+        if (chaos.how === "delete") await w.kc(["delete", "pod", p.metadata.name, "--wait=false"]);
+        else await evict(w, p.metadata.name);
       }
       if (!gatewayDone) {
         gatewayDone = true;
@@ -172,7 +175,29 @@ async function group(
   return { wall, runs } as Group;
 }
 
-export async function benchChurn(n = 8, steps = 12, stepS = 10, chaosS = 30): Promise<BenchResult> {
+/** The Eviction API (what a drain, the autoscaler and the kubelet use): the pod gets its DisruptionTarget first. */
+async function evict(w: World, pod: string): Promise<void> {
+  const body = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(
+    body,
+    JSON.stringify({ apiVersion: "policy/v1", kind: "Eviction", metadata: { name: pod, namespace: "dev" } }),
+  );
+  await w.kc(["create", "--raw", `/api/v1/namespaces/dev/pods/${pod}/eviction`, "-f", body]);
+  await Deno.remove(body).catch(() => {});
+}
+
+/**
+ * `how`: `delete` (kubectl delete pod: no DisruptionTarget, so a 1.32 Job counts it as a failure and makes the
+ * replacement after its 10 s back-off) or `evict` (the Eviction API: ignored by the Job's podFailurePolicy, no
+ * back-off).
+ */
+export async function benchChurn(
+  n = 8,
+  steps = 12,
+  stepS = 10,
+  chaosS = 30,
+  how: "delete" | "evict" = "delete",
+): Promise<BenchResult> {
   const problems: string[] = [];
   const api = await startStandIn([], { gate: { keys: [KEY] } });
   const c = await startCluster({ seed: "sessions" });
@@ -187,7 +212,7 @@ export async function benchChurn(n = 8, steps = 12, stepS = 10, chaosS = 30): Pr
     await w.kodama(["gateway", "ensure", "--timeout", "120s"]);
     const calm = await group(w, "calm", n);
     const deleted = new Map<string, number[]>();
-    const churn = await group(w, "churn", n, { everyS: chaosS, deleted });
+    const churn = await group(w, "churn", n, { everyS: chaosS, deleted, how });
     const lost = [...calm.runs, ...churn.runs].filter((r) => r.outcome !== "succeeded");
     if (lost.length) {
       problems.push(`${lost.length} lost runs: ${lost.map((r) => `${r.name} ${r.outcome}`).join(", ")}`);
@@ -216,7 +241,9 @@ export async function benchChurn(n = 8, steps = 12, stepS = 10, chaosS = 30): Pr
       name: "churn",
       problems,
       lines: [
-        `goodput under churn: ${n} replicas × ${steps} steps of ${stepS}s through the gateway; a session pod deleted every ${chaosS}s and the gateway's pod once`,
+        `goodput under churn: ${n} replicas × ${steps} steps of ${stepS}s through the gateway; a session pod ${
+          how === "delete" ? "deleted" : "evicted"
+        } every ${chaosS}s and the gateway's pod deleted once`,
         `  lost runs: ${lost.length} of ${
           2 * n
         }; pods deleted: ${cuts} (+ the gateway's); runs resumed: ${resumed}`,
@@ -240,8 +267,9 @@ export async function benchChurn(n = 8, steps = 12, stepS = 10, chaosS = 30): Pr
 }
 
 if (import.meta.main) {
-  const [n, steps, stepS, chaosS] = Deno.args.map(Number);
-  const res = await benchChurn(n || 8, steps || 12, stepS || 10, chaosS || 30);
+  const evicting = Deno.args.includes("--evict");
+  const [n, steps, stepS, chaosS] = Deno.args.filter((a) => a !== "--evict").map(Number);
+  const res = await benchChurn(n || 8, steps || 12, stepS || 10, chaosS || 30, evicting ? "evict" : "delete");
   console.log(res.lines.join("\n"));
   if (res.problems?.length) console.log(`problems: ${res.problems.join("; ")}`);
 }
