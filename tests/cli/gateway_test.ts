@@ -8,7 +8,8 @@
  * input and a missing gateway exit 2 and 3.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
-import { purge, type SessionWorld, withSessionWorld } from "./_session.ts";
+import { waitUntil } from "../cluster/harness.ts";
+import { purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";
 
 const KEY = "sk-ant-api03-gatewaytestkey-0123456789abcdefWXYZ";
 const GH = "ghp_gatewaytesttoken0123456789abcd";
@@ -146,7 +147,7 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
 
   try {
     // a session started now goes through it: a token in its Secret, never the key
-    const s = await w.k(["start", "gw1", "--no-sync", "--image", "busybox:1.36"], { env });
+    const s = await w.k(["start", "gw1", "--no-sync", "--image", SESSION_IMAGE], { env });
     assertEquals(s.code, 0, s.stderr);
     const data = await secretData(w, "kodama-env-gw1");
     assert(!Object.values(data).some((v) => v.includes(KEY) || v.includes(GH)), "the key is in the session");
@@ -182,7 +183,7 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
     await Deno.mkdir(`${w.cwd}/.kodama/templates`, { recursive: true });
     await Deno.writeTextFile(
       `${w.cwd}/.kodama/templates/narrow.yaml`,
-      "image: busybox:1.36\negressHosts: [files.pypi.org, evil.example.com, registry.npmjs.org]\n",
+      `image: ${SESSION_IMAGE}\negressHosts: [files.pypi.org, evil.example.com, registry.npmjs.org]\n`,
     );
     const n = await w.k(["start", "gw3", "--no-sync", "--template", "narrow"], { env });
     assertEquals(n.code, 0, n.stderr);
@@ -195,7 +196,7 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
     assertEquals([claims.s, claims.ns], ["gw3", "dev"]);
 
     // --no-gateway: as without one (the key in the env Secret, the usual egress policy)
-    const o = await w.k(["start", "gw2", "--no-sync", "--no-gateway", "--image", "busybox:1.36"], { env });
+    const o = await w.k(["start", "gw2", "--no-sync", "--no-gateway", "--image", SESSION_IMAGE], { env });
     assertEquals(o.code, 0, o.stderr);
     assertEquals((await secretData(w, "kodama-env-gw2")).ANTHROPIC_API_KEY, KEY);
     const plain = await getJson(w, "networkpolicy", "kodama-egress-gw2");
@@ -228,8 +229,13 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
     const r = await w.kc(["get", kind, "kodama-gateway", "--ignore-not-found", "-o", "name"]);
     assertEquals(r.stdout.trim(), "", `${kind} left`);
   }
-  const pods = await w.kc(["get", "pods", "-l", "kodama.dev/component=gateway", "-o", "name"]);
-  assertEquals(pods.stdout.trim(), "", "a gateway pod left");
+  // deleted: gone once its grace has passed (a real kubelet ends it; the test server at once)
+  await waitUntil(
+    async () =>
+      (await w.kc(["get", "pods", "-l", "kodama.dev/component=gateway", "-o", "name"])).stdout.trim() === "",
+    60_000,
+    "no gateway pod left",
+  );
   assertEquals((await w.k(["gateway", "delete"])).code, 3);
 
   // a bare gateway pod an older kodama made: status says so; ensure hands the gateway to a StatefulSet
@@ -237,7 +243,7 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
     "run",
     "kodama-gateway",
     "--image",
-    "busybox:1.36",
+    SESSION_IMAGE,
     "--labels",
     "app.kubernetes.io/managed-by=kodama,kodama.dev/component=gateway",
     "--",

@@ -34,7 +34,8 @@ withSessionWorld(
             const r = await w.k(["list", "-o", "json"]);
             const s = JSON.parse(r.stdout).items[0]?.status ?? {};
             seen.add(s.phase);
-            return s.phase === "Running" && (await podOf(w, "j")) !== first;
+            // Running and no longer restarting (a real node reports the new pod Running before it is Ready)
+            return s.phase === "Running" && !s.restarting && (await podOf(w, "j")) !== first;
           },
           120_000,
           "the replacement pod Running",
