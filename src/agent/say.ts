@@ -16,6 +16,7 @@ import type { Kube } from "../kube/client.ts";
 import type { Config } from "../config/schema.ts";
 import { ExitCode, KodamaError, timeoutError, usageError } from "../base/errors.ts";
 import { execCapture, listRuns, runningPod, startRun } from "./agentrun.ts";
+import { runningPodOnceBack } from "../session/access/podexec.ts";
 import { type AgentRun, podRunId, PROLOGUE } from "./agent.ts";
 import { quote } from "../base/text/escape.ts";
 import { outcomeOf, runOutcome } from "./runtruth.ts";
@@ -260,7 +261,9 @@ async function waitSession(
   pod?: V1Pod,
   onEnded?: RunEndedHook,
 ) {
-  let p = pod ?? await runningPod(kube, namespace, name);
+  // a wait begun while the cluster brings the pod back waits for it: the run goes on there (issue 80)
+  let p = pod ?? await runningPodOnceBack(kube, namespace, name, signal);
+  if (!p) return undefined;
   // the pod's end (the cluster replacing it, issue 80) cuts the wait: the session's next pod resumes the run
   // (runner.js), and the wait goes on there, said once
   const tracker = new PodTracker(name, p);

@@ -25,6 +25,34 @@ export async function runningPod(
   return v.pod!;
 }
 
+/**
+ * The session's pod once it runs: while the cluster brings it back (its Job replacing it, issue 80) it is
+ * waited for, looking every 2 s, until `signal` (then undefined). Any other reason it cannot run is its error.
+ */
+export async function runningPodOnceBack(
+  kube: KubeObjects & KubeIdentity,
+  namespace: string,
+  name: string,
+  signal: AbortSignal,
+): Promise<V1Pod | undefined> {
+  while (!signal.aborted) {
+    const v = await requireSession(kube, namespace, name);
+    const why = notAttachable(v);
+    if (!why) return v.pod!;
+    if (!v.restart) throw why;
+    await new Promise<void>((r) => {
+      const t = setTimeout(done, 2000);
+      function done() {
+        clearTimeout(t);
+        signal.removeEventListener("abort", done);
+        r();
+      }
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+  return undefined;
+}
+
 interface Captured {
   code: number;
   stdout: string;
