@@ -204,6 +204,10 @@ withSessionWorld("follow: agent wait goes on on the replacement pod, said once",
     const first = await podOf(w, name);
     const d = await w.kc(["delete", "pod", "-l", `kodama.dev/session=${name}`, "--wait=true"]);
     assertEquals(d.code, 0, d.stderr);
+    // a wait begun while the pod comes back (the Job's back-off: some seconds) waits for it too
+    const late = w.spawn(["agent", "wait", name]);
+    const lateOut = new Response(late.stdout).text();
+    const lateErr = new Response(late.stderr).text();
     // as in the agent logs -f case: the run made to look alive again, as its resume would
     for (const f of ["pod", "pid", "exit", "stopped"]) await Deno.remove(join(run, f)).catch(() => {});
     await waitUntil(
@@ -221,6 +225,10 @@ withSessionWorld("follow: agent wait goes on on the replacement pod, said once",
     assertEquals(code, 0, `${out}\n${err}`);
     assertMatch(out, /^fw\trun 1\t/m);
     assertEquals([...err.matchAll(LINE)].length, 1, err);
+    const lateCode = (await late.status).code;
+    const [lo, le] = await Promise.all([lateOut, lateErr]);
+    assertEquals(lateCode, 0, `${lo}\n${le}`);
+    assertMatch(lo, /^fw\trun 1\t/m);
   } finally {
     await purge(w, name);
   }
