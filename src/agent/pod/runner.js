@@ -149,6 +149,15 @@ function stopMarked() {
     return false;
   }
 }
+/** The pod is ending (keepalive.sh names it in $HOME/.kodama/ending before it passes the TERM on). */
+function podEnding() {
+  try {
+    const mark = fs.readFileSync(`${process.env.HOME || "/home/kodama"}/.kodama/ending`, "utf8");
+    return mark.split("\n").includes(`pod=${POD}`);
+  } catch {
+    return false;
+  }
+}
 const LOCK = file("lock");
 const STALE_MS = 20_000;
 /** This runner holds the run: its pod's uid and a heartbeat every 5 s (an old pod may still terminate). */
@@ -209,6 +218,15 @@ function recordCut() {
   } catch { /* a full disk: the next pod finds no record (node-lost) */ }
   // the lock goes when this runner does (its agent ended): the next pod's runner never overlaps it
   process.on("exit", unlock);
+}
+/**
+ * The agent ended because its pod is ending, before this runner's own TERM came (keepalive.sh signals the
+ * pod's processes one by one, in no set order): a cut, as if the TERM had come first, never the run's end.
+ */
+function cutIfPodEnding() {
+  if (cutting || stopped() || stopMarked() || fs.existsSync(file("exit")) || !podEnding()) return;
+  recordCut();
+  process.exit(143);
 }
 
 const CONTINUE_PROMPT = (why) =>
@@ -464,6 +482,7 @@ function attempt(argv, stdin) {
       done = true;
       clearInterval(timer);
       current = undefined;
+      cutIfPodEnding();
       resolve({
         code: code ?? (signal ? 128 + ({ SIGTERM: 15, SIGKILL: 9, SIGINT: 2 }[signal] ?? 1) : 1),
         endedBy,
@@ -655,6 +674,7 @@ async function main() {
 
 function finish(r, o) {
   // the pod ends under the run: the cut is recorded, the run is not over (the next pod resumes it)
+  cutIfPodEnding();
   if (cutting) process.exit(143);
   unlock();
   // nothing more is taken: a message said from here on is taken back by say.sh (a new run continues)

@@ -11,7 +11,9 @@
 # anywhere: Kubernetes turns it into one in a container's command. busybox sh and dash run it.
 # The kubelet's TERM (the pod's end: a delete, an eviction, a preemption) comes to this process only: it is
 # passed on to every process of this pod (KODAMA_POD_UID in its environment), which get up to 20 s of the
-# pod's 30 s grace to record what they must (an agent run records its cut, agent/pod/runner.js).
+# pod's 30 s grace to record what they must (an agent run records its cut, agent/pod/runner.js). Before
+# any is signalled, $HOME/.kodama/ending names this pod (`pod=UID`, written whole): a process that sees a
+# child end first (the TERM reaches processes one by one) knows the pod is ending, not its work.
 # Start hooks: each file in $HOME/.kodama/on-start.d is run by sh at the pod's start, in the background,
 # without KODAMA_IDLE_IGNORE (what it starts is the session's activity). The session layer knows no hook's
 # purpose: the agent layer installs one that resumes a run a pod's end cut off (agent/pod/resume.sh).
@@ -34,7 +36,14 @@ pass_term() {
   done
 }
 # shellcheck disable=SC2317 # run by the trap
-on_term() { kill "$!" 2>/dev/null; [ -n "${KODAMA_POD_UID:-}" ] && pass_term "$!"; exit 0; }
+on_term() {
+  kill "$!" 2>/dev/null
+  [ -n "${KODAMA_POD_UID:-}" ] || exit 0
+  d="$HOME/.kodama"
+  mkdir -p "$d" 2>/dev/null && printf 'pod=%s\n' "$KODAMA_POD_UID" > "$d/.ending.$me" && mv -f "$d/.ending.$me" "$d/ending"
+  pass_term "$!"
+  exit 0
+}
 # this process's pid (the shell opens the file itself: no child), never a double dollar
 me=""; read -r me _ < /proc/self/stat 2>/dev/null || :
 trap on_term TERM INT

@@ -117,6 +117,8 @@ Deno.test("resume: the pod's end is a cut, recorded; the next pod resumes the ru
   assertEquals(await exists(`${w.run}/ended-by`), false);
   assertEquals(await podProcesses(a), 0, "the old pod's processes are gone");
   assertStringIncludes((await read(`${w.run}/log`))!, "cut by the pod's end (SIGTERM)");
+  // the pod's main process named the ending pod before it passed the TERM on
+  assertEquals(await read(`${w.home}/.kodama/ending`), `pod=${a}`);
   // read from the next pod before the resume: still running (agent wait waits on; no end is announced)
   const status = await new Deno.Command("sh", {
     args: ["-c", STATUS_SCRIPT, "kodama-status"],
@@ -140,6 +142,53 @@ Deno.test("resume: the pod's end is a cut, recorded; the next pod resumes the ru
       (await read(`${w.run}/log`))!,
       `"event":"resume","cause":"deleted","attempt":1,"of":3`,
     );
+  } finally {
+    await endPod(pb);
+    await Deno.remove(`${w.home}/..`, { recursive: true });
+  }
+});
+
+/** Pids of pod `uid` whose command line starts with `prefix` (NUL-separated, as in /proc). */
+async function podPids(uid: string, prefix: string): Promise<number[]> {
+  const found: number[] = [];
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const env = await Deno.readTextFile(`/proc/${e.name}/environ`);
+      const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`);
+      if (env.split("\0").includes(`KODAMA_POD_UID=${uid}`) && cmd.startsWith(prefix)) {
+        found.push(Number(e.name));
+      }
+    } catch { /* gone, or not ours */ }
+  }
+  return found;
+}
+
+Deno.test("resume: the pod's TERM reaching the agent before its runner is still a cut, never the run's end", async () => {
+  const w = await world();
+  const a = `pod-a-${crypto.randomUUID()}`, b = `pod-b-${crypto.randomUUID()}`;
+  const pa = pod(w, a);
+  try {
+    await startRun(w, a);
+    // keepalive.sh names the ending pod first, then signals the pod's processes one by one: here the agent
+    // gets its TERM and ends while the runner's own TERM is still to come
+    await Deno.writeTextFile(`${w.home}/.kodama/ending`, `pod=${a}\n`);
+    const agents = await podPids(a, "sh\0-c\0cat > /dev/null");
+    assertEquals(agents.length, 1);
+    Deno.kill(agents[0], "SIGTERM");
+    await until("the runner's end", async () => (await podPids(a, "node\0")).length === 0);
+    const cut = JSON.parse((await read(`${w.run}/cut`)) ?? "{}");
+    assertEquals([cut.pod, cut.cause], [a, "deleted"]);
+    assertEquals(await exists(`${w.run}/exit`), false, "the run did not end");
+    assertEquals(await exists(`${w.run}/ended-by`), false);
+  } finally {
+    await endPod(pa);
+  }
+  const pb = pod(w, b);
+  try {
+    assertEquals(await runExit(w.run, 20_000), "0");
+    const st = parseRunState(await read(`${w.run}/state.json`));
+    assertEquals(st.resumes?.map((r) => r.cause), ["deleted"]);
   } finally {
     await endPod(pb);
     await Deno.remove(`${w.home}/..`, { recursive: true });
