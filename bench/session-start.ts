@@ -341,12 +341,12 @@ export async function benchSessionStart(runs = 3, slow = "10s", together = 8): P
     );
   }
   // against a bare pod of the same image: a tenth of it is a start that did not wait for its pod; a pooled
-  // start takes a pod made ahead (it may be far under); N at once cannot take under half of one
+  // start takes a pod made ahead (it may be far under); N at once cannot take a tenth of one
   const bounds: Record<string, [number, number]> = {
     coldRatio: [0.1, 50],
     resumeRatio: [0.1, 50],
-    togetherRatio: [0.5, 50],
-    bareTogetherRatio: [0.5, 50],
+    togetherRatio: [0.1, 50],
+    bareTogetherRatio: [0.1, 50],
     pooledRatio: [0.01, 50],
   };
   return { name: "session-start", lines, figures, bounds };

@@ -108,7 +108,7 @@ export async function benchWorkflow(
         localRunMs: median(localT),
       },
       // `kodama run` is the exec and more; a script step is a Worker and more (a tenth of either is none)
-      bounds: { runOverExec: [0.5, 20], scriptOverBare: [0.1, 1000] },
+      bounds: { runOverExec: [0.1, 50], scriptOverBare: [0.1, 1000] },
       lines: [
         `kodama run (1 exec step)   median ${fmtMs(r)}   p90 ${fmtMs(percentile(runT, 90))}   (${RUNS} runs)`,
         `kodama exec (same command) median ${fmtMs(e)}   p90 ${fmtMs(percentile(execT, 90))}`,
