@@ -51,9 +51,10 @@ const NEEDS: Record<string, string[]> = {
 /**
  * Benchmarks whose smoke run the suite leaves to be asked for by name (KODAMA_BENCH_SMOKE_ONLY), and why.
  * churn: two groups and evictions take 70-110 s of wall on 2 loaded cores, and in one smoke run of four a
- * run under evictions ended `no-changes` (counted lost, rightly; unexplained: perhaps a resumed run whose
- * last step was done before the cut, judged on its last segment's tree alone). Not this suite's to fail on
- * until that is understood (issue 83's report).
+ * run under evictions ended `no-changes` (counted lost, rightly; not yet explained: perhaps a run cut after
+ * its last step's write, whose resumed runner takes head-start and tree-start again (runner.sh git_start),
+ * so its changes are judged on the last segment alone). Not this suite's to fail on until that is settled
+ * (issue 83's report).
  */
 const BY_NAME_ONLY: Record<string, string> = {
   churn: "70-110 s, and a resumed run may end no-changes (see the test file); KODAMA_BENCH_SMOKE_ONLY=churn",
