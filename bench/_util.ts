@@ -1,5 +1,6 @@
 /** Small helpers shared by the benchmarks: timing subprocesses and summarising samples. */
 import os from "node:os";
+import { LABEL_SESSION } from "../src/session/spec/names.ts";
 export function percentile(samples: number[], p: number): number {
   const s = [...samples].sort((a, b) => a - b);
   if (!s.length) return NaN;
@@ -33,16 +34,58 @@ export interface BenchResult {
   /**
    * What cannot be true of this run's own figures (a run lost where none may be, a wall time under what the
    * rate limit allows, a throughput of 0): the benchmark erred. `deno task bench` then fails, and so does its
-   * smoke run in the suite (tests/unit/bench_smoke_test.ts), so a benchmark cannot rot unnoticed.
+   * smoke run in the suite (tests/integration/bench_smoke_test.ts), so a benchmark cannot rot unnoticed.
    */
   problems?: string[];
+  /**
+   * The run's figures by name (times in the unit their name says, ratios, counts), printed as JSON on the
+   * `# bench-json` line (benchLine) for a program to read: the smoke test does.
+   */
+  figures?: Record<string, number>;
+  /**
+   * The range each named figure may take, inclusive; a figure without one must be a finite number above 0.
+   * A ratio's range is wide: its floor far under the goal, its ceiling absurd (the goal itself is not
+   * judged here: a shared, loaded machine misses goals, it does not make figures impossible).
+   */
+  bounds?: Record<string, [number, number]>;
+  /** why nothing was measured (what the machine lacks): said on the `# bench-json` line, never a pass */
+  skipped?: string;
 }
 
-/** The problems of a figure that is not a finite number above 0 (NaN, Infinity, 0 MB/s). */
-export function notPositive(figures: Record<string, number>): string[] {
-  return Object.entries(figures).filter(([, v]) => !(Number.isFinite(v) && v > 0)).map(([k, v]) =>
-    `${k} is ${v}`
-  );
+/** Whether the benchmark was asked for its smoke run: `--smoke` among the arguments, or KODAMA_BENCH_SMOKE=1. */
+export function smokeFlag(args: string[] = Deno.args): boolean {
+  return args.includes("--smoke") || Deno.env.get("KODAMA_BENCH_SMOKE") === "1";
+}
+
+/**
+ * Everything impossible about a result: its own problems, then each figure outside its bound (without one:
+ * not a finite number above 0: NaN, Infinity, 0 ms). A result with no figures and no skip reason is one too.
+ */
+export function impossible(r: BenchResult): string[] {
+  const out = [...(r.problems ?? [])];
+  if (r.skipped) return out;
+  const figures = r.figures ?? {};
+  if (!Object.keys(figures).length) out.push("it printed no figures");
+  for (const [k, v] of Object.entries(figures)) {
+    const b = r.bounds?.[k];
+    if (!Number.isFinite(v) && !(b && v === b[1])) out.push(`${k} is ${v}`);
+    else if (b ? v < b[0] || v > b[1] : !(v > 0)) {
+      out.push(`${k} is ${v}${b ? ` (it can only be ${b[0]} to ${b[1]})` : " (it can only be above 0)"}`);
+    }
+  }
+  return out;
+}
+
+/** The machine-readable line of a result: `# bench-json {"name":…,"figures":{…},"problems":[…]}`. */
+export function benchLine(r: BenchResult, smoke = false): string {
+  const finite = (v: number) => (Number.isFinite(v) ? v : String(v));
+  return "# bench-json " + JSON.stringify({
+    name: r.name,
+    smoke,
+    ...(r.skipped ? { skipped: r.skipped } : {}),
+    figures: Object.fromEntries(Object.entries(r.figures ?? {}).map(([k, v]) => [k, finite(v)])),
+    problems: impossible(r),
+  });
 }
 
 /**
@@ -116,4 +159,30 @@ export const cpu = {
 /** The places of the `n` largest of `values`, largest first: which samples (a run's first, a stall) made the tail. */
 export function slowest(values: number[], n: number): number[] {
   return values.map((_, i) => i).sort((a, b) => values[b] - values[a]).slice(0, n);
+}
+
+/**
+ * The running pod of session `name` (a session is a Job: its pod's name is not the session's), found by
+ * the label kodama gives it; `kubectl` is kubectl's argv up to its verb (`kubectl --kubeconfig K -n NS`).
+ */
+export async function sessionPod(kubectl: string[], name: string): Promise<string> {
+  const out = await new Deno.Command(kubectl[0], {
+    args: [
+      ...kubectl.slice(1),
+      "get",
+      "pods",
+      "-l",
+      `${LABEL_SESSION}=${name}`,
+      "--field-selector=status.phase=Running",
+      "-o",
+      "jsonpath={.items[*].metadata.name}",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const pod = new TextDecoder().decode(out.stdout).trim().split(/\s+/)[0];
+  if (!out.success || !pod) {
+    throw new Error(`no running pod of session ${name}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+  return pod;
 }

@@ -30,7 +30,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startCluster } from "../tests/cluster/harness.ts";
-import { type BenchResult, median } from "./_util.ts";
+import { benchLine, type BenchResult, median, smokeFlag } from "./_util.ts";
 import { RUNTIME_FLAGS } from "../src/base/proc/proc.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -116,6 +116,8 @@ export interface EverydayOptions {
   binary?: string;
   /** an extra row: `deno run` of a code-split `deno bundle` of main.ts */
   bundle?: boolean;
+  /** no warm-up round (the smoke run: its figures are read for being possible, not for the targets) */
+  cold?: boolean;
 }
 
 /**
@@ -157,6 +159,7 @@ async function benchAgainst(
   pod: { ns: string; name: string; container: string },
   wekaInDrive: boolean,
   o: EverydayOptions,
+  figures: Record<string, number> = {},
 ): Promise<string[]> {
   const runs = o.runs ?? 7;
   const tmp = await Deno.makeTempDir({ prefix: "kodama-bench-everyday-" });
@@ -256,7 +259,7 @@ async function benchAgainst(
     const key = (c: Case, s: Subject) => `${c.name}\0${s.name}`;
     // warm-up: Deno's module cache, kubectl's discovery cache, the server's first connections
     const subjectsOf = (c: Case) => [...subjects, ...extras, ...(c.floor ? [floor] : [])];
-    for (const c of cases) for (const s of subjectsOf(c)) await measure(s.argv(c), env, tmp);
+    if (!o.cold) { for (const c of cases) for (const s of subjectsOf(c)) await measure(s.argv(c), env, tmp); }
     for (let r = 0; r < runs; r++) {
       for (const c of cases) {
         const all = subjectsOf(c);
@@ -288,6 +291,8 @@ async function benchAgainst(
     for (const c of cases) {
       const k = stat(c, subjects[0]), p = stat(c, subjects[1]);
       const ratio = k.wall / p.wall;
+      figures[`${c.name} ratio`] = ratio;
+      figures[`${c.name} ms`] = k.wall;
       let line = `${c.name.padEnd(22)} ${cell(k)}  ${cell(p)}  ${ratio.toFixed(2)}x (<= ${c.target}x ${
         ratio <= c.target ? "OK" : "MISSED"
       })`;
@@ -331,6 +336,7 @@ async function benchAgainst(
 
 export async function benchEveryday(o: EverydayOptions = {}): Promise<BenchResult> {
   const lines: string[] = [];
+  const figures: Record<string, number> = {};
   const cluster = await startCluster({ seed: "demo", pods: 100 });
   try {
     lines.push(
@@ -340,6 +346,7 @@ export async function benchEveryday(o: EverydayOptions = {}): Promise<BenchResul
         { ns: "load", name: "load-000", container: "main" },
         !cluster.real,
         o,
+        figures,
       ),
     );
   } finally {
@@ -358,8 +365,15 @@ export async function benchEveryday(o: EverydayOptions = {}): Promise<BenchResul
       ),
     );
   }
-  return { name: "everyday", lines };
+  // each command against kubectl's same command: a twentieth of it, or fifty times, is not the same command
+  const bounds = Object.fromEntries(
+    Object.keys(figures).filter((k) => k.endsWith(" ratio")).map((k) => [k, [0.05, 50] as [number, number]]),
+  );
+  return { name: "everyday", lines, figures, bounds };
 }
+
+/** The smoke run (tests/integration/bench_smoke_test.ts): one round of each command, no warm-up round. */
+export const benchEverydaySmoke = () => benchEveryday({ runs: 1, cold: true });
 
 function flag(name: string): string | undefined {
   const i = Deno.args.indexOf(name);
@@ -367,12 +381,12 @@ function flag(name: string): string | undefined {
 }
 
 if (import.meta.main) {
-  const r = await benchEveryday({
+  const r = smokeFlag() ? await benchEverydaySmoke() : await benchEveryday({
     runs: Number(flag("--runs") ?? Deno.env.get("BENCH_RUNS") ?? 7),
     baseline: flag("--baseline"),
     only: flag("--only")?.split(","),
     binary: flag("--binary"),
     bundle: Deno.args.includes("--bundle"),
   });
-  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+  console.log(`# ${r.name}\n${r.lines.join("\n")}\n${benchLine(r, smokeFlag())}`);
 }

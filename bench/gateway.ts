@@ -13,7 +13,7 @@
  */
 import { startStandIn } from "../tests/agents/_standin.ts";
 import { startGateway } from "../tests/agents/_gateway.ts";
-import { type BenchResult, fmtMs, median } from "./_util.ts";
+import { benchLine, type BenchResult, fmtMs, median, smokeFlag } from "./_util.ts";
 
 const KEYS = ["sk-bench-key-1", "sk-bench-key-2"];
 
@@ -47,7 +47,7 @@ const providers = (url: string) => ({
   },
 });
 
-async function overhead(rounds: number): Promise<string[]> {
+async function overhead(rounds: number, figures: Record<string, number>): Promise<string[]> {
   // a turn of text and a tool call: about 10 events
   const turns = Array.from({ length: rounds * 2 + 2 }, () => [{ text: "a step" }, { shell: "true" }]);
   const api = await startStandIn(turns, { firstByteMs: 300, trickleMs: 20 });
@@ -72,6 +72,8 @@ async function overhead(rounds: number): Promise<string[]> {
       }
     }
     const r = (a: number[], b: number[]) => (median(a) / median(b)).toFixed(3);
+    figures.firstByteRatio = median(g.first) / median(d.first);
+    figures.totalRatio = median(g.total) / median(d.total);
     return [
       `overhead: a streamed request (first byte at 300 ms, then 20 ms an event), ${rounds} rounds each way`,
       `  first byte: direct ${fmtMs(median(d.first))}, through the gateway ${fmtMs(median(g.first))}: ${
@@ -93,6 +95,7 @@ async function goodput(
   r: number,
   windowS: number,
   problems: string[],
+  figures: Record<string, number>,
 ): Promise<string[]> {
   const api = await startStandIn([], { rateLimit: { requests: r, windowMs: windowS * 1000, perKey: true } });
   const gw = await startGateway({ providers: providers(api.url) });
@@ -110,6 +113,7 @@ async function goodput(
     const wall = (performance.now() - t0) / 1000;
     const floor = (Math.ceil((n * k) / (2 * r)) - 1) * windowS;
     const lost = runs.filter((x) => !x).length;
+    Object.assign(figures, { lost, goodputWallS: wall, goodputRatio: wall / floor });
     if (lost) problems.push(`${lost} of ${n} runs lost (none may be)`);
     if (wall < floor * 0.95) {
       problems.push(`${wall.toFixed(1)}s is under the ${floor}s the rate limit allows`);
@@ -134,12 +138,25 @@ async function goodput(
 
 export async function benchGateway(rounds = 30, k = 3, r = 6, windowS = 5): Promise<BenchResult> {
   const problems: string[] = [];
-  const lines = [...await overhead(rounds), ...await goodput(16, k, r, windowS, problems)];
-  return { name: "gateway", lines, problems };
+  const figures: Record<string, number> = {};
+  const lines = [...await overhead(rounds, figures), ...await goodput(16, k, r, windowS, problems, figures)];
+  return {
+    name: "gateway",
+    lines,
+    problems,
+    figures,
+    // through the gateway is never faster than direct (the first byte is 300 ms away): half is impossible
+    bounds: { lost: [0, 0], firstByteRatio: [0.5, 20], totalRatio: [0.5, 20], goodputRatio: [0.5, 20] },
+  };
 }
 
+/** The smoke run (tests/integration/bench_smoke_test.ts): 3 rounds; 16 replicas × 2 requests, 4 a 1 s window a key. */
+export const benchGatewaySmoke = () => benchGateway(3, 2, 4, 1);
+
 if (import.meta.main) {
-  const [rounds, k, r, w] = Deno.args.map(Number);
-  const res = await benchGateway(rounds || 30, k || 3, r || 6, w || 5);
-  console.log(res.lines.join("\n"));
+  const [rounds, k, r, w] = Deno.args.filter((a) => a !== "--smoke").map(Number);
+  const res = smokeFlag()
+    ? await benchGatewaySmoke()
+    : await benchGateway(rounds || 30, k || 3, r || 6, w || 5);
+  console.log(`${res.lines.join("\n")}\n${benchLine(res, smokeFlag())}`);
 }

@@ -11,7 +11,7 @@
  * -A picker `^pr` matches the pod name, which fzf on `namespace/name` lines has no single equivalent for).
  */
 import process from "node:process";
-import { type BenchResult, fmtMs, median, percentile } from "./_util.ts";
+import { benchLine, type BenchResult, fmtMs, median, percentile, smokeFlag } from "./_util.ts";
 import { createState, onKey, type PickerItem, setViewport } from "../src/picker/state.ts";
 import { render } from "../src/picker/render.ts";
 import { parseQuery } from "../src/picker/match.ts";
@@ -213,6 +213,8 @@ export async function benchPicker(n = 50_000): Promise<BenchResult> {
     } on ${navigator.hardwareConcurrency} CPUs`,
   ];
   const p95 = percentile(times, 95);
+  const figures: Record<string, number> = { openMs, p50Ms: median(times), p95Ms: p95, matches: counts[0] };
+  const problems: string[] = [];
   if (await fzfAvailable()) {
     const input = new TextEncoder().encode(items.map((i) => i.id).join("\n") + "\n");
     await fzfFilter(input, "warm"); // page cache
@@ -222,6 +224,8 @@ export async function benchPicker(n = 50_000): Promise<BenchResult> {
     const comparable = (q: string) => !parseQuery(q).flat().some((t) => t.anchored);
     const mismatch = qs.filter((q, i) => comparable(q) && f[i].count !== counts[i]);
     const compared = qs.filter(comparable).length;
+    if (mismatch.length) problems.push(`match counts differ from fzf's for ${mismatch.join(", ")}`);
+    figures.fzfP95Ms = percentile(fms, 95);
     lines.push(
       `fzf --filter per query    p50 ${fmtMs(median(fms))}  p95 ${fmtMs(percentile(fms, 95))}  max ${
         fmtMs(Math.max(...fms))
@@ -240,12 +244,15 @@ export async function benchPicker(n = 50_000): Promise<BenchResult> {
     lines.push("fzf --filter              skipped: fzf is not installed (apt-get install fzf)");
   }
   lines.push(`target p95 < 16 ms        ${p95 < 16 ? "OK" : "MISSED"} (${fmtMs(p95)})`);
-  return { name: "picker", lines };
+  return { name: "picker", lines, figures, problems };
 }
 
 export const main = benchPicker;
 
+/** The smoke run (tests/integration/bench_smoke_test.ts): 5,000 names. */
+export const benchPickerSmoke = () => benchPicker(5_000);
+
 if (import.meta.main) {
-  const r = await benchPicker(Number(Deno.args[0] ?? 50_000));
-  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+  const r = smokeFlag() ? await benchPickerSmoke() : await benchPicker(Number(Deno.args[0] ?? 50_000));
+  console.log(`# ${r.name}\n${r.lines.join("\n")}\n${benchLine(r, smokeFlag())}`);
 }

@@ -24,7 +24,7 @@
 import { parseArgs } from "node:util";
 import { isAbsolute, join, resolve } from "node:path";
 import { startTestServer } from "./fanout.ts";
-import { type BenchResult, watcherCpuScript, watcherTicks } from "./_util.ts";
+import { benchLine, type BenchResult, smokeFlag, watcherCpuScript, watcherTicks } from "./_util.ts";
 import { FULL_EVERY, IDLE_TICK_S, TICK_S } from "../src/session/sync/twoway.ts";
 import { EVENT_FULL_FACTOR, EVENTS_JS } from "../src/session/sync/podside.ts";
 
@@ -40,6 +40,8 @@ interface Opts {
   files: number;
   idle: number;
   script?: string;
+  /** how long after the tree is made the watchers start (busybox's find lists the last minute's changes) */
+  settleMs?: number;
 }
 
 async function run(args: string[], env: Record<string, string>): Promise<string> {
@@ -165,6 +167,7 @@ export async function benchPodWatch(o: Opts): Promise<BenchResult> {
     `uptime: ${(await Deno.readTextFile("/proc/loadavg").catch(() => "?")).split(" ").slice(0, 3).join(" ")}`,
   ];
   const images = server ? ["(test server: the pod is a local process)"] : o.images;
+  const figures: Record<string, number> = {};
   try {
     for (const image of images) {
       const pod = `kodama-podwatch-${crypto.randomUUID().slice(0, 6)}`;
@@ -192,7 +195,7 @@ export async function benchPodWatch(o: Opts): Promise<BenchResult> {
         const made = Date.now();
         const bare = await measure(o, env, g, pod, BARE_WALK, 1, TICK_S);
         // busybox's find lists what changed in the last minute (-cmin -1): the new tree is idle after that
-        await new Promise((r) => setTimeout(r, Math.max(0, made + 62_000 - Date.now())));
+        await new Promise((r) => setTimeout(r, Math.max(0, made + (o.settleMs ?? 62_000) - Date.now())));
         const node = (await run([...g, "exec", pod, "--", "sh", "-c", "command -v node || :"], env)).trim();
         const watcher = await measure(o, env, g, pod, WATCH_SCRIPT, FULL_EVERY, TICK_S, false);
         const idle = await measure(o, env, g, pod, WATCH_SCRIPT, FULL_EVERY, IDLE_TICK_S, false);
@@ -200,6 +203,17 @@ export async function benchPodWatch(o: Opts): Promise<BenchResult> {
         // the rounds TICK_S apart idle or not (an idle round costs the pod two builtin tests)
         const ev = node ? await measure(o, env, g, pod, WATCH_SCRIPT, FULL_EVERY, TICK_S, true) : undefined;
         const pct = (ms: number) => `${(ms / 10).toFixed(2)}%`;
+        if (!Object.keys(figures).length) {
+          Object.assign(figures, {
+            watcherMsPerS: watcher.msPerS,
+            idleMsPerS: idle.msPerS,
+            bareMsPerS: bare.msPerS,
+            watcherRounds: watcher.rounds,
+            idleRounds: idle.rounds,
+            bareRounds: bare.rounds,
+            ...(ev ? { notifierMsPerS: ev.msPerS, notifierRounds: ev.rounds } : {}),
+          });
+        }
         const per = (m: { msPerS: number; rounds: number }) =>
           `${m.msPerS.toFixed(1)} ms/s (${pct(m.msPerS)} of a core; ${m.rounds} rounds, ${
             (m.msPerS * o.idle / Math.max(1, m.rounds)).toFixed(1)
@@ -225,7 +239,19 @@ export async function benchPodWatch(o: Opts): Promise<BenchResult> {
   } finally {
     await server?.stop();
   }
-  return { name: `pod watcher CPU${o.kubeconfig ? " (real cluster)" : ""}`, lines };
+  // CPU in ms a second: 0 to a whole core each (an idle watcher may spend under a tick); each made rounds
+  const cpuBound = [0, 1000 * navigator.hardwareConcurrency] as [number, number];
+  return {
+    name: `pod watcher CPU${o.kubeconfig ? " (real cluster)" : ""}`,
+    lines,
+    figures,
+    bounds: {
+      watcherMsPerS: cpuBound,
+      idleMsPerS: cpuBound,
+      bareMsPerS: cpuBound,
+      notifierMsPerS: cpuBound,
+    },
+  };
 }
 
 export function parsePodWatchArgs(args: string[]): Opts {
@@ -252,7 +278,13 @@ export function parsePodWatchArgs(args: string[]): Opts {
   };
 }
 
+/** The smoke run (tests/integration/bench_smoke_test.ts): 200 files, 2 s each, not waiting for the tree to settle. */
+export const benchPodWatchSmoke = () =>
+  benchPodWatch({ ...parsePodWatchArgs(["--files=200", "--idle=2"]), settleMs: 0 });
+
 if (import.meta.main) {
-  const r = await benchPodWatch(parsePodWatchArgs(Deno.args));
-  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+  const r = smokeFlag()
+    ? await benchPodWatchSmoke()
+    : await benchPodWatch(parsePodWatchArgs(Deno.args.filter((a) => a !== "--smoke")));
+  console.log(`# ${r.name}\n${r.lines.join("\n")}\n${benchLine(r, smokeFlag())}`);
 }

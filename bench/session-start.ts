@@ -19,7 +19,7 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { kubectl as kubectlOn, startCluster, type TestCluster } from "../tests/cluster/harness.ts";
-import { type BenchResult, cpu, fmtMs, median } from "./_util.ts";
+import { benchLine, type BenchResult, cpu, fmtMs, median, smokeFlag } from "./_util.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -130,16 +130,23 @@ async function counted<T>(into: number[], fn: () => Promise<T>): Promise<T> {
 
 const cpuNote = (c: number[]) => (c.length ? `  (CPU ${median(c).toFixed(2)} s)` : "");
 
-async function benchTarget(t: Target, runs: number): Promise<string[]> {
+/** How many starts at once (8; fewer in the smoke run) and the figures of the first target, by name. */
+interface Shape {
+  together: number;
+  figures: Record<string, number>;
+}
+
+async function benchTarget(t: Target, runs: number, s: Shape): Promise<string[]> {
   const b = new Bench(t);
   try {
-    return await measureTarget(b, t, runs);
+    return await measureTarget(b, t, runs, s);
   } finally {
     await Promise.all([...b.made].map((n) => b.purge(n)));
   }
 }
 
-async function measureTarget(b: Bench, t: Target, runs: number): Promise<string[]> {
+async function measureTarget(b: Bench, t: Target, runs: number, s: Shape): Promise<string[]> {
+  const n = s.together;
   // KODAMA_BENCH_PREFIX: names of your own on a shared cluster
   const tag = `${Deno.env.get("KODAMA_BENCH_PREFIX") ?? "bs"}${Date.now().toString(36).slice(-4)}`;
   const bare: number[] = [], cold: number[] = [], resume: number[] = [], repo: number[] = [];
@@ -170,18 +177,18 @@ async function measureTarget(b: Bench, t: Target, runs: number): Promise<string[
   const before = { kodama: cpu.children(), server: cpu.own("self"), machine: cpu.machine() };
   const pods0 = new Map((t.cluster?.runtimePids() ?? []).map((p) => [p, cpu.own(p)]));
   const t0 = performance.now();
-  await Promise.all([...Array(8).keys()].map((i) => b.start(`${tag}-p${i}`)));
+  await Promise.all([...Array(n).keys()].map((i) => b.start(`${tag}-p${i}`)));
   const eight = performance.now() - t0;
   const kodamaCpu = before.kodama === undefined ? undefined : cpu.children()! - before.kodama;
   const serverCpu = t.cluster ? cpu.own("self") - before.server : 0;
   const podCpu = (t.cluster?.runtimePids() ?? []).reduce((a, p) => a + cpu.own(p) - (pods0.get(p) ?? 0), 0);
   const machineCpu = cpu.machine() - before.machine;
-  await Promise.all([...Array(8).keys()].map((i) => b.purge(`${tag}-p${i}`)));
+  await Promise.all([...Array(n).keys()].map((i) => b.purge(`${tag}-p${i}`)));
   // the peer at the same task: eight bare pods at once (eight kubectl run + wait) against one made just
   // before; on a machine with few cores the clients' own CPU sets a floor for any client, kubectl's too
   const bareOne = await b.bare(`${tag}-bone`);
   const tb = performance.now();
-  await Promise.all([...Array(8).keys()].map((i) => b.bare(`${tag}-b8${i}`)));
+  await Promise.all([...Array(n).keys()].map((i) => b.bare(`${tag}-b8${i}`)));
   const bareEight = performance.now() - tb;
   const lines = [
     `[${t.label}] image ${t.image}, ${runs} rounds, medians`,
@@ -197,18 +204,25 @@ async function measureTarget(b: Bench, t: Target, runs: number): Promise<string[
         (median(repo) / median(bare)).toFixed(2)
       }x`
       : `  kodama start --repo               not measured (no repository the pods can reach)`,
-    `  8 starts at once                  ${fmtMs(eight)} against one start ${fmtMs(one)}   ${
+    `  ${n} starts at once                  ${fmtMs(eight)} against one start ${fmtMs(one)}   ${
       ratio(eight, one, 2)
     }`,
-    `    peer: 8 bare pods at once       ${fmtMs(bareEight)} against one bare pod ${fmtMs(bareOne)}   ${
+    `    peer: ${n} bare pods at once       ${fmtMs(bareEight)} against one bare pod ${fmtMs(bareOne)}   ${
       (bareEight / bareOne).toFixed(2)
-    }x; kodama's eight / kubectl's eight ${(eight / bareEight).toFixed(2)}x`,
+    }x; kodama's ${n} / kubectl's ${n} ${(eight / bareEight).toFixed(2)}x`,
   ];
+  Object.assign(s.figures, {
+    bareMs: median(bare),
+    coldRatio: median(cold) / median(bare),
+    resumeRatio: median(resume) / median(bare),
+    togetherRatio: eight / one,
+    bareTogetherRatio: bareEight / bareOne,
+  });
   if (kodamaCpu !== undefined) {
     const cores = navigator.hardwareConcurrency;
     const rest = machineCpu - kodamaCpu - serverCpu - podCpu;
     lines.push(
-      `    CPU of the 8: kodama ${kodamaCpu.toFixed(2)} s (${(kodamaCpu / 8).toFixed(2)} s each)` +
+      `    CPU of the ${n}: kodama ${kodamaCpu.toFixed(2)} s (${(kodamaCpu / 8).toFixed(2)} s each)` +
         (t.cluster ? `, test server ${serverCpu.toFixed(2)} s, pod processes ${podCpu.toFixed(2)} s` : "") +
         `, rest of the machine ${Math.max(0, rest).toFixed(2)} s; ${cores} cores x ${
           (eight / 1000).toFixed(2)
@@ -216,11 +230,12 @@ async function measureTarget(b: Bench, t: Target, runs: number): Promise<string[
     );
   }
   if (t.slowClass) {
-    const s = await b.start(`${tag}-slow`, ["--storage-class", t.slowClass, "--no-pool"]);
+    const slow = await b.start(`${tag}-slow`, ["--storage-class", t.slowClass, "--no-pool"]);
     await b.purge(`${tag}-slow`);
+    s.figures.slowMs = slow;
     lines.push(
-      `  kodama start on a slow provisioner (${t.slowClass})  ${fmtMs(s)}   ${
-        (s / median(bare)).toFixed(2)
+      `  kodama start on a slow provisioner (${t.slowClass})  ${fmtMs(slow)}   ${
+        (slow / median(bare)).toFixed(2)
       }x`,
     );
   }
@@ -239,6 +254,7 @@ async function measureTarget(b: Bench, t: Target, runs: number): Promise<string[
   } finally {
     await b.kodama(["pool", "drain"]).catch(() => 0);
   }
+  s.figures.pooledRatio = median(pooled) / median(bare2);
   lines.push(
     `  kodama start, pooled${t.slowClass ? ` (${t.slowClass})` : ""}      ${fmtMs(median(pooled))}   ${
       ratio(median(pooled), median(bare2), 1.5)
@@ -274,8 +290,9 @@ async function localRepo(): Promise<string> {
   return dir;
 }
 
-export async function benchSessionStart(runs = 3, slow = "10s"): Promise<BenchResult> {
+export async function benchSessionStart(runs = 3, slow = "10s", together = 8): Promise<BenchResult> {
   const lines: string[] = [];
+  const figures: Record<string, number> = {};
   const cluster = await startCluster({ seed: "demo" });
   try {
     const slowClass = `slow-${slow}`.replace(/[^a-z0-9-]/g, "");
@@ -290,15 +307,19 @@ export async function benchSessionStart(runs = 3, slow = "10s"): Promise<BenchRe
     });
     if (mk.code !== 0) throw new Error(mk.stderr);
     lines.push(
-      ...await benchTarget({
-        label: "test server",
-        kubeconfig: cluster.kubeconfig,
-        context: "dev",
-        image: "busybox:1.36",
-        repo: await localRepo(),
-        cluster,
-        slowClass,
-      }, runs),
+      ...await benchTarget(
+        {
+          label: "test server",
+          kubeconfig: cluster.kubeconfig,
+          context: "dev",
+          image: "busybox:1.36",
+          repo: await localRepo(),
+          cluster,
+          slowClass,
+        },
+        runs,
+        { together, figures },
+      ),
     );
   } finally {
     await cluster.stop();
@@ -306,22 +327,40 @@ export async function benchSessionStart(runs = 3, slow = "10s"): Promise<BenchRe
   const real = Deno.env.get("KODAMA_BENCH_KUBECONFIG");
   if (real) {
     lines.push(
-      ...await benchTarget({
-        label: "cluster",
-        kubeconfig: real,
-        context: "dev",
-        image: Deno.env.get("KODAMA_BENCH_IMAGE") ?? "kodama-dev:bookworm",
-        repo: Deno.env.get("KODAMA_BENCH_REPO"),
-      }, runs),
+      ...await benchTarget(
+        {
+          label: "cluster",
+          kubeconfig: real,
+          context: "dev",
+          image: Deno.env.get("KODAMA_BENCH_IMAGE") ?? "kodama-dev:bookworm",
+          repo: Deno.env.get("KODAMA_BENCH_REPO"),
+        },
+        runs,
+        { together, figures: {} },
+      ),
     );
   }
-  return { name: "session-start", lines };
+  // against a bare pod of the same image: a tenth of it is a start that did not wait for its pod; a pooled
+  // start takes a pod made ahead (it may be far under); N at once cannot take a tenth of one
+  const bounds: Record<string, [number, number]> = {
+    coldRatio: [0.1, 50],
+    resumeRatio: [0.1, 50],
+    togetherRatio: [0.1, 50],
+    bareTogetherRatio: [0.1, 50],
+    pooledRatio: [0.01, 50],
+  };
+  return { name: "session-start", lines, figures, bounds };
 }
+
+/** The smoke run (tests/integration/bench_smoke_test.ts): one round, 2 starts at once, a 1 s provisioner. */
+export const benchSessionStartSmoke = () => benchSessionStart(1, "1s", 2);
 
 if (import.meta.main) {
   const args = Deno.args;
   const at = (f: string) => (args.indexOf(f) >= 0 ? args[args.indexOf(f) + 1] : undefined);
-  const r = await benchSessionStart(Number(at("--runs") ?? 3), at("--slow") ?? "10s");
-  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+  const r = smokeFlag()
+    ? await benchSessionStartSmoke()
+    : await benchSessionStart(Number(at("--runs") ?? 3), at("--slow") ?? "10s");
+  console.log(`# ${r.name}\n${r.lines.join("\n")}\n${benchLine(r, smokeFlag())}`);
   Deno.exit(0);
 }

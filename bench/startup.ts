@@ -3,7 +3,7 @@
  * `kubectl version --client`, same run, interleaved. Target: kodama within 1.5x of kubectl.
  */
 import { fileURLToPath } from "node:url";
-import { type BenchResult, fmtMs, median, timeCommand } from "./_util.ts";
+import { benchLine, type BenchResult, fmtMs, median, smokeFlag, timeCommand } from "./_util.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
@@ -22,6 +22,8 @@ export async function benchStartup(runs = 15): Promise<BenchResult> {
   const ratio = median(k) / median(kc);
   return {
     name: "startup",
+    figures: { kodamaMs: median(k), helpMs: median(h), kubectlMs: median(kc), ratio },
+    bounds: { ratio: [0.05, 50] },
     lines: [
       `kodama --version          median ${fmtMs(median(k))}  (${runs} runs)`,
       `kodama --help             median ${fmtMs(median(h))}`,
@@ -31,7 +33,10 @@ export async function benchStartup(runs = 15): Promise<BenchResult> {
   };
 }
 
+/** The smoke run (tests/integration/bench_smoke_test.ts): two rounds. */
+export const benchStartupSmoke = () => benchStartup(2);
+
 if (import.meta.main) {
-  const r = await benchStartup(Number(Deno.args[0] ?? 15));
-  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+  const r = smokeFlag() ? await benchStartupSmoke() : await benchStartup(Number(Deno.args[0] ?? 15));
+  console.log(`# ${r.name}\n${r.lines.join("\n")}\n${benchLine(r, smokeFlag())}`);
 }

@@ -28,11 +28,14 @@ import { join } from "node:path";
 import { shellQuote } from "../src/base/text/escape.ts";
 import { kodamaArgv, startTestServer } from "./fanout.ts";
 import {
+  benchLine,
   type BenchResult,
   fmtMs,
   median,
   percentile,
+  sessionPod,
   slowest,
+  smokeFlag,
   watcherCpuScript,
   watcherTicks,
 } from "./_util.ts";
@@ -171,7 +174,7 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
   const tree = join(work, "tree");
   const env = { KODAMA_HOME: home, KUBECONFIG: kubeconfig, NO_COLOR: "1" };
   const name = `bench-${crypto.randomUUID().slice(0, 6)}`;
-  const pod = `kodama-${name}`;
+  let pod = ""; // the session's pod, once started
   const g = ["--context", o.context, "-n", o.namespace];
   const kodama = (args: string[], more: Record<string, string> = {}) => {
     const argv = kodamaArgv(kubeconfig, [...g, ...args]);
@@ -181,12 +184,21 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
     run(KUBECTL, ["--kubeconfig", kubeconfig, ...g, ...args], env, stdin);
   const inPod = (script: string) => kubectl(["exec", pod, "-c", "session", "--", "sh", "-c", script]);
   const lines: string[] = [];
+  const figures: Record<string, number> = {};
+  // kubectl cp of the same tree against kodama's push: a hundredth is a push that moved nothing
+  const result = (): BenchResult => ({
+    name: benchName(o),
+    lines,
+    figures,
+    bounds: { cpOverKodama: [0.01, 1000], rawCpuRatio: [0.01, 1000], idleCpuPercent: [0, 100] },
+  });
   try {
     await Deno.mkdir(tree);
     const { bytes } = await makeBenchTree(tree, o.files, o.mb);
     lines.push(`tree: ${o.files} files, ${(bytes / 1e6).toFixed(1)} MB (96% small text, 4% large binary)`);
     lines.push(`load average at start: ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
     await kodama(["start", name, "--image", o.image, "--no-sync", "--storage", "2Gi"]);
+    pod = await sessionPod([KUBECTL, "--kubeconfig", kubeconfig, ...g], name);
     const clean = () =>
       inPod("rm -rf /workspace/* /workspace/.[!.]* 2>/dev/null; mkdir -p /workspace/kc /workspace/raw");
     const STREAMS = [1, 2, 4, 8];
@@ -272,6 +284,7 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
     }
     const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
     if (o.parts.has("cpu") && !o.parts.has("initial")) {
+      figures.rawCpuRatio = median(cpu.kodama) / median(cpu.tar_exec);
       lines.push(
         `initial sync CPU (laptop side, user+sys, median of ${o.runs}): kodama sync push ${
           median(cpu.kodama).toFixed(2)
@@ -282,7 +295,10 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
         } (target <= 1.2 at 1 GB)`,
       );
     }
-    if (!["latency", "burst", "idle"].some((p) => o.parts.has(p))) return { name: benchName(o), lines };
+    if (o.parts.has("initial")) {
+      Object.assign(figures, { kodamaMs: m.kodama, cpOverKodama: m.kubectl_cp / m.kodama });
+    }
+    if (!["latency", "burst", "idle"].some((p) => o.parts.has(p))) return result();
     if (o.parts.has("initial")) {
       lines.push(
         `initial sync (median of ${o.runs}): kodama sync push ${fmtMs(m.kodama)}, kubectl cp ${
@@ -365,6 +381,7 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
         await new Promise((r) => setTimeout(r, 20 + (i % 5) * 20)); // typing between saves
       }
       await watcher.status;
+      figures.latencyP95Ms = percentile(lat, 95);
       lines.push(
         `save-to-present latency over ${o.saves} saves: p50 ${fmtMs(median(lat))}, p95 ${
           fmtMs(percentile(lat, 95))
@@ -427,6 +444,7 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
       }
       await ww.close();
       await writer.status;
+      figures.backP95Ms = percentile(back, 95);
       lines.push(
         `pod -> local save-to-present over ${o.saves} saves: p50 ${fmtMs(median(back))}, p95 ${
           fmtMs(percentile(back, 95))
@@ -492,6 +510,7 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
       const p1 = await podCpu();
       const wallS = (performance.now() - w0) / 1000;
       const paths = (await inPod("find /workspace | wc -l").catch(() => "?")).trim();
+      figures.idleCpuPercent = (cpuS / wallS) * 100;
       lines.push(
         p0 !== undefined && p1 !== undefined
           ? `pod-side watcher CPU over ${o.idle} s idle on a ${paths}-path tree: ${
@@ -521,7 +540,7 @@ export async function benchSync(o: Opts): Promise<BenchResult> {
     await Deno.remove(work, { recursive: true }).catch(() => {});
     await server?.stop();
   }
-  return { name: benchName(o), lines };
+  return result();
 }
 
 export function parseSyncArgs(args: string[]): Opts {
@@ -556,7 +575,23 @@ export function parseSyncArgs(args: string[]): Opts {
   };
 }
 
+/**
+ * The smoke run (tests/integration/bench_smoke_test.ts): the initial sync of 40 files (1 MB) once, 5 saves
+ * each way and one after idle; not the burst and the idle CPU (a minute's wait each).
+ */
+export const benchSyncSmoke = () =>
+  benchSync(parseSyncArgs([
+    "--runs=1",
+    "--files=40",
+    "--mb=1",
+    "--saves=5",
+    "--idle-saves=1",
+    "--parts=initial,latency",
+  ]));
+
 if (import.meta.main) {
-  const r = await benchSync(parseSyncArgs(Deno.args));
-  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+  const r = smokeFlag()
+    ? await benchSyncSmoke()
+    : await benchSync(parseSyncArgs(Deno.args.filter((a) => a !== "--smoke")));
+  console.log(`# ${r.name}\n${r.lines.join("\n")}\n${benchLine(r, smokeFlag())}`);
 }

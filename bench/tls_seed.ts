@@ -6,7 +6,7 @@
  * AWS_LC_SYS_NO_JITTER_ENTROPY=1 to drop it, a build-time choice only). `crypto.subtle.generateKey`
  * pays the same once-per-process cost, and a handshake after it does not.
  *
- *   deno run -A bench/tls_seed.ts [runs=5]
+ *   deno run -A bench/tls_seed.ts [runs=5] [--smoke]   (deno task bench tls-seed)
  *
  * It serves TLS on 127.0.0.1 from a child process (a throw-away P-256 certificate from the openssl CLI),
  * then starts fresh client processes that each time one thing, in the child's own figures:
@@ -15,7 +15,7 @@
  *   generateKey, then handshake
  * and prints medians of wall time and of the process's CPU time (all threads, from /proc/self/stat).
  */
-import { median } from "./_util.ts";
+import { benchLine, type BenchResult, median, smokeFlag } from "./_util.ts";
 
 const CHILD = `
 const [mode, port, caFile] = Deno.args;
@@ -44,8 +44,7 @@ console.log(l.addr.port);
 for await (const c of l) c.handshake().then(() => c.close(), () => {});
 `;
 
-if (import.meta.main) {
-  const runs = Number(Deno.args[0] ?? 5);
+export async function benchTlsSeed(runs = 5): Promise<BenchResult> {
   const dir = await Deno.makeTempDir({ prefix: "kodama-tls-seed-" });
   const [crt, key, child, server] = ["crt.pem", "key.pem", "child.js", "server.js"].map((f) => `${dir}/${f}`);
   await Deno.writeTextFile(child, CHILD);
@@ -86,11 +85,13 @@ if (import.meta.main) {
         }
       }
     }
-    console.log(
-      `# first TLS handshake of a Deno ${Deno.version.deno} process (median of ${runs}; load ${
+    const lines = [
+      `first TLS handshake of a Deno ${Deno.version.deno} process (median of ${runs}; load ${
         Deno.loadavg().map((l) => l.toFixed(2)).join(" ")
       })`,
-    );
+    ];
+    const out: Record<string, number> = {};
+    const bounds: Record<string, [number, number]> = {};
     const label: Record<string, string> = {
       ca: "own CA",
       noverify: "no certificate checks",
@@ -98,17 +99,30 @@ if (import.meta.main) {
     };
     for (const [mode, steps] of Object.entries(figures)) {
       for (const [step, f] of Object.entries(steps)) {
-        console.log(
+        lines.push(
           `${label[mode].padEnd(22)} ${step.padEnd(17)} wall ${
             median(f.wall).toFixed(1).padStart(6)
           } ms   cpu ${median(f.cpu).toFixed(0).padStart(3)} ms`,
         );
+        out[`${mode} ${step} ms`] = median(f.wall);
+        // CPU is counted in 10 ms ticks: a cheap step may show none
+        out[`${mode} ${step} cpu ms`] = median(f.cpu);
+        bounds[`${mode} ${step} cpu ms`] = [0, 60_000];
       }
     }
+    return { name: "tls-seed", lines, figures: out, bounds };
   } finally {
     srv.kill();
     await srv.status;
     await reader.cancel().catch(() => {});
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** The smoke run (tests/integration/bench_smoke_test.ts): two rounds. */
+export const benchTlsSeedSmoke = () => benchTlsSeed(2);
+
+if (import.meta.main) {
+  const r = smokeFlag() ? await benchTlsSeedSmoke() : await benchTlsSeed(Number(Deno.args[0] ?? 5));
+  console.log(`# ${r.name}\n${r.lines.join("\n")}\n${benchLine(r, smokeFlag())}`);
 }

@@ -14,13 +14,21 @@
 import { fileURLToPath } from "node:url";
 import puppeteer from "puppeteer-core";
 import { kubectl, startCluster } from "../tests/cluster/harness.ts";
-import { type BenchResult, fmtMs, median, percentile, slowest, timeCommand } from "./_util.ts";
+import {
+  benchLine,
+  type BenchResult,
+  fmtMs,
+  median,
+  percentile,
+  slowest,
+  smokeFlag,
+  timeCommand,
+} from "./_util.ts";
 import { type OpenRound, openRound, type World } from "./_ui_open.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 const CHROMIUM = Deno.env.get("KODAMA_CHROMIUM") ?? "/usr/bin/chromium";
-const SESSIONS = 200, PODS = 2000;
 
 // functions handed to the page run there
 // deno-lint-ignore no-explicit-any
@@ -95,8 +103,12 @@ export async function benchUi(
   runs = 20,
   only?: "first-open",
   against?: string,
+  /** the bench namespace's sessions and pods; keystrokes: at least this many echoes timed */
+  size = { sessions: 200, pods: 2000, keystrokes: 30 },
 ): Promise<BenchResult> {
+  const { sessions: SESSIONS, pods: PODS } = size;
   const lines: string[] = [];
+  const figures: Record<string, number> = {};
   const c = await startCluster({ seed: "demo" });
   const home = await Deno.makeTempDir({ prefix: "kodama-bench-ui-" });
   const env = { ...Deno.env.toObject(), KUBECONFIG: c.kubeconfig, KODAMA_HOME: home, NO_COLOR: "1" };
@@ -158,7 +170,13 @@ export async function benchUi(
       if (against) lines.push(tree ? `  against ${tree}:` : "  this checkout:");
       for (const [j, [label]] of worlds.entries()) lines.push(...openLines(label, opens[k][j]));
     }
-    if (only === "first-open") return { name: "ui", lines };
+    if (only === "first-open") {
+      return {
+        name: "ui",
+        lines,
+        figures: { firstOpenMs: median(opens[0][0].map((r) => r.first)) },
+      };
+    }
 
     ui = new Deno.Command(Deno.execPath(), {
       args: uiArgv("bench").slice(1),
@@ -443,7 +461,7 @@ export async function benchUi(
         out.push(performance.now() - t0);
       }
       return out;
-    }, Math.max(runs, 30));
+    }, Math.max(runs, size.keystrokes));
 
     // the peer: the same terminal's WebSocket without a browser (a key sent to its echo received)
     // a one-time ticket, asked for with the page's credential as the page asks for it (no cookie)
@@ -461,12 +479,22 @@ export async function benchUi(
         origin.replace(/^http/, "ws")
       }/api/pods/bench/shell/exec?container=shell&cols=80&rows=24&ticket=${ticket}`,
       { origin },
-      Math.max(runs, 30),
+      Math.max(runs, size.keystrokes),
     );
 
     const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "? ")).split(" ")[0];
     const p95 = (s: number[]) => percentile(s, 95);
     const ok = (v: number, t: number) => (v < t ? "OK" : "MISSED");
+    Object.assign(figures, {
+      firstOpenMs: median(opens[0][0].map((r) => r.first)),
+      firstPageMs: median(firstPage),
+      firstPageOverKubectl: median(firstPage) / median(peerList),
+      changeP95Ms: p95(change),
+      sessionFilterP95Ms: p95(sessFilter),
+      podFilterP95Ms: p95(podFilter),
+      echoP95Ms: p95(echo),
+      echoOverWebSocket: median(echo) / median(peerEcho),
+    });
     lines.push(
       `test server, ${SESSIONS} sessions and ${PODS} pods in namespace bench; load average ${load}`,
       `first page usable (200 listed, in view) median ${fmtMs(median(firstPage)).padStart(8)}  p95 ${
@@ -510,18 +538,32 @@ export async function benchUi(
     await c.stop();
     await Deno.remove(home, { recursive: true }).catch(() => {});
   }
-  return { name: "ui", lines };
+  // a page against a process, a browser's echo against its bare WebSocket: a hundredth is nothing drawn
+  return {
+    name: "ui",
+    lines,
+    figures,
+    bounds: { firstPageOverKubectl: [0.01, 100], echoOverWebSocket: [0.1, 100] },
+  };
+}
+
+/** The smoke run (tests/integration/bench_smoke_test.ts): 20 sessions, 40 pods, 2 rounds, 5 keystrokes. */
+export async function benchUiSmoke(): Promise<BenchResult> {
+  if (!(await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false))) {
+    return { name: "ui", lines: [], skipped: `no Chromium at ${CHROMIUM} (KODAMA_CHROMIUM names another)` };
+  }
+  return await benchUi(2, undefined, undefined, { sessions: 20, pods: 40, keystrokes: 5 });
 }
 
 if (import.meta.main) {
   const i = Deno.args.indexOf("--runs");
   const a = Deno.args.indexOf("--against");
-  const r = await benchUi(
+  const r = smokeFlag() ? await benchUiSmoke() : await benchUi(
     i >= 0 ? Number(Deno.args[i + 1]) : 20,
     Deno.args.includes("--first-open") ? "first-open" : undefined,
     a >= 0 ? Deno.args[a + 1] : undefined,
   );
-  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+  console.log(`# ${r.name}\n${r.lines.join("\n")}\n${benchLine(r, smokeFlag())}`);
 }
 
 /** A world's first opens: medians of the first open, warm reload, and where the first open's time went. */

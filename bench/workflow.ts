@@ -12,7 +12,7 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { startCluster } from "../tests/cluster/harness.ts";
-import { type BenchResult, fmtMs, median, percentile, timeCommand } from "./_util.ts";
+import { benchLine, type BenchResult, fmtMs, median, percentile, smokeFlag, timeCommand } from "./_util.ts";
 import { runSandboxed } from "../src/workflow/sandbox/host.ts";
 import { denoPermissions } from "../src/workflow/sandbox/permissions.ts";
 import { memorySink } from "../src/base/sink.ts";
@@ -20,9 +20,10 @@ import { checkedScript } from "../src/workflow/sandbox/graph.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
-const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 7);
-
-export async function benchWorkflow(): Promise<BenchResult> {
+export async function benchWorkflow(
+  RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 7),
+  workers = 20,
+): Promise<BenchResult> {
   const cluster = await startCluster({ seed: "demo" });
   const tmp = await Deno.makeTempDir({ prefix: "kodama-bench-wf-" });
   try {
@@ -73,7 +74,7 @@ export async function benchWorkflow(): Promise<BenchResult> {
     const entry = join(tmp, "empty.ts");
     await checkedScript(entry, { root: tmp, readPaths: [] }); // the first check runs the lexer
     const worker: number[] = [], bare: number[] = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < workers; i++) {
       bare.push(await bareWorker());
       const t0 = performance.now();
       const script = await checkedScript(entry, { root: tmp, readPaths: [] });
@@ -96,6 +97,18 @@ export async function benchWorkflow(): Promise<BenchResult> {
     const r = median(runT), e = median(execT), w = median(worker), b = median(bare);
     return {
       name: "workflow",
+      figures: {
+        runMs: r,
+        execMs: e,
+        runOverExec: r / e,
+        scriptStepMs: w,
+        bareWorkerMs: b,
+        scriptOverBare: w / b,
+        scriptRunMs: median(scriptT),
+        localRunMs: median(localT),
+      },
+      // `kodama run` is the exec and more; a script step is a Worker and more (a tenth of either is none)
+      bounds: { runOverExec: [0.1, 50], scriptOverBare: [0.1, 1000] },
       lines: [
         `kodama run (1 exec step)   median ${fmtMs(r)}   p90 ${fmtMs(percentile(runT, 90))}   (${RUNS} runs)`,
         `kodama exec (same command) median ${fmtMs(e)}   p90 ${fmtMs(percentile(execT, 90))}`,
@@ -128,7 +141,10 @@ async function bareWorker(): Promise<number> {
   return performance.now() - t0;
 }
 
+/** The smoke run (tests/integration/bench_smoke_test.ts): one round, three script-step starts. */
+export const benchWorkflowSmoke = () => benchWorkflow(1, 3);
+
 if (import.meta.main) {
-  const r = await benchWorkflow();
-  console.log(`# ${r.name}\n${r.lines.join("\n")}`);
+  const r = smokeFlag() ? await benchWorkflowSmoke() : await benchWorkflow();
+  console.log(`# ${r.name}\n${r.lines.join("\n")}\n${benchLine(r, smokeFlag())}`);
 }
