@@ -171,17 +171,20 @@ export class PodRun {
 
   /**
    * How to start `argv` (as given in the pod) in container `c`: the host command line, or undefined when
-   * argv[0] is not found on the container's PATH.
+   * argv[0] is not found on the container's PATH. `main`: the container's main process (in namespace mode
+   * PID 1 of its own PID namespace); otherwise a process of the running container (exec, probe), which
+   * throws when the container's main process is not running there.
    */
   command(
     c: ContainerRun,
     argv: string[],
     env: Record<string, string>,
+    main = false,
   ): { file: string; args: string[]; cwd: string } | undefined {
     const cwd = this.cwd(c);
     if (c.view) {
       const file = c.view.resolve(argv[0], env.PATH ?? "", cwd);
-      return file ? c.view.command(file, argv.slice(1), cwd) : undefined;
+      return file ? c.view.command(file, argv.slice(1), cwd, main) : undefined;
     }
     const podArgv = mapArgv(pathMapFor(this.layout.root, c.spec), argv);
     const file = resolveExecutable(podArgv[0], env.PATH ?? "", cwd);
@@ -390,7 +393,7 @@ export class PodRun {
     const startedAt = nowRFC3339();
     c.startedAtMs = Date.now();
     c.containerID = newContainerID();
-    const cmd = viewError ? undefined : this.command(c, argv, env);
+    const cmd = viewError ? undefined : this.command(c, argv, env, true);
     if (!cmd) {
       const message = viewError
         ? `failed to create containerd task: ${viewError}`
@@ -434,6 +437,11 @@ export class PodRun {
       log.write("stderr", d);
       for (const l of c.output) l(2, d);
     });
+    // its own PID namespace: execs and probes join it once its PID 1 is there
+    let ended = false;
+    void proc.exited.then(() => (ended = true));
+    proc.child.once("exit", () => (ended = true));
+    if (c.view) await c.view.awaitInit(proc.pid, () => ended || this.stopping);
     c.state = { running: { startedAt } };
     c.started = true;
     c.ready = !spec.readinessProbe && !c.init;
@@ -442,7 +450,9 @@ export class PodRun {
     if (spec.readinessProbe && !c.init) this.probeLoop(c, env);
     this.publish();
     const exit: ProcExit = await proc.exited;
-    // what was started in the container through exec ends with it (its exec streams end too)
+    if (c.view) c.view.init = undefined;
+    // what was started in the container through exec ends with it (its exec streams end too): the kernel
+    // has done so already where the container has its own PID namespace
     const execs = this.containerExecs.get(c);
     this.containerExecs.delete(c);
     if (execs?.size) await this.table.terminate([...execs], 0);
@@ -502,7 +512,13 @@ export class PodRun {
         podIP: this.podIP,
         container: c.spec,
         env,
-        command: (argv) => this.command(c, argv, env),
+        command: (argv) => {
+          try {
+            return this.command(c, argv, env);
+          } catch {
+            return undefined; // the main process ended meanwhile: the probe fails
+          }
+        },
       });
       if (gen !== c.probeGen || this.stopping) return;
       if (ok !== c.ready) {
