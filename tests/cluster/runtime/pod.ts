@@ -21,7 +21,14 @@ import {
 } from "./podfs.ts";
 import { Proc, type ProcExit } from "./proc.ts";
 import { mapArgv, pathMapFor } from "./pathmap.ts";
-import { ContainerView, podFsInfo, VIEW_BUSYBOX, VIEW_SHARED_BIN, type ViewMount } from "./podns.ts";
+import {
+  ContainerView,
+  podFsInfo,
+  VIEW_BUSYBOX,
+  VIEW_SHARED_BIN,
+  type ViewCommand,
+  type ViewMount,
+} from "./podns.ts";
 import {
   AGENT_CLI_BIN,
   containerArgv,
@@ -179,12 +186,12 @@ export class PodRun {
     c: ContainerRun,
     argv: string[],
     env: Record<string, string>,
-    main = false,
-  ): { file: string; args: string[]; cwd: string } | undefined {
+    o: { main?: boolean; tty?: boolean } = {},
+  ): ViewCommand | undefined {
     const cwd = this.cwd(c);
     if (c.view) {
       const file = c.view.resolve(argv[0], env.PATH ?? "", cwd);
-      return file ? c.view.command(file, argv.slice(1), cwd, main) : undefined;
+      return file ? c.view.command(file, argv.slice(1), cwd, o) : undefined;
     }
     const podArgv = mapArgv(pathMapFor(this.layout.root, c.spec), argv);
     const file = resolveExecutable(podArgv[0], env.PATH ?? "", cwd);
@@ -393,7 +400,7 @@ export class PodRun {
     const startedAt = nowRFC3339();
     c.startedAtMs = Date.now();
     c.containerID = newContainerID();
-    const cmd = viewError ? undefined : this.command(c, argv, env, true);
+    const cmd = viewError ? undefined : this.command(c, argv, env, { main: true, tty: !!spec.tty });
     if (!cmd) {
       const message = viewError
         ? `failed to create containerd task: ${viewError}`
@@ -425,6 +432,7 @@ export class PodRun {
       stdout: true,
       stderr: true,
       tty: spec.tty ? { cols: 80, rows: 24 } : undefined,
+      ownCtty: cmd.ownCtty,
       table: this.table,
     });
     c.proc = proc;

@@ -171,6 +171,7 @@ function probe(): { info: PodFsInfo; tools?: Tools } {
  */
 function pidTrial(tools: Tools, dir: string, userns: boolean): true | string {
   if (Deno.env.get("KODAMA_TEST_PIDNS") === "host") return "KODAMA_TEST_PIDNS=host";
+  if (!SETSID) return "setsid (util-linux) not found";
   fs.mkdirSync(path.join(dir, "proc"));
   fs.mkdirSync(path.join(dir, "empty"));
   fs.writeFileSync(
@@ -214,6 +215,14 @@ const INIT_ARGS = (tools: Tools) => [
   "unchanged",
   "--",
 ];
+
+/**
+ * A terminal's process (TTY exec, `tty: true` container) in a PID namespace: a shell's job control needs
+ * its session leader and the terminal's process group in sight, which the PTY helper's child (outside)
+ * is not; so it leads a session of its own in the namespace, with the terminal as its controlling one
+ * (the helper, `--no-ctty`, leaves it free: no steal, which a user namespace could not do).
+ */
+const SETSID = which("setsid");
 
 /** `pid`'s pid in the innermost PID namespace it is in (the last field of NSpid), or undefined. */
 function innerPid(pid: number): number | undefined {
@@ -278,6 +287,15 @@ export interface ViewMount {
   readOnly?: boolean;
   /** recursive bind (/dev, /proc) */
   recursive?: boolean;
+}
+
+/** A host command line that runs a process in a container's view (ContainerView.command). */
+export interface ViewCommand {
+  file: string;
+  args: string[];
+  cwd: string;
+  /** with a TTY: the command makes the terminal its controlling one itself (Proc `ownCtty`) */
+  ownCtty?: boolean;
 }
 
 /** Where the test server's own command dirs appear in a namespaced pod. */
@@ -513,12 +531,14 @@ export class ContainerView {
     file: string,
     args: string[],
     cwd: string,
-    main = false,
-  ): { file: string; args: string[]; cwd: string } {
+    o: { main?: boolean; tty?: boolean } = {},
+  ): ViewCommand {
     const { info, tools } = probe();
     if (!this.holder || !tools) throw new Error("the container's filesystem view is not running");
     const user = info.userns ? ["--user", "--preserve-credentials"] : [];
-    const run = ["/usr/bin/env", "-C", cwd, file, ...args];
+    const ownCtty = !!o.tty && this.pidns && !!SETSID;
+    const run = [...(ownCtty ? [SETSID!, "--ctty"] : []), "/usr/bin/env", "-C", cwd, file, ...args];
+    const main = o.main;
     if (!this.pidns) {
       return {
         file: tools.nsenter,
@@ -541,6 +561,7 @@ export class ContainerView {
           ...run,
         ],
         cwd: "/",
+        ownCtty,
       };
     }
     if (!this.init) throw new Error("container is not running");
@@ -548,6 +569,7 @@ export class ContainerView {
       file: tools.nsenter,
       args: ["-t", String(this.init), ...user, "--mount", "--uts", "--pid", "--root", "--", ...run],
       cwd: "/",
+      ownCtty,
     };
   }
 
