@@ -3,7 +3,9 @@
  * (`setsid`), so a group signal reaches background children too, and carries the runtime's
  * token in its environment (`KODAMA_TEST_RUNTIME`), inherited by everything it starts. Ownership
  * is decided by that token, never by a remembered pid alone: pids are reused, and several test
- * servers share this machine (and, under `deno test --parallel`, this OS process).
+ * servers share this machine (and, under `deno test --parallel`, this OS process). Pids here are this
+ * machine's: a container in a PID namespace of its own (podns.ts) has other numbers for its processes
+ * inside, but the table sees, groups and signals them from outside like any other.
  */
 import { type ChildProcess, spawn, type SpawnOptions } from "node:child_process";
 import fs from "node:fs";
