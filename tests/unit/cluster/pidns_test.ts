@@ -1,7 +1,8 @@
 /**
  * A test-server container's processes, as on a node (#83): its own PID namespace with its main process as
  * PID 1 and a /proc of its own, so a pod sees neither this machine's processes nor another pod's; an exec
- * joins the container's namespace; the end of the main process ends every other process of it.
+ * and an exec probe join the container's namespace; the end of the main process ends every other process
+ * of it.
  */
 import { assert, assertEquals } from "@kodama/test-assert";
 import fs from "node:fs";
@@ -134,6 +135,26 @@ Deno.test("pod processes: a PID namespace per container, PID 1 is the main proce
       assertEquals(parse(s).get(1), "sh -c sleep 7373d & wait", s);
       assert(!s.includes("7272d") && !s.includes("7474d"), s);
     });
+
+    await t.step(
+      "an exec probe runs in the container's namespace: its PID 1 is the main process",
+      async () => {
+        // Ready only if the probe's /proc/1 is the container's main process (this machine's is its init)
+        host.add(makePod("probed", {
+          containers: [{
+            name: "c",
+            image: KODAMA_TEST_IMAGE,
+            command: ["sh", "-c", "sleep 7878d & wait"],
+            readinessProbe: {
+              exec: { command: ["grep", "-q", "7878d", "/proc/1/cmdline"] },
+              periodSeconds: 1,
+            },
+          }],
+        }));
+        runtime.startPod(host.getPod("default", "probed")!);
+        await host.waitFor("default", "probed", isReady, 15_000);
+      },
+    );
 
     await t.step("the end of the main process ends every other process of the container", async () => {
       host.add(makePod("brief", {
