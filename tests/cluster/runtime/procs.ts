@@ -13,7 +13,8 @@ import { hostPython } from "./python.ts";
 
 export const TOKEN_ENV = "KODAMA_TEST_RUNTIME";
 
-const SETSID = ["/usr/bin/setsid", "/bin/setsid"].find((p) => fs.existsSync(p));
+/** util-linux `setsid`, if this machine has it (execs in place: same pid, a new session and group) */
+export const SETSID = ["/usr/bin/setsid", "/bin/setsid"].find((p) => fs.existsSync(p));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface ProcInfo {

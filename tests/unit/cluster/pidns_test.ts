@@ -156,6 +156,28 @@ Deno.test("pod processes: a PID namespace per container, PID 1 is the main proce
       },
     );
 
+    await t.step("an exec probe past its timeout is killed with what it started", async () => {
+      host.add(makePod("slowprobe", {
+        containers: [{
+          name: "c",
+          image: KODAMA_TEST_IMAGE,
+          command: ["sh", "-c", "sleep 8080d & wait"],
+          readinessProbe: {
+            exec: { command: ["sh", "-c", "echo x >> /tmp/attempts; sleep 7979d"] },
+            timeoutSeconds: 1,
+            periodSeconds: 1,
+          },
+        }],
+      }));
+      runtime.startPod(host.getPod("default", "slowprobe")!);
+      await host.waitFor("default", "slowprobe", (p) => p.status?.phase === "Running");
+      const attempts = async () =>
+        Number((await sh(rig, "slowprobe", "cat /tmp/attempts 2>/dev/null | wc -l")).trim());
+      await until("three probes", async () => (await attempts()) >= 3, 20_000);
+      // at most the attempt under way: none of the timed-out ones left its sleep behind
+      assert(hostPids(["sleep", "7979d"]).length <= 1, `probe sleeps left: ${hostPids(["sleep", "7979d"])}`);
+    });
+
     await t.step("the end of the main process ends every other process of the container", async () => {
       host.add(makePod("brief", {
         restartPolicy: "Never",
