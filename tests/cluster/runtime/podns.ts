@@ -235,6 +235,9 @@ function innerPid(pid: number): number | undefined {
   }
 }
 
+/** The kernel lists a process's children (CONFIG_PROC_CHILDREN); otherwise they are found by ppid. */
+const LISTS_CHILDREN = fs.existsSync(`/proc/${Deno.pid}/task/${Deno.pid}/children`);
+
 function childrenOf(pid: number): number[] {
   try {
     return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter((x) => x)
@@ -244,17 +247,33 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+/** Every process's children, from each /proc/PID/stat's ppid. */
+function byParent(): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const n of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${n}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      out.set(ppid, [...(out.get(ppid) ?? []), Number(n)]);
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
 /**
  * The host pid of the PID 1 that `unshare --pid --fork` started below `root` (the main process's spawned
  * pid: the unshare parent, or the PTY helper whose child it is), or undefined while there is none.
  */
 export function initBelow(root: number): number | undefined {
+  const all = LISTS_CHILDREN ? undefined : byParent();
+  const kids = (p: number) => all ? all.get(p) ?? [] : childrenOf(p);
   let level = [root];
   for (let depth = 0; depth < 4 && level.length; depth++) {
     const next: number[] = [];
     for (const p of level) {
       if (depth > 0 && innerPid(p) === 1) return p;
-      next.push(...childrenOf(p));
+      next.push(...kids(p));
     }
     level = next;
   }
