@@ -539,9 +539,27 @@ export class PodRun {
     setTimeout(tick, Math.max(0, Number(probe.initialDelaySeconds ?? 0)) * 1000);
   }
 
-  /** SIGTERM everything of the pod, SIGKILL after the grace period; resolves when all is gone. */
+  /**
+   * SIGTERM the pod, SIGKILL what is left after the grace period; resolves when all is gone. Where the
+   * containers have PID namespaces, as a kubelet does: the TERM goes to each container's PID 1 alone (it
+   * passes it on, or ignores it without a handler), and the kernel takes a namespace's other processes
+   * with its PID 1; otherwise to every process group of the pod. The containers' filesystem holders go
+   * last.
+   */
   async stop(graceSeconds: number): Promise<void> {
-    await this.table.terminate(this.beginStop(), Math.max(0, graceSeconds) * 1000);
+    const all = [...this.inits, ...this.containers];
+    const inits = all.map((c) => c.view?.pidns && c.proc ? c.view.init : undefined);
+    const termOnly = all.every((c, i) => !c.proc || inits[i])
+      ? inits.filter((p) => p !== undefined)
+      : undefined;
+    const holders = new Set(all.flatMap((c) => c.view?.groups() ?? []));
+    const groups = this.beginStop();
+    await this.table.terminate(
+      groups.filter((g) => !holders.has(g)),
+      Math.max(0, graceSeconds) * 1000,
+      { termOnly },
+    );
+    await this.table.terminate([...holders], 0);
     await this.finishStop();
   }
 

@@ -23,7 +23,8 @@
  * processes too. The kernel's rules then hold as on a node: the end of PID 1 kills every other process of
  * the namespace (exec sessions included), and a signal reaches PID 1 only if it has a handler for it — a
  * `sleep` as the main process ignores the kubelet's TERM and is killed after the grace period, as on a
- * node (keepalive.sh traps it). In the view itself /proc is an empty read-only dir (only a namespace's own
+ * node (keepalive.sh traps it). A pod's stop TERMs each container's PID 1 alone, as a kubelet does
+ * (pod.ts `stop`); its other processes get nothing until PID 1 ends or the grace period does. In the view itself /proc is an empty read-only dir (only a namespace's own
  * proc is mounted over it). The runtime's process table (procs.ts) still works from the host, which sees
  * every pid: process groups, the ownership token, TERM then KILL. The unshare parent stays outside the
  * namespace and waits (it blocks TERM and INT and reports PID 1's exit; `--kill-child` takes PID 1 along

@@ -197,6 +197,11 @@ export class ProcessTable {
     if (rest.length) { for (const pid of this.owned(rest)) this.kill(pid, sig); }
   }
 
+  /** Signal single processes of ours (checked by their token: a remembered pid may have been reused). */
+  signalPids(pids: Iterable<number>, sig: NodeJS.Signals): void {
+    for (const pid of pids) if (hasToken(pid, this.needle)) this.kill(pid, sig);
+  }
+
   private kill(pid: number, sig: NodeJS.Signals): void {
     try {
       process.kill(pid, sig);
@@ -204,13 +209,15 @@ export class ProcessTable {
   }
 
   /**
-   * SIGTERM the groups, SIGKILL what is left after `graceMs` (0 = at once); resolves when none of
-   * their processes (nor escaped descendants) is left.
+   * SIGTERM the groups (or only `termOnly`), SIGKILL what is left after `graceMs` (0 = at once); resolves
+   * when none of their processes (nor escaped descendants) is left.
    */
-  async terminate(pgids: number[], graceMs: number): Promise<void> {
+  async terminate(pgids: number[], graceMs: number, o: { termOnly?: number[] } = {}): Promise<void> {
     if (pgids.length === 0) return;
     if (graceMs > 0) {
-      this.signal(pgids, "SIGTERM");
+      // `termOnly`: the TERM goes to these processes alone (a kubelet signals a container's PID 1 only)
+      if (o.termOnly) this.signalPids(o.termOnly, "SIGTERM");
+      else this.signal(pgids, "SIGTERM");
       const deadline = Date.now() + graceMs;
       while (Date.now() < deadline && this.anyAlive(pgids)) await sleep(Math.min(50, graceMs));
     }

@@ -92,7 +92,11 @@ Deno.test("pod processes: a PID namespace per container, PID 1 is the main proce
     runtime.startPod(host.getPod("default", "box")!);
     await host.waitFor("default", "other", isReady);
     await host.waitFor("default", "box", isReady);
-    await until("the neighbour's sleep", () => hostPids(["sleep", "7171d"]).length === 1);
+    // Ready comes when a shell starts, not when it has forked: wait for the sleeps
+    await until(
+      "the sleeps",
+      () => [7171, 7272, 7373].every((n) => hostPids(["sleep", `${n}d`]).length === 1),
+    );
 
     await t.step("/proc shows the container's own processes only; its main process is PID 1", async () => {
       const seen = await sh(rig, "box", `${LIST}; echo; grep -l NEIGHBOUR_SECRET /proc/[0-9]*/environ || :`);
@@ -176,6 +180,31 @@ Deno.test("pod processes: a PID namespace per container, PID 1 is the main proce
       await until("three probes", async () => (await attempts()) >= 3, 20_000);
       // at most the attempt under way: none of the timed-out ones left its sleep behind
       assert(hostPids(["sleep", "7979d"]).length <= 1, `probe sleeps left: ${hostPids(["sleep", "7979d"])}`);
+    });
+
+    await t.step("the pod's TERM goes to each container's PID 1 alone, as a kubelet sends it", async () => {
+      host.add(makePod("termed", {
+        containers: [{
+          name: "c",
+          image: KODAMA_TEST_IMAGE,
+          command: [
+            "sh",
+            "-c",
+            '(trap "echo child-got-term; exit 0" TERM; while :; do sleep 0.05; done) & ' +
+            'trap "echo main-got-term; exit 0" TERM; echo up; wait',
+          ],
+        }],
+      }));
+      runtime.startPod(host.getPod("default", "termed")!);
+      await host.waitFor("default", "termed", isReady);
+      const log = async () =>
+        await (await fetch(`${rig.url}/api/v1/namespaces/default/pods/termed/log`)).text();
+      await until("the pod's shell", async () => (await log()).includes("up\n"));
+      await runtime.stopPod("default", "termed", 10, { keep: true });
+      const out = await log();
+      assert(out.includes("main-got-term"), out);
+      // the child had no TERM: the kernel killed it with its PID 1
+      assert(!out.includes("child-got-term"), out);
     });
 
     await t.step("the end of the main process ends every other process of the container", async () => {
