@@ -66,7 +66,9 @@ function podFsLines(): string {
       dim(
         `Pods have their own filesystem view (mount namespace + chroot${
           fs.userns ? ", user namespace" : ""
-        }):`,
+        }) and ${
+          fs.pidns ? "their own processes (PID namespace)" : `this machine's processes (${fs.pidWhy})`
+        }:`,
       )
     }
 ${dim("/workspace, /tmp and / are the pod's; this machine's /usr and /etc are visible read-only.")}`;

@@ -15,6 +15,7 @@ import {
   waitUntil,
 } from "../cluster/harness.ts";
 import { clusterTest } from "../cluster/fixture.ts";
+import { podFsInfo } from "../cluster/runtime/podns.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false, ignore: onRealCluster };
 const MAIN = new URL("../cluster/main.ts", import.meta.url).pathname;
@@ -204,7 +205,8 @@ Deno.test({
       ]);
       await ready(c, "load");
       const info = JSON.parse((await kubectl(c, ["get", "--raw", "/_test/pids"])).stdout);
-      assertEquals(info.pids.length, 3);
+      // a process per pod; with PID namespaces two: the unshare parent outside and the pod's PID 1 inside
+      assertEquals(info.pids.length, 3 * (podFsInfo().pidns ? 2 : 1));
       child.kill("SIGTERM");
       const st = await child.status;
       assertEquals(st.code, 0);

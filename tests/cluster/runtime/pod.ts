@@ -21,7 +21,14 @@ import {
 } from "./podfs.ts";
 import { Proc, type ProcExit } from "./proc.ts";
 import { mapArgv, pathMapFor } from "./pathmap.ts";
-import { ContainerView, podFsInfo, VIEW_BUSYBOX, VIEW_SHARED_BIN, type ViewMount } from "./podns.ts";
+import {
+  ContainerView,
+  podFsInfo,
+  VIEW_BUSYBOX,
+  VIEW_SHARED_BIN,
+  type ViewCommand,
+  type ViewMount,
+} from "./podns.ts";
 import {
   AGENT_CLI_BIN,
   containerArgv,
@@ -171,17 +178,20 @@ export class PodRun {
 
   /**
    * How to start `argv` (as given in the pod) in container `c`: the host command line, or undefined when
-   * argv[0] is not found on the container's PATH.
+   * argv[0] is not found on the container's PATH. `main`: the container's main process (in namespace mode
+   * PID 1 of its own PID namespace); otherwise a process of the running container (exec, probe), which
+   * throws when the container's main process is not running there.
    */
   command(
     c: ContainerRun,
     argv: string[],
     env: Record<string, string>,
-  ): { file: string; args: string[]; cwd: string } | undefined {
+    o: { main?: boolean; tty?: boolean } = {},
+  ): ViewCommand | undefined {
     const cwd = this.cwd(c);
     if (c.view) {
       const file = c.view.resolve(argv[0], env.PATH ?? "", cwd);
-      return file ? c.view.command(file, argv.slice(1), cwd) : undefined;
+      return file ? c.view.command(file, argv.slice(1), cwd, o) : undefined;
     }
     const podArgv = mapArgv(pathMapFor(this.layout.root, c.spec), argv);
     const file = resolveExecutable(podArgv[0], env.PATH ?? "", cwd);
@@ -390,7 +400,7 @@ export class PodRun {
     const startedAt = nowRFC3339();
     c.startedAtMs = Date.now();
     c.containerID = newContainerID();
-    const cmd = viewError ? undefined : this.command(c, argv, env);
+    const cmd = viewError ? undefined : this.command(c, argv, env, { main: true, tty: !!spec.tty });
     if (!cmd) {
       const message = viewError
         ? `failed to create containerd task: ${viewError}`
@@ -422,6 +432,7 @@ export class PodRun {
       stdout: true,
       stderr: true,
       tty: spec.tty ? { cols: 80, rows: 24 } : undefined,
+      ownCtty: cmd.ownCtty,
       table: this.table,
     });
     c.proc = proc;
@@ -434,6 +445,11 @@ export class PodRun {
       log.write("stderr", d);
       for (const l of c.output) l(2, d);
     });
+    // its own PID namespace: execs and probes join it once its PID 1 is there
+    let ended = false;
+    void proc.exited.then(() => (ended = true));
+    proc.child.once("exit", () => (ended = true));
+    if (c.view) await c.view.awaitInit(proc.pid, () => ended || this.stopping);
     c.state = { running: { startedAt } };
     c.started = true;
     c.ready = !spec.readinessProbe && !c.init;
@@ -442,7 +458,9 @@ export class PodRun {
     if (spec.readinessProbe && !c.init) this.probeLoop(c, env);
     this.publish();
     const exit: ProcExit = await proc.exited;
-    // what was started in the container through exec ends with it (its exec streams end too)
+    if (c.view) c.view.init = undefined;
+    // what was started in the container through exec ends with it (its exec streams end too): the kernel
+    // has done so already where the container has its own PID namespace
     const execs = this.containerExecs.get(c);
     this.containerExecs.delete(c);
     if (execs?.size) await this.table.terminate([...execs], 0);
@@ -502,7 +520,13 @@ export class PodRun {
         podIP: this.podIP,
         container: c.spec,
         env,
-        command: (argv) => this.command(c, argv, env),
+        command: (argv) => {
+          try {
+            return this.command(c, argv, env);
+          } catch {
+            return undefined; // the main process ended meanwhile: the probe fails
+          }
+        },
       });
       if (gen !== c.probeGen || this.stopping) return;
       if (ok !== c.ready) {
@@ -515,9 +539,27 @@ export class PodRun {
     setTimeout(tick, Math.max(0, Number(probe.initialDelaySeconds ?? 0)) * 1000);
   }
 
-  /** SIGTERM everything of the pod, SIGKILL after the grace period; resolves when all is gone. */
+  /**
+   * SIGTERM the pod, SIGKILL what is left after the grace period; resolves when all is gone. Where the
+   * containers have PID namespaces, as a kubelet does: the TERM goes to each container's PID 1 alone (it
+   * passes it on, or ignores it without a handler), and the kernel takes a namespace's other processes
+   * with its PID 1; otherwise to every process group of the pod. The containers' filesystem holders go
+   * last.
+   */
   async stop(graceSeconds: number): Promise<void> {
-    await this.table.terminate(this.beginStop(), Math.max(0, graceSeconds) * 1000);
+    const all = [...this.inits, ...this.containers];
+    const inits = all.map((c) => c.view?.pidns && c.proc ? c.view.init : undefined);
+    const termOnly = all.every((c, i) => !c.proc || inits[i])
+      ? inits.filter((p) => p !== undefined)
+      : undefined;
+    const holders = new Set(all.flatMap((c) => c.view?.groups() ?? []));
+    const groups = this.beginStop();
+    await this.table.terminate(
+      groups.filter((g) => !holders.has(g)),
+      Math.max(0, graceSeconds) * 1000,
+      { termOnly },
+    );
+    await this.table.terminate([...holders], 0);
     await this.finishStop();
   }
 

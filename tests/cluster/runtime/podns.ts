@@ -4,7 +4,7 @@
  * Mode "namespace" (Linux with util-linux `unshare`, `nsenter`, `mount`, `chroot`): each container gets a
  * root directory `<pod dir>/rootfs/<container>/` and a holder process started by
  * `unshare --mount --uts [--map-root-user]` that bind-mounts the host's /usr, /etc (and /bin, /lib*, /sbin
- * where they are real dirs) read-only, /dev and /proc, the container's volumes at their real mount paths
+ * where they are real dirs) read-only, /dev, /sys, the container's volumes at their real mount paths
  * (/workspace, the home volume, ConfigMaps, Secrets) and the test server's command dirs under /.kodama/,
  * sets the hostname to the pod name and `chroot`s into the root. Every process of the container (main
  * process, exec, probes) enters that view with `nsenter --root`, so `ls /workspace`, `cd /workspace` in a
@@ -12,6 +12,24 @@
  * outside its directories. Mounts live only in the holder's private mount namespace: the host never sees
  * them, and they vanish with the holder. As root no user namespace is needed; otherwise `--map-root-user`
  * makes one (root inside, the caller's uid outside).
+ *
+ * Processes, as on a node (a pod's default `shareProcessNamespace: false`: each container its own PID
+ * namespace): each run of the container's main process is started by `unshare --pid --fork --mount-proc`
+ * inside the view, so it is PID 1 of a PID namespace of its own, in a mount namespace of its own (a copy
+ * of the holder's) with a /proc of that namespace over the view's /proc. `ls /proc`, `ps` and a grep of
+ * each /proc/PID/environ in the pod show only that container's processes — never the test server's, the
+ * gateway pod's or another pod's. Exec sessions and exec probes enter the running main process's
+ * namespaces (`nsenter -t INIT --mount --uts --pid --root`; nsenter forks for --pid), so they are its
+ * processes too. The kernel's rules then hold as on a node: the end of PID 1 kills every other process of
+ * the namespace (exec sessions included), and a signal reaches PID 1 only if it has a handler for it — a
+ * `sleep` as the main process ignores the kubelet's TERM and is killed after the grace period, as on a
+ * node (keepalive.sh traps it). A pod's stop TERMs each container's PID 1 alone, as a kubelet does
+ * (pod.ts `stop`); its other processes get nothing until PID 1 ends or the grace period does. In the view itself /proc is an empty read-only dir (only a namespace's own
+ * proc is mounted over it). The runtime's process table (procs.ts) still works from the host, which sees
+ * every pid: process groups, the ownership token, TERM then KILL. The unshare parent stays outside the
+ * namespace and waits (it blocks TERM and INT and reports PID 1's exit; `--kill-child` takes PID 1 along
+ * should it be killed). Where a PID namespace cannot be made (the probe's second trial fails, or
+ * `KODAMA_TEST_PIDNS=host`) containers share the host's, with the host's /proc in the view, as before.
  *
  * Mode "paths" (anything else, or `KODAMA_TEST_PODFS=paths`): the fallback in pathmap.ts — pod paths are
  * rewritten in argv, `sh -c` scripts and env values only.
@@ -27,6 +45,10 @@ export interface PodFsInfo {
   mode: PodFsMode;
   /** namespace mode as a non-root user: a user namespace maps the caller to root */
   userns: boolean;
+  /** namespace mode: each container's processes have a PID namespace (and a /proc) of their own */
+  pidns: boolean;
+  /** why containers share the host's PID namespace (namespace mode without pidns) */
+  pidWhy?: string;
   /** why namespaces are not used (paths mode) */
   why?: string;
 }
@@ -85,7 +107,7 @@ function probe(): { info: PodFsInfo; tools?: Tools } {
   if (cached) return cached;
   const forced = Deno.env.get("KODAMA_TEST_PODFS");
   const uid = typeof Deno.uid === "function" ? Deno.uid() : null;
-  const paths = (why: string) => (cached = { info: { mode: "paths", userns: false, why } });
+  const paths = (why: string) => (cached = { info: { mode: "paths", userns: false, pidns: false, why } });
   if (forced === "paths") return paths("KODAMA_TEST_PODFS=paths");
   if (Deno.build.os !== "linux") return paths(`no Linux namespaces on ${Deno.build.os}`);
   const tools: Partial<Tools> = {};
@@ -126,11 +148,137 @@ function probe(): { info: PodFsInfo; tools?: Tools } {
       if (forced === "namespace") throw new Error(`KODAMA_TEST_PODFS=namespace, but: ${err}`);
       return paths(`namespaces unavailable: ${err}`);
     }
+    const pid = pidTrial(tools as Tools, dir, userns);
+    const info: PodFsInfo = {
+      mode: "namespace",
+      userns,
+      pidns: pid === true,
+      ...(pid === true ? {} : { pidWhy: pid }),
+    };
+    if (pid !== true && forced === "namespace" && Deno.env.get("KODAMA_TEST_PIDNS") !== "host") {
+      throw new Error(`KODAMA_TEST_PODFS=namespace, but no PID namespace: ${pid}`);
+    }
+    cached = { info, tools: tools as Tools };
+    return cached;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  cached = { info: { mode: "namespace", userns }, tools: tools as Tools };
-  return cached;
+}
+
+/**
+ * The second trial: in a view like a container's (an empty read-only /proc), `unshare --pid --fork
+ * --mount-proc` makes a PID namespace whose first process sees itself as PID 1 in its /proc. True, or why
+ * not. `KODAMA_TEST_PIDNS=host` skips it (containers then share the host's PID namespace, as before).
+ */
+function pidTrial(tools: Tools, dir: string, userns: boolean): true | string {
+  if (Deno.env.get("KODAMA_TEST_PIDNS") === "host") return "KODAMA_TEST_PIDNS=host";
+  if (!SETSID) return "setsid (util-linux) not found";
+  fs.mkdirSync(path.join(dir, "proc"));
+  fs.mkdirSync(path.join(dir, "empty"));
+  fs.writeFileSync(
+    path.join(dir, "fstab"),
+    fstab([
+      { source: "/usr", target: "/usr", readOnly: true },
+      { source: path.join(dir, "empty"), target: "/proc", readOnly: true },
+    ], dir),
+  );
+  const r = spawnSync(tools.unshare, [
+    "--mount",
+    ...(userns ? ["--map-root-user"] : []),
+    "--propagation",
+    "private",
+    "/bin/sh",
+    "-c",
+    `set -e; ${tools.mount} -a -T "$0/fstab"; exec ${tools.chroot} "$0" ${
+      INIT_ARGS(tools).join(" ")
+    } /usr/bin/readlink /proc/self`,
+    dir,
+  ], { stdio: ["ignore", "pipe", "pipe"], timeout: 5000 });
+  if (r.status === 0 && r.stdout?.toString() === "1\n") return true;
+  const err = (r.stderr?.toString() ?? "").trim().split("\n").pop();
+  return `PID namespaces unavailable: ${
+    err || `exit ${r.status}, /proc/self is ${r.stdout?.toString().trim()}`
+  }`;
+}
+
+/**
+ * How a main process starts inside its view: PID 1 of a new PID namespace, in a copy of the view's mount
+ * namespace with that namespace's /proc (the view is chrooted, so its root is no mount point whose
+ * propagation could be changed: it stays as the holder made it, private).
+ */
+const INIT_ARGS = (tools: Tools) => [
+  tools.unshare,
+  "--pid",
+  "--fork",
+  "--kill-child",
+  "--mount-proc",
+  "--propagation",
+  "unchanged",
+  "--",
+];
+
+/**
+ * A terminal's process (TTY exec, `tty: true` container) in a PID namespace: a shell's job control needs
+ * its session leader and the terminal's process group in sight, which the PTY helper's child (outside)
+ * is not; so it leads a session of its own in the namespace, with the terminal as its controlling one
+ * (the helper, `--no-ctty`, leaves it free: no steal, which a user namespace could not do).
+ */
+const SETSID = which("setsid");
+
+/** `pid`'s pid in the innermost PID namespace it is in (the last field of NSpid), or undefined. */
+function innerPid(pid: number): number | undefined {
+  try {
+    const m = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    const ids = m ? m[1].trim().split(/\s+/) : [];
+    return ids.length >= 2 ? Number(ids[ids.length - 1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The kernel lists a process's children (CONFIG_PROC_CHILDREN); otherwise they are found by ppid. */
+const LISTS_CHILDREN = fs.existsSync(`/proc/${Deno.pid}/task/${Deno.pid}/children`);
+
+function childrenOf(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter((x) => x)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Every process's children, from each /proc/PID/stat's ppid. */
+function byParent(): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const n of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${n}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      out.set(ppid, [...(out.get(ppid) ?? []), Number(n)]);
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/**
+ * The host pid of the PID 1 that `unshare --pid --fork` started below `root` (the main process's spawned
+ * pid: the unshare parent, or the PTY helper whose child it is), or undefined while there is none.
+ */
+export function initBelow(root: number): number | undefined {
+  const all = LISTS_CHILDREN ? undefined : byParent();
+  const kids = (p: number) => all ? all.get(p) ?? [] : childrenOf(p);
+  let level = [root];
+  for (let depth = 0; depth < 4 && level.length; depth++) {
+    const next: number[] = [];
+    for (const p of level) {
+      if (depth > 0 && innerPid(p) === 1) return p;
+      next.push(...kids(p));
+    }
+    level = next;
+  }
+  return undefined;
 }
 
 /**
@@ -161,6 +309,15 @@ export interface ViewMount {
   recursive?: boolean;
 }
 
+/** A host command line that runs a process in a container's view (ContainerView.command). */
+export interface ViewCommand {
+  file: string;
+  args: string[];
+  cwd: string;
+  /** with a TTY: the command makes the terminal its controlling one itself (Proc `ownCtty`) */
+  ownCtty?: boolean;
+}
+
 /** Where the test server's own command dirs appear in a namespaced pod. */
 export const VIEW_BIN = "/.kodama/bin";
 export const VIEW_SHARED_BIN = "/.kodama/shared-bin";
@@ -180,6 +337,10 @@ export class ContainerView {
   readonly mounts: ViewMount[];
   /** host paths hidden by an empty dir (HIDDEN_GLOBAL_PACKAGES) */
   private readonly hidden: string[];
+  /** each run of the main process is PID 1 of its own PID namespace (podFsInfo().pidns) */
+  readonly pidns: boolean;
+  /** pidns: the host pid of the running main process (PID 1 of its namespace), which execs join */
+  init?: number;
 
   constructor(
     readonly rootfs: string,
@@ -206,7 +367,11 @@ export class ContainerView {
       host.push({ target: h, source: path.join(rootfs, "..", ".hidden"), readOnly: true });
     }
     host.push({ target: "/dev", source: "/dev", recursive: true });
-    host.push({ target: "/proc", source: "/proc", recursive: true });
+    // with PID namespaces the view's /proc is an empty dir each main process mounts its own proc over
+    this.pidns = probe().info.pidns;
+    if (this.pidns) {
+      host.push({ target: "/proc", source: path.join(rootfs, "..", ".noproc"), readOnly: true });
+    } else host.push({ target: "/proc", source: "/proc", recursive: true });
     host.push({ target: "/sys", source: "/sys", recursive: true, readOnly: true });
     // parents before children, so a volume at /etc/foo lands on top of the host's /etc
     this.mounts = [...host, ...extra, ...volumeMounts];
@@ -377,27 +542,69 @@ export class ContainerView {
     });
   }
 
-  /** The host command that runs `file args` (pod paths) in the view, in pod directory `cwd`. */
-  command(file: string, args: string[], cwd: string): { file: string; args: string[]; cwd: string } {
+  /**
+   * The host command that runs `file args` (pod paths) in the view, in pod directory `cwd`: the container's
+   * main process (`main`: PID 1 of a new PID namespace, with pidns) or a process of the running main
+   * process's namespaces (exec, probe).
+   */
+  command(
+    file: string,
+    args: string[],
+    cwd: string,
+    o: { main?: boolean; tty?: boolean } = {},
+  ): ViewCommand {
     const { info, tools } = probe();
     if (!this.holder || !tools) throw new Error("the container's filesystem view is not running");
+    const user = info.userns ? ["--user", "--preserve-credentials"] : [];
+    const ownCtty = !!o.tty && this.pidns && !!SETSID;
+    const run = [...(ownCtty ? [SETSID!, "--ctty"] : []), "/usr/bin/env", "-C", cwd, file, ...args];
+    const main = o.main;
+    if (!this.pidns) {
+      return {
+        file: tools.nsenter,
+        args: ["-t", String(this.holder.pid), ...user, "--mount", "--uts", "--root", "--", ...run],
+        cwd: "/",
+      };
+    }
+    if (main) {
+      return {
+        file: tools.nsenter,
+        args: [
+          "-t",
+          String(this.holder.pid),
+          ...user,
+          "--mount",
+          "--uts",
+          "--root",
+          "--",
+          ...INIT_ARGS(tools),
+          ...run,
+        ],
+        cwd: "/",
+        ownCtty,
+      };
+    }
+    if (!this.init) throw new Error("container is not running");
     return {
       file: tools.nsenter,
-      args: [
-        "-t",
-        String(this.holder.pid),
-        ...(info.userns ? ["--user", "--preserve-credentials"] : []),
-        "--mount",
-        "--uts",
-        "--root",
-        "--",
-        "/usr/bin/env",
-        "-C",
-        cwd,
-        file,
-        ...args,
-      ],
+      args: ["-t", String(this.init), ...user, "--mount", "--uts", "--pid", "--root", "--", ...run],
       cwd: "/",
+      ownCtty,
     };
+  }
+
+  /**
+   * pidns: wait for the main process just spawned (host pid `root`) to be PID 1 of its namespace and note
+   * its host pid for execs; resolves at once without pidns, or undefined if `root` ends first.
+   */
+  async awaitInit(root: number, ended: () => boolean): Promise<number | undefined> {
+    this.init = undefined;
+    if (!this.pidns) return undefined;
+    for (let i = 0; i < 2000 && !ended(); i++) {
+      const init = initBelow(root);
+      if (init) return (this.init = init);
+      await new Promise((r) => setTimeout(r, i < 20 ? 2 : 10));
+    }
+    return undefined;
   }
 }

@@ -2,6 +2,8 @@
 import net from "node:net";
 import http from "node:http";
 import { spawn } from "node:child_process";
+import process from "node:process";
+import { SETSID } from "./procs.ts";
 
 export interface ProbeTarget {
   podIP: string;
@@ -58,10 +60,24 @@ export function runProbe(probe: Record<string, any>, t: ProbeTarget): Promise<bo
   if (probe.exec?.command?.length) {
     const cmd = t.command(probe.exec.command as string[]);
     if (!cmd) return Promise.resolve(false);
+    // a group of its own, killed whole at the timeout: in a PID namespace the probe runs in nsenter's child,
+    // which a signal to nsenter alone would leave running (as it left a probe's own children before)
     return new Promise((resolve) => {
-      const p = spawn(cmd.file, cmd.args, { cwd: cmd.cwd, env: t.env, stdio: "ignore", timeout: timeoutMs });
-      p.on("error", () => resolve(false));
-      p.on("exit", (code) => resolve(code === 0));
+      const o = { cwd: cmd.cwd, env: t.env, stdio: "ignore" as const, detached: !SETSID };
+      const p = SETSID ? spawn(SETSID, [cmd.file, ...cmd.args], o) : spawn(cmd.file, cmd.args, o);
+      const timer = setTimeout(() => {
+        try {
+          if (p.pid) process.kill(-p.pid, "SIGKILL");
+        } catch { /* gone */ }
+      }, timeoutMs);
+      p.on("error", () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+      p.on("exit", (code) => {
+        clearTimeout(timer);
+        resolve(code === 0);
+      });
     });
   }
   return Promise.resolve(true);

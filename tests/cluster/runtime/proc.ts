@@ -22,6 +22,11 @@ export interface ProcOptions {
   stdout: boolean;
   stderr: boolean;
   tty?: { cols: number; rows: number };
+  /**
+   * With `tty`: the command makes the terminal its controlling terminal itself (podns.ts: `setsid --ctty`
+   * inside the container's PID namespace), so the PTY helper's child only leads a session.
+   */
+  ownCtty?: boolean;
   /** the runtime's process table (spawns, owns and kills) */
   table: ProcessTable;
   /** called with every process group created for this process (leader, PTY child session) */
@@ -70,6 +75,7 @@ export class Proc {
     if (o.tty) {
       this.child = o.table.spawn(PYTHON, [
         PTY_HELPER,
+        ...(o.ownCtty ? ["--no-ctty"] : []),
         String(o.tty.cols),
         String(o.tty.rows),
         o.file,

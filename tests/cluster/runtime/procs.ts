@@ -3,7 +3,9 @@
  * (`setsid`), so a group signal reaches background children too, and carries the runtime's
  * token in its environment (`KODAMA_TEST_RUNTIME`), inherited by everything it starts. Ownership
  * is decided by that token, never by a remembered pid alone: pids are reused, and several test
- * servers share this machine (and, under `deno test --parallel`, this OS process).
+ * servers share this machine (and, under `deno test --parallel`, this OS process). Pids here are this
+ * machine's: a container in a PID namespace of its own (podns.ts) has other numbers for its processes
+ * inside, but the table sees, groups and signals them from outside like any other.
  */
 import { type ChildProcess, spawn, type SpawnOptions } from "node:child_process";
 import fs from "node:fs";
@@ -11,7 +13,8 @@ import { hostPython } from "./python.ts";
 
 export const TOKEN_ENV = "KODAMA_TEST_RUNTIME";
 
-const SETSID = ["/usr/bin/setsid", "/bin/setsid"].find((p) => fs.existsSync(p));
+/** util-linux `setsid`, if this machine has it (execs in place: same pid, a new session and group) */
+export const SETSID = ["/usr/bin/setsid", "/bin/setsid"].find((p) => fs.existsSync(p));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface ProcInfo {
@@ -194,6 +197,11 @@ export class ProcessTable {
     if (rest.length) { for (const pid of this.owned(rest)) this.kill(pid, sig); }
   }
 
+  /** Signal single processes of ours (checked by their token: a remembered pid may have been reused). */
+  signalPids(pids: Iterable<number>, sig: NodeJS.Signals): void {
+    for (const pid of pids) if (hasToken(pid, this.needle)) this.kill(pid, sig);
+  }
+
   private kill(pid: number, sig: NodeJS.Signals): void {
     try {
       process.kill(pid, sig);
@@ -201,13 +209,15 @@ export class ProcessTable {
   }
 
   /**
-   * SIGTERM the groups, SIGKILL what is left after `graceMs` (0 = at once); resolves when none of
-   * their processes (nor escaped descendants) is left.
+   * SIGTERM the groups (or only `termOnly`), SIGKILL what is left after `graceMs` (0 = at once); resolves
+   * when none of their processes (nor escaped descendants) is left.
    */
-  async terminate(pgids: number[], graceMs: number): Promise<void> {
+  async terminate(pgids: number[], graceMs: number, o: { termOnly?: number[] } = {}): Promise<void> {
     if (pgids.length === 0) return;
     if (graceMs > 0) {
-      this.signal(pgids, "SIGTERM");
+      // `termOnly`: the TERM goes to these processes alone (a kubelet signals a container's PID 1 only)
+      if (o.termOnly) this.signalPids(o.termOnly, "SIGTERM");
+      else this.signal(pgids, "SIGTERM");
       const deadline = Date.now() + graceMs;
       while (Date.now() < deadline && this.anyAlive(pgids)) await sleep(Math.min(50, graceMs));
     }

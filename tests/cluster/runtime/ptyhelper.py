@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Run a command on a pseudo-terminal for the kodama test cluster.
 
-usage: ptyhelper.py COLS ROWS PROGRAM [ARGS...]
+usage: ptyhelper.py [--no-ctty] COLS ROWS PROGRAM [ARGS...]
 
 stdin carries frames: 1 byte type, 4 bytes big-endian length, payload.
   type 0: bytes for the terminal, 1: resize "COLS ROWS", 2: end of input (sends ^D).
 stdout carries the raw terminal output. The first line on stderr is "pid N" (the child's
 pid; it leads its own session). The helper exits with the child's exit code (128+signal).
+--no-ctty: the terminal is not made the child's controlling terminal; PROGRAM makes it the controlling
+terminal of a session of its own (`setsid --ctty` inside a container's PID namespace, where a shell's job
+control needs its session leader in sight).
 """
 import fcntl
 import os
@@ -34,7 +37,11 @@ def write_all(fd, data):
 
 
 def main():
-    cols, rows, argv = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+    args = sys.argv[1:]
+    ctty = not (args and args[0] == "--no-ctty")
+    if not ctty:
+        args = args[1:]
+    cols, rows, argv = int(args[0]), int(args[1]), args[2:]
     # size the terminal before the child exists: a resize that arrives early must not be
     # overwritten by the child setting the initial size late
     master, slave = os.openpty()
@@ -42,7 +49,8 @@ def main():
     pid = os.fork()
     if pid == 0:
         os.setsid()
-        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        if ctty:
+            fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
         for fd in (0, 1, 2):
             os.dup2(slave, fd)
         if slave > 2:

@@ -10,6 +10,7 @@ import type { WebSocket } from "ws";
 import type { StreamContext } from "../contract.ts";
 import type { ContainerRun, OutputListener, PodRun } from "../runtime/pod.ts";
 import { Proc } from "../runtime/proc.ts";
+import type { ViewCommand } from "../runtime/podns.ts";
 import {
   CLOSE,
   type Codec,
@@ -351,9 +352,9 @@ export async function handleExec(
     }
   });
 
-  let cmd: { file: string; args: string[]; cwd: string } | undefined;
+  let cmd: ViewCommand | undefined;
   try {
-    cmd = s.run.command(s.container, argv, env);
+    cmd = s.run.command(s.container, argv, env, { tty: s.tty });
   } catch (e) {
     return wire.finish(internalErrorStatus(`error executing command in container: ${(e as Error).message}`));
   }
@@ -380,6 +381,7 @@ export async function handleExec(
     stdout: s.stdout,
     stderr: s.stderr,
     tty: s.tty ? size ?? { cols: 80, rows: 24 } : undefined,
+    ownCtty: cmd.ownCtty,
     table: rt.table,
     onGroup: (g) => s.run.addExecGroup(g, s.container),
     stdinEndsWithOutput: true,

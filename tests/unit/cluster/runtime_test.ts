@@ -324,12 +324,16 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
         await new Promise((r) => setTimeout(r, 50));
       }
       // a background process started by exec outlives the exec session (as in a container) ...
-      const bg = await wsExec(rig, "tree", {
-        command: ["sh", "-c", "sleep 999 >/dev/null 2>&1 & echo $!"],
-        stdout: "true",
+      await wsExec(rig, "tree", { command: ["sh", "-c", "sleep 999 >/dev/null 2>&1 &"], stdout: "true" });
+      // found by its argv: in its own PID namespace the pod's `$!` is not this machine's pid
+      const bgPid = runtime.pids().find((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/cmdline`, "latin1") === "sleep\0" + "999\0";
+        } catch {
+          return false;
+        }
       });
-      const bgPid = Number(bg.stdout.toString().trim());
-      assert(runtime.pids().includes(bgPid), "background exec child still running");
+      assert(bgPid, "background exec child still running");
       // other pods of this rig may restart meanwhile: compare the pids that went away, not counts
       const before = runtime.pids();
       assert(before.length >= 4, `pids: ${before.length}`);
