@@ -38,6 +38,9 @@ git_tree() {
 }
 
 git_start() {
+  # a run resumed on a new pod (issue 80) keeps the start its first pod recorded: what it did before the cut
+  # is its work too
+  [ "${KODAMA_RESUMING:-}" = 1 ] && return 0
   git rev-parse -q --verify HEAD > "$run/head-start" 2>/dev/null || rm -f "$run/head-start"
   if [ -s "$run/head-start" ]; then git_tree "$run/tree-start"; fi
 }

@@ -69,8 +69,8 @@ const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 const read = (p: string) => Deno.readTextFile(p).then((s) => s.trim(), () => undefined);
 
 /** Start a run of AGENT in pod `uid`, as `kodama agent run` does, and wait for its first step. */
-async function startRun(w: World, uid: string, resumeLimit?: number) {
-  const argv = ["sh", "-c", AGENT, "agent"];
+async function startRun(w: World, uid: string, resumeLimit?: number, agent = AGENT) {
+  const argv = ["sh", "-c", agent, "agent"];
   const resume: Resume = {
     argv: [...argv, "--continue"],
     modelAt: argv.length + 1,
@@ -189,6 +189,34 @@ Deno.test("resume: the pod's TERM reaching the agent before its runner is still 
     assertEquals(await runExit(w.run, 20_000), "0");
     const st = parseRunState(await read(`${w.run}/state.json`));
     assertEquals(st.resumes?.map((r) => r.cause), ["deleted"]);
+  } finally {
+    await endPod(pb);
+    await Deno.remove(`${w.home}/..`, { recursive: true });
+  }
+});
+
+Deno.test("resume: what the run changed before the cut counts as its work after the resume", async () => {
+  const w = await world();
+  const a = `pod-a-${crypto.randomUUID()}`, b = `pod-b-${crypto.randomUUID()}`;
+  const git = (...args: string[]) =>
+    new Deno.Command("git", { args, cwd: w.ws, env: { GIT_CONFIG_GLOBAL: "/dev/null" } }).output();
+  await Deno.writeTextFile(`${w.ws}/.gitignore`, "progress\n");
+  await git("init", "-q");
+  await git("add", "-A");
+  await git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start");
+  // step 1 writes the work and is cut; the continuation only says it is done
+  const agent = AGENT.replace(
+    `echo step1 >> "$KODAMA_WORKSPACE/progress";`,
+    `echo made > "$KODAMA_WORKSPACE/work.txt"; echo step1 >> "$KODAMA_WORKSPACE/progress";`,
+  );
+  const pa = pod(w, a);
+  await startRun(w, a, undefined, agent);
+  await endPod(pa);
+  const pb = pod(w, b);
+  try {
+    assertEquals(await runExit(w.run, 20_000), "0");
+    // commits, files changed since the run's first start (watch.sh git_end)
+    assertEquals(await read(`${w.run}/git`), "0 1");
   } finally {
     await endPod(pb);
     await Deno.remove(`${w.home}/..`, { recursive: true });
