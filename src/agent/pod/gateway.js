@@ -742,7 +742,9 @@ function passThrough(job, ur, buffered) {
   if (job.gone) return;
   const st = ur.statusCode;
   const m = newMeter(ur.headers["content-type"], job.model);
-  res.writeHead(st, forwardHeaders(ur.headers, []));
+  // an answer that may cost goes out chunked: with the upstream's length the client would have it whole at
+  // its last byte, before the upstream's end settled it in the journal (a crash then charged the reservation)
+  res.writeHead(st, forwardHeaders(ur.headers, st < 300 && !buffered ? ["content-length"] : []));
   if (typeof res.flushHeaders === "function") res.flushHeaders();
   if (buffered) {
     job.bytesOut += buffered.length;
