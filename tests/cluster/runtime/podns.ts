@@ -236,8 +236,21 @@ function innerPid(pid: number): number | undefined {
   }
 }
 
-/** The kernel lists a process's children (CONFIG_PROC_CHILDREN); otherwise they are found by ppid. */
-const LISTS_CHILDREN = fs.existsSync(`/proc/${Deno.pid}/task/${Deno.pid}/children`);
+let listsChildren: boolean | undefined;
+/**
+ * The kernel lists a process's children (CONFIG_PROC_CHILDREN); otherwise they are found by ppid. Asked
+ * when first needed: a process that may not read /proc (the OS matrix's, as macOS) only loads this module.
+ */
+function listsChildrenOf(): boolean {
+  if (listsChildren === undefined) {
+    try {
+      listsChildren = fs.existsSync(`/proc/${Deno.pid}/task/${Deno.pid}/children`);
+    } catch {
+      listsChildren = false;
+    }
+  }
+  return listsChildren;
+}
 
 function childrenOf(pid: number): number[] {
   try {
@@ -267,7 +280,7 @@ function byParent(): Map<number, number[]> {
  * pid: the unshare parent, or the PTY helper whose child it is), or undefined while there is none.
  */
 export function initBelow(root: number): number | undefined {
-  const all = LISTS_CHILDREN ? undefined : byParent();
+  const all = listsChildrenOf() ? undefined : byParent();
   const kids = (p: number) => all ? all.get(p) ?? [] : childrenOf(p);
   let level = [root];
   for (let depth = 0; depth < 4 && level.length; depth++) {
