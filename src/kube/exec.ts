@@ -27,7 +27,7 @@ import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import type { Kube } from "./client.ts";
 import { toKodamaError, unreachable } from "./errors.ts";
 import type { UpgradeLimit } from "./spdy_frames.ts";
-import type { NativeTls } from "./spdy_native.ts";
+import type { NativeTls } from "./tls_upgrade.ts";
 import { proxyAgent, proxyFor } from "./proxy.ts";
 import { nativeClient } from "./native.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
@@ -543,7 +543,7 @@ async function openSpdy(
       h,
       signal,
       limit,
-      // Deno's own TLS where its WebSocket would do (./spdy_native.ts): cheaper per byte than node:https
+      // Deno's own TLS where its WebSocket would do (./tls_upgrade.ts): cheaper per byte than node:https
       t.native && Deno.env.get("KODAMA_SPDY_TRANSPORT") !== "node"
         ? { tls: t.native.tls, headers: t.native.headers }
         : undefined,

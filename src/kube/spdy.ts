@@ -32,7 +32,7 @@ import {
   type UpgradeLimit,
 } from "./spdy_frames.ts";
 
-import { nativeSpdyUpgrade, type NativeTls, type SpdySocket } from "./spdy_native.ts";
+import { nativeSpdyUpgrade, type NativeTls, type SpdySocket } from "./tls_upgrade.ts";
 
 export { SpdyUpgradeError } from "./spdy_frames.ts";
 
@@ -81,7 +81,7 @@ export interface SpdyChannel {
  * Open an exec (or attach) over SPDY: `url` is the https:// URL of the pods/exec subresource with its
  * query, `options` the node:https options of the cluster (CA, client certificate, headers, proxy agent).
  * Resolves once every stream is acknowledged; rejects with SpdyUpgradeError when the server refuses.
- * `native`: the connection is Deno's own TLS (./spdy_native.ts) with this material and these headers.
+ * `native`: the connection is Deno's own TLS (./tls_upgrade.ts) with this material and these headers.
  */
 export async function openSpdyExec(
   url: string,

@@ -6,7 +6,8 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { execInPod, type ExecResult, type TermSize } from "../kube/exec.ts";
+import { execInPod, type ExecResult, type StdinReader, type TermSize } from "../kube/exec.ts";
+import { hostPlatform, stdinIsFile } from "../base/platform.ts";
 import { KodamaError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { chooseContainer } from "./target.ts";
@@ -117,8 +118,13 @@ export async function execOne(kube: Kube, pod: V1Pod, o: ExecOneOptions): Promis
       }
       // a pipe's bytes (exec -i < file) read straight into the frames; a terminal's keystrokes as Deno reads them
       const reuse = o.stdin && !tty && input.read !== undefined;
+      // a regular file never makes a read wait on another process: read it synchronously (no thread hop)
+      const sync = reuse && input === Deno.stdin && stdinIsFile(hostPlatform());
+      const reader: StdinReader = sync
+        ? { read: (p) => Promise.resolve(Deno.stdin.readSync(p)) }
+        : { read: (p) => input.read!(p) };
       const res = await execInPod(kube, ns, name, container, o.command, {
-        stdin: !o.stdin ? undefined : reuse ? { read: (p) => input.read!(p) } : input.readable,
+        stdin: !o.stdin ? undefined : reuse ? reader : input.readable,
         stdout: (c) => o.out.write(c),
         stderr: (c) => o.err.write(c),
         tty,

@@ -3,9 +3,9 @@ import {
   dechunk,
   nativeSpdyUpgrade,
   parseAnswerHead,
+  SpdyUpgradeError,
   upgradeRequest,
-} from "../../../src/kube/spdy_native.ts";
-import { SpdyUpgradeError } from "../../../src/kube/spdy_frames.ts";
+} from "../../../src/kube/tls_upgrade.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -9,7 +9,19 @@
  * What comes back is a `SpdySocket`: the few calls of a node socket that ./spdy.ts uses.
  */
 import { KUBE_LIMITS } from "./bounds.ts";
-import { SpdyUpgradeError, type UpgradeLimit } from "./spdy_frames.ts";
+
+/** The server refused the upgrade: its HTTP status and body (a Status JSON from the API server, usually). */
+export class SpdyUpgradeError extends Error {
+  constructor(readonly statusCode: number, readonly body: string) {
+    super(`HTTP ${statusCode}`);
+  }
+}
+
+/** How long an upgrade may take (dial, TLS handshake, the 101 answer) and the error it fails with then. */
+export interface UpgradeLimit {
+  ms: number;
+  error: () => Error;
+}
 
 /** What ./spdy.ts needs of its connection (a node:net Socket has it; so does NativeSocket). */
 export interface SpdySocket {
@@ -144,18 +156,31 @@ function headerLine(name: string, value: string): string {
   return `${name}: ${value}\r\n`;
 }
 
-/** The upgrade request's bytes. */
+/** An upgrade request's bytes: `own` headers (the upgrade's) after the caller's, which may not repeat them. */
+export function httpRequest(
+  method: string,
+  u: URL,
+  headers: Record<string, string>,
+  own: [string, string][],
+): Uint8Array {
+  let head = `${method} ${u.pathname}${u.search} HTTP/1.1\r\n` + headerLine("Host", u.host);
+  const reserved = new Set(["host", "content-length", ...own.map(([k]) => k.toLowerCase())]);
+  for (const [k, v] of Object.entries(headers)) if (!reserved.has(k.toLowerCase())) head += headerLine(k, v);
+  for (const [k, v] of own) head += headerLine(k, v);
+  return new TextEncoder().encode(head + (method === "GET" ? "\r\n" : "Content-Length: 0\r\n\r\n"));
+}
+
+/** The SPDY upgrade request's bytes. */
 export function upgradeRequest(
   u: URL,
   headers: Record<string, string>,
   protocols: string[],
 ): Uint8Array {
-  let head = `POST ${u.pathname}${u.search} HTTP/1.1\r\n` + headerLine("Host", u.host);
-  const reserved = new Set(["host", "connection", "upgrade", "x-stream-protocol-version", "content-length"]);
-  for (const [k, v] of Object.entries(headers)) if (!reserved.has(k.toLowerCase())) head += headerLine(k, v);
-  head += headerLine("Connection", "Upgrade") + headerLine("Upgrade", "SPDY/3.1");
-  for (const p of protocols) head += headerLine("X-Stream-Protocol-Version", p);
-  return new TextEncoder().encode(head + "Content-Length: 0\r\n\r\n");
+  return httpRequest("POST", u, headers, [
+    ["Connection", "Upgrade"],
+    ["Upgrade", "SPDY/3.1"],
+    ...protocols.map((p): [string, string] => ["X-Stream-Protocol-Version", p]),
+  ]);
 }
 
 /** A parsed answer head: status, lower-cased headers, where the body begins. */
@@ -228,40 +253,50 @@ export function dechunk(s: string): string {
   return out;
 }
 
+/** What a 101 answer leaves: the connection, the answer's headers, the bytes that came after them. */
+export interface Upgraded {
+  conn: Deno.Conn;
+  headers: Map<string, string>;
+  rest: Uint8Array;
+}
+
 /**
- * `POST url` with `Upgrade: SPDY/3.1` over Deno.connectTls, as spdyUpgrade does over node:https (the same
- * errors: SpdyUpgradeError for a refusal, Error("cancelled") on abort, `limit.error()` past `limit.ms`).
+ * Send `request` over Deno.connectTls (Deno.connect for http:) and read the answer: resolves on 101; a refusal
+ * rejects with SpdyUpgradeError (its status and body), an abort with Error("cancelled"), and a dial, handshake
+ * and answer that together take longer than `limit.ms` with `limit.error()` (the connection is closed then).
  */
-export async function nativeSpdyUpgrade(
+export async function nativeUpgrade(
   url: string,
   tls: NativeTls,
-  headers: Record<string, string>,
-  protocols: string[],
+  request: Uint8Array,
   signal?: AbortSignal,
   limit?: UpgradeLimit,
-): Promise<{ socket: NativeSocket; head: Uint8Array; protocol: string }> {
+): Promise<Upgraded> {
   const u = new URL(url);
-  const request = upgradeRequest(u, headers, protocols);
   if (signal?.aborted) throw new Error("cancelled");
   let conn: Deno.Conn | undefined;
   let failed: Error | undefined;
   let rejectGate: (e: Error) => void = () => {};
   // a dial or handshake that never ends is left behind (its connection closed when it comes)
   const gate = new Promise<never>((_, reject) => (rejectGate = reject));
-  const stop = (e: Error) => {
-    failed ??= e;
+  const close = () => {
     try {
       conn?.close();
     } catch { /* closed */ }
+  };
+  const stop = (e: Error) => {
+    failed ??= e;
+    close();
     rejectGate(failed);
   };
   const onAbort = () => stop(new Error("cancelled"));
   signal?.addEventListener("abort", onAbort, { once: true });
   const timer = limit && limit.ms > 0 ? setTimeout(() => stop(limit.error()), limit.ms) : undefined;
-  const work = async () => {
+  const work = async (): Promise<Upgraded> => {
     const hostname = u.hostname.replace(/^\[|\]$/g, "");
-    const port = Number(u.port || (u.protocol === "http:" ? 80 : 443));
-    const c = u.protocol === "http:" ? await Deno.connect({ hostname, port }) : await Deno.connectTls({
+    const secure = u.protocol === "https:" || u.protocol === "wss:";
+    const port = Number(u.port || (secure ? 443 : 80));
+    const c = !secure ? await Deno.connect({ hostname, port }) : await Deno.connectTls({
       hostname,
       port,
       ...(tls.ca ? { caCerts: [tls.ca] } : {}),
@@ -276,7 +311,7 @@ export async function nativeSpdyUpgrade(
     while (!(answer = parseAnswerHead(got))) {
       if (got.length > MAX_HEAD) throw new SpdyUpgradeError(502, "the upgrade answer's headers are too long");
       const n = await c.read(buf);
-      if (n === null) throw new Error("connection closed during the SPDY upgrade");
+      if (n === null) throw new Error("connection closed during the upgrade");
       const next = new Uint8Array(got.length + n);
       next.set(got);
       next.set(buf.subarray(0, n), got.length);
@@ -286,32 +321,43 @@ export async function nativeSpdyUpgrade(
     if (answer.status !== 101) {
       throw new SpdyUpgradeError(answer.status, await refusalBody(c, rest, answer.headers));
     }
-    const upgrade = (answer.headers.get("upgrade") ?? "").toLowerCase();
-    if (upgrade !== "spdy/3.1") {
-      throw new SpdyUpgradeError(502, `the server switched to ${upgrade || "nothing"}, not SPDY/3.1`);
-    }
     if (failed) throw failed;
-    return {
-      socket: new NativeSocket(c),
-      head: rest,
-      protocol: answer.headers.get("x-stream-protocol-version") ?? "",
-    };
+    return { conn: c, headers: answer.headers, rest };
   };
   const working = work();
-  working.catch(() => {
-    try {
-      conn?.close();
-    } catch { /* closed */ }
-  });
+  working.catch(close);
   try {
     return await Promise.race([working, gate]);
   } catch (e) {
-    try {
-      conn?.close();
-    } catch { /* closed */ }
+    close();
     throw failed ?? e;
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * `POST url` with `Upgrade: SPDY/3.1` over Deno.connectTls, as spdyUpgrade does over node:https (the same
+ * errors: SpdyUpgradeError for a refusal, Error("cancelled") on abort, `limit.error()` past `limit.ms`).
+ */
+export async function nativeSpdyUpgrade(
+  url: string,
+  tls: NativeTls,
+  headers: Record<string, string>,
+  protocols: string[],
+  signal?: AbortSignal,
+  limit?: UpgradeLimit,
+): Promise<{ socket: NativeSocket; head: Uint8Array; protocol: string }> {
+  const up = await nativeUpgrade(url, tls, upgradeRequest(new URL(url), headers, protocols), signal, limit);
+  const upgrade = (up.headers.get("upgrade") ?? "").toLowerCase();
+  if (upgrade !== "spdy/3.1") {
+    up.conn.close();
+    throw new SpdyUpgradeError(502, `the server switched to ${upgrade || "nothing"}, not SPDY/3.1`);
+  }
+  return {
+    socket: new NativeSocket(up.conn),
+    head: up.rest,
+    protocol: up.headers.get("x-stream-protocol-version") ?? "",
+  };
 }
