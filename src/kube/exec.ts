@@ -27,11 +27,12 @@ import type { KubeConfigLite as KubeConfig } from "./config.ts";
 import type { Kube } from "./client.ts";
 import { toKodamaError, unreachable } from "./errors.ts";
 import type { UpgradeLimit } from "./spdy_frames.ts";
+import type { NativeTls } from "./tls_upgrade.ts";
 import { proxyAgent, proxyFor } from "./proxy.ts";
 import { nativeClient } from "./native.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { enabled, log } from "../base/log.ts";
-import { concatBytes } from "../base/text/bytes.ts";
+import { concatBytes, reusedReads } from "../base/text/bytes.ts";
 import { EXEC_HOLDER_MARK } from "./execmark.ts";
 import WRAP_HEAD from "./pod/wraphead.sh" with { type: "text" };
 import WRAP from "./pod/wrap.sh" with { type: "text" };
@@ -54,8 +55,17 @@ export interface TermSize {
 /** An output callback; returning a Promise pauses the stream until it settles (ws transport). */
 export type OutputFn = (chunk: Uint8Array) => void | Promise<void>;
 
+/**
+ * A source the transport reads stdin from itself, straight into the buffer its frame goes out of (a pipe or
+ * file: `Deno.stdin`): no copy between the read and the socket. `read` as Deno.Reader's: the bytes read,
+ * `null` at the end.
+ */
+export interface StdinReader {
+  read(p: Uint8Array): Promise<number | null>;
+}
+
 export interface ExecStreams {
-  stdin?: ReadableStream<Uint8Array> | Uint8Array;
+  stdin?: ReadableStream<Uint8Array> | Uint8Array | StdinReader;
   stdout?: OutputFn;
   stderr?: OutputFn;
   tty?: boolean;
@@ -109,7 +119,7 @@ interface WsTarget {
   /** npm:ws / node:https options (ca, cert, key, headers, agent, …) */
   options: WebSocketNode.ClientOptions;
   /** Deno's native client when the kubeconfig allows it */
-  native?: { client: Deno.HttpClient; headers: Record<string, string> };
+  native?: { client: Deno.HttpClient; headers: Record<string, string>; tls: NativeTls };
   /** learnt from a refused v5-only handshake: this server has no v5.channel.k8s.io (use SPDY to end stdin) */
   noV5?: boolean;
 }
@@ -166,6 +176,7 @@ export function wsTarget(kc: KubeConfig): Promise<WsTarget> {
         native = {
           client: nativeClient(ca, cert, key),
           headers: { ...(opts.headers as Record<string, string> | undefined) },
+          tls: { ca, cert, key },
         };
       } catch {
         native = undefined; // e.g. a key format rustls does not read: npm:ws handles it
@@ -255,6 +266,11 @@ interface Channel {
    * rewritten after the call, so a transport that keeps it copies it.
    */
   sendStdin?(b: Uint8Array, reused?: boolean): void;
+  /**
+   * Read stdin from `r` into the transport's own frame buffers and send each as it is read, until `r` ends
+   * (true) or the stream closes (false); the caller ends stdin after.
+   */
+  pumpReader?(r: StdinReader): Promise<boolean>;
   /** resolves once less than HIGH_WATER is buffered */
   drain(): Promise<void>;
   terminate(): void;
@@ -279,23 +295,26 @@ function channelOf(s: {
   protocol(): string;
   send(b: Uint8Array): void;
   sendStdin?(b: Uint8Array, reused?: boolean): void;
+  pumpReader?(r: StdinReader, drain: () => Promise<void>): Promise<boolean>;
   buffered(): number;
   isOpen(): boolean;
   terminate(): void;
   pause?(): void;
   resume?(): void;
 }): Channel {
+  const drain = async () => {
+    while (s.buffered() > HIGH_WATER && s.isOpen()) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
   return {
     get protocol() {
       return s.protocol();
     },
     send: (b) => s.send(b),
     sendStdin: s.sendStdin && ((b, reused) => s.sendStdin!(b, reused)),
-    async drain() {
-      while (s.buffered() > HIGH_WATER && s.isOpen()) {
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    },
+    pumpReader: s.pumpReader && ((r) => s.pumpReader!(r, drain)),
+    drain,
     terminate: () => s.terminate(),
     pause: () => s.pause?.(),
     resume: () => s.resume?.(),
@@ -427,6 +446,20 @@ function openNative(
           tail.send(scratch.subarray(0, piece.length + 1));
         }
       },
+      // stdin read into the scratch buffer after its channel byte: framed where it lands
+      async pumpReader(r, drain) {
+        scratch ??= new Uint8Array(CHUNK + 1);
+        const body = scratch.subarray(1);
+        while (true) {
+          const n = await r.read(body);
+          if (n === null) return true;
+          if (!open()) return false;
+          if (n === 0) continue;
+          scratch[0] = STDIN;
+          tail.send(scratch.subarray(0, n + 1));
+          await drain();
+        }
+      },
       buffered: () => ws.bufferedAmount,
       isOpen: open,
       terminate: () => {
@@ -510,11 +543,16 @@ async function openSpdy(
       h,
       signal,
       limit,
+      // Deno's own TLS where its WebSocket would do (./tls_upgrade.ts): cheaper per byte than node:https
+      t.native && Deno.env.get("KODAMA_SPDY_TRANSPORT") !== "node"
+        ? { tls: t.native.tls, headers: t.native.headers }
+        : undefined,
     );
     return channelOf({
       protocol: () => `SPDY/3.1+${c.protocol}`,
       send: (b) => c.send(b),
       sendStdin: (b, reused) => c.sendStdin(b, reused),
+      pumpReader: (r, drain) => c.pumpReader(r, drain),
       buffered: () => c.buffered(),
       isOpen: () => c.isOpen(),
       terminate: () => c.terminate(),
@@ -984,10 +1022,20 @@ async function execOnce(
 
 async function pumpStdin(
   ch: Channel,
-  stdin: ReadableStream<Uint8Array> | Uint8Array,
+  stdin: ReadableStream<Uint8Array> | Uint8Array | StdinReader,
   canClose: boolean,
   reused = false,
 ): Promise<void> {
+  if (isReader(stdin)) {
+    // the transport reads into its own frames; else the reads go through one reused buffer
+    if (ch.pumpReader) {
+      if (!(await ch.pumpReader(stdin))) return;
+      if (canClose && ch.open) ch.send(new Uint8Array([CLOSE, STDIN]));
+      return;
+    }
+    stdin = reusedReads(stdin);
+    reused = true;
+  }
   const sendAll = async (buf: Uint8Array) => {
     if (ch.sendStdin) {
       // SPDY: the bytes go out as they are, in big data frames (the chunk is not copied to add a channel byte);
@@ -1020,6 +1068,10 @@ async function pumpStdin(
   }
   // EOF: v5 and SPDY half-close stdin
   if (canClose && ch.open) ch.send(new Uint8Array([CLOSE, STDIN]));
+}
+
+function isReader(s: ReadableStream<Uint8Array> | Uint8Array | StdinReader): s is StdinReader {
+  return !(s instanceof Uint8Array) && !(s instanceof ReadableStream) && typeof s.read === "function";
 }
 
 function mapOpenError(

@@ -13,7 +13,6 @@
  *
  * Frames and the upgrade: ./spdy_frames.ts (shared with port-forward).
  */
-import type { Socket } from "node:net";
 import type https from "node:https";
 import { Buffer } from "node:buffer";
 import {
@@ -32,6 +31,8 @@ import {
   synStreamFrame,
   type UpgradeLimit,
 } from "./spdy_frames.ts";
+
+import { nativeSpdyUpgrade, type NativeTls, type SpdySocket } from "./tls_upgrade.ts";
 
 export { SpdyUpgradeError } from "./spdy_frames.ts";
 
@@ -64,6 +65,11 @@ export interface SpdyChannel {
    * `reused` (rewritten after the call): copied into one buffer a frame
    */
   sendStdin(b: Uint8Array, reused?: boolean): void;
+  /** stdin read from `r` into the frames themselves (SpdyExecConnection.pumpReader) */
+  pumpReader(
+    r: { read(p: Uint8Array): Promise<number | null> },
+    drain: () => Promise<void>,
+  ): Promise<boolean>;
   buffered(): number;
   isOpen(): boolean;
   terminate(): void;
@@ -75,6 +81,7 @@ export interface SpdyChannel {
  * Open an exec (or attach) over SPDY: `url` is the https:// URL of the pods/exec subresource with its
  * query, `options` the node:https options of the cluster (CA, client certificate, headers, proxy agent).
  * Resolves once every stream is acknowledged; rejects with SpdyUpgradeError when the server refuses.
+ * `native`: the connection is Deno's own TLS (./tls_upgrade.ts) with this material and these headers.
  */
 export async function openSpdyExec(
   url: string,
@@ -83,8 +90,11 @@ export async function openSpdyExec(
   h: SpdyHandlers,
   signal?: AbortSignal,
   limit?: UpgradeLimit,
+  native?: { tls: NativeTls; headers: Record<string, string> },
 ): Promise<SpdyChannel> {
-  const up = await spdyUpgrade(url, options, SPDY_EXEC_PROTOCOLS, signal, limit);
+  const up: { socket: SpdySocket; head?: Uint8Array; protocol: string } = native
+    ? await nativeSpdyUpgrade(url, native.tls, native.headers, SPDY_EXEC_PROTOCOLS, signal, limit)
+    : await spdyUpgrade(url, options, SPDY_EXEC_PROTOCOLS, signal, limit);
   return await new Promise((resolve, reject) => {
     let settled = false;
     const settle = () => {
@@ -121,7 +131,7 @@ class SpdyExecConnection implements SpdyChannel {
   private ended = false;
 
   constructor(
-    private socket: Socket,
+    private socket: SpdySocket,
     readonly protocol: string,
     o: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean },
     private h: SpdyHandlers,
@@ -141,7 +151,7 @@ class SpdyExecConnection implements SpdyChannel {
       this.write(synStreamFrame(this.deflater, id, [["streamtype", t]]));
       id += 2;
     }
-    socket.on("data", (d: Buffer) => this.feed(d));
+    socket.on("data", (d: Uint8Array) => this.feed(d));
     socket.on("error", (e: Error) => {
       if (!this.open) this.onFail(e);
       else this.h.error(e.message);
@@ -156,7 +166,7 @@ class SpdyExecConnection implements SpdyChannel {
     if (!this.socket.destroyed) this.socket.write(b);
   }
 
-  feed(chunk: Buffer): void {
+  feed(chunk: Uint8Array): void {
     for (const f of this.reader.push(chunk)) this.handle(f);
   }
 
@@ -260,6 +270,32 @@ class SpdyExecConnection implements SpdyChannel {
       }
       this.write(dataFrameHeader(id, 0, piece.length));
       this.write(piece);
+    }
+  }
+
+  /**
+   * stdin read from `r` straight into frame buffers after their 8-byte header, each written as it is read
+   * (no copy); `drain` is awaited after each. True at `r`'s end, false when the connection ended first.
+   */
+  async pumpReader(
+    r: { read(p: Uint8Array): Promise<number | null> },
+    drain: () => Promise<void>,
+  ): Promise<boolean> {
+    const id = this.ids.get("stdin");
+    if (id === undefined) return false;
+    while (true) {
+      if (!this.isOpen()) return false;
+      const buf = this.frames.pop() ?? new Uint8Array(8 + STDIN_FRAME);
+      const n = await r.read(buf.subarray(8));
+      if (n === null) return true;
+      if (!this.isOpen()) return false;
+      if (n === 0) {
+        this.frames.push(buf);
+        continue;
+      }
+      buf.set(dataFrameHeader(id, 0, n));
+      this.socket.write(buf.subarray(0, 8 + n), () => this.frames.length < 8 && this.frames.push(buf));
+      await drain();
     }
   }
 

@@ -13,6 +13,9 @@ import https from "node:https";
 import http from "node:http";
 import { Buffer } from "node:buffer";
 import { readCapped } from "./bounds.ts";
+import { SpdyUpgradeError, type UpgradeLimit } from "./tls_upgrade.ts";
+
+export { SpdyUpgradeError, type UpgradeLimit };
 
 export const SYN_STREAM = 1;
 export const SYN_REPLY = 2;
@@ -120,25 +123,12 @@ export class FrameReader {
   }
 }
 
-/** The server refused the upgrade: its HTTP status and body (a Status JSON from the API server, usually). */
-export class SpdyUpgradeError extends Error {
-  constructor(readonly statusCode: number, readonly body: string) {
-    super(`HTTP ${statusCode}`);
-  }
-}
-
 /** An upgraded connection: the socket, the bytes that came with the 101, the protocol the server chose. */
 export interface SpdyUpgrade {
   socket: Socket;
   head: Buffer;
   /** `X-Stream-Protocol-Version` of the answer ("" when the server named none) */
   protocol: string;
-}
-
-/** How long an upgrade may take (dial, TLS handshake, the 101 answer) and the error it fails with then. */
-export interface UpgradeLimit {
-  ms: number;
-  error: () => Error;
 }
 
 /**

@@ -6,9 +6,9 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
-import { execInPod, type ExecResult, type TermSize } from "../kube/exec.ts";
+import { execInPod, type ExecResult, type StdinReader, type TermSize } from "../kube/exec.ts";
+import { hostPlatform, stdinIsFile } from "../base/platform.ts";
 import { KodamaError } from "../base/errors.ts";
-import { reusedReads } from "../base/text/bytes.ts";
 import type { Sink } from "../base/sink.ts";
 import { chooseContainer } from "./target.ts";
 import { mark } from "../base/timing.ts";
@@ -27,7 +27,7 @@ export interface ExecOneOptions {
   /** local input (default Deno.stdin) */
   input?: {
     readable: ReadableStream<Uint8Array>;
-    /** when there: -i without a TTY reads into one reused buffer (src/base/text/bytes.ts reusedReads) */
+    /** when there: -i without a TTY is read by the transport, into its frames (src/kube/exec.ts StdinReader) */
     read?(p: Uint8Array): Promise<number | null>;
     isTerminal(): boolean;
     setRaw?(mode: boolean, o?: { cbreak: boolean }): void;
@@ -116,11 +116,15 @@ export async function execOne(kube: Kube, pod: V1Pod, o: ExecOneOptions): Promis
         input.setRaw?.(true);
         raw = true;
       }
-      // a pipe's bytes (exec -i < file) through one buffer; a terminal's keystrokes as Deno reads them
+      // a pipe's bytes (exec -i < file) read straight into the frames; a terminal's keystrokes as Deno reads them
       const reuse = o.stdin && !tty && input.read !== undefined;
+      // a regular file never makes a read wait on another process: read it synchronously (no thread hop)
+      const sync = reuse && input === Deno.stdin && stdinIsFile(hostPlatform());
+      const reader: StdinReader = sync
+        ? { read: (p) => Promise.resolve(Deno.stdin.readSync(p)) }
+        : { read: (p) => input.read!(p) };
       const res = await execInPod(kube, ns, name, container, o.command, {
-        stdin: !o.stdin ? undefined : reuse ? reusedReads({ read: (p) => input.read!(p) }) : input.readable,
-        stdinReused: reuse,
+        stdin: !o.stdin ? undefined : reuse ? reader : input.readable,
         stdout: (c) => o.out.write(c),
         stderr: (c) => o.err.write(c),
         tty,

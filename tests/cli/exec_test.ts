@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { DEMO } from "../cluster/harness.ts";
-import { firstChunkThenClose, hasStackTrace, runKodama, spawnKodama } from "./_run.ts";
+import { CONFIG, firstChunkThenClose, hasStackTrace, MAIN, runKodama, spawnKodama } from "./_run.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 
 clusterTest(
@@ -96,6 +96,47 @@ clusterTest(
       const r = await runKodama(onDrive0(["-i"], "cat"), { stdin: new Uint8Array([0x61, 0x00, 0x62]) });
       assertEquals(r.code, 0, r.stderr);
       assertEquals([...new TextEncoder().encode(r.stdout)], [0x61, 0x00, 0x62]);
+    });
+
+    await t.step("-i < a regular file: every byte, from where the shell left the file's offset", async () => {
+      // a file is read synchronously (src/pods/exec.ts): it must be the same descriptor, not the file again
+      const dir = await Deno.makeTempDir({ prefix: "kodama-exec-file-" });
+      try {
+        const file = `${dir}/in.bin`;
+        const data = new Uint8Array(3 << 20).map((_, i) => (i * 131 + (i >> 12)) & 255);
+        await Deno.writeFile(file, data);
+        const kodama = [
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--no-prompt",
+          "--config",
+          CONFIG,
+          MAIN,
+          ...onDrive0(["-i"], "cat"),
+        ]
+          .map((a) => `'${a}'`).join(" ");
+        const whole = await new Deno.Command("sh", {
+          args: ["-c", `${kodama} < '${file}'`],
+          stdout: "piped",
+          stderr: "piped",
+        })
+          .output();
+        assertEquals(whole.code, 0, new TextDecoder().decode(whole.stderr));
+        assertEquals(whole.stdout.length, data.length);
+        assert(whole.stdout.every((b, i) => b === data[i]), "the bytes came back unchanged");
+        // the first 5 bytes already read by the shell: kodama sends the rest
+        const rest = await new Deno.Command("sh", {
+          args: ["-c", `{ head -c 5 >/dev/null; ${kodama}; } < '${file}'`],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assertEquals(rest.code, 0, new TextDecoder().decode(rest.stderr));
+        assertEquals(rest.stdout.length, data.length - 5);
+        assertEquals(rest.stdout.subarray(0, 16), data.subarray(5, 21));
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
     });
 
     await t.step("-i: 4 MB of random bytes through cat arrive identical", async () => {
