@@ -79,6 +79,13 @@ export const BENCHES: Record<string, Bench> = {
     full: async () => (await import("./tls_seed.ts")).benchTlsSeed(),
     smoke: async () => (await import("./tls_seed.ts")).benchTlsSeedSmoke(),
   },
+  transport: {
+    full: async () => {
+      const m = await import("./transport.ts");
+      return m.benchTransport(m.parseTransportArgs([]));
+    },
+    smoke: async () => (await import("./transport.ts")).benchTransportSmoke(),
+  },
   podwatch: {
     full: async () => {
       const m = await import("./podwatch.ts");

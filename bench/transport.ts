@@ -17,7 +17,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { kodamaArgv, startTestServer } from "./fanout.ts";
-import { median } from "./_util.ts";
+import { benchLine, type BenchResult, impossible, median, smokeFlag } from "./_util.ts";
 
 const KUBECTL = "/usr/bin/kubectl";
 
@@ -68,9 +68,20 @@ async function timedRun(
   return { cpu: user + sys, user, sys, wall, count: Number(new TextDecoder().decode(out.stdout).trim()) };
 }
 
-async function main() {
+export interface TransportOptions {
+  rounds: number;
+  mb: number;
+  inputs: string[];
+  kubeconfig?: string;
+  namespace?: string;
+  pod?: string;
+  variants?: string[];
+  baseline?: string;
+}
+
+export function parseTransportArgs(args: string[]): TransportOptions {
   const { values } = parseArgs({
-    args: Deno.args,
+    args,
     options: {
       rounds: { type: "string", default: "3" },
       mb: { type: "string", default: "1000" },
@@ -80,13 +91,33 @@ async function main() {
       pod: { type: "string" },
       variant: { type: "string", multiple: true, default: [] },
       baseline: { type: "string" },
+      smoke: { type: "boolean" },
     },
   });
-  const rounds = Number(values.rounds), mb = Number(values.mb);
-  const server = values.kubeconfig ? undefined : await startTestServer(1);
-  const kubeconfig = values.kubeconfig ?? server!.kubeconfig;
-  const ns = values.namespace ?? "load";
-  const pod = values.pod ?? "load-000";
+  return {
+    rounds: Number(values.rounds),
+    mb: Number(values.mb),
+    inputs: values.inputs.split(","),
+    kubeconfig: values.kubeconfig,
+    namespace: values.namespace,
+    pod: values.pod,
+    variants: values.variant as string[],
+    baseline: values.baseline,
+  };
+}
+
+/** The smoke size: 20 MB of each input, one round (the suite's bench_smoke_test). */
+export const benchTransportSmoke = () => benchTransport({ rounds: 1, mb: 20, inputs: ["zeros", "random"] });
+
+/** The runs side by side; figures: per input, kodama's CPU over kubectl's (`<input>_ratio`) and each median. */
+export async function benchTransport(o: TransportOptions): Promise<BenchResult> {
+  const lines: string[] = [];
+  const say = (l: string) => (console.log(l), lines.push(l));
+  const { rounds, mb } = o;
+  const server = o.kubeconfig ? undefined : await startTestServer(1);
+  const kubeconfig = o.kubeconfig ?? server!.kubeconfig;
+  const ns = o.namespace ?? "load";
+  const pod = o.pod ?? "load-000";
   const dir = await Deno.makeTempDir({ prefix: "kodama-bench-transport-" });
   const env = { ...Deno.env.toObject(), KUBECONFIG: kubeconfig };
   const clients: { name: string; argv: string[]; env: Record<string, string> }[] = [
@@ -97,16 +128,18 @@ async function main() {
     },
     { name: "kubectl", argv: [KUBECTL, "exec", "-i", "-n", ns, pod, "--", "sh", "-c", "wc -c"], env },
   ];
-  if (values.baseline) {
+  if (o.baseline) {
     // another tree's kodama (e.g. `git archive main | tar x -C DIR`): before and after in the same rounds
-    const argv = clients[0].argv.map((a) => a.endsWith("/main.ts") ? join(values.baseline!, "main.ts") : a);
+    const argv = clients[0].argv.map((a) => a.endsWith("/main.ts") ? join(o.baseline!, "main.ts") : a);
     clients.push({ name: "kodama-before", argv, env });
   }
-  for (const v of values.variant as string[]) {
+  for (const v of o.variants ?? []) {
     const [name, vars] = v.split(":");
     const extra = Object.fromEntries(vars.split(",").map((kv) => kv.split("=", 2)));
     clients.push({ name, argv: clients[0].argv, env: { ...env, ...extra } });
   }
+  const figures: Record<string, number> = {};
+  const bounds: Record<string, [number, number]> = {};
   try {
     if (server) {
       // the test server's pod: running once `kubectl exec` answers
@@ -114,11 +147,11 @@ async function main() {
         const r = await new Deno.Command(KUBECTL, { args: ["exec", "-n", ns, pod, "--", "true"], env })
           .output();
         if (r.success) break;
-        await new Promise((r) => setTimeout(r, 1000));
+        await new Promise((r) => setTimeout(r, 1000)); // no event says the pod takes execs: asked each second
       }
     }
     const cpu: Record<string, Record<string, number[]>> = {};
-    for (const kind of values.inputs.split(",")) {
+    for (const kind of o.inputs) {
       const path = join(dir, `${kind}.bin`);
       const bytes = await makeInput(path, kind, mb);
       cpu[kind] = Object.fromEntries(clients.map((c) => [c.name, []]));
@@ -129,7 +162,7 @@ async function main() {
           const t = await timedRun(c.argv, path, c.env);
           if (t.count !== bytes) throw new Error(`${c.name}: the pod counted ${t.count} bytes, not ${bytes}`);
           cpu[kind][c.name].push(t.cpu);
-          console.log(
+          say(
             `${kind} round ${r + 1} ${c.name}: CPU ${t.cpu.toFixed(2)} s (user ${t.user.toFixed(2)}, sys ${
               t.sys.toFixed(2)
             }), wall ${t.wall.toFixed(1)} s`,
@@ -138,21 +171,29 @@ async function main() {
       }
       await Deno.remove(path);
     }
-    console.log(
-      `\n${mb} MB through exec -i, CPU of the client (user + sys), median of ${rounds} alternated rounds:`,
-    );
+    say(`\n${mb} MB through exec -i, CPU of the client (user + sys), median of ${rounds} alternated rounds:`);
     for (const [kind, by] of Object.entries(cpu)) {
       const base = median(by.kubectl);
       const parts = Object.entries(by).map(([n, xs]) =>
         `${n} ${median(xs).toFixed(2)} s [${xs.map((x) => x.toFixed(2)).join(", ")}]` +
         (n === "kubectl" ? "" : ` = ${(median(xs) / base).toFixed(2)}x`)
       );
-      console.log(`  ${kind}: ${parts.join("; ")}`);
+      say(`  ${kind}: ${parts.join("; ")}`);
+      figures[`${kind}_kubectl_cpu_s`] = base;
+      figures[`${kind}_kodama_cpu_s`] = median(by.kodama);
+      // kodama's CPU per byte against kubectl's: a tenth of it, or ten times it, is no transport
+      figures[`${kind}_ratio`] = median(by.kodama) / base;
+      bounds[`${kind}_ratio`] = [0.1, 10];
     }
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     await server?.stop();
   }
+  return { name: "transport", lines, figures, bounds };
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  const r = smokeFlag() ? await benchTransportSmoke() : await benchTransport(parseTransportArgs(Deno.args));
+  console.log(benchLine(r, smokeFlag()));
+  if (impossible(r).length) Deno.exit(1);
+}

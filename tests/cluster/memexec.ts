@@ -130,7 +130,14 @@ export async function runInPod(
     const w = child.stdin.getWriter();
     try {
       if (s.stdin instanceof Uint8Array) await w.write(s.stdin);
-      else if (s.stdin) { for await (const chunk of s.stdin) await w.write(chunk); }
+      else if (s.stdin instanceof ReadableStream) { for await (const chunk of s.stdin) await w.write(chunk); }
+      else if (s.stdin) {
+        // a reader (exec -i's file or pipe): read as the transports do
+        const buf = new Uint8Array(64 * 1024);
+        for (let n = await s.stdin.read(buf); n !== null; n = await s.stdin.read(buf)) {
+          await w.write(buf.slice(0, n));
+        }
+      }
       await w.close();
     } catch { /* the command ended without reading it all */ }
   };

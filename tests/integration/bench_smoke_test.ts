@@ -46,6 +46,7 @@ const NEEDS: Record<string, string[]> = {
   sync: ["kubectl"],
   podwatch: ["kubectl"],
   "tls-seed": ["openssl"],
+  transport: ["kubectl", "/usr/bin/time"],
 };
 
 /**

@@ -102,7 +102,7 @@ export async function execWatched(
   kube: Kube,
   t: { namespace: string; pod: string; container: string },
   command: string[],
-  s: ExecStreams,
+  s: ExecStreams & { stdin?: ReadableStream<Uint8Array> | Uint8Array },
   ops = 0,
   stdinBytes?: number,
   limit = stallMs(),
