@@ -4,7 +4,8 @@
  * the config schema (keys, values). No command-line knowledge here: src/cli/complete.ts decides what is
  * being completed and calls one of these under a deadline.
  */
-import type { Kube, ListKind, ObjectSummary } from "../kube/client.ts";
+import type { Kube } from "../kube/client.ts";
+import type { ListKind, ObjectSummary } from "../kube/resources.ts";
 import {
   existingKubeconfigFiles,
   type KubeOptions,

@@ -3,7 +3,8 @@
  * address, apply an object (create, else update in place), and read the pod's log lines.
  */
 import type { V1Pod, V1Secret, V1Service, V1StatefulSet } from "@kubernetes/client-node";
-import type { Kube, Resource } from "../../kube/client.ts";
+import type { Kube } from "../../kube/client.ts";
+import type { Resource } from "../../kube/resources.ts";
 import type { KubeStreams } from "../../kube/seam.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { GATEWAY_NAME, GATEWAY_PORT } from "../../session/spec/gateway.ts";
