@@ -9,6 +9,7 @@
  */
 import type { CoreV1Event, V1Job, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
+import type { KubeObjects } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
 import type { Env } from "../base/platform.ts";
 import { KodamaError } from "../base/errors.ts";
@@ -55,7 +56,7 @@ async function inImageKey(image: string, i: PresetInstall): Promise<string> {
 const conflict = (e: unknown) => e instanceof KodamaError && /already exists|AlreadyExists/i.test(e.message);
 
 /** The cache PVC, made when missing. */
-async function cachePVC(kube: Kube, ns: string): Promise<V1PersistentVolumeClaim> {
+async function cachePVC(kube: KubeObjects, ns: string): Promise<V1PersistentVolumeClaim> {
   const found = await kube.findObject<V1PersistentVolumeClaim>(PVCS, ns, CLI_CACHE_PVC);
   if (found) return found;
   return await kube.createObject(PVCS, ns, buildCachePVC(ns)).catch(async (e) => {
@@ -65,7 +66,12 @@ async function cachePVC(kube: Kube, ns: string): Promise<V1PersistentVolumeClaim
 }
 
 /** The install pod's egress NetworkPolicy, made (or set to the user's rules) before the pod. */
-async function installPolicy(kube: Kube, spec: SessionSpec, i: PresetInstall, key: string): Promise<void> {
+async function installPolicy(
+  kube: KubeObjects,
+  spec: SessionSpec,
+  i: PresetInstall,
+  key: string,
+): Promise<void> {
   const np = buildInstallPolicy(spec, i, key);
   if (!np) return;
   const name = np.metadata!.name!;
@@ -127,7 +133,7 @@ async function removeInstall(kube: Kube, ns: string, name: string): Promise<void
 }
 
 /** Record on the PVC that the storage cannot share it; later starts read it and skip the cache. */
-function recordUnavailable(kube: Kube, ns: string): Promise<unknown> {
+function recordUnavailable(kube: KubeObjects, ns: string): Promise<unknown> {
   return kube.patchObject(PVCS, ns, CLI_CACHE_PVC, {
     metadata: { annotations: { [CLI_CACHE_VERDICT]: CLI_CACHE_UNAVAILABLE } },
   });
@@ -217,7 +223,7 @@ export function prepareCliCache(
 }
 
 /** Other entries' install Jobs of this CLI version (another registry or image): said, never used. */
-async function otherSources(kube: Kube, p: Plan): Promise<string[]> {
+async function otherSources(kube: KubeObjects, p: Plan): Promise<string[]> {
   const jobs = await kube.listObjects<V1Job>("jobs", p.spec.namespace, {
     labelSelector: `app.kubernetes.io/component=${INSTALL_COMPONENT}`,
   }).then((l) => l.items).catch(() => [] as V1Job[]);

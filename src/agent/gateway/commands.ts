@@ -5,6 +5,7 @@
  */
 import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import type { Kube } from "../../kube/client.ts";
+import type { KubeObjects, KubePods } from "../../kube/seam.ts";
 import type { Sink } from "../../base/sink.ts";
 import type { Config } from "../../config/schema.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
@@ -176,7 +177,7 @@ export async function gatewayEnsure(
  * dry run of the pod with that container (admission runs, nothing is made). A refusal (restricted, by label or
  * by the cluster's default) or a pod the user may not create: no such container.
  */
-async function allowsStateOwner(kube: Kube, ns: string, image: string): Promise<boolean> {
+async function allowsStateOwner(kube: KubeObjects, ns: string, image: string): Promise<boolean> {
   const pod = buildGatewayPod(ns, image, "", "claim", true);
   pod.metadata = { ...pod.metadata, name: `${GATEWAY_POD}-probe` };
   return await kube.createObject("pods", ns, pod, { dryRun: true }).then(() => true, () => false);
@@ -258,7 +259,7 @@ async function claimGone(kube: Kube, ns: string, err: Sink, timeoutMs: number): 
  * ready is deleted at once (the controller rolls only a ready one: a crashing gateway would never be fixed).
  */
 async function applySet(
-  kube: Kube,
+  kube: KubeObjects,
   ns: string,
   have: GatewayObjects,
   digest: string,
@@ -299,7 +300,7 @@ async function adoptLegacy(kube: Kube, ns: string, pod: V1Pod, err: Sink): Promi
   if (await kube.deleteObject("pods", ns, LEGACY_POD)) await waitGone(kube, ns, LEGACY_POD);
 }
 
-async function waitGone(kube: Kube, ns: string, name: string): Promise<void> {
+async function waitGone(kube: KubeObjects & KubePods, ns: string, name: string): Promise<void> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), 60_000);
   try {
@@ -316,7 +317,12 @@ async function waitGone(kube: Kube, ns: string, name: string): Promise<void> {
  * Wait on the pod's watch until the StatefulSet's pod is ready (at `digest`: the new template's pod, not the
  * one it replaces); exit 5 after `ms`.
  */
-export async function waitGatewayReady(kube: Kube, ns: string, ms: number, digest?: string): Promise<void> {
+export async function waitGatewayReady(
+  kube: KubePods,
+  ns: string,
+  ms: number,
+  digest?: string,
+): Promise<void> {
   const { isReady } = await import("../../pods/wait.ts");
   const ac = new AbortController();
   let state: "ready" | "timeout" | undefined;
@@ -355,7 +361,7 @@ function waitingReason(pod: V1Pod | undefined): string | undefined {
 }
 
 /** The sessions of the namespace that go through the gateway (their pods carry its record). */
-async function sessionsUsing(kube: Kube, ns: string): Promise<string[]> {
+async function sessionsUsing(kube: KubePods, ns: string): Promise<string[]> {
   const { specOf } = await import("../../session/spec/spec.ts");
   const pods = await kube.listPods(ns, { labelSelector: LABEL_SESSION });
   return pods.filter((p) => specOf(p)?.gateway).map((p) => p.metadata?.labels?.[LABEL_SESSION] ?? "")
@@ -428,7 +434,7 @@ interface LoginStatus {
 
 /** The ChatGPT login's state: never a token, the account id masked. */
 async function loginStatus(
-  kube: Kube,
+  kube: KubeObjects,
   ns: string,
   login: ChatgptLogin,
   lines: Record<string, unknown>[],

@@ -220,7 +220,7 @@ export interface Share {
 const shareSelector = (session: string) => `${sessionSelector(session)},${LABEL_SHARE}`;
 
 /** The shares of a session, from its Roles (sorted by subject). */
-export async function listShares(kube: Kube, namespace: string, session: string): Promise<Share[]> {
+export async function listShares(kube: KubeObjects, namespace: string, session: string): Promise<Share[]> {
   const { items } = await kube.listObjects<RoleObject>("roles", namespace, {
     labelSelector: shareSelector(session),
   });
@@ -245,7 +245,7 @@ export async function listShares(kube: Kube, namespace: string, session: string)
 
 /** Create or update an object kodama owns (an object of that name kodama did not make is left alone). */
 async function put<T extends { metadata?: Meta }>(
-  kube: Kube,
+  kube: KubeObjects,
   resource: "roles" | "rolebindings",
   namespace: string,
   obj: T,
@@ -409,7 +409,7 @@ export async function unshareSession(
   return ExitCode.OK;
 }
 
-async function removeShares(kube: Kube, namespace: string, names: string[]): Promise<void> {
+async function removeShares(kube: KubeObjects, namespace: string, names: string[]): Promise<void> {
   for (const name of names) {
     await kube.deleteObject("rolebindings", namespace, name);
     await kube.deleteObject("roles", namespace, name);
@@ -417,7 +417,7 @@ async function removeShares(kube: Kube, namespace: string, names: string[]): Pro
 }
 
 /** Every share object of a session (its RoleBindings and Roles), for `delete`. Returns what went. */
-export async function deleteShares(kube: Kube, namespace: string, session: string): Promise<string[]> {
+export async function deleteShares(kube: KubeObjects, namespace: string, session: string): Promise<string[]> {
   const sel = { labelSelector: shareSelector(session) };
   const [bindings, roles] = await Promise.all([
     kube.listObjects<BindingObject>("rolebindings", namespace, sel),

@@ -436,7 +436,7 @@ async function renewToken(kube: Kube, spec: SessionSpec, err: Sink): Promise<Ses
  * a teammate the session was shared with cannot delete it, not even its Secret.
  */
 async function mayDelete(
-  kube: Kube,
+  kube: Pick<Kube, "accessReview">,
   namespace: string,
   name: string,
   pod: string | undefined,

@@ -5,6 +5,7 @@
  * volumes were kept.
  */
 import type { Kube } from "../../kube/client.ts";
+import type { KubeIdentity } from "../../kube/seam.ts";
 import { ExitCode } from "../../base/errors.ts";
 import { withInterrupt } from "../../base/proc/proc.ts";
 import {
@@ -221,7 +222,7 @@ export function renderSessions(views: SessionView[], format: OutputFormat, now?:
 
 /** State files for sessions that are gone, among those this listing could see. */
 export async function staleStates(
-  kube: Kube,
+  kube: KubeIdentity,
   namespace: string | undefined,
   sessions: SessionView[],
 ): Promise<SessionState[]> {

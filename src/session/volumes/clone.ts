@@ -18,6 +18,7 @@
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Config } from "../../config/schema.ts";
 import type { Kube } from "../../kube/client.ts";
+import type { KubeObjects } from "../../kube/seam.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { memorySink } from "../../base/sink.ts";
 import { requireSession, requireSessionPod } from "../state/cluster.ts";
@@ -78,7 +79,7 @@ async function inSource(kube: Kube, pod: V1Pod, command: string[]): Promise<numb
 }
 
 /** Wait (a minute at most) until DST's claims are gone after a start that did not copy. */
-async function claimsGone(kube: Kube, ns: string, dst: string): Promise<void> {
+async function claimsGone(kube: KubeObjects, ns: string, dst: string): Promise<void> {
   const n = namesOf({ name: dst });
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {

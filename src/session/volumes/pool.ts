@@ -20,6 +20,7 @@
  */
 import type { V1Job, V1PersistentVolumeClaim, V1Pod, V1PodSpec } from "@kubernetes/client-node";
 import type { Kube } from "../../kube/client.ts";
+import type { KubeObjects } from "../../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import { formatDuration } from "../../base/duration.ts";
@@ -297,7 +298,7 @@ export interface Claimed {
  * listable here). `labels` are the session's object labels; `withVolumes` the settings naming the pair.
  */
 export async function claimPoolPair(
-  kube: Kube,
+  kube: KubeObjects,
   spec: SessionSpec,
   labels: Record<string, string>,
   withVolumes: (v: { workspace: string; home: string }) => SessionSpec,
@@ -368,7 +369,10 @@ function shapeText(s: PoolShape): string {
   return `workspace ${s.workspace} + home ${s.home}, class ${s.storageClass || "(cluster default)"}`;
 }
 
-async function listPool(kube: Kube, namespace: string | undefined): Promise<V1PersistentVolumeClaim[]> {
+async function listPool(
+  kube: KubeObjects,
+  namespace: string | undefined,
+): Promise<V1PersistentVolumeClaim[]> {
   try {
     return (await kube.listObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", namespace, {
       labelSelector: POOL_SELECTOR,

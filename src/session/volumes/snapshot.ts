@@ -15,6 +15,7 @@
  */
 import type { V1Container, V1Job, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../../kube/client.ts";
+import type { KubeObjects } from "../../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import { renderTable } from "../../ui/table.ts";
@@ -518,7 +519,7 @@ export function archiveSize(bytes: string | undefined): string {
 }
 
 /** Snapshot claims (kodama's only), optionally of one session. */
-export async function listSnapshotClaims(kube: Kube, ns: string | undefined, of?: string) {
+export async function listSnapshotClaims(kube: KubeObjects, ns: string | undefined, of?: string) {
   const sel = `${SNAPSHOT_SELECTOR}${of ? `,${LABEL_SNAPSHOT_OF}=${of}` : ""}`;
   return (await kube.listObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", ns, {
     labelSelector: sel,
