@@ -8,7 +8,6 @@
  * Any failure here only means no cache.
  */
 import type { CoreV1Event, V1Job, V1PersistentVolumeClaim } from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
 import type { KubeObjects } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
 import type { Env } from "../base/platform.ts";
@@ -92,7 +91,7 @@ interface Plan {
  * The install Job for this entry: the one there (unless older than the PVC: the cache was removed; or
  * Failed: this start tries again), else a new one. True when this start made it.
  */
-async function installJob(kube: Kube, p: Plan, pvc: V1PersistentVolumeClaim) {
+async function installJob(kube: KubeObjects, p: Plan, pvc: V1PersistentVolumeClaim) {
   const ns = p.spec.namespace;
   const name = installPodName(p.i, p.key);
   const job = await kube.findObject<V1Job>("jobs", ns, name);
@@ -126,7 +125,7 @@ async function installJob(kube: Kube, p: Plan, pvc: V1PersistentVolumeClaim) {
 }
 
 /** The install Job, its pods and its policy gone (best effort): nothing of it is a record worth keeping. */
-async function removeInstall(kube: Kube, ns: string, name: string): Promise<void> {
+async function removeInstall(kube: KubeObjects, ns: string, name: string): Promise<void> {
   await removeJob(kube, ns, name, { gracePeriodSeconds: 0 });
   await kube.deleteObject(NPS, ns, name).catch(() => {});
   await kube.deleteObject("configmaps", ns, name).catch(() => {});
@@ -144,7 +143,7 @@ function recordUnavailable(kube: KubeObjects, ns: string): Promise<unknown> {
  * A pod of it that goes (a lost node, an eviction) is no answer: the Job makes another, waited on too.
  */
 async function settle(
-  kube: Kube,
+  kube: KubeObjects,
   ns: string,
   name: string,
   inImage: string,
@@ -202,7 +201,7 @@ async function userCaPem(env: Env): Promise<string | undefined> {
  * or the fallback to the per-session install (no ReadWriteMany storage: said once, then recorded on the PVC).
  */
 export function prepareCliCache(
-  kube: Kube,
+  kube: KubeObjects,
   spec: SessionSpec,
   o: CliCacheOptions,
 ): Promise<string | undefined> {
@@ -238,7 +237,7 @@ async function otherSources(kube: KubeObjects, p: Plan): Promise<string[]> {
   return out;
 }
 
-async function fill(kube: Kube, p: Plan, o: CliCacheOptions): Promise<string | undefined> {
+async function fill(kube: KubeObjects, p: Plan, o: CliCacheOptions): Promise<string | undefined> {
   const { i, spec } = p;
   const ns = spec.namespace;
   const name = installPodName(i, p.key);

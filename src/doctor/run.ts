@@ -115,7 +115,7 @@ export async function checkPermissions(
 }
 
 /** The network plugin's pods (kube-system, and the namespaces plugins' operators use), when readable. */
-async function checkNetworkPolicy(kube: Kube): Promise<NetworkPolicySupport> {
+async function checkNetworkPolicy(kube: KubeObjects): Promise<NetworkPolicySupport> {
   const lists = await Promise.all(
     ["kube-system", "calico-system", "kube-flannel", "cilium"].map((ns) =>
       kube.listObjects<{ metadata?: { name?: string } }>("pods", ns).then(

@@ -4,8 +4,7 @@
  * controller keeps its one pod running (docs/agents.md, "The gateway's durability").
  */
 import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
-import type { Kube } from "../../kube/client.ts";
-import type { KubeObjects, KubePods } from "../../kube/seam.ts";
+import type { KubeObjects, KubePods, KubeStreams } from "../../kube/seam.ts";
 import type { Sink } from "../../base/sink.ts";
 import type { Config } from "../../config/schema.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
@@ -120,7 +119,7 @@ export interface EnsureOptions {
 
 /** Create or update the gateway's objects; wait for its pod to be ready (unless noWait). */
 export async function gatewayEnsure(
-  kube: Kube,
+  kube: KubeObjects & KubePods,
   ns: string,
   o: EnsureOptions,
   io: GatewayIO,
@@ -184,7 +183,7 @@ async function allowsStateOwner(kube: KubeObjects, ns: string, image: string): P
 }
 
 /** The ingress policy; a user who may not create NetworkPolicies gets a warning, not a failure. */
-async function applyPolicy(kube: Kube, ns: string, err: Sink): Promise<void> {
+async function applyPolicy(kube: KubeObjects, ns: string, err: Sink): Promise<void> {
   try {
     await applyObject(kube, "networkpolicies", ns, buildGatewayPolicy(ns) as never);
   } catch (e) {
@@ -199,7 +198,7 @@ async function applyPolicy(kube: Kube, ns: string, err: Sink): Promise<void> {
  * The state claim (where a refreshed login survives a restart); a user who may not create claims gets a
  * warning and a pod whose state lives in memory ("memory").
  */
-async function applyStateClaim(kube: Kube, ns: string, err: Sink): Promise<"claim" | "memory"> {
+async function applyStateClaim(kube: KubeObjects, ns: string, err: Sink): Promise<"claim" | "memory"> {
   try {
     await applyObject(kube, "persistentvolumeclaims", ns, buildGatewayStateClaim(ns) as never);
     return "claim";
@@ -218,7 +217,12 @@ async function applyStateClaim(kube: Kube, ns: string, err: Sink): Promise<"clai
  * (the scheduler: `persistentvolumeclaim "kodama-gateway-state" not found`). So the old gateway pod goes, the
  * claim is waited out, and a new one is made. Exit 5 when it outlasts the timeout.
  */
-async function claimGone(kube: Kube, ns: string, err: Sink, timeoutMs: number): Promise<boolean> {
+async function claimGone(
+  kube: KubeObjects & KubePods,
+  ns: string,
+  err: Sink,
+  timeoutMs: number,
+): Promise<boolean> {
   const going = (c?: { metadata?: { deletionTimestamp?: unknown } }) => !!c?.metadata?.deletionTimestamp;
   const find = () =>
     kube.findObject<{ metadata?: { deletionTimestamp?: unknown } }>(
@@ -292,7 +296,7 @@ async function applySet(
  * The bare gateway pod an older kodama made (no owner, named kodama-gateway): deleted once the StatefulSet
  * is made, whose pod takes over on the same state claim (the old pod's own figures were in its log only).
  */
-async function adoptLegacy(kube: Kube, ns: string, pod: V1Pod, err: Sink): Promise<void> {
+async function adoptLegacy(kube: KubeObjects & KubePods, ns: string, pod: V1Pod, err: Sink): Promise<void> {
   if (pod.metadata?.ownerReferences?.length) return;
   err.write(
     `the gateway pod ${LEGACY_POD} is a bare pod from an older kodama: deleting it; StatefulSet ${GATEWAY_NAME} runs the gateway from now on (pod ${GATEWAY_POD})\n`,
@@ -369,7 +373,12 @@ async function sessionsUsing(kube: KubePods, ns: string): Promise<string[]> {
 }
 
 /** `gateway status`: ready or not, image, address, keys (masked), sessions, figures. Exit 3 without one. */
-export async function gatewayStatus(kube: Kube, ns: string, output: string, io: GatewayIO): Promise<number> {
+export async function gatewayStatus(
+  kube: KubeObjects & KubePods & KubeStreams,
+  ns: string,
+  output: string,
+  io: GatewayIO,
+): Promise<number> {
   const g = await findGateway(kube, ns);
   if (!g.service && !g.secret && !g.pod && !g.set) {
     throw new KodamaError(
@@ -480,7 +489,7 @@ function loginText(l: LoginStatus): string {
 
 /** `gateway log SESSION`: the session's lines (time, event, host, path, status, bytes). */
 export async function gatewayLog(
-  kube: Kube,
+  kube: KubeObjects & KubeStreams,
   ns: string,
   session: string,
   output: string,
@@ -513,7 +522,7 @@ export async function gatewayLog(
 
 /** `gateway usage --by session|group|day`: sums of the gateway's usage lines. */
 export async function gatewayUsage(
-  kube: Kube,
+  kube: KubeObjects & KubeStreams,
   ns: string,
   by: string,
   output: string,
@@ -547,7 +556,11 @@ export async function gatewayUsage(
  * `gateway delete`: every object of the gateway (sessions that used it then fail their requests): the
  * StatefulSet first (its pod goes with it), the bare pod of an older kodama, the rest, the state claim.
  */
-export async function gatewayDelete(kube: Kube, ns: string, io: GatewayIO): Promise<number> {
+export async function gatewayDelete(
+  kube: KubeObjects & KubePods,
+  ns: string,
+  io: GatewayIO,
+): Promise<number> {
   const gone: string[] = [];
   if (await kube.deleteObject("statefulsets", ns, GATEWAY_NAME)) gone.push("statefulset");
   // the pod: the garbage collector takes the StatefulSet's; at once here, as a bare one is

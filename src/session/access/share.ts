@@ -16,7 +16,6 @@
  * Kubernetes refuses a Role granting what its writer does not hold (RBAC escalation check), so only a user
  * who may exec into the session can share it; the API server's message says what was missing.
  */
-import type { Kube } from "../../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import {
@@ -28,7 +27,7 @@ import {
   objectNames,
   sessionSelector,
 } from "../spec/names.ts";
-import type { KubeObjects } from "../../kube/seam.ts";
+import type { KubeIdentity, KubeObjects } from "../../kube/seam.ts";
 import { isLegacyPod, isLive } from "../state/sessionpod.ts";
 import { requireSession } from "../state/cluster.ts";
 import { quote } from "../../base/text/escape.ts";
@@ -278,7 +277,7 @@ export interface ShareOptions {
 
 /** `kodama share NAME --user U`: create (or change) the subject's Role and RoleBinding. */
 export async function shareSession(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string,
   session: string,
   subject: Subject,
@@ -382,7 +381,7 @@ function escalation(e: unknown, readOnly: boolean): KodamaError | undefined {
 
 /** `kodama unshare NAME --user U | --all`: delete the binding (access ends at once), then the Role. */
 export async function unshareSession(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string,
   session: string,
   subject: Subject | "all",
@@ -437,7 +436,7 @@ export async function deleteShares(kube: KubeObjects, namespace: string, session
 
 /** `kodama share NAME` (no subject): the session's shares as a table or JSON. */
 export async function printShares(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string,
   session: string,
   output: string,
