@@ -2,6 +2,7 @@
 import { resolve } from "../base/fs/fspath.ts";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
+import type { KubeReachEvents, KubeSessions } from "../kube/seam.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../base/errors.ts";
 import { localFsError } from "../base/fs/localfs.ts";
 import { formatLimit, READ_LIMITS, readTextBounded } from "../base/fs/boundedread.ts";
@@ -221,7 +222,7 @@ export async function attachCommand(kube: Kube, name: string, cfg: Config): Prom
   });
 }
 
-export async function stopCommand(kube: Kube, name: string, run: string | undefined) {
+export async function stopCommand(kube: KubeSessions, name: string, run: string | undefined) {
   return await agentStop(kube, kube.namespace, name, { run, out: stdoutSink, err: stderrSink });
 }
 
@@ -339,7 +340,11 @@ export async function adoptCommand(
 }
 
 /** `session logs NAME [-f]`: the latest run's log. */
-export async function sessionLogsCommand(kube: Kube, name: string, f: { follow?: boolean }): Promise<number> {
+export async function sessionLogsCommand(
+  kube: KubeSessions & KubeReachEvents,
+  name: string,
+  f: { follow?: boolean },
+): Promise<number> {
   return await agentLogs(kube, kube.namespace, name, {
     follow: f.follow,
     format: "text",
@@ -350,7 +355,7 @@ export async function sessionLogsCommand(kube: Kube, name: string, f: { follow?:
 
 /** `agent say NAME [TEXT] [--file F]`: TEXT, the file, or stdin (`-`), bounded. */
 export async function sayCommand(
-  kube: Kube,
+  kube: KubeSessions,
   name: string,
   f: { text?: string; file?: string },
   cfg: Config,
@@ -386,7 +391,7 @@ export async function sayCommand(
 }
 
 /** `agent interrupt NAME|GROUP`. */
-export async function interruptCommand(kube: Kube, name: string): Promise<number> {
+export async function interruptCommand(kube: KubeSessions, name: string): Promise<number> {
   const { agentInterrupt } = await import("./say.ts");
   for (const r of await agentInterrupt(kube, kube.namespace, name)) {
     if (r.interrupted) {

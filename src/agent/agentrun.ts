@@ -6,7 +6,6 @@
 import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import { LABEL_SESSION } from "../session/spec/names.ts";
 import { refineResumes } from "./resumecause.ts";
-import type { Kube } from "../kube/client.ts";
 import type { KubeObjects, KubeReachEvents, KubeSessions, KubeStreams } from "../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { withInterrupt } from "../base/proc/proc.ts";
@@ -123,7 +122,12 @@ export function projectConfigLine(stdout: string): string | undefined {
 }
 
 /** Start a run; returns its id. */
-export async function startRun(kube: Kube, namespace: string, name: string, o: RunOptions): Promise<string> {
+export async function startRun(
+  kube: KubeSessions,
+  namespace: string,
+  name: string,
+  o: RunOptions,
+): Promise<string> {
   if (!o.prompt.trim()) throw usageError("the prompt is empty");
   const pod = o.pod ?? await runningPod(kube, namespace, name);
   // the session's command (a template's, a replica's variant, the preset at start), continue arguments and all
@@ -239,7 +243,7 @@ export async function startRun(kube: Kube, namespace: string, name: string, o: R
 
 /** `agent run` / `start --prompt`: start and say how to follow it. */
 export async function agentRun(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
   o: RunOptions,

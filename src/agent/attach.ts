@@ -7,6 +7,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
+import type { KubeReachEvents, KubeSessions } from "../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import type { Config } from "../config/schema.ts";
@@ -163,7 +164,7 @@ export async function agentAttach(
 
 /** The run as `agent logs -f` shows it, the footer under it, until a key. */
 async function watchRun(
-  kube: Kube,
+  kube: KubeSessions & KubeReachEvents,
   namespace: string,
   name: string,
   id: string,

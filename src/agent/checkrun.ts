@@ -7,6 +7,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
+import type { KubeSessions } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { formatDuration, parseDuration } from "../base/duration.ts";
@@ -143,7 +144,7 @@ const head = (agent: string, model: string, from: string, key?: CheckReport["key
 
 /** The request from a session's pod (pod/check.js): its own variables, its key never leaving it. */
 async function fromPod(
-  kube: Kube,
+  kube: KubeSessions,
   session: string,
   o: CheckOptions,
   cfg: Config,

@@ -8,7 +8,7 @@
  * Any failure here only means no cache.
  */
 import type { CoreV1Event, V1Job, V1PersistentVolumeClaim } from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
+import type { KubeObjects } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
 import type { Env } from "../base/platform.ts";
 import { KodamaError } from "../base/errors.ts";
@@ -55,7 +55,7 @@ async function inImageKey(image: string, i: PresetInstall): Promise<string> {
 const conflict = (e: unknown) => e instanceof KodamaError && /already exists|AlreadyExists/i.test(e.message);
 
 /** The cache PVC, made when missing. */
-async function cachePVC(kube: Kube, ns: string): Promise<V1PersistentVolumeClaim> {
+async function cachePVC(kube: KubeObjects, ns: string): Promise<V1PersistentVolumeClaim> {
   const found = await kube.findObject<V1PersistentVolumeClaim>(PVCS, ns, CLI_CACHE_PVC);
   if (found) return found;
   return await kube.createObject(PVCS, ns, buildCachePVC(ns)).catch(async (e) => {
@@ -65,7 +65,12 @@ async function cachePVC(kube: Kube, ns: string): Promise<V1PersistentVolumeClaim
 }
 
 /** The install pod's egress NetworkPolicy, made (or set to the user's rules) before the pod. */
-async function installPolicy(kube: Kube, spec: SessionSpec, i: PresetInstall, key: string): Promise<void> {
+async function installPolicy(
+  kube: KubeObjects,
+  spec: SessionSpec,
+  i: PresetInstall,
+  key: string,
+): Promise<void> {
   const np = buildInstallPolicy(spec, i, key);
   if (!np) return;
   const name = np.metadata!.name!;
@@ -86,7 +91,7 @@ interface Plan {
  * The install Job for this entry: the one there (unless older than the PVC: the cache was removed; or
  * Failed: this start tries again), else a new one. True when this start made it.
  */
-async function installJob(kube: Kube, p: Plan, pvc: V1PersistentVolumeClaim) {
+async function installJob(kube: KubeObjects, p: Plan, pvc: V1PersistentVolumeClaim) {
   const ns = p.spec.namespace;
   const name = installPodName(p.i, p.key);
   const job = await kube.findObject<V1Job>("jobs", ns, name);
@@ -120,14 +125,14 @@ async function installJob(kube: Kube, p: Plan, pvc: V1PersistentVolumeClaim) {
 }
 
 /** The install Job, its pods and its policy gone (best effort): nothing of it is a record worth keeping. */
-async function removeInstall(kube: Kube, ns: string, name: string): Promise<void> {
+async function removeInstall(kube: KubeObjects, ns: string, name: string): Promise<void> {
   await removeJob(kube, ns, name, { gracePeriodSeconds: 0 });
   await kube.deleteObject(NPS, ns, name).catch(() => {});
   await kube.deleteObject("configmaps", ns, name).catch(() => {});
 }
 
 /** Record on the PVC that the storage cannot share it; later starts read it and skip the cache. */
-function recordUnavailable(kube: Kube, ns: string): Promise<unknown> {
+function recordUnavailable(kube: KubeObjects, ns: string): Promise<unknown> {
   return kube.patchObject(PVCS, ns, CLI_CACHE_PVC, {
     metadata: { annotations: { [CLI_CACHE_VERDICT]: CLI_CACHE_UNAVAILABLE } },
   });
@@ -138,7 +143,7 @@ function recordUnavailable(kube: Kube, ns: string): Promise<unknown> {
  * A pod of it that goes (a lost node, an eviction) is no answer: the Job makes another, waited on too.
  */
 async function settle(
-  kube: Kube,
+  kube: KubeObjects,
   ns: string,
   name: string,
   inImage: string,
@@ -196,7 +201,7 @@ async function userCaPem(env: Env): Promise<string | undefined> {
  * or the fallback to the per-session install (no ReadWriteMany storage: said once, then recorded on the PVC).
  */
 export function prepareCliCache(
-  kube: Kube,
+  kube: KubeObjects,
   spec: SessionSpec,
   o: CliCacheOptions,
 ): Promise<string | undefined> {
@@ -217,7 +222,7 @@ export function prepareCliCache(
 }
 
 /** Other entries' install Jobs of this CLI version (another registry or image): said, never used. */
-async function otherSources(kube: Kube, p: Plan): Promise<string[]> {
+async function otherSources(kube: KubeObjects, p: Plan): Promise<string[]> {
   const jobs = await kube.listObjects<V1Job>("jobs", p.spec.namespace, {
     labelSelector: `app.kubernetes.io/component=${INSTALL_COMPONENT}`,
   }).then((l) => l.items).catch(() => [] as V1Job[]);
@@ -232,7 +237,7 @@ async function otherSources(kube: Kube, p: Plan): Promise<string[]> {
   return out;
 }
 
-async function fill(kube: Kube, p: Plan, o: CliCacheOptions): Promise<string | undefined> {
+async function fill(kube: KubeObjects, p: Plan, o: CliCacheOptions): Promise<string | undefined> {
   const { i, spec } = p;
   const ns = spec.namespace;
   const name = installPodName(i, p.key);

@@ -12,6 +12,7 @@
  * without control characters.
  */
 import type { Kube } from "../kube/client.ts";
+import type { KubeObjects, KubeSessions, KubeStreams } from "../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { formatDuration } from "../base/duration.ts";
@@ -189,7 +190,7 @@ export function settleRow(row: ReplicaRow): void {
 }
 
 /** Gather one replica (one exec; nothing when it is not running). */
-async function gatherOne(kube: Kube, v: SessionView): Promise<ReplicaRow> {
+async function gatherOne(kube: KubeObjects & KubeStreams, v: SessionView): Promise<ReplicaRow> {
   const row: ReplicaRow = {
     name: v.name,
     replica: replicaOf(v),
@@ -221,7 +222,11 @@ async function gatherOne(kube: Kube, v: SessionView): Promise<ReplicaRow> {
 }
 
 /** Every replica of the group, gathered in parallel. */
-export async function gatherGroup(kube: Kube, namespace: string, group: string): Promise<ReplicaRow[]> {
+export async function gatherGroup(
+  kube: KubeSessions,
+  namespace: string,
+  group: string,
+): Promise<ReplicaRow[]> {
   const members = await groupMembers(kube, namespace, group);
   // the gateway's figures of every replica: one read of its log, beside the replicas' execs
   const [rows] = await Promise.all([
@@ -501,7 +506,12 @@ export async function compareGroup(
 }
 
 /** `--diff`: each running replica's diff against its base, one after another, in parallel. */
-async function diffEach(kube: Kube, namespace: string, group: string, o: CompareOptions): Promise<number> {
+async function diffEach(
+  kube: KubeSessions,
+  namespace: string,
+  group: string,
+  o: CompareOptions,
+): Promise<number> {
   const members = await groupMembers(kube, namespace, group);
   const diffs = await Promise.all(members.map(async (v) => {
     if (v.status !== "Running" || !v.pod) return { v, text: "", note: `not running (${v.status})` };

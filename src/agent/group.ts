@@ -12,6 +12,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
+import type { KubeIdentity, KubeObjects, KubeSessions } from "../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { LiveBlock } from "../ui/progress.ts";
@@ -268,7 +269,7 @@ export async function startGroup(
 /** `--dry-run` of a group: every replica's objects, one YAML stream (or one JSON List). */
 /** Each replica's objects as its start would make them: its template applied, its agent chosen. */
 async function groupDryRun(
-  kube: Kube,
+  kube: KubeSessions,
   o: GroupStartOptions,
   each: AgentStartOptions[],
   cfg: Config,
@@ -294,7 +295,11 @@ async function groupDryRun(
 }
 
 /** The group's replicas (sorted by number); exit 3 when there are none. */
-export async function groupMembers(kube: Kube, namespace: string, group: string): Promise<SessionView[]> {
+export async function groupMembers(
+  kube: KubeObjects & KubeIdentity,
+  namespace: string,
+  group: string,
+): Promise<SessionView[]> {
   const { sessions } = await listSessions(kube, namespace);
   const found = sessions.filter((v) => groupOf(v) === group).sort((a, b) => replicaOf(a) - replicaOf(b));
   if (!found.length) {

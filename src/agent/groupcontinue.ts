@@ -4,7 +4,7 @@
  * agent's continue arguments — what the pod's runner does by itself for a transient end, asked for once for
  * the whole group. A replica that succeeded, still runs, or was stopped on purpose is left alone.
  */
-import type { Kube } from "../kube/client.ts";
+import type { KubeIdentity, KubeObjects, KubeSessions } from "../kube/seam.ts";
 import { ExitCode } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import type { Config } from "../config/schema.ts";
@@ -16,13 +16,21 @@ import { listSessions } from "../session/state/cluster.ts";
 import { groupOf } from "../session/state/status.ts";
 
 /** Whether NAME is a group and not a session (`agent run NAME --continue` then continues the group). */
-export async function isGroupOnly(kube: Kube, namespace: string, name: string): Promise<boolean> {
+export async function isGroupOnly(
+  kube: KubeObjects & KubeIdentity,
+  namespace: string,
+  name: string,
+): Promise<boolean> {
   const { sessions } = await listSessions(kube, namespace);
   return !sessions.some((v) => v.name === name) && sessions.some((v) => groupOf(v) === name);
 }
 
 /** The replicas of a group named NAME when NAME is also a session's name (`agent run NAME` then says so). */
-export async function alsoGroup(kube: Kube, namespace: string, name: string): Promise<string[]> {
+export async function alsoGroup(
+  kube: KubeObjects & KubeIdentity,
+  namespace: string,
+  name: string,
+): Promise<string[]> {
   const { sessions } = await listSessions(kube, namespace);
   return sessions.filter((v) => groupOf(v) === name).map((v) => v.name).sort();
 }
@@ -38,7 +46,7 @@ export interface GroupContinueResult {
 const CONTINUABLE = ["failed", "interrupted"];
 
 export async function continueGroup(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   group: string,
   o: { prompt?: string; cfg: Config; check?: string; out: Sink; err: Sink },

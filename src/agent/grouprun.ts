@@ -5,7 +5,7 @@
  * `agent run GROUP --continue`'s: one `NAME<TAB>RUN` line per started run on stdout, one line per replica on
  * stderr; exit 1 when a running replica's run could not be started or no replica runs.
  */
-import type { Kube } from "../kube/client.ts";
+import type { KubeSessions } from "../kube/seam.ts";
 import { ExitCode } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import { groupMembers } from "./group.ts";
@@ -22,7 +22,7 @@ export interface GroupRunResult {
 
 /** The prompt in every running replica of GROUP, in parallel. */
 export async function runInGroup(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   group: string,
   o: Omit<RunOptions, "pod">,

@@ -4,6 +4,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
+import type { KubeSessions } from "../kube/seam.ts";
 import { KodamaError, usageError } from "../base/errors.ts";
 import { hostPlatform } from "../base/platform.ts";
 import { originOf } from "../config/origin.ts";
@@ -99,7 +100,12 @@ function laptopRelayNote(err: object): string {
 }
 
 /** The start options with the session's agent and (with a prompt) its first run as the afterReady step. */
-export function withAgentRun(kube: Kube, o: AgentStartOptions, cfg: Config, io: StartIO): StartOptions {
+export function withAgentRun(
+  kube: KubeSessions,
+  o: AgentStartOptions,
+  cfg: Config,
+  io: StartIO,
+): StartOptions {
   const { prompt, agentName: _a, variant: _v, check, settings: _s, noPreflight, notify, ...rest } = o;
   let keys: ReturnType<typeof defaultDeps> | undefined;
   const base = {

@@ -4,7 +4,7 @@
  * nothing. `list` reads those few sessions' runs itself (bounded: the newest sessions first, a short time
  * each), which also records the outcome for every later list, the web UI and MCP.
  */
-import type { Kube } from "../kube/client.ts";
+import type { KubeObjects, KubeStreams } from "../kube/seam.ts";
 import type { SessionView } from "../session/state/status.ts";
 import { listRuns } from "./agentrun.ts";
 import { runNotes, runOutcome } from "./runtruth.ts";
@@ -23,7 +23,7 @@ export function unreadRuns(views: SessionView[]): SessionView[] {
 }
 
 /** Fill in `agentOutcome` of the sessions `unreadRuns` names (best effort: a slow pod keeps its `-`). */
-export async function fillRunOutcomes(kube: Kube, views: SessionView[]): Promise<void> {
+export async function fillRunOutcomes(kube: KubeObjects & KubeStreams, views: SessionView[]): Promise<void> {
   await Promise.all(
     unreadRuns(views).map(async (v) => {
       let timer: ReturnType<typeof setTimeout> | undefined;

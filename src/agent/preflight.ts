@@ -5,7 +5,7 @@
  * A key in another provider's variable is named. Exit 4 either way; `--no-preflight` skips it.
  * `start --replicas N` (N > 1) also makes one real request first (`agent check`, from this machine).
  */
-import type { Kube } from "../kube/client.ts";
+import type { KubeObjects } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { namesOf, type SessionSpec } from "../session/spec/spec.ts";
@@ -44,7 +44,7 @@ export function credentialProblem(
 }
 
 /** The preflight as `startSession` calls it (StartOptions.preflight). */
-export function credentialPreflight(kube: Kube, err: Sink) {
+export function credentialPreflight(kube: KubeObjects, err: Sink) {
   return async (plan: { spec: SessionSpec; data: { env: Record<string, string> } }): Promise<void> => {
     const p = credentialProblem(plan.spec, plan.data.env);
     if (!p) return;

@@ -4,7 +4,7 @@
  * gives the latest run's own prompt (read back from the pod, RUN/prompt) to a new conversation. Neither runs
  * while the latest run is running.
  */
-import type { Kube } from "../kube/client.ts";
+import type { KubeSessions } from "../kube/seam.ts";
 import type { Config } from "../config/schema.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { execCapture, listRuns, runningPod, startRun } from "./agentrun.ts";
@@ -17,7 +17,7 @@ const PROMPT_SCRIPT = [...PROLOGUE, PROMPT_SH].join("\n");
 
 /** `continue`: a --continue run; `retry`: the latest run's prompt again, a new conversation. Its run id. */
 export async function againRun(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
   how: "continue" | "retry",

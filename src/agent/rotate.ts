@@ -5,7 +5,7 @@
  * exec stdin (pod/rotate.sh): a running container's environment is fixed when it starts, so each preset run
  * puts those files over it first (pod/envload.sh, presets.ts's runArgv). The next run uses the new key.
  */
-import type { Kube } from "../kube/client.ts";
+import type { KubeSessions } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { quote } from "../base/text/escape.ts";
@@ -41,7 +41,7 @@ export function rotateVariable(
 }
 
 export async function keysRotateCommand(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
   o: { variable?: string; keys: KeyStoreDeps; out: Sink; err: Sink },

@@ -12,7 +12,7 @@
  * reports each run's end to its `onEnded` option, the one place a notification hooks in.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
+import type { KubeIdentity, KubeObjects, KubeSessions, KubeStreams } from "../kube/seam.ts";
 import type { Config } from "../config/schema.ts";
 import { ExitCode, KodamaError, timeoutError, usageError } from "../base/errors.ts";
 import { execCapture, listRuns, runningPod, startRun } from "./agentrun.ts";
@@ -60,7 +60,11 @@ export interface SayResult {
 }
 
 /** Put `msg` into a run's inbox (pod/say.sh); the runner's answer and the run. */
-async function deliver(kube: Kube, pod: V1Pod, msg: { kind: "say" | "interrupt"; text?: string }) {
+async function deliver(
+  kube: KubeObjects & KubeStreams,
+  pod: V1Pod,
+  msg: { kind: "say" | "interrupt"; text?: string },
+) {
   const body = new TextEncoder().encode(JSON.stringify(msg));
   const r = await execCapture(kube, pod, [
     "sh",
@@ -105,7 +109,7 @@ const LIVE_NOTE = "sent to the running conversation";
 
 /** `agent say NAME`: one session. */
 export async function sayToSession(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
   text: string,
@@ -161,7 +165,7 @@ export async function sayToSession(
 }
 
 /** The sessions NAME means: itself, or every replica of group NAME. */
-async function targets(kube: Kube, namespace: string, name: string) {
+async function targets(kube: KubeObjects & KubeIdentity, namespace: string, name: string) {
   if (!await isGroupOnly(kube, namespace, name)) return { group: false, members: [{ name, pod: undefined }] };
   const members = await groupMembers(kube, namespace, name);
   return {
@@ -175,7 +179,7 @@ async function targets(kube: Kube, namespace: string, name: string) {
 
 /** `agent say NAME|GROUP TEXT`: a session, or every replica of a group whose latest run is running. */
 export async function agentSay(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
   text: string,
@@ -212,7 +216,7 @@ export interface InterruptResult {
 
 /** `agent interrupt NAME|GROUP`: end the current turn of each running run, keeping its conversation. */
 export async function agentInterrupt(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
 ): Promise<InterruptResult[]> {
@@ -254,7 +258,7 @@ export type RunEndedHook = (r: WaitResult, run: AgentRun) => void | Promise<void
 
 /** Wait for one session's latest run to end (the pod's wait.sh, over one exec); its outcome. */
 async function waitSession(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
   signal: AbortSignal,
@@ -278,14 +282,19 @@ async function waitSession(
 }
 
 /** The session's live pod is no longer `p` (it ended under the exec: the cluster is bringing it back). */
-async function podGone(kube: Kube, namespace: string, name: string, p: V1Pod): Promise<boolean> {
+async function podGone(
+  kube: KubeObjects & KubeIdentity,
+  namespace: string,
+  name: string,
+  p: V1Pod,
+): Promise<boolean> {
   const now = await runningPod(kube, namespace, name).catch(() => undefined);
   return now?.metadata?.uid !== p.metadata?.uid;
 }
 
 /** One wait in one pod: the run's end, "cut" when it was cut off by the pod's end, undefined when aborted. */
 async function waitOnce(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   p: V1Pod,
   name: string,
@@ -337,7 +346,7 @@ async function waitOnce(
  * failed meanwhile is its error (notAttachable).
  */
 async function replacement(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string,
   tracker: PodTracker,
   signal: AbortSignal,
@@ -358,7 +367,7 @@ async function replacement(
 
 /** `agent wait NAME|GROUP`: every run's end, or exit 5 past `timeoutMs` (0: no limit). */
 export async function agentWait(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
   o: { timeoutMs?: number; signal?: AbortSignal; onEnded?: RunEndedHook },

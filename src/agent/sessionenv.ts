@@ -5,7 +5,7 @@
  * writes a value from stdin, envunset.sh marks a removal) that each preset run puts over the container's
  * environment (envload.sh). A value never travels in an argument and is never printed back.
  */
-import type { Kube } from "../kube/client.ts";
+import type { KubeSessions } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { quote } from "../base/text/escape.ts";
@@ -42,7 +42,7 @@ export function parseEnvArgs(
 const b64 = (s: string) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
 
 export async function sessionEnv(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
   op: "set" | "unset",

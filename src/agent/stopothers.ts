@@ -3,7 +3,7 @@
  * the runs still going in the other replicas are stopped (agentStop: the run's process group gets SIGTERM,
  * then SIGKILL), so a group does not spend on replicas nobody will keep. Their sessions and work stay.
  */
-import type { Kube } from "../kube/client.ts";
+import type { KubeSessions } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
 import type { ReplicaRow } from "./compare.ts";
 
@@ -21,7 +21,7 @@ export function stillGoing(rows: ReplicaRow[], passed: ReplicaRow): ReplicaRow[]
 
 /** Stop the others once one passed; returns how many were stopped this time. */
 export async function stopOthersWhenPassed(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   rows: ReplicaRow[],
   err: Sink,

@@ -4,7 +4,9 @@
  * the config schema (keys, values). No command-line knowledge here: src/cli/complete.ts decides what is
  * being completed and calls one of these under a deadline.
  */
-import type { Kube, ListKind, ObjectSummary } from "../kube/client.ts";
+import type { Kube } from "../kube/client.ts";
+import type { KubeObjects, KubePods } from "../kube/seam.ts";
+import type { ListKind, ObjectSummary } from "../kube/resources.ts";
 import {
   existingKubeconfigFiles,
   type KubeOptions,
@@ -47,7 +49,7 @@ export async function kubeconfigEntries(
 }
 
 /** Namespaces; when listing them is forbidden, the namespaces the kubeconfig's contexts name. */
-export async function namespaces(kube: Kube, o: KubeOptions): Promise<Candidate[]> {
+export async function namespaces(kube: Pick<Kube, "listSummaries">, o: KubeOptions): Promise<Candidate[]> {
   try {
     const list = await kube.listSummaries("namespaces", undefined);
     return list.map((n) => ({ value: n.name }));
@@ -66,7 +68,7 @@ function podDescription(p: ObjectSummary, withNamespace: boolean): string {
 
 /** Pods of a namespace (all namespaces when undefined), with their phase. */
 export async function pods(
-  kube: Kube,
+  kube: Pick<Kube, "listSummaries">,
   namespace: string | undefined,
   labelSelector?: string,
 ): Promise<Candidate[]> {
@@ -76,7 +78,7 @@ export async function pods(
 
 /** Containers (then init containers) of one pod, or of every pod a selector matches. */
 export async function containers(
-  kube: Kube,
+  kube: KubeObjects & KubePods,
   namespace: string,
   pod: { name?: string; labelSelector?: string; match?: string[] },
 ): Promise<Candidate[]> {
@@ -96,7 +98,10 @@ export async function containers(
 }
 
 /** `key=value` label pairs of the pods in a namespace (for -l), most common first. */
-export async function labels(kube: Kube, namespace: string | undefined): Promise<Candidate[]> {
+export async function labels(
+  kube: Pick<Kube, "listSummaries">,
+  namespace: string | undefined,
+): Promise<Candidate[]> {
   const list = await kube.listSummaries("pods", namespace);
   const count = new Map<string, number>();
   for (const p of list) {
@@ -153,7 +158,10 @@ const SESSIONS = "app.kubernetes.io/managed-by=kodama,kodama.dev/session";
  * Sessions: the `kodama.dev/session` label of kodama's pods and volumes (a stopped session keeps only its
  * volumes). Works from any machine, as the cluster is the source of truth.
  */
-export async function sessions(kube: Kube, namespace: string | undefined): Promise<Candidate[]> {
+export async function sessions(
+  kube: Pick<Kube, "listSummaries">,
+  namespace: string | undefined,
+): Promise<Candidate[]> {
   const [podList, pvcs] = await Promise.all([
     kube.listSummaries("pods", namespace, { labelSelector: SESSIONS }),
     kube.listSummaries("persistentvolumeclaims", namespace, { labelSelector: SESSIONS }).catch(() => []),

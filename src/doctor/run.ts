@@ -3,6 +3,7 @@
  * kodama's commands need (SelfSubjectAccessReview, a few at a time), and look for the local tools.
  */
 import { Kube } from "../kube/client.ts";
+import type { KubeObjects } from "../kube/seam.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { kubeconfigFiles, type KubeOptions, readKubeConfig, resolveNamespace } from "../kube/config.ts";
 import { forEachLimited } from "../base/proc/limit.ts";
@@ -80,7 +81,7 @@ export async function checkTools(): Promise<ToolResult[]> {
 
 /** Ask the server about each verb of each permission (8 reviews at a time). */
 export async function checkPermissions(
-  kube: Kube,
+  kube: Pick<Kube, "accessReview">,
   namespace: string,
   minor?: number,
 ): Promise<PermissionResult[]> {
@@ -114,7 +115,7 @@ export async function checkPermissions(
 }
 
 /** The network plugin's pods (kube-system, and the namespaces plugins' operators use), when readable. */
-async function checkNetworkPolicy(kube: Kube): Promise<NetworkPolicySupport> {
+async function checkNetworkPolicy(kube: KubeObjects): Promise<NetworkPolicySupport> {
   const lists = await Promise.all(
     ["kube-system", "calico-system", "kube-flannel", "cilium"].map((ns) =>
       kube.listObjects<{ metadata?: { name?: string } }>("pods", ns).then(
@@ -130,7 +131,7 @@ async function checkNetworkPolicy(kube: Kube): Promise<NetworkPolicySupport> {
 }
 
 /** The namespace's gateway, when it has one (its pod and Service; unreadable: not said). */
-async function checkGateway(kube: Kube, ns: string): Promise<Report["gateway"]> {
+async function checkGateway(kube: KubeObjects, ns: string): Promise<Report["gateway"]> {
   const { GATEWAY_NAME, GATEWAY_POD } = await import("../session/spec/gateway.ts");
   const { isReady } = await import("../pods/wait.ts");
   // the StatefulSet's pod, else the bare pod an older kodama made

@@ -4,7 +4,8 @@
  * One verb style for every kind: `getObject`, `findObject`, `listObjects`, `createObject`, `patchObject`,
  * `deleteObject`, `watchObjects` (by plural resource name), plus the tuned `listPods`/`listPodsAt` (paged,
  * as kubectl) and `watchPods`. How requests travel (credentials, TLS, the keep-alive agent, Deno's own
- * client for GETs, retries, --request-timeout) is ./transport.ts.
+ * client for GETs, retries, --request-timeout) is ./transport.ts; which kinds are served where is
+ * ./resources.ts, a watch stream's framing ./watchlines.ts.
  *
  * Plain API calls go over node:https with one keep-alive agent per process, using credentials from
  * the light kubeconfig loader (./config.ts); streams (exec, logs, port-forward) reuse the same TLS
@@ -13,7 +14,7 @@
  * `Kube.connect` only reads the kubeconfig; the first request opens the connection — directly, or through
  * the cluster's proxy-url / HTTPS_PROXY (./proxy.ts), as kubectl does.
  */
-import type { V1LabelSelector, V1Pod } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
 import {
   type KubeConfigLite,
   type KubeOptions,
@@ -26,8 +27,18 @@ import type { Reachability } from "./reach.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { warmTls } from "./warm.ts";
 import { connectionFlags, FLAGS_CONTEXT } from "./overrides.ts";
-import { type NativeStream, type RequestOptions, Transport } from "./transport.ts";
-import { Budget, KUBE_LIMITS, tooLarge } from "./bounds.ts";
+import { type RequestOptions, Transport } from "./transport.ts";
+import { Budget } from "./bounds.ts";
+import {
+  type ListKind,
+  type ObjectSummary,
+  type PodQuery,
+  type Resource,
+  resourceName,
+  resourcePath,
+  summaryPath,
+} from "./resources.ts";
+import { eachLine, readLines } from "./watchlines.ts";
 import { onAbort } from "../base/proc/timer.ts";
 import type { ExecResult, ExecStreams } from "./exec.ts";
 import type { LogQuery } from "./logs.ts";
@@ -46,104 +57,6 @@ export interface WatchOptions {
   onExpired?: () => void;
   /** over Deno's own HTTP client (src/kube/transport.ts) instead of node:https */
   native?: boolean;
-}
-
-export type WorkloadKind = "deployment" | "statefulset" | "daemonset" | "replicaset" | "job";
-
-/** Where each workload kind is served. */
-export const WORKLOAD_APIS: Record<WorkloadKind, { group: string; resource: Resource }> = {
-  deployment: { group: "apps", resource: "deployments" },
-  statefulset: { group: "apps", resource: "statefulsets" },
-  daemonset: { group: "apps", resource: "daemonsets" },
-  replicaset: { group: "apps", resource: "replicasets" },
-  job: { group: "batch", resource: "jobs" },
-};
-
-/** The part of a workload object kodama reads: its pod selector and its conditions. */
-export interface Workload {
-  kind?: string;
-  metadata?: { name?: string; namespace?: string; uid?: string; generation?: number };
-  spec?: { selector?: V1LabelSelector; replicas?: number };
-  status?: {
-    observedGeneration?: number;
-    conditions?: { type: string; status: string; reason?: string; message?: string }[];
-  };
-}
-
-export interface PodQuery {
-  labelSelector?: string;
-  fieldSelector?: string;
-}
-
-/** The kinds kodama reads and writes, by their plural resource name. */
-export type Resource =
-  | "pods"
-  | "services"
-  | "deployments"
-  | "statefulsets"
-  | "daemonsets"
-  | "replicasets"
-  | "jobs"
-  | "persistentvolumeclaims"
-  | "secrets"
-  | "configmaps"
-  | "events"
-  | "serviceaccounts"
-  | "storageclasses"
-  | "csidrivers"
-  | "volumesnapshots"
-  | "volumesnapshotclasses"
-  | "roles"
-  | "rolebindings"
-  | "networkpolicies"
-  | "poddisruptionbudgets"
-  | "nodes";
-
-/** API groups of the kinds outside core/v1 (cluster-scoped ones ignore the namespace). */
-const GROUPED: Partial<Record<Resource, { prefix: string; clusterScoped?: boolean; name?: string }>> = {
-  nodes: { prefix: "/api/v1", clusterScoped: true, name: "nodes" },
-  storageclasses: { prefix: "/apis/storage.k8s.io/v1", clusterScoped: true },
-  csidrivers: { prefix: "/apis/storage.k8s.io/v1", clusterScoped: true, name: "csidrivers.storage.k8s.io" },
-  volumesnapshots: {
-    prefix: "/apis/snapshot.storage.k8s.io/v1",
-    name: "volumesnapshots.snapshot.storage.k8s.io",
-  },
-  volumesnapshotclasses: {
-    prefix: "/apis/snapshot.storage.k8s.io/v1",
-    clusterScoped: true,
-    name: "volumesnapshotclasses.snapshot.storage.k8s.io",
-  },
-  roles: { prefix: "/apis/rbac.authorization.k8s.io/v1", name: "roles.rbac.authorization.k8s.io" },
-  networkpolicies: {
-    prefix: "/apis/networking.k8s.io/v1",
-    name: "networkpolicies.networking.k8s.io",
-  },
-  rolebindings: {
-    prefix: "/apis/rbac.authorization.k8s.io/v1",
-    name: "rolebindings.rbac.authorization.k8s.io",
-  },
-  poddisruptionbudgets: { prefix: "/apis/policy/v1", name: "poddisruptionbudgets.policy" },
-  ...Object.fromEntries(
-    Object.values(WORKLOAD_APIS).map(({ group, resource }) => [
-      resource,
-      { prefix: `/apis/${group}/v1`, name: `${resource}.${group}` },
-    ]),
-  ),
-};
-
-/** The resource as errors name it: `pods`, `deployments.apps` (kubectl's words). */
-export function resourceName(resource: Resource): string {
-  return GROUPED[resource]?.name ?? resource;
-}
-
-/** `/api/v1/namespaces/NS/pods[/NAME]`, `/api/v1/pods` (all namespaces), `/apis/storage.k8s.io/v1/...`. */
-export function resourcePath(resource: Resource, namespace?: string, name?: string): string {
-  const g = GROUPED[resource];
-  const base = g?.prefix ?? "/api/v1";
-  const ns = namespace !== undefined && !g?.clusterScoped
-    ? `/namespaces/${encodeURIComponent(namespace)}`
-    : "";
-  return `${base}${ns}/${resource}${name !== undefined ? `/${encodeURIComponent(name)}` : ""}`;
 }
 
 /**
@@ -169,27 +82,6 @@ export function serviceAccountOf(token: string): string | undefined {
 
 /** Page size of list calls (kubectl's --chunk-size default). */
 export const LIST_CHUNK = 500;
-/** The kinds `listSummaries` reads: core/v1 ones by plural name, workloads by WORKLOAD_APIS' kind. */
-export type ListKind = "namespaces" | "pods" | "services" | "persistentvolumeclaims" | WorkloadKind;
-
-/** An object's name, namespace, labels and a short state (phase, or ready/desired for workloads). */
-export interface ObjectSummary {
-  name: string;
-  namespace?: string;
-  labels: Record<string, string>;
-  phase?: string;
-}
-
-function summaryPath(kind: ListKind, namespace: string | undefined): { path: string; resource: string } {
-  const ns = namespace !== undefined && kind !== "namespaces"
-    ? `/namespaces/${encodeURIComponent(namespace)}`
-    : "";
-  if (kind in WORKLOAD_APIS) {
-    const { group, resource } = WORKLOAD_APIS[kind as WorkloadKind];
-    return { path: `/apis/${group}/v1${ns}/${resource}`, resource: `${resource}.${group}` };
-  }
-  return { path: `/api/v1${ns}/${kind}`, resource: kind };
-}
 
 export class Kube {
   readonly contextName: string;
@@ -769,53 +661,4 @@ export class Kube {
   close(): void {
     this.transport.close();
   }
-}
-
-/**
- * A watch's lines, read until its stream ends, fails or is closed (the caller's signal closes it). Returns
- * the error of a line over KUBE_LIMITS.event (the stream is closed then).
- */
-async function readLines(
-  s: NativeStream,
-  onLine: (line: string) => void,
-  what: ApiWhat,
-): Promise<KodamaError | undefined> {
-  const reader = s.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buf = eachLine(buf, value, onLine, what);
-    }
-  } catch (e) {
-    // reset, or closed by the caller: the watch loop decides whether to go on
-    if (e instanceof KodamaError) return e;
-  } finally {
-    s.close();
-    reader.cancel().catch(() => {});
-  }
-  return undefined;
-}
-
-/**
- * Hands each whole line of `buf` (trimmed) to `onLine`; returns the unfinished rest, which may not grow
- * past KUBE_LIMITS.event (one event; throws tooLarge). A watch stream's framing.
- */
-function eachLine(rest: string, chunk: string, onLine: (line: string) => void, what: ApiWhat): string {
-  // only the new chunk is searched: a long line is not scanned again with every chunk
-  if (!chunk.includes("\n")) {
-    // characters, not bytes: a UTF-8 character is 1 to 4 bytes, so the bound is loose by that much
-    if (rest.length + chunk.length > KUBE_LIMITS.event) throw tooLarge("event", what);
-    return rest + chunk;
-  }
-  let buf = rest + chunk;
-  let nl;
-  while ((nl = buf.indexOf("\n")) >= 0) {
-    const line = buf.slice(0, nl).trim();
-    buf = buf.slice(nl + 1);
-    onLine(line);
-  }
-  if (buf.length > KUBE_LIMITS.event) throw tooLarge("event", what);
-  return buf;
 }

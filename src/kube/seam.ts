@@ -18,7 +18,8 @@
  * Port-forward streams (./portforward.ts) still take the whole `Kube`.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { PodQuery, Resource, WatchEventType, WatchOptions } from "./client.ts";
+import type { WatchEventType, WatchOptions } from "./client.ts";
+import type { PodQuery, Resource } from "./resources.ts";
 import type { ExecResult, ExecStreams } from "./exec.ts";
 import type { LogQuery } from "./logs.ts";
 import type { ReachEvent } from "./reach.ts";

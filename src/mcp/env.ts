@@ -92,7 +92,7 @@ export class McpEnv {
 }
 
 /** The kubeconfig user's credentials are secrets for every result and error (redact.ts). */
-function learnCredentials(kube: Kube): void {
+function learnCredentials(kube: Pick<Kube, "kc" | "options">): void {
   const u = kube.kc.getCurrentUser();
   for (const v of [u?.token, u?.password, u?.keyData, ...Object.values(u?.authProvider?.config ?? {})]) {
     if (v && v.length >= 8) addSecret(v);

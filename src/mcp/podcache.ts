@@ -7,6 +7,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
+import type { KubeObjects, KubePods } from "../kube/seam.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { podSelector } from "../pods/selector.ts";
 import { podKey, type PodLister } from "../pods/target.ts";
@@ -46,7 +47,7 @@ export class PodCache {
     return this.#entries.size;
   }
 
-  #entry(key: string, kube: Kube, namespace: string | undefined): Entry {
+  #entry(key: string, kube: KubeObjects & KubePods, namespace: string | undefined): Entry {
     const old = this.#entries.get(key);
     if (old) {
       old.used = Date.now();

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { Kube } from "../kube/client.ts";
+import type { KubeIdentity, KubeObjects } from "../kube/seam.ts";
 import type { Config } from "../config/schema.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
@@ -93,7 +94,11 @@ async function captured(
   return { out: out.text(), text: out.text() + err.text() };
 }
 
-async function sessionDetail(kube: Kube, ns: string, name: string): Promise<Record<string, unknown>> {
+async function sessionDetail(
+  kube: KubeObjects & KubeIdentity,
+  ns: string,
+  name: string,
+): Promise<Record<string, unknown>> {
   const { describeSession, detailObject } = await import("../session/state/get.ts");
   return detailObject(await describeSession(kube, ns, name));
 }

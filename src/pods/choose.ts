@@ -6,7 +6,7 @@
  * `pickPods` is the generic picker (src/picker) over pods: their rows, preview and live list.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
+import type { KubeObjects, KubePods } from "../kube/seam.ts";
 import type { PickerItem, PickItemsOptions } from "../picker/mod.ts";
 import { choiceNeeded } from "../picker/choice.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
@@ -88,7 +88,7 @@ export async function pickPods(pods: V1Pod[], opts: PickPodsOptions = {}): Promi
 }
 
 export async function choosePods(
-  kube: Kube,
+  kube: KubeObjects & KubePods,
   pods: V1Pod[],
   t: TargetFlags,
   o: ChooseOptions,

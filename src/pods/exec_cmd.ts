@@ -5,6 +5,7 @@
  */
 import { clearTimer } from "../base/proc/timer.ts";
 import type { Kube } from "../kube/client.ts";
+import type { KubeObjects } from "../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import { colorEnabled, isTerminal } from "../ui/color.ts";
 import { parseDuration } from "../base/duration.ts";
@@ -282,7 +283,7 @@ async function execSingle(
  * The pod again, when its status now says `container` does not run. The kubelet reports a container's exit
  * after its next look at the runtime (~1 s), so a status that still says Running is read again, up to ~3 s.
  */
-async function endedSince(kube: Kube, pod: V1Pod, container: string): Promise<V1Pod | undefined> {
+async function endedSince(kube: KubeObjects, pod: V1Pod, container: string): Promise<V1Pod | undefined> {
   const ns = pod.metadata?.namespace ?? kube.namespace;
   for (let i = 0; i < 4; i++) {
     if (i) await new Promise((r) => setTimeout(r, doubling(i - 1, 250, 1000)));

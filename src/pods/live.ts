@@ -5,7 +5,8 @@
  * state files (`forwardRows`, `watchForwards`). Never polled.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube, WatchEventType } from "../kube/client.ts";
+import type { WatchEventType } from "../kube/client.ts";
+import type { KubePods } from "../kube/seam.ts";
 import { podReady, podRestarts, podStatus } from "./display.ts";
 import { forwardsDir, readRecords } from "./pf_state.ts";
 import type { ForwardRecord } from "./pf_stats.ts";
@@ -49,7 +50,7 @@ export function podRow(p: V1Pod): PodRow {
  * `onEvent` takes as upserts.
  */
 export async function watchPodRows(
-  kube: Kube,
+  kube: KubePods,
   namespace: string | undefined,
   onList: (rows: PodRow[]) => void,
   onEvent: (type: WatchEventType, row: PodRow) => void,

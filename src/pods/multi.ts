@@ -4,6 +4,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../kube/client.ts";
+import type { KubeIdentity } from "../kube/seam.ts";
 import { ExitCode, formatError, KodamaError } from "../base/errors.ts";
 import { findPods, type PodLister, type TargetFlags } from "./target.ts";
 import type { ClusterError } from "./summary.ts";
@@ -14,7 +15,7 @@ export interface ContextPods {
 }
 
 /** A failed context as the summary lists it (message without the hint; its own exit code). */
-export function clusterError(kube: Kube, e: unknown): ClusterError {
+export function clusterError(kube: KubeIdentity, e: unknown): ClusterError {
   const ke = e instanceof KodamaError ? e : new KodamaError(formatError(e));
   return { context: kube.contextName, message: ke.message, code: ke.code };
 }

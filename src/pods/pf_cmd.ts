@@ -337,7 +337,12 @@ function fig(f: ActiveForward) {
  * `--detach`: start this command again as a background process in its own session, wait until it listens
  * (or fails: its error is ours), print the id and the Forwarding lines, and leave it running.
  */
-async function detach(kube: Kube, o: PortForwardCliOptions, out: Sink, err: Sink): Promise<number> {
+async function detach(
+  kube: Pick<Kube, "childFlags">,
+  o: PortForwardCliOptions,
+  out: Sink,
+  err: Sink,
+): Promise<number> {
   if (o.pick) {
     throw usageError(
       "--pick needs a terminal; a background port-forward has none",

@@ -1,6 +1,6 @@
 /** `kodama pick`: find pods with the targeting flags, let the user choose (live list), return the choice. */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../kube/client.ts";
+import type { KubeObjects, KubePods } from "../kube/seam.ts";
 import { filterPods, findPods, nothingMatched, type TargetFlags, targetNamespace } from "./target.ts";
 import { usageError } from "../base/errors.ts";
 import { rankItems } from "../picker/mod.ts";
@@ -21,7 +21,7 @@ export interface PickCommandOptions {
 
 /** The chosen pods as stdout text in the requested form. */
 export async function pickCommand(
-  kube: Kube,
+  kube: KubeObjects & KubePods,
   t: TargetFlags,
   o: PickCommandOptions & { output?: PickOutput },
 ): Promise<string> {
@@ -54,7 +54,11 @@ export async function formatPicked(pods: V1Pod[], output: PickOutput): Promise<s
   return pods.map((p) => podId(p) + "\n").join("");
 }
 
-async function pickPodsFor(kube: Kube, t: TargetFlags, o: PickCommandOptions): Promise<V1Pod[]> {
+async function pickPodsFor(
+  kube: KubeObjects & KubePods,
+  t: TargetFlags,
+  o: PickCommandOptions,
+): Promise<V1Pod[]> {
   if (o.filter !== undefined && (o.query !== undefined || o.selectOne || o.exit0)) {
     throw usageError(
       "--filter does not open a picker: --query, --select-1 and --exit-0 do not apply",

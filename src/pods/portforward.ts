@@ -561,7 +561,10 @@ async function notRunning(kube: KubeObjects, p: V1Pod): Promise<KodamaError> {
 }
 
 /** Resolve a target to one pod (and its service), choosing among matches like exec does. */
-export async function resolveForwardTarget(kube: Kube, t: ForwardTarget): Promise<ResolvedTarget> {
+export async function resolveForwardTarget(
+  kube: KubeObjects & KubePods,
+  t: ForwardTarget,
+): Promise<ResolvedTarget> {
   if (t.kind === "service") return await resolveService(kube, t.namespace, t.name);
   if (t.kind === "pod") {
     const pod = await kube.getObject<V1Pod>("pods", t.namespace, t.name);

@@ -4,7 +4,7 @@
  * picks the pods (deploy/api, svc/web, session/x), and the Running-only filter.
  */
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
-import { type Resource, type Workload, WORKLOAD_APIS } from "../kube/client.ts";
+import { type Resource, type Workload, WORKLOAD_APIS } from "../kube/resources.ts";
 import type { KubeObjects, KubePods } from "../kube/seam.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../base/errors.ts";
 import { suggest } from "../base/text/suggest.ts";

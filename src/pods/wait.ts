@@ -6,7 +6,7 @@
  */
 import { podIsReady } from "../kube/podstatus.ts";
 import type { V1Pod } from "@kubernetes/client-node";
-import { type Workload, WORKLOAD_APIS } from "../kube/client.ts";
+import { type Workload, WORKLOAD_APIS } from "../kube/resources.ts";
 import type { KubeObjects, KubeTargets } from "../kube/seam.ts";
 import { type Clock, realClock } from "../base/clock.ts";
 import { isWorkloadKind, refString } from "./resource.ts";

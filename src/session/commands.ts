@@ -6,6 +6,7 @@ import type { CloneOptions } from "./volumes/clone.ts";
 import type { ListOptions } from "./state/list.ts";
 import type { Config } from "../config/schema.ts";
 import type { Kube } from "../kube/client.ts";
+import type { KubeIdentity, KubeObjects, KubePods, KubeReach, KubeSessions } from "../kube/seam.ts";
 import { isTerminal } from "../ui/color.ts";
 import { type Sink, stderrSink, stdoutSink } from "../base/sink.ts";
 import { usageError } from "../base/errors.ts";
@@ -37,7 +38,7 @@ export async function startIO(
 }
 
 export async function listCommand(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   f: { allNamespaces?: boolean; output?: string; watch?: boolean; complete?: ListOptions["complete"] },
 ): Promise<number> {
   return await (await import("./state/list.ts")).listCommand(
@@ -89,7 +90,11 @@ async function ask(message: string, dflt: boolean): Promise<boolean> {
   return await confirm({ message, default: dflt }, { output: process.stderr });
 }
 
-export async function stopCommand(kube: Kube, name: string, f: { wait: boolean }): Promise<number> {
+export async function stopCommand(
+  kube: KubeSessions & KubePods & KubeReach,
+  name: string,
+  f: { wait: boolean },
+): Promise<number> {
   return await (await lifecycle()).stopSession(kube, kube.namespace, name, {
     wait: f.wait,
     out: stdoutSink,
@@ -155,7 +160,11 @@ export async function pruneCommand(
   });
 }
 
-export async function getCommand(kube: Kube, name: string, format: string): Promise<number> {
+export async function getCommand(
+  kube: KubeObjects & KubeIdentity,
+  name: string,
+  format: string,
+): Promise<number> {
   return await (await import("./state/get.ts")).getCommand(kube, kube.namespace, name, format, stdoutSink);
 }
 
@@ -213,7 +222,7 @@ export async function snapshotCreateCommand(
 }
 
 export async function snapshotListCommand(
-  kube: Kube,
+  kube: KubeObjects,
   f: { allNamespaces?: boolean; output: string; session?: string },
 ): Promise<number> {
   const { listSnapshots } = await import("./volumes/snapshot.ts");
@@ -225,7 +234,7 @@ export async function snapshotListCommand(
   });
 }
 
-export async function snapshotDeleteCommand(kube: Kube, snaps: string[]): Promise<number> {
+export async function snapshotDeleteCommand(kube: KubeObjects, snaps: string[]): Promise<number> {
   const { deleteSnapshots } = await import("./volumes/snapshot.ts");
   return await deleteSnapshots(kube, kube.namespace, snaps, { out: stdoutSink });
 }
@@ -291,7 +300,7 @@ export async function cloneCommand(
 }
 
 export async function poolEnsureCommand(
-  kube: Kube,
+  kube: KubeObjects,
   f: {
     size?: string;
     workspaceSize?: string;
@@ -338,7 +347,7 @@ export async function poolEnsureCommand(
 }
 
 export async function poolListCommand(
-  kube: Kube,
+  kube: KubeObjects,
   f: { allNamespaces?: boolean; output?: string },
 ): Promise<number> {
   const { poolList } = await import("./volumes/pool.ts");
@@ -350,7 +359,7 @@ export async function poolListCommand(
 }
 
 /** `pool drain`: asks on a terminal, as `delete` does; without one it needs --yes. */
-export async function poolDrainCommand(kube: Kube, yes = false): Promise<number> {
+export async function poolDrainCommand(kube: KubeObjects, yes = false): Promise<number> {
   const { poolDrain } = await import("./volumes/pool.ts");
   const interactive = isTerminal("stdin") && isTerminal("stderr");
   if (!yes && !interactive) {

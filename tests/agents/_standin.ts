@@ -122,6 +122,7 @@ function sse(events: { event: string; data: unknown }[]): Response {
   const p = pace;
   const body = !p.firstByteMs && !p.trickleMs ? enc.encode(chunks.join("")) : new ReadableStream<Uint8Array>({
     async start(c) {
+      // fixed: the stand-in's latency, set by the test (a slow API is what is tested), not a wait
       if (p.firstByteMs) await delay(p.firstByteMs);
       for (const [i, ch] of chunks.entries()) {
         if (i && p.trickleMs) await delay(p.trickleMs);
@@ -423,6 +424,7 @@ function chatAnswer(body: Record<string, unknown>, turn: Turn, inputChars: numbe
   const p = pace;
   const stream = new ReadableStream<Uint8Array>({
     async start(c) {
+      // fixed: the stand-in's latency, set by the test (a slow API is what is tested), not a wait
       if (p.firstByteMs) await delay(p.firstByteMs);
       for (const [i, l] of lines.entries()) {
         if (i && p.trickleMs) await delay(p.trickleMs);

@@ -57,6 +57,7 @@ clusterTest("exit codes, long durations and messages", { seed: "demo" }, async (
           "--",
           "sh",
           "-c",
+          // fixed: a command that must outlive a timer a 1000h timeout would overflow into (fires at once)
           "sleep 1; echo done",
         ]);
         assertEquals(ex.code, 0, ex.stderr);
@@ -68,6 +69,7 @@ clusterTest("exit codes, long durations and messages", { seed: "demo" }, async (
         await Deno.mkdir(join(repo, ".kodama", "workflows"), { recursive: true });
         await Deno.writeTextFile(
           join(repo, ".kodama", "workflows", "slow.yaml"),
+          // fixed: the step must outlive a timer a 1000h timeout would overflow into (fires at once)
           `targets:\n  api: { namespace: prod, pod: ${API0} }\nsteps:\n  - id: nap\n    timeout: 1000h\n    exec: { target: api, command: [sh, -c, "sleep 1; echo rested"] }\n`,
         );
         const wf = await k(["run", "slow"], { cwd: repo });

@@ -64,6 +64,7 @@ clusterTest(
           // the dead forward's record is gone (list dropped it): not found
           assertEquals(stop.code, 3, stop.stderr);
           assertEquals((await w.k(["port-forward", "list", "-o", "json"])).stdout.includes(id), false);
+          // fixed: proves the bystander gets no signal in 500 ms (what does not happen has no event)
           await new Promise((res) => setTimeout(res, 500));
           assertEquals(await Deno.readTextFile(signals).catch(() => ""), "", "the bystander got a signal");
         },
@@ -102,6 +103,7 @@ clusterTest(
           assertEquals(stop.code, 0, stop.stderr);
           assertStringIncludes(stop.stderr, "it was not running");
           assertEquals((await w.k(["stop", NAME])).code, 0);
+          // fixed: proves the bystander gets no signal in 500 ms (what does not happen has no event)
           await new Promise((res) => setTimeout(res, 500));
           assertEquals(await Deno.readTextFile(signals).catch(() => ""), "", "the bystander got a signal");
           const ps = await new Deno.Command("ps", {

@@ -325,7 +325,8 @@ withSessionWorld(
         30_000,
         "the pod to be marked for deletion",
       );
-      await new Promise((r) => setTimeout(r, 1000)); // delete is now waiting for the pod to go
+      // fixed: delete shows no sign that it waits for the pod; a second lets it get there before Ctrl-C
+      await new Promise((r) => setTimeout(r, 1000));
       del.kill("SIGINT");
       const { code } = await del.status;
       const stderr = await err;

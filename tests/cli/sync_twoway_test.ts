@@ -170,7 +170,13 @@ withSessionWorld(
         for (let i = 0; i < 300; i++) {
           await Deno.writeTextFile(`${root}/src/k${i}.txt`, `k${i}\n`.repeat(200));
         }
-        await new Promise((r) => setTimeout(r, 150));
+        // mid-batch: the daemon says it is syncing (or, if that was too quick to see, has synced since)
+        await until("a batch under way", async () => {
+          const now = JSON.parse(
+            await Deno.readTextFile(`${w.home}/sync/${NAME}/status.json`).catch(() => "{}"),
+          );
+          return now.state === "syncing" || now.batches > s.batches;
+        }, 30_000);
         Deno.kill(s.pid, "SIGKILL");
         await pod("echo after-kill > src/pk.txt");
         assertEquals((await w.k(["sync", "start", NAME])).code, 0);
@@ -184,6 +190,7 @@ withSessionWorld(
 
       await t.step(".git is never synced after start", async () => {
         git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qam", "local commit");
+        // fixed: proves nothing reaches the pod in 1.5 s (what never happens has no event to wait on)
         await new Promise((r) => setTimeout(r, 1500));
         const r = await w.sh(
           NAME,

@@ -17,13 +17,8 @@
  * (./memexec.ts): the real pod programs, without the wire.
  */
 import type { V1EnvVar, V1Pod } from "@kubernetes/client-node";
-import {
-  type PodQuery,
-  type Resource,
-  resourceName,
-  type WatchEventType,
-  type WatchOptions,
-} from "../../src/kube/client.ts";
+import type { WatchEventType, WatchOptions } from "../../src/kube/client.ts";
+import { type PodQuery, type Resource, resourceName } from "../../src/kube/resources.ts";
 import { toKodamaError } from "../../src/kube/errors.ts";
 import type { ApiWhat } from "../../src/kube/errors.ts";
 import type { KubeReachEvents, KubeSessions, KubeTargets } from "../../src/kube/seam.ts";

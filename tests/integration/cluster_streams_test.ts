@@ -38,7 +38,17 @@ async function kubectlBytes(c: TestCluster, args: string[], stdin?: Uint8Array) 
 }
 
 /** Spawn a long-running kubectl and read its stdout until `pattern` shows up. */
-async function kubectlUntil(c: TestCluster, args: string[], pattern: RegExp, timeoutMs = 15_000) {
+/**
+ * Run kubectl until its output matches `pattern`. `cue`: once the output matches `cue.seen`, `cue.then` runs
+ * (once) while the output is still being read, to make what `pattern` waits for happen.
+ */
+async function kubectlUntil(
+  c: TestCluster,
+  args: string[],
+  pattern: RegExp,
+  timeoutMs = 15_000,
+  cue?: { seen: RegExp; then: () => Promise<unknown> },
+) {
   const child = new Deno.Command(KUBECTL, {
     args: ["--kubeconfig", c.kubeconfig, ...args],
     stdin: "null",
@@ -49,8 +59,13 @@ async function kubectlUntil(c: TestCluster, args: string[], pattern: RegExp, tim
   let text = "";
   const dec = new TextDecoder();
   const deadline = setTimeout(() => reader.cancel(), timeoutMs);
+  let cued = !cue;
   try {
     while (!pattern.test(text)) {
+      if (!cued && cue!.seen.test(text)) {
+        cued = true;
+        await cue!.then();
+      }
       const { value, done } = await reader.read();
       if (done) break;
       text += dec.decode(value);
@@ -209,9 +224,13 @@ Deno.test({
           await waitFor(
             async () => {
               await tmux(sock, "send-keys", "echo hi-$((6*7)); stty size", "Enter");
-              await new Promise((r) => setTimeout(r, 300));
-              const p = await pane();
-              return p.includes("hi-42") && p.includes("29 97");
+              // the shell's answer to these keys, for a moment; without the size yet, the next round asks again
+              const shown = (p: string) => p.includes("hi-42") && p.includes("29 97");
+              let p = await pane();
+              for (const end = Date.now() + 2_000; !shown(p) && Date.now() < end; p = await pane()) {
+                await new Promise((r) => setTimeout(r, 100));
+              }
+              return shown(p);
             },
             "output with the terminal size",
             pane,
@@ -224,6 +243,9 @@ Deno.test({
       });
 
       await t.step("logs and logs -f (sees a line printed later)", async () => {
+        // the later line is printed once the follow has seen the first (not after a fixed time, which a
+        // loaded machine's follow might start after)
+        const go = `/tmp/k-ticker-go-${crypto.randomUUID().slice(0, 8)}`;
         const manifest = JSON.stringify({
           apiVersion: "v1",
           kind: "Pod",
@@ -232,14 +254,21 @@ Deno.test({
             containers: [{
               name: "main",
               image: KODAMA_TEST_IMAGE,
-              command: ["sh", "-c", "echo started; sleep 1.5; echo later; sleep 600"],
+              command: [
+                "sh",
+                "-c",
+                `echo started; until [ -e ${go} ]; do sleep 0.1; done; echo later; sleep 600`,
+              ],
             }],
           },
         });
         const applied = await kubectl(c, ["apply", "-f", "-"], { stdin: manifest });
         assertEquals(applied.code, 0, applied.stderr);
         await kubectl(c, ["wait", "--for=condition=Ready", "pod/k-ticker", "-n", "dev", "--timeout=20s"]);
-        const f = await kubectlUntil(c, ["logs", "-f", "-n", "dev", "k-ticker"], /later\n/);
+        const f = await kubectlUntil(c, ["logs", "-f", "-n", "dev", "k-ticker"], /later\n/, 15_000, {
+          seen: /started\n/,
+          then: () => kubectl(c, ["exec", "-n", "dev", "k-ticker", "--", "touch", go]),
+        });
         await f.stop();
         assertEquals(f.text, "started\nlater\n");
         const tail = await kubectl(c, ["logs", "-n", "dev", "k-ticker", "--tail=1", "--timestamps"]);

@@ -37,6 +37,7 @@ clusterTest("fan-out over 100 pods", { seed: "none", pods: 100 }, async (t, c) =
       "--",
       "sh",
       "-c",
+      // fixed: two writes apart in time, so 100 pods' lines interleave (the work, not a wait)
       "echo start; sleep 0.2; echo end",
     ]);
     assertEquals(r.code, 0, r.stderr);
@@ -97,6 +98,7 @@ clusterTest("fan-out over 100 pods", { seed: "none", pods: 100 }, async (t, c) =
     const out = memorySink();
     const err = memorySink();
     const run = fanout(kube, pods, {
+      // fixed: streams still open when they are dropped (the test waits for the first 'a', not for time)
       command: ["sh", "-c", "echo a; sleep 0.6; echo b"],
       maxParallel: 50,
       out,
@@ -134,6 +136,7 @@ clusterTest("fan-out over 100 pods", { seed: "none", pods: 100 }, async (t, c) =
     assertEquals(ff.results.find((r) => r.pod === "load-000")?.exitCode, 3);
     assert(ff.cancelled >= 15, `cancelled ${ff.cancelled}`);
     const to = await fanout(kube, some.slice(0, 3), {
+      // fixed: one command outlives the 700 ms timeout (the work that times out, not a wait)
       command: ["sh", "-c", `[ "$(hostname)" = load-001 ] && sleep 5; true`],
       timeoutMs: 700,
       out: memorySink(),

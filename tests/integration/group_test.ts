@@ -89,6 +89,7 @@ clusterTest(
           "--",
           "sh",
           "-c",
+          // fixed: each command takes a moment, so the progress line is seen counting (work, not a wait)
           "sleep 0.3; echo hi",
         ].map((a) => `'${a}'`).join(" ");
         await tmux(

@@ -119,6 +119,7 @@ clusterTest(
         const early = await kube.listPods("dev").then(() => "cached", (e) => String(e));
         // a loaded machine may already be past the period: only a request inside it proves the cache
         if (Date.now() - t0 < ttl) assertEquals(early, "cached", "re-read before the period ended");
+        // fixed: what is waited for is the credentials' period itself ending (time is the condition)
         await new Promise((r) => setTimeout(r, Math.max(0, t0 + ttl + 50 - Date.now())));
         const e = await rejectsKodama(() => kube.listPods("dev"));
         assertEquals(e.code, 4);

@@ -133,6 +133,7 @@ clusterTest("kodama logs", { seed: "demo" }, async (t, c) => {
         await wait(3);
         const before = ticks().length;
         c.faults.dropStreams(true);
+        // fixed: the outage lasts 150 ms (its length is the fault; a follow must outlive it)
         await new Promise((r) => setTimeout(r, 150));
         c.faults.dropStreams(false);
         await wait(before + 4);
@@ -299,7 +300,6 @@ clusterTest("kodama logs", { seed: "demo" }, async (t, c) => {
         // each run's stdout is the pane (a TTY); tmux's pipe-pane records the raw bytes it writes
         const runInPane = async (name: string, extra: string, flags = "") => {
           const out = join(dir, `${name}.out`);
-          const done = join(dir, `${name}.done`);
           await tmux(
             sock,
             "-f",
@@ -314,18 +314,22 @@ clusterTest("kodama logs", { seed: "demo" }, async (t, c) => {
             "30",
             "sh",
             "-c",
-            // start once the pipe is in place, so no byte goes unrecorded
-            `while [ ! -e ${shq(out)} ]; do sleep 0.05; done; ${cmd(extra, flags)}; echo > ${
-              shq(done)
-            }; sleep 600`,
+            // start once the pipe is in place, so no byte goes unrecorded; then a mark on the terminal
+            // after the command's output: once the pipe has the mark, it has everything before it
+            `while [ ! -e ${shq(out)} ]; do sleep 0.05; done; ${
+              cmd(extra, flags)
+            }; printf '%s-%s\\n' run ended; sleep 600`,
           );
           await tmux(sock, "pipe-pane", "-t", name, `cat > ${shq(out)}`);
-          for (let i = 0; i < 300; i++) {
-            if (await Deno.stat(done).then(() => true, () => false)) break;
+          let text = "";
+          for (
+            let i = 0;
+            i < 300 && !(text = await Deno.readTextFile(out).catch(() => "")).includes("run-ended");
+            i++
+          ) {
             await new Promise((r) => setTimeout(r, 100));
           }
-          await new Promise((r) => setTimeout(r, 200));
-          return await Deno.readTextFile(out).catch(() => "");
+          return text;
         };
         try {
           const tty = await runInPane("color", "");

@@ -84,6 +84,7 @@ clusterTest("port-forward against the test cluster", { seed: "demo" }, async (t,
    * cluster cannot be asked, so there it is a pause.
    */
   const podWatchOpened = (): Promise<unknown> =>
+    // fixed on a real cluster only: it cannot be asked when a watch opened
     cluster.testServer?.api.nextWatch("pods") ?? new Promise((r) => setTimeout(r, 300));
   const kube = await Kube.connect({ kubeconfig: cluster.kubeconfig });
   const kc = ["--kubeconfig", cluster.kubeconfig];

@@ -18,6 +18,7 @@ function trickle(n: number, size: number, everyMs: number, hang = false): Readab
   let i = 0;
   return new ReadableStream<Uint8Array>({
     async pull(c) {
+      // fixed: the trickle's pace is what is tested (a piece more often than the stall bound), not a wait
       if (i > 0) await new Promise((r) => setTimeout(r, everyMs));
       if (i++ < n) return c.enqueue(new Uint8Array(size).fill(97));
       if (hang) return await new Promise<void>(() => {});

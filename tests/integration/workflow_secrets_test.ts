@@ -77,6 +77,7 @@ steps:
   - id: env
     exec: { target: p, command: [sh, -c, 'echo "pw=$PASSWORD"; echo "file=$(cat /etc/creds/token)"'] }
   - id: split
+    # fixed: the secret in two writes a second apart, so it reaches the redactor split (the test, not a wait)
     exec: { target: p, command: [sh, -c, 'printf "%s" "\${PASSWORD%%Pa55*}"; sleep 1; printf "%s\\n" "Pa55\${PASSWORD#*Pa55}"'] }
   - id: peek
     script: { module: ../scripts/peek.ts }
@@ -111,6 +112,7 @@ steps:
   - id: env
     exec: { target: p, command: [sh, -c, 'printf %s "$PASSWORD"'] }
   - local:
+      # fixed: the secret in two writes a second apart, so it reaches the redactor split (the test, not a wait)
       command: [sh, -c, 'printf "%s" "\${PW%%Pa55*}"; sleep 1; printf "%s|\\n" "Pa55\${PW#*Pa55}"; printf "%s" "$PW" >&2']
     env: { PW: "\${{ steps.env.outputs.stdout }}" }
 `,

@@ -147,6 +147,7 @@ const ROOT_UNIT_TESTS = [
   "architecture_test.ts", // the floors and folder rules of src/
   "docs_truth_test.ts", // what the docs say against the code
   "hot_path_test.ts", // what the everyday commands load
+  "counts_test.ts", // counts over the whole tree that must not grow back: fixed sleeps, client.ts, whole-Kube parameters
   "junit_files_test.ts", // scripts/junit-files.ts
   "npm_prune_test.ts", // scripts/npm_prune.ts: what the binary may leave out of node_modules
   "pod_programs_test.ts", // every program kodama runs in a pod parses as POSIX sh / node

@@ -3,8 +3,8 @@
  * address, apply an object (create, else update in place), and read the pod's log lines.
  */
 import type { V1Pod, V1Secret, V1Service, V1StatefulSet } from "@kubernetes/client-node";
-import type { Kube, Resource } from "../../kube/client.ts";
-import type { KubeStreams } from "../../kube/seam.ts";
+import type { Resource } from "../../kube/resources.ts";
+import type { KubeObjects, KubeStreams } from "../../kube/seam.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { GATEWAY_NAME, GATEWAY_PORT } from "../../session/spec/gateway.ts";
 import { type GatewayConfig, parseGatewayConfig } from "./config.ts";
@@ -23,7 +23,7 @@ export interface GatewayObjects {
 const fromB64 = (s: string) => new TextDecoder().decode(Uint8Array.fromBase64(s));
 
 /** The gateway's Service, Secret, StatefulSet and pod (each undefined when missing). */
-export async function findGateway(kube: Kube, ns: string): Promise<GatewayObjects> {
+export async function findGateway(kube: KubeObjects, ns: string): Promise<GatewayObjects> {
   const [service, secret, set, pod, legacy] = await Promise.all([
     kube.findObject<V1Service>("services", ns, GATEWAY_NAME),
     kube.findObject<V1Secret>("secrets", ns, GATEWAY_NAME),
@@ -56,7 +56,7 @@ const isConflict = (e: unknown) =>
 
 /** Create the object, or merge its labels, data and spec over the one there (`created`: it was new). */
 export async function applyObject(
-  kube: Kube,
+  kube: KubeObjects,
   resource: Resource,
   ns: string,
   body: { metadata?: { name?: string; labels?: Record<string, string> } } & Record<string, unknown>,

@@ -4,7 +4,7 @@
  * controller keeps its one pod running (docs/agents.md, "The gateway's durability").
  */
 import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
-import type { Kube } from "../../kube/client.ts";
+import type { KubeObjects, KubePods, KubeStreams } from "../../kube/seam.ts";
 import type { Sink } from "../../base/sink.ts";
 import type { Config } from "../../config/schema.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
@@ -119,7 +119,7 @@ export interface EnsureOptions {
 
 /** Create or update the gateway's objects; wait for its pod to be ready (unless noWait). */
 export async function gatewayEnsure(
-  kube: Kube,
+  kube: KubeObjects & KubePods,
   ns: string,
   o: EnsureOptions,
   io: GatewayIO,
@@ -176,14 +176,14 @@ export async function gatewayEnsure(
  * dry run of the pod with that container (admission runs, nothing is made). A refusal (restricted, by label or
  * by the cluster's default) or a pod the user may not create: no such container.
  */
-async function allowsStateOwner(kube: Kube, ns: string, image: string): Promise<boolean> {
+async function allowsStateOwner(kube: KubeObjects, ns: string, image: string): Promise<boolean> {
   const pod = buildGatewayPod(ns, image, "", "claim", true);
   pod.metadata = { ...pod.metadata, name: `${GATEWAY_POD}-probe` };
   return await kube.createObject("pods", ns, pod, { dryRun: true }).then(() => true, () => false);
 }
 
 /** The ingress policy; a user who may not create NetworkPolicies gets a warning, not a failure. */
-async function applyPolicy(kube: Kube, ns: string, err: Sink): Promise<void> {
+async function applyPolicy(kube: KubeObjects, ns: string, err: Sink): Promise<void> {
   try {
     await applyObject(kube, "networkpolicies", ns, buildGatewayPolicy(ns) as never);
   } catch (e) {
@@ -198,7 +198,7 @@ async function applyPolicy(kube: Kube, ns: string, err: Sink): Promise<void> {
  * The state claim (where a refreshed login survives a restart); a user who may not create claims gets a
  * warning and a pod whose state lives in memory ("memory").
  */
-async function applyStateClaim(kube: Kube, ns: string, err: Sink): Promise<"claim" | "memory"> {
+async function applyStateClaim(kube: KubeObjects, ns: string, err: Sink): Promise<"claim" | "memory"> {
   try {
     await applyObject(kube, "persistentvolumeclaims", ns, buildGatewayStateClaim(ns) as never);
     return "claim";
@@ -217,7 +217,12 @@ async function applyStateClaim(kube: Kube, ns: string, err: Sink): Promise<"clai
  * (the scheduler: `persistentvolumeclaim "kodama-gateway-state" not found`). So the old gateway pod goes, the
  * claim is waited out, and a new one is made. Exit 5 when it outlasts the timeout.
  */
-async function claimGone(kube: Kube, ns: string, err: Sink, timeoutMs: number): Promise<boolean> {
+async function claimGone(
+  kube: KubeObjects & KubePods,
+  ns: string,
+  err: Sink,
+  timeoutMs: number,
+): Promise<boolean> {
   const going = (c?: { metadata?: { deletionTimestamp?: unknown } }) => !!c?.metadata?.deletionTimestamp;
   const find = () =>
     kube.findObject<{ metadata?: { deletionTimestamp?: unknown } }>(
@@ -258,7 +263,7 @@ async function claimGone(kube: Kube, ns: string, err: Sink, timeoutMs: number): 
  * ready is deleted at once (the controller rolls only a ready one: a crashing gateway would never be fixed).
  */
 async function applySet(
-  kube: Kube,
+  kube: KubeObjects,
   ns: string,
   have: GatewayObjects,
   digest: string,
@@ -291,7 +296,7 @@ async function applySet(
  * The bare gateway pod an older kodama made (no owner, named kodama-gateway): deleted once the StatefulSet
  * is made, whose pod takes over on the same state claim (the old pod's own figures were in its log only).
  */
-async function adoptLegacy(kube: Kube, ns: string, pod: V1Pod, err: Sink): Promise<void> {
+async function adoptLegacy(kube: KubeObjects & KubePods, ns: string, pod: V1Pod, err: Sink): Promise<void> {
   if (pod.metadata?.ownerReferences?.length) return;
   err.write(
     `the gateway pod ${LEGACY_POD} is a bare pod from an older kodama: deleting it; StatefulSet ${GATEWAY_NAME} runs the gateway from now on (pod ${GATEWAY_POD})\n`,
@@ -299,7 +304,7 @@ async function adoptLegacy(kube: Kube, ns: string, pod: V1Pod, err: Sink): Promi
   if (await kube.deleteObject("pods", ns, LEGACY_POD)) await waitGone(kube, ns, LEGACY_POD);
 }
 
-async function waitGone(kube: Kube, ns: string, name: string): Promise<void> {
+async function waitGone(kube: KubeObjects & KubePods, ns: string, name: string): Promise<void> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), 60_000);
   try {
@@ -316,7 +321,12 @@ async function waitGone(kube: Kube, ns: string, name: string): Promise<void> {
  * Wait on the pod's watch until the StatefulSet's pod is ready (at `digest`: the new template's pod, not the
  * one it replaces); exit 5 after `ms`.
  */
-export async function waitGatewayReady(kube: Kube, ns: string, ms: number, digest?: string): Promise<void> {
+export async function waitGatewayReady(
+  kube: KubePods,
+  ns: string,
+  ms: number,
+  digest?: string,
+): Promise<void> {
   const { isReady } = await import("../../pods/wait.ts");
   const ac = new AbortController();
   let state: "ready" | "timeout" | undefined;
@@ -355,7 +365,7 @@ function waitingReason(pod: V1Pod | undefined): string | undefined {
 }
 
 /** The sessions of the namespace that go through the gateway (their pods carry its record). */
-async function sessionsUsing(kube: Kube, ns: string): Promise<string[]> {
+async function sessionsUsing(kube: KubePods, ns: string): Promise<string[]> {
   const { specOf } = await import("../../session/spec/spec.ts");
   const pods = await kube.listPods(ns, { labelSelector: LABEL_SESSION });
   return pods.filter((p) => specOf(p)?.gateway).map((p) => p.metadata?.labels?.[LABEL_SESSION] ?? "")
@@ -363,7 +373,12 @@ async function sessionsUsing(kube: Kube, ns: string): Promise<string[]> {
 }
 
 /** `gateway status`: ready or not, image, address, keys (masked), sessions, figures. Exit 3 without one. */
-export async function gatewayStatus(kube: Kube, ns: string, output: string, io: GatewayIO): Promise<number> {
+export async function gatewayStatus(
+  kube: KubeObjects & KubePods & KubeStreams,
+  ns: string,
+  output: string,
+  io: GatewayIO,
+): Promise<number> {
   const g = await findGateway(kube, ns);
   if (!g.service && !g.secret && !g.pod && !g.set) {
     throw new KodamaError(
@@ -428,7 +443,7 @@ interface LoginStatus {
 
 /** The ChatGPT login's state: never a token, the account id masked. */
 async function loginStatus(
-  kube: Kube,
+  kube: KubeObjects,
   ns: string,
   login: ChatgptLogin,
   lines: Record<string, unknown>[],
@@ -474,7 +489,7 @@ function loginText(l: LoginStatus): string {
 
 /** `gateway log SESSION`: the session's lines (time, event, host, path, status, bytes). */
 export async function gatewayLog(
-  kube: Kube,
+  kube: KubeObjects & KubeStreams,
   ns: string,
   session: string,
   output: string,
@@ -507,7 +522,7 @@ export async function gatewayLog(
 
 /** `gateway usage --by session|group|day`: sums of the gateway's usage lines. */
 export async function gatewayUsage(
-  kube: Kube,
+  kube: KubeObjects & KubeStreams,
   ns: string,
   by: string,
   output: string,
@@ -541,7 +556,11 @@ export async function gatewayUsage(
  * `gateway delete`: every object of the gateway (sessions that used it then fail their requests): the
  * StatefulSet first (its pod goes with it), the bare pod of an older kodama, the rest, the state claim.
  */
-export async function gatewayDelete(kube: Kube, ns: string, io: GatewayIO): Promise<number> {
+export async function gatewayDelete(
+  kube: KubeObjects & KubePods,
+  ns: string,
+  io: GatewayIO,
+): Promise<number> {
   const gone: string[] = [];
   if (await kube.deleteObject("statefulsets", ns, GATEWAY_NAME)) gone.push("statefulset");
   // the pod: the garbage collector takes the StatefulSet's; at once here, as a bare one is

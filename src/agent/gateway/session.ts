@@ -6,7 +6,7 @@
  * and the git credentials Secret loses its token. Without a gateway nothing changes: the plan is as today.
  */
 import type { Config } from "../../config/schema.ts";
-import type { Kube } from "../../kube/client.ts";
+import type { KubeObjects } from "../../kube/seam.ts";
 import type { Sink } from "../../base/sink.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import type { SessionPlan } from "../../session/lifecycle/start.ts";
@@ -20,7 +20,7 @@ import { loginMeta } from "./chatgpt.ts";
 import type { V1Secret, V1Service } from "@kubernetes/client-node";
 
 /** The gateway's Service and Secret, or undefined when there is none (or it may not be read). */
-async function namespaceGateway(kube: Kube, ns: string) {
+async function namespaceGateway(kube: KubeObjects, ns: string) {
   const quiet = async <T>(f: () => Promise<T | undefined>) => {
     try {
       return await f();
@@ -59,7 +59,7 @@ async function relayEnv(
 }
 
 /** The start step: the plan through the gateway when the namespace has one. */
-export function viaGateway(kube: Kube, cfg: Config, err: Sink, narrowHosts?: string[]) {
+export function viaGateway(kube: KubeObjects, cfg: Config, err: Sink, narrowHosts?: string[]) {
   return async (plan: SessionPlan): Promise<void> => {
     const spec = plan.spec;
     const g = await namespaceGateway(kube, spec.namespace);

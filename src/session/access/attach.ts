@@ -11,6 +11,7 @@ import { restartText } from "../state/disruption.ts";
 import { cutLine, podGoing } from "../state/replaced.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../../kube/client.ts";
+import type { KubeIdentity, KubeObjects } from "../../kube/seam.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import { listSessions, requireSession } from "../state/cluster.ts";
@@ -87,7 +88,7 @@ export function notAttachable(v: SessionView): KodamaError | undefined {
 }
 
 /** Choose a session with the picker (running ones only). */
-async function pickSession(kube: Kube, namespace: string): Promise<string> {
+async function pickSession(kube: KubeObjects & KubeIdentity, namespace: string): Promise<string> {
   const { sessions } = await listSessions(kube, namespace);
   const running = sessions.filter((v) => v.status === "Running");
   if (running.length === 0) {
@@ -180,7 +181,7 @@ export async function attachSession(
 
 /** The shell ended because its pod went away: say so in one line (replaced.ts: cutLine). */
 async function cutByPodEnd(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string,
   name: string,
   pod: V1Pod,

@@ -16,7 +16,6 @@
  * Kubernetes refuses a Role granting what its writer does not hold (RBAC escalation check), so only a user
  * who may exec into the session can share it; the API server's message says what was missing.
  */
-import type { Kube } from "../../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import {
@@ -28,7 +27,7 @@ import {
   objectNames,
   sessionSelector,
 } from "../spec/names.ts";
-import type { KubeObjects } from "../../kube/seam.ts";
+import type { KubeIdentity, KubeObjects } from "../../kube/seam.ts";
 import { isLegacyPod, isLive } from "../state/sessionpod.ts";
 import { requireSession } from "../state/cluster.ts";
 import { quote } from "../../base/text/escape.ts";
@@ -220,7 +219,7 @@ export interface Share {
 const shareSelector = (session: string) => `${sessionSelector(session)},${LABEL_SHARE}`;
 
 /** The shares of a session, from its Roles (sorted by subject). */
-export async function listShares(kube: Kube, namespace: string, session: string): Promise<Share[]> {
+export async function listShares(kube: KubeObjects, namespace: string, session: string): Promise<Share[]> {
   const { items } = await kube.listObjects<RoleObject>("roles", namespace, {
     labelSelector: shareSelector(session),
   });
@@ -245,7 +244,7 @@ export async function listShares(kube: Kube, namespace: string, session: string)
 
 /** Create or update an object kodama owns (an object of that name kodama did not make is left alone). */
 async function put<T extends { metadata?: Meta }>(
-  kube: Kube,
+  kube: KubeObjects,
   resource: "roles" | "rolebindings",
   namespace: string,
   obj: T,
@@ -278,7 +277,7 @@ export interface ShareOptions {
 
 /** `kodama share NAME --user U`: create (or change) the subject's Role and RoleBinding. */
 export async function shareSession(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string,
   session: string,
   subject: Subject,
@@ -382,7 +381,7 @@ function escalation(e: unknown, readOnly: boolean): KodamaError | undefined {
 
 /** `kodama unshare NAME --user U | --all`: delete the binding (access ends at once), then the Role. */
 export async function unshareSession(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string,
   session: string,
   subject: Subject | "all",
@@ -409,7 +408,7 @@ export async function unshareSession(
   return ExitCode.OK;
 }
 
-async function removeShares(kube: Kube, namespace: string, names: string[]): Promise<void> {
+async function removeShares(kube: KubeObjects, namespace: string, names: string[]): Promise<void> {
   for (const name of names) {
     await kube.deleteObject("rolebindings", namespace, name);
     await kube.deleteObject("roles", namespace, name);
@@ -417,7 +416,7 @@ async function removeShares(kube: Kube, namespace: string, names: string[]): Pro
 }
 
 /** Every share object of a session (its RoleBindings and Roles), for `delete`. Returns what went. */
-export async function deleteShares(kube: Kube, namespace: string, session: string): Promise<string[]> {
+export async function deleteShares(kube: KubeObjects, namespace: string, session: string): Promise<string[]> {
   const sel = { labelSelector: shareSelector(session) };
   const [bindings, roles] = await Promise.all([
     kube.listObjects<BindingObject>("rolebindings", namespace, sel),
@@ -437,7 +436,7 @@ export async function deleteShares(kube: Kube, namespace: string, session: strin
 
 /** `kodama share NAME` (no subject): the session's shares as a table or JSON. */
 export async function printShares(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string,
   session: string,
   output: string,

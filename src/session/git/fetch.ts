@@ -12,6 +12,7 @@
  */
 import { join } from "node:path";
 import type { Kube } from "../../kube/client.ts";
+import type { KubeSessions } from "../../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import { withInterrupt } from "../../base/proc/proc.ts";
 import type { Sink } from "../../base/sink.ts";
@@ -519,7 +520,12 @@ export async function fsckBundle(root: string, bundle: string): Promise<void> {
   }
 }
 
-async function printDiff(kube: Kube, namespace: string, name: string, o: FetchOptions): Promise<number> {
+async function printDiff(
+  kube: KubeSessions,
+  namespace: string,
+  name: string,
+  o: FetchOptions,
+): Promise<number> {
   const pod = await runningPod(kube, namespace, name);
   const { execCapture } = await import("../access/podexec.ts");
   const r = await execCapture(kube, pod, ["sh", "-c", DIFF_SCRIPT, "kodama-diff"], { out: o.out });

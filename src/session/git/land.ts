@@ -16,6 +16,7 @@
  *   6. starts the background sync again.
  */
 import type { Kube } from "../../kube/client.ts";
+import type { KubeObjects, KubeStreams } from "../../kube/seam.ts";
 import { dirname } from "../../base/fs/fspath.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
@@ -502,7 +503,7 @@ export const MOVE_SCRIPT: string = LAND; // pod/land.sh
 
 /** The landed HEAD to the pod's clone, and the pod's branch moved to it (from `podTip`). */
 async function sendToPod(
-  kube: Kube,
+  kube: KubeObjects & KubeStreams,
   pod: V1Pod,
   root: string,
   podTip: string,

@@ -403,7 +403,7 @@ async function sessionPods(
 }
 
 /** Revoke the session's gateway tokens; a refusal (a user who may not update the gateway's Secret) warns. */
-async function revokeTokens(kube: Kube, namespace: string, name: string, err: Sink): Promise<boolean> {
+async function revokeTokens(kube: KubeObjects, namespace: string, name: string, err: Sink): Promise<boolean> {
   const { revokeGatewayTokens } = await import("./gatewaytokens.ts");
   try {
     return await revokeGatewayTokens(kube, namespace, name, new Date());
@@ -417,7 +417,7 @@ async function revokeTokens(kube: Kube, namespace: string, name: string, err: Si
 }
 
 /** A resumed session's new gateway token (a new expiry); a failure warns: the old one serves until it ends. */
-async function renewToken(kube: Kube, spec: SessionSpec, err: Sink): Promise<SessionSpec> {
+async function renewToken(kube: KubeObjects, spec: SessionSpec, err: Sink): Promise<SessionSpec> {
   if (!spec.gateway) return spec;
   const { renewGatewayToken } = await import("./gatewaytokens.ts");
   try {
@@ -436,7 +436,7 @@ async function renewToken(kube: Kube, spec: SessionSpec, err: Sink): Promise<Ses
  * a teammate the session was shared with cannot delete it, not even its Secret.
  */
 async function mayDelete(
-  kube: Kube,
+  kube: Pick<Kube, "accessReview">,
   namespace: string,
   name: string,
   pod: string | undefined,
@@ -482,7 +482,7 @@ async function mayDelete(
 }
 
 /** The session's share Roles and RoleBindings go with it (a user who may not read them is told so). */
-async function sharesGone(kube: Kube, namespace: string, name: string, err: Sink): Promise<string[]> {
+async function sharesGone(kube: KubeObjects, namespace: string, name: string, err: Sink): Promise<string[]> {
   try {
     return await (await import("../access/share.ts")).deleteShares(kube, namespace, name);
   } catch (e) {

@@ -5,6 +5,7 @@
  */
 import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../../kube/client.ts";
+import type { KubeObjects } from "../../kube/seam.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { formatDuration } from "../../base/duration.ts";
 import type { Sink } from "../../base/sink.ts";
@@ -151,7 +152,12 @@ export const AFTER_READY:
  * Mark volumes as kept from a session that is gone: `list` ignores them, a new `start` adopts them.
  * Without `err` a failure throws (delete stops before removing anything); with it, it is a warning.
  */
-export async function retainVolumes(kube: Kube, ns: string, names: string[], err?: Sink): Promise<void> {
+export async function retainVolumes(
+  kube: KubeObjects,
+  ns: string,
+  names: string[],
+  err?: Sink,
+): Promise<void> {
   for (const v of names) {
     try {
       await kube.patchObject("persistentvolumeclaims", ns, v, {

@@ -5,7 +5,7 @@
  * command names that one setting (flags win per setting). The rule is pure (`keepRecorded`); start.ts reads
  * the record and says in one line what it kept.
  */
-import type { Kube } from "../../kube/client.ts";
+import type { KubeIdentity, KubeObjects } from "../../kube/seam.ts";
 import type { StartOptions } from "./start.ts";
 import type { SessionSpec } from "../spec/spec.ts";
 
@@ -77,7 +77,7 @@ export function keptLine(name: string, kept: string[]): string {
  * file) applied to the options, said in one line on stderr. No session of the name: the options as given.
  */
 export async function withRecorded(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   o: StartOptions,
   err: { write(s: string): unknown },
 ): Promise<StartOptions> {

@@ -23,6 +23,7 @@ import { readTextBounded } from "../../base/fs/boundedread.ts";
 import { caBundle } from "../spec/cabundle.ts";
 import { isAbsolute, join, resolve } from "../../base/fs/fspath.ts";
 import type { Kube } from "../../kube/client.ts";
+import type { KubeSessions } from "../../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import { withInterrupt } from "../../base/proc/proc.ts";
 import { durationValueMs, formatDuration, parseDuration } from "../../base/duration.ts";
@@ -1090,7 +1091,12 @@ async function replaceExisting(kube: Kube, spec: SessionSpec, io: StartIO): Prom
  * workspace, after the clone and the first sync. Its output goes to stderr. When it fails the session
  * stays (nothing in it is lost) and start exits 1 saying how to run it again.
  */
-async function runInit(kube: Kube, spec: SessionSpec, io: StartIO, signal: AbortSignal): Promise<void> {
+async function runInit(
+  kube: KubeSessions,
+  spec: SessionSpec,
+  io: StartIO,
+  signal: AbortSignal,
+): Promise<void> {
   const { execCapture } = await import("../access/podexec.ts");
   const { requireSessionPod } = await import("../state/cluster.ts");
   const pod = await requireSessionPod(kube, spec.namespace, spec.name);

@@ -5,7 +5,7 @@
  * `regcred` is not even an event). A Secret we may not read is left to the kubelet.
  */
 import type { V1Secret } from "@kubernetes/client-node";
-import type { Kube } from "../../kube/client.ts";
+import type { KubeObjects } from "../../kube/seam.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { quote } from "../../base/text/escape.ts";
 
@@ -38,7 +38,7 @@ export function pullSecretProblem(
 }
 
 /** Refuse a start whose pull secrets are missing or of the wrong type; skip those we may not read. */
-export async function checkPullSecrets(kube: Kube, namespace: string, names: string[]): Promise<void> {
+export async function checkPullSecrets(kube: KubeObjects, namespace: string, names: string[]): Promise<void> {
   for (const name of names) {
     let secret: V1Secret | undefined;
     try {

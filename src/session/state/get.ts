@@ -4,7 +4,7 @@
  * gives the Session object with the same detail. The picker's session preview lives here too.
  */
 import type { CoreV1Event, V1ConfigMap, V1Secret } from "@kubernetes/client-node";
-import type { Kube } from "../../kube/client.ts";
+import type { KubeIdentity, KubeObjects } from "../../kube/seam.ts";
 import { ExitCode } from "../../base/errors.ts";
 import { prepareOutput } from "../../ui/output.ts";
 import type { Sink } from "../../base/sink.ts";
@@ -31,7 +31,11 @@ export interface SessionDetail {
 const RECENT = 10;
 
 /** The session and what `get` shows besides it (Secret key count only: values are never read out). */
-export async function describeSession(kube: Kube, namespace: string, name: string): Promise<SessionDetail> {
+export async function describeSession(
+  kube: KubeObjects & KubeIdentity,
+  namespace: string,
+  name: string,
+): Promise<SessionDetail> {
   const view = await requireSession(kube, namespace, name);
   const n = namesOf(view);
   const [secret, cm, events] = await Promise.all([
@@ -217,7 +221,7 @@ function indent(text: string): string {
 }
 
 export async function getCommand(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string,
   name: string,
   format: string,

@@ -4,7 +4,7 @@
  * gone are mentioned on stderr (`kodama session prune` removes them), and so are deleted sessions whose
  * volumes were kept.
  */
-import type { Kube } from "../../kube/client.ts";
+import type { KubeIdentity, KubeObjects } from "../../kube/seam.ts";
 import { ExitCode } from "../../base/errors.ts";
 import { withInterrupt } from "../../base/proc/proc.ts";
 import {
@@ -221,7 +221,7 @@ export function renderSessions(views: SessionView[], format: OutputFormat, now?:
 
 /** State files for sessions that are gone, among those this listing could see. */
 export async function staleStates(
-  kube: Kube,
+  kube: KubeIdentity,
   namespace: string | undefined,
   sessions: SessionView[],
 ): Promise<SessionState[]> {
@@ -243,7 +243,7 @@ export interface ListOptions {
 }
 
 export async function listCommand(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string | undefined,
   format: string,
   o: ListOptions,
@@ -294,7 +294,7 @@ export async function listCommand(
 
 /** `list -w`: the list, then a row (or object) each time a session's row changes, until Ctrl-C. */
 async function watchSessions(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string | undefined,
   fmt: OutputFormat,
   listed: Awaited<ReturnType<typeof listSessions>>,

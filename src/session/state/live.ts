@@ -4,7 +4,8 @@
  * one session as a plain object with nothing secret in it.
  */
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
-import type { Kube, WatchEventType } from "../../kube/client.ts";
+import type { WatchEventType } from "../../kube/client.ts";
+import type { KubeIdentity, KubeObjects } from "../../kube/seam.ts";
 import { isRetained, listSessions, observed } from "./cluster.ts";
 import { syncColumn } from "../sync/column.ts";
 import { LABEL_SESSION, SESSIONS_SELECTOR } from "../spec/names.ts";
@@ -68,7 +69,7 @@ export function sessionRow(v: SessionView): SessionRow {
  * until `signal` aborts. Resolves when the watches end.
  */
 export async function watchSessionViews(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   namespace: string | undefined,
   onChange: (views: SessionView[]) => void,
   signal: AbortSignal,

@@ -5,6 +5,7 @@
 import { join, resolve } from "node:path";
 import type { Config } from "../../config/schema.ts";
 import type { Kube } from "../../kube/client.ts";
+import type { KubeIdentity, KubeObjects } from "../../kube/seam.ts";
 import { formatBytes } from "../../base/text/bytes.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../../base/errors.ts";
 import { isTerminal } from "../../ui/color.ts";
@@ -77,7 +78,7 @@ async function ensureConfig(
 }
 
 /** The session, read once: a command that also needs its settings passes it on (ensureConfig). */
-async function requireRunning(kube: Kube, name: string): Promise<SessionView> {
+async function requireRunning(kube: KubeObjects & KubeIdentity, name: string): Promise<SessionView> {
   const v = await requireSession(kube, kube.namespace, name);
   if (v.status !== "Running") {
     throw new KodamaError(

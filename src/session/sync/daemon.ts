@@ -7,6 +7,7 @@
  * `$KODAMA_HOME/sync/NAME/`).
  */
 import type { Kube, V1Pod } from "../../kube/client.ts";
+import type { KubeIdentity, KubeObjects } from "../../kube/seam.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { withInterrupt } from "../../base/proc/proc.ts";
 import { claim, stopHolder } from "../../base/proc/liveness.ts";
@@ -106,7 +107,7 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
  * a replacement is followed, said once in the log (replaced.ts), and kept in sync.json for the next start.
  */
 function podHooks(
-  kube: Kube,
+  kube: KubeObjects & KubeIdentity,
   c: SyncConfig,
   name: string,
   o: {
@@ -217,7 +218,7 @@ function runs(pod: V1Pod): boolean {
  * the cluster ends is made again; one that fails (the cluster unreachable) is tried again a minute later.
  */
 export async function podBack(
-  kube: Kube,
+  kube: KubeObjects,
   namespace: string,
   name: string,
   signal: AbortSignal,

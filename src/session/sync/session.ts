@@ -69,7 +69,7 @@ export async function checkSyncDir(path: string, cwd?: string): Promise<string> 
 }
 
 export function configFor(
-  kube: Kube,
+  kube: Pick<Kube, "childFlags">,
   spec: SessionSpec,
   root: string,
   cfg: Config,

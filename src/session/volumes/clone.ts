@@ -18,6 +18,7 @@
 import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Config } from "../../config/schema.ts";
 import type { Kube } from "../../kube/client.ts";
+import type { KubeObjects, KubeSessions, KubeStreams } from "../../kube/seam.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { memorySink } from "../../base/sink.ts";
 import { requireSession, requireSessionPod } from "../state/cluster.ts";
@@ -51,7 +52,7 @@ export interface CloneOptions {
 
 /** SRC's claims, when the storage driver can clone them: SRC running, both claims of one CSI driver. */
 async function driverClone(
-  kube: Kube,
+  kube: KubeObjects,
   ns: string,
   pod: V1Pod | undefined,
   spec: SessionSpec,
@@ -72,13 +73,13 @@ async function driverClone(
   return (await isCsiDriver(kube, driver)) ? { workspace, home, driver } : undefined;
 }
 
-async function inSource(kube: Kube, pod: V1Pod, command: string[]): Promise<number> {
+async function inSource(kube: KubeObjects & KubeStreams, pod: V1Pod, command: string[]): Promise<number> {
   const { execCapture } = await import("../access/podexec.ts");
   return (await execCapture(kube, pod, command, {})).code;
 }
 
 /** Wait (a minute at most) until DST's claims are gone after a start that did not copy. */
-async function claimsGone(kube: Kube, ns: string, dst: string): Promise<void> {
+async function claimsGone(kube: KubeObjects, ns: string, dst: string): Promise<void> {
   const n = namesOf({ name: dst });
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -194,7 +195,13 @@ export async function cloneSession(
  * becomes its base (`session fetch --diff`, `compare`). SRC's remote and git config come with the volume;
  * the session file records SRC's repository and SRC's branch as the base branch.
  */
-async function afterClone(kube: Kube, ns: string, src: string, dst: string, o: CloneOptions): Promise<void> {
+async function afterClone(
+  kube: KubeSessions,
+  ns: string,
+  src: string,
+  dst: string,
+  o: CloneOptions,
+): Promise<void> {
   const branch = o.branch ?? autoBranchName(o.cfg.defaults.branchPrefix, dst, new Date());
   const { execCapture } = await import("../access/podexec.ts");
   const pod = await requireSessionPod(kube, ns, dst);

@@ -19,7 +19,7 @@
  * deleted session's volumes are kept or purged as any session's are. Pool volumes are always new.
  */
 import type { V1Job, V1PersistentVolumeClaim, V1Pod, V1PodSpec } from "@kubernetes/client-node";
-import type { Kube } from "../../kube/client.ts";
+import type { KubeObjects } from "../../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import { formatDuration } from "../../base/duration.ts";
@@ -297,7 +297,7 @@ export interface Claimed {
  * listable here). `labels` are the session's object labels; `withVolumes` the settings naming the pair.
  */
 export async function claimPoolPair(
-  kube: Kube,
+  kube: KubeObjects,
   spec: SessionSpec,
   labels: Record<string, string>,
   withVolumes: (v: { workspace: string; home: string }) => SessionSpec,
@@ -368,7 +368,10 @@ function shapeText(s: PoolShape): string {
   return `workspace ${s.workspace} + home ${s.home}, class ${s.storageClass || "(cluster default)"}`;
 }
 
-async function listPool(kube: Kube, namespace: string | undefined): Promise<V1PersistentVolumeClaim[]> {
+async function listPool(
+  kube: KubeObjects,
+  namespace: string | undefined,
+): Promise<V1PersistentVolumeClaim[]> {
   try {
     return (await kube.listObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", namespace, {
       labelSelector: POOL_SELECTOR,
@@ -388,7 +391,7 @@ async function listPool(kube: Kube, namespace: string | undefined): Promise<V1Pe
 }
 
 /** `kodama pool ensure --size N`: N matching pairs, Bound (unless `--no-wait`). */
-export async function poolEnsure(kube: Kube, namespace: string, o: EnsureOptions): Promise<number> {
+export async function poolEnsure(kube: KubeObjects, namespace: string, o: EnsureOptions): Promise<number> {
   const pairs = poolPairs(await listPool(kube, namespace)).filter((p) =>
     pairMatches(p, o.shape) && pairState(p) !== "Deleting"
   );
@@ -422,7 +425,7 @@ export async function poolEnsure(kube: Kube, namespace: string, o: EnsureOptions
 }
 
 /** Delete a pair's volumes, each only in the version listed (a start that claimed it meanwhile wins). */
-async function dropPair(kube: Kube, namespace: string, p: PoolPair): Promise<number> {
+async function dropPair(kube: KubeObjects, namespace: string, p: PoolPair): Promise<number> {
   let n = 0;
   for (const c of [p.workspace, p.home]) {
     if (!c) continue;
@@ -446,7 +449,12 @@ async function dropPair(kube: Kube, namespace: string, p: PoolPair): Promise<num
  * Wait until the pairs are Bound. A class that binds only for a pod (`WaitForFirstConsumer`, told by the
  * class or by the claims' events) gets a binder pod per pair, deleted once its pair is Bound.
  */
-async function waitPairsBound(kube: Kube, namespace: string, ids: string[], o: EnsureOptions): Promise<void> {
+async function waitPairsBound(
+  kube: KubeObjects,
+  namespace: string,
+  ids: string[],
+  o: EnsureOptions,
+): Promise<void> {
   const { waitForClaimsBound } = await import("../lifecycle/wait.ts");
   const names = ids.flatMap((id) => [poolVolumeName(id, "workspace"), poolVolumeName(id, "home")]);
   const signal = o.signal ?? new AbortController().signal;
@@ -512,7 +520,7 @@ async function waitPairsBound(kube: Kube, namespace: string, ids: string[], o: E
 
 /** `kodama pool list`: one row per pair. */
 export async function poolList(
-  kube: Kube,
+  kube: KubeObjects,
   namespace: string | undefined,
   o: { output: string; out: Sink; err: Sink; now?: number },
 ): Promise<number> {
@@ -576,7 +584,7 @@ export async function poolList(
 
 /** `kodama pool drain`: delete the unclaimed pool volumes (never a session's) and leftover binder pods. */
 export async function poolDrain(
-  kube: Kube,
+  kube: KubeObjects,
   namespace: string,
   o: {
     out: Sink;

@@ -15,6 +15,7 @@
  */
 import type { V1Container, V1Job, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../../kube/client.ts";
+import type { KubeObjects } from "../../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import { renderTable } from "../../ui/table.ts";
@@ -250,7 +251,7 @@ export function buildCopyJob(spec: SessionSpec, o: CopyPodOptions): V1Job {
  * pod/restore.sh). The Job and its pods are always removed.
  */
 export async function withCopyPod<T>(
-  kube: Kube,
+  kube: KubeObjects,
   spec: SessionSpec,
   o: Omit<CopyPodOptions, "labels"> & { timeoutMs: number; err?: Sink },
   fn: (pod: string) => Promise<T>,
@@ -449,7 +450,7 @@ export async function createSnapshot(
  * not create VolumeSnapshots gets the portable path: the reason is returned instead of an exit code.
  */
 async function createVolumeSnapshots(
-  kube: Kube,
+  kube: KubeObjects,
   ns: string,
   session: string,
   snap: string,
@@ -498,7 +499,7 @@ export type SnapshotRef =
 const ours = (o: { metadata?: { labels?: Record<string, string> } } | undefined, snap: string) =>
   o?.metadata?.labels?.[LABEL_SNAPSHOT] === snap && o?.metadata?.labels?.[LABEL_MANAGED_BY] === MANAGED_BY;
 
-async function findSnapshot(kube: Kube, ns: string, snap: string): Promise<SnapshotRef | undefined> {
+async function findSnapshot(kube: KubeObjects, ns: string, snap: string): Promise<SnapshotRef | undefined> {
   const c = await kube.findObject<V1PersistentVolumeClaim>("persistentvolumeclaims", ns, snapshotClaim(snap));
   if (ours(c, snap)) return { kind: "portable", claim: c! };
   const vs = (await listVolumeSnapshots(kube, ns)).filter((v) => ours(v, snap));
@@ -518,7 +519,7 @@ export function archiveSize(bytes: string | undefined): string {
 }
 
 /** Snapshot claims (kodama's only), optionally of one session. */
-export async function listSnapshotClaims(kube: Kube, ns: string | undefined, of?: string) {
+export async function listSnapshotClaims(kube: KubeObjects, ns: string | undefined, of?: string) {
   const sel = `${SNAPSHOT_SELECTOR}${of ? `,${LABEL_SNAPSHOT_OF}=${of}` : ""}`;
   return (await kube.listObjects<V1PersistentVolumeClaim>("persistentvolumeclaims", ns, {
     labelSelector: sel,
@@ -527,7 +528,7 @@ export async function listSnapshotClaims(kube: Kube, ns: string | undefined, of?
 }
 
 export async function listSnapshots(
-  kube: Kube,
+  kube: KubeObjects,
   ns: string | undefined,
   o: { out: Sink; err: Sink; output: string; session?: string },
 ): Promise<number> {
@@ -594,7 +595,7 @@ export async function listSnapshots(
 }
 
 /** A complete snapshot kodama made (either kind), or exit 3 (missing) / 1 (not complete). */
-export async function requireSnapshot(kube: Kube, ns: string, snap: string): Promise<SnapshotRef> {
+export async function requireSnapshot(kube: KubeObjects, ns: string, snap: string): Promise<SnapshotRef> {
   const ref = await findSnapshot(kube, ns, snap);
   if (!ref) {
     throw new KodamaError(
@@ -616,7 +617,7 @@ export async function requireSnapshot(kube: Kube, ns: string, snap: string): Pro
 }
 
 export async function deleteSnapshots(
-  kube: Kube,
+  kube: KubeObjects,
   ns: string,
   snaps: string[],
   o: { out: Sink },

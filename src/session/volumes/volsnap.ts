@@ -13,6 +13,7 @@
  */
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import type { Kube } from "../../kube/client.ts";
+import type { KubeObjects } from "../../kube/seam.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { LABEL_MANAGED_BY, MANAGED_BY } from "../spec/names.ts";
 import { checkedSize, formatSize } from "../spec/quantity.ts";
@@ -196,14 +197,14 @@ export async function snapshotClassFor(
 }
 
 /** Is this provisioner a CSI driver (a CSIDriver object of its name)? Not readable counts as no. */
-export async function isCsiDriver(kube: Kube, provisioner: string | undefined): Promise<boolean> {
+export async function isCsiDriver(kube: KubeObjects, provisioner: string | undefined): Promise<boolean> {
   if (!provisioner) return false;
   return !!(await kube.findObject("csidrivers", "", provisioner).catch(() => undefined));
 }
 
 /** kodama's VolumeSnapshots (label-checked), optionally of one session; none when the API is not served. */
 export async function listVolumeSnapshots(
-  kube: Kube,
+  kube: KubeObjects,
   ns: string | undefined,
   of?: string,
 ): Promise<VolumeSnapshot[]> {
@@ -223,7 +224,7 @@ export async function listVolumeSnapshots(
 
 /** Wait until every named VolumeSnapshot is readyToUse; its status.error (or the deadline) ends the wait. */
 export async function waitSnapshotsReady(
-  kube: Kube,
+  kube: KubeObjects,
   ns: string,
   names: string[],
   timeoutMs: number,

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Buffer } from "node:buffer";
 import WebSocket from "ws";
 import { isReady, makePod, phaseIs, startRig, wsExec } from "./_runtime_helpers.ts";
-import { KODAMA_TEST_IMAGE } from "../../cluster/harness.ts";
+import { KODAMA_TEST_IMAGE, waitUntil } from "../../cluster/harness.ts";
 import { podFsInfo } from "../../cluster/runtime/podns.ts";
 
 const namespaced = podFsInfo().mode === "namespace";
@@ -254,13 +254,15 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
         containers: [{
           name: "c",
           image: KODAMA_TEST_IMAGE,
+          // fixed: the late line must come after the follow began (the subject, not a wait)
           command: ["sh", "-c", "echo 1; echo 2; echo 3; sleep 0.6; echo 4"],
         }],
       }));
       runtime.startPod(host.getPod("default", "talk")!);
       await host.waitFor("default", "talk", phaseIs("Running"));
-      await new Promise((r) => setTimeout(r, 200));
       const base = `${rig.url}/api/v1/namespaces/default/pods/talk/log`;
+      // the first three lines are written (the fourth comes 0.6 s later)
+      await waitUntil(async () => (await (await fetch(base)).text()) === "1\n2\n3\n", 10_000, "lines 1-3");
       assertEquals(await (await fetch(`${base}?tailLines=2`)).text(), "2\n3\n");
       assertEquals(await (await fetch(`${base}?limitBytes=3`)).text(), "1\n2");
       const t0 = Date.now();
@@ -295,7 +297,20 @@ Deno.test("runtime: pod processes, status, restarts, exec, logs, port-forward", 
 
     await t.step("dropAllStreams cuts an open exec; streams are refused while dropped", async () => {
       const pending = wsExec(rig, "web", { command: ["sleep", "30"], stdout: "true" });
-      await new Promise((r) => setTimeout(r, 300));
+      // the exec runs once its command does (its WebSocket is tracked before that): an earlier step's
+      // stream may still be open, so the number of streams would not tell
+      const cmdline = (pid: number) => {
+        try {
+          return Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+        } catch {
+          return "";
+        }
+      };
+      await waitUntil(
+        () => runtime.pids().some((p) => /(^|\/)sleep 30$/.test(cmdline(p).replaceAll("\0", " ").trim())),
+        10_000,
+        "sleep 30",
+      );
       runtime.dropAllStreams();
       const r = await pending;
       assertEquals(r.status, "");

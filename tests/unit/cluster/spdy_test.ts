@@ -17,6 +17,7 @@ import {
   SYN_REPLY,
   SYN_STREAM,
 } from "../../cluster/streams/spdy.ts";
+import { waitUntil } from "../../cluster/harness.ts";
 
 /** A peer-side compressor like Go's: one zlib stream with the dictionary, sync-flushed per block. */
 function peerCompressor() {
@@ -94,7 +95,13 @@ Deno.test("spdy: a connection replies to SYN_STREAMs, delivers data, echoes ping
   );
   conn.feed(Buffer.concat([dataFrame(3, 0, Buffer.from("GET /")), dataFrame(3, FLAG_FIN, Buffer.alloc(0))]));
   conn.feed(controlFrame(PING, 0, Buffer.from([0, 0, 0, 7])));
-  await new Promise((r) => setTimeout(r, 50));
+  // frames are handled in order (header blocks inflate asynchronously): once the ping, fed last, is
+  // echoed, everything before it has been handled
+  const pingEchoed = () =>
+    new FrameParser().push(Buffer.concat(sent)).some((f) =>
+      f.control && f.type === PING && f.data.readUInt32BE(0) === 7
+    );
+  await waitUntil(pingEchoed, 10_000, "the ping's echo");
   assertEquals(streams.map((s) => [s.id, s.headers.get("streamtype")]), [[1, "error"], [3, "data"]]);
   assertEquals(got, ["GET /", "<fin>"]);
   const frames = new FrameParser().push(Buffer.concat(sent));

@@ -133,6 +133,7 @@ Deno.test("a held lock blocks, a stale lock (>10 s) is broken", async () => {
   const pending = configSetCommand("defaults.namespace", "late", { home: t.home, cwd: t.repo }).then(() =>
     done = true
   );
+  // fixed: proves set does not go on while the lock is held (what does not happen has no event)
   await new Promise((r) => setTimeout(r, 150));
   assertEquals(done, false, "set must wait for the lock");
   await release();

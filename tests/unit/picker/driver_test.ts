@@ -53,8 +53,11 @@ async function decode(bytes: string): Promise<ReturnType<typeof toKey>[]> {
   readline.emitKeypressEvents(input, { escapeCodeTimeout: 20 } as unknown as readline.Interface);
   const keys: ReturnType<typeof toKey>[] = [];
   input.on("keypress", (_s: string, k: Parameters<typeof toKey>[0]) => keys.push(toKey(k)));
-  input.write(bytes);
-  await new Promise((r) => setTimeout(r, 30));
+  // every byte has been handed to the decoder once the stream ends (its keys are emitted as each chunk
+  // is read; only a trailing lone ESC would wait for escapeCodeTimeout, and none of these ends in one)
+  const ended = new Promise((r) => input.once("end", r));
+  input.end(bytes);
+  await ended;
   input.destroy();
   return keys;
 }

@@ -19,6 +19,7 @@ import { dialPortForward, PortForwardStreamError } from "../../../src/kube/portf
 import { portForward, type ResolvedTarget } from "../../../src/pods/portforward.ts";
 import { KodamaError } from "../../../src/base/errors.ts";
 import { within } from "../../../src/base/proc/timer.ts";
+import { waitUntil } from "../../cluster/harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -315,7 +316,14 @@ Deno.test(
       // the second port is refused in the pod: that connection fails, the listener stays up
       assertEquals(await request(fs[1].local, "x"), "");
       assertEquals(await request(fs[0].local, "three"), "pod-a:three");
-      await new Promise((r) => setTimeout(r, 50));
+      // a connection's bytes are counted as its streams end, just after the client has its answer
+      const want = "pod-a:onepod-a:twopod-a:three".length;
+      const counted = () => {
+        const s = fs[0].stats();
+        return s.connections === 3 && s.bytesOut === 11 && s.bytesIn === want &&
+          fs[1].stats().connections === 1;
+      };
+      await waitUntil(counted, 10_000, "the counters").catch(() => {});
       const s = fs[0].stats();
       assertEquals(s.connections, 3);
       assertEquals(s.bytesOut, "onetwothree".length);
@@ -399,8 +407,13 @@ Deno.test(
       assert(events.some((e) => e.includes("forwarding to pod/pod-b (was pod/pod-a)")), events.join("\n"));
       assertEquals(api.upgrades.at(-1), "pod-b:8081");
       ac.abort();
-      await new Promise((r) => setTimeout(r, 50));
-      const after = await request(port, "x").catch((e) => String(e));
+      // the listener closes as the abort is handled: refused from then on
+      let after = "";
+      await waitUntil(
+        async () => (after = await request(port, "x").catch((e) => String(e))).includes("ECONNREFUSED"),
+        10_000,
+        "the listener to close",
+      ).catch(() => {});
       assertStringIncludes(after, "ECONNREFUSED");
     } finally {
       await a.close();
@@ -440,7 +453,8 @@ Deno.test(
         }
       }
       assert(same, "bytes differ");
-      await new Promise((r) => setTimeout(r, 50));
+      // counted as the stream's last frame is handled, just after the client has it
+      await waitUntil(() => fs[0].stats().bytesIn === size, 10_000, "the counter").catch(() => {});
       assertEquals(fs[0].stats().bytesIn, size);
       console.error(
         `20 MiB through the forward in ${Math.round(ms)} ms (${(20 / (ms / 1000)).toFixed(0)} MiB/s)`,

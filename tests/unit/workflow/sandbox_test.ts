@@ -6,6 +6,7 @@ import type { Permissions } from "../../../src/workflow/schema.ts";
 import { checkedScript } from "../../../src/workflow/sandbox/graph.ts";
 import { fileURLToPath } from "node:url";
 import { envTest, lockEnv } from "../../_env_lock.ts";
+import { waitUntil } from "../../cluster/harness.ts";
 
 const scripts = new URL("../../fixtures/workflows/scripts/", import.meta.url);
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
@@ -298,11 +299,17 @@ test("sandbox: a timed-out local command is killed, not left behind", async () =
     signal: new AbortController().signal,
   });
   assertEquals(r.error, "timed out after 300ms");
-  const before = await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped" }).output();
-  void before;
-  await new Promise((res) => setTimeout(res, 300));
-  const ps = await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped" }).output();
-  const left = new TextDecoder().decode(ps.stdout).split("\n").filter((l) => l.includes(marker));
+  // a killed process leaves the table once reaped: wait for that (it would stay for 30 s if not killed)
+  let left: string[] = [];
+  await waitUntil(
+    async () => {
+      const ps = await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped" }).output();
+      left = new TextDecoder().decode(ps.stdout).split("\n").filter((l) => l.includes(marker));
+      return left.length === 0;
+    },
+    10_000,
+    "the command to go",
+  ).catch(() => {});
   assertEquals(left, []);
 });
 

@@ -27,7 +27,8 @@ Deno.test("forEachLimited: results written by index keep the input order", async
   const input = [50, 10, 30, 0, 20];
   const out: string[] = new Array(input.length);
   await forEachLimited(input.length, 2, async (i) => {
-    await tick(input[i]);
+    // uneven durations in microtask turns (not timer milliseconds): they finish out of order, every run
+    for (let turn = 0; turn < input[i]; turn++) await Promise.resolve();
     out[i] = `item ${i}`;
   });
   assertEquals(out, ["item 0", "item 1", "item 2", "item 3", "item 4"]);
@@ -62,7 +63,8 @@ Deno.test("forEachLimited: an error stops new calls and rejects after the ones i
       forEachLimited(10, 2, async (i) => {
         started.push(i);
         if (i === 2) throw new Error("boom at 2");
-        await tick(20);
+        // in microtask turns: 0 ends first and 2 starts and throws while 1 is still in flight
+        for (let turn = 0; turn < (i === 1 ? 40 : 2); turn++) await Promise.resolve();
         finished.push(i);
       }),
     "boom at 2",

@@ -89,6 +89,7 @@ Deno.test("a SIGKILLed holder is not alive; its pid, now another process's, is n
     assertEquals(holderPid(dir, "daemon"), undefined);
     assertEquals(signalHolder(dir, "daemon", "SIGTERM"), false);
     assertEquals(await stopHolder(dir, "daemon", { graceMs: 200 }), "none");
+    // fixed: proves nothing happens for 300 ms (a signal that is not sent has no event to wait on)
     await new Promise((r) => setTimeout(r, 300));
     assertEquals(await Deno.readTextFile(got).catch(() => ""), "", "the unrelated process got no signal");
     // and the name is free for a new holder
@@ -184,9 +185,10 @@ Deno.test("a claim that opened STEM.lock before its holder released it holds the
   try {
     const first = await claim(dir, "fwd");
     assert(first);
-    // the second claim opens STEM.lock and waits for its lock; the holder releases (removing the file) meanwhile
+    // the second claim opens STEM.lock and waits for its lock; the holder releases (removing the file) meanwhile.
+    // claim() opens the file before its first await, so it is open once the call returns: no pause needed
+    // (whether its first tryLock runs before or after the release, it then holds a file that is gone)
     const waiting = claim(dir, "fwd");
-    await new Promise((r) => setTimeout(r, 20));
     first.release();
     const second = await waiting;
     assert(second, "claimed once the first let go");
