@@ -140,24 +140,19 @@ const RESUME_PROMPT = "The pod you ran in ended before you finished (the cluster
   "Continue the task from where you stopped; do not redo what is already done.";
 
 // ---- the pod's end: the cut, the lock, the resume ---------------------------------------------------------
+/** Does $HOME/.kodama/NAME (a mark of the session's pod programs) name this runner's pod? */
+function marksThisPod(name) {
+  try {
+    const mark = fs.readFileSync(`${process.env.HOME || "/home/kodama"}/.kodama/${name}`, "utf8");
+    return mark.split("\n").includes(`pod=${POD}`);
+  } catch {
+    return false;
+  }
+}
 /** `kodama stop` marked this pod's end as a stop (session/pod/stopmark.sh): a person's, never resumed. */
-function stopMarked() {
-  try {
-    const mark = fs.readFileSync(`${process.env.HOME || "/home/kodama"}/.kodama/stopped`, "utf8");
-    return mark.split("\n").includes(`pod=${POD}`);
-  } catch {
-    return false;
-  }
-}
+const stopMarked = () => marksThisPod("stopped");
 /** The pod is ending (keepalive.sh names it in $HOME/.kodama/ending before it passes the TERM on). */
-function podEnding() {
-  try {
-    const mark = fs.readFileSync(`${process.env.HOME || "/home/kodama"}/.kodama/ending`, "utf8");
-    return mark.split("\n").includes(`pod=${POD}`);
-  } catch {
-    return false;
-  }
-}
+const podEnding = () => marksThisPod("ending");
 const LOCK = file("lock");
 const STALE_MS = 20_000;
 /** This runner holds the run: its pod's uid and a heartbeat every 5 s (an old pod may still terminate). */
