@@ -482,8 +482,9 @@ spec:
       await ok(c, ["delete", k, "-n", "dev", "--wait=false", "--grace-period=1"]);
     }
     // past the pod's grace period (its container was killed, as the kubelet reports it): both are still
-    // there, marked for deletion
-    const killed = "{.status.containerStatuses[0].state.terminated.finishedAt}";
+    // there, marked for deletion. Under load the delete can come before the container started: the
+    // kubelet then reports it terminated (ContainerStatusUnknown, 137) with no finish time.
+    const killed = "{.status.containerStatuses[0].state.terminated.exitCode}";
     await until(c, `pod/${pod}`, "dev", killed, "the held pod's container to be stopped");
     for (const k of [`pod/${pod}`, `cm/${cm}`]) {
       const ts = await ok(c, ["get", k, "-n", "dev", "-o", "jsonpath={.metadata.deletionTimestamp}"]);
@@ -525,7 +526,7 @@ spec:
       c,
       "pod/p",
       ns,
-      "{.status.containerStatuses[0].state.terminated.finishedAt}",
+      "{.status.containerStatuses[0].state.terminated.exitCode}",
       "the pod to stop",
     );
     assertEquals(await ok(c, ["get", "ns", ns, "-o", "jsonpath={.status.phase}"]), "Terminating");

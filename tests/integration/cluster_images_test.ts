@@ -36,6 +36,17 @@ async function events(c: TestCluster, ns: string, pod: string): Promise<Ev[]> {
   return JSON.parse(r.stdout).items.map((e: Ev) => ({ type: e.type, reason: e.reason, message: e.message }));
 }
 
+/**
+ * The pod's events once `ready` holds of them (or after 30 s, for the assertions to say what is missing):
+ * a real kubelet records its events a moment after the status they go with, at a limited rate.
+ */
+async function eventsOnce(c: TestCluster, ns: string, pod: string, ready: (evs: Ev[]) => boolean) {
+  let evs: Ev[] = [];
+  await waitUntil(async () => ready(evs = await events(c, ns, pod)), 30_000, `the events of ${pod}`)
+    .catch(() => {});
+  return evs;
+}
+
 async function jsonpath(c: TestCluster, ns: string, pod: string, path: string): Promise<string> {
   const r = await kubectl(c, ["get", "pod", pod, "-n", ns, "-o", `jsonpath={${path}}`]);
   return r.code === 0 ? r.stdout : "";
@@ -72,7 +83,12 @@ clusterTest("images: pull failures, pull policies and default commands, as a kub
           90_000,
           "ImagePullBackOff",
         );
-        const evs = await events(c, ns.name, "bad");
+        const evs = await eventsOnce(
+          c,
+          ns.name,
+          "bad",
+          (e) => has(e, "Warning", "Failed", "Error: ImagePullBackOff"),
+        );
         assert(has(evs, "Normal", "Pulling", `Pulling image "${image}"`), JSON.stringify(evs));
         assert(has(evs, "Warning", "Failed", new RegExp(`^Failed to pull image "${image}": rpc error: `)));
         assert(has(evs, "Warning", "Failed", "Error: ErrImagePull"));
@@ -91,6 +107,42 @@ clusterTest("images: pull failures, pull policies and default commands, as a kub
           l.stderr,
           /container "bad" in pod "bad" is waiting to start: (trying and failing to pull image|image can't be pulled)/,
         );
+      },
+    );
+
+    await t.step(
+      "deleted before its container could start: terminated, ContainerStatusUnknown (137), no times",
+      async () => {
+        // a finalizer holds the pod so the kubelet's last word on it can be read (copied from v1.24)
+        const hold = async (finalizers: string[] | null) => {
+          const body = JSON.stringify({ metadata: { finalizers } });
+          const r = await kubectl(c, ["patch", "pod", "bad", "-n", ns.name, "--type=merge", "-p", body]);
+          assertEquals(r.code, 0, r.stderr);
+        };
+        await hold(["example.com/hold"]);
+        try {
+          const r = await kubectl(c, [
+            "delete",
+            "pod",
+            "bad",
+            "-n",
+            ns.name,
+            "--wait=false",
+            "--grace-period=1",
+          ]);
+          assertEquals(r.code, 0, r.stderr);
+          const state = ".status.containerStatuses[0].state.terminated";
+          await waitUntil(async () => !!(await jsonpath(c, ns.name, "bad", state)), 60_000, "terminated");
+          const t = JSON.parse(await jsonpath(c, ns.name, "bad", state));
+          assertEquals(
+            [t.exitCode, t.reason, t.message],
+            [137, "ContainerStatusUnknown", "The container could not be located when the pod was terminated"],
+          );
+          assertEquals([t.startedAt ?? null, t.finishedAt ?? null], [null, null]);
+          assertEquals(await jsonpath(c, ns.name, "bad", ".status.phase"), "Pending");
+        } finally {
+          await hold(null);
+        }
       },
     );
 
@@ -119,7 +171,14 @@ clusterTest("images: pull failures, pull policies and default commands, as a kub
         60_000,
         "ErrImageNeverPull",
       );
-      const never = await events(c, ns.name, "never");
+      const never = await eventsOnce(
+        c,
+        ns.name,
+        "never",
+        (e) =>
+          has(e, "Warning", "Failed", "Error: ErrImageNeverPull") &&
+          has(e, "Warning", "ErrImageNeverPull", /./),
+      );
       assert(
         has(
           never,

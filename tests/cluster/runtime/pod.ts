@@ -602,6 +602,30 @@ export class PodRun {
     const exits = [...this.inits, ...this.containers].map((c) => c.proc?.exited).filter((p) => p);
     await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 1500))]);
     for (const c of [...this.inits, ...this.containers]) c.log?.close();
+    this.markUnlocated();
+  }
+
+  /**
+   * The kubelet's TerminatePod: a container the stop found with no process (still pulling, being created,
+   * or waiting out a back-off) is reported terminated all the same, and never as a success. No start or
+   * finish time: it did not run.
+   */
+  private markUnlocated(): void {
+    let changed = false;
+    for (const c of [...this.inits, ...this.containers]) {
+      if (c.proc || "terminated" in c.state) continue;
+      c.state = {
+        terminated: {
+          exitCode: 137,
+          reason: "ContainerStatusUnknown",
+          message: "The container could not be located when the pod was terminated",
+          startedAt: null,
+          finishedAt: null,
+        },
+      };
+      changed = true;
+    }
+    if (changed) this.publish();
   }
 
   // ---------------------------------------------------------------- status

@@ -11,8 +11,8 @@ export type ContainerState =
       signal?: number;
       reason: string;
       message?: string;
-      startedAt?: string;
-      finishedAt: string;
+      startedAt?: string | null;
+      finishedAt?: string | null;
       containerID?: string;
     };
   };
