@@ -486,30 +486,55 @@ export function foldCollisions(names: Iterable<string>, f: Folding): string[][] 
 }
 
 /**
- * How the file system holding `dir` folds names, found by creating one probe file (an NFC `é` and an
- * upper-case letter in its name) and looking it up under its lower-case and NFD spellings. When `dir`
- * cannot be written, the OS's default. In a git work tree the probe goes into its `.git` directory (the
- * same file system), so the tree itself never shows it: a `git status`, an editor's or a build tool's
- * watcher running at that moment saw an untracked `.kodama-probe-…` (seen in CI, as `session land` ran).
+ * How the file system holding `dir` folds names. In a git work tree: by creating one probe file (an NFC `é`
+ * and an upper-case letter in its name) in its `.git` directory (the same file system) and looking it up
+ * under its lower-case and NFD spellings. Anywhere else nothing is written (a `git status`, an editor's, a
+ * build tool's or a test's watcher running at that moment saw an untracked `.kodama-probe-…`, in CI as
+ * `session land` ran and as a sync started): names already there are looked up under another spelling
+ * (`foldingFromNames`). When neither can tell, the OS's default.
  */
 export async function probeFolding(dir: string, p: Platform): Promise<Folding> {
-  const tag = crypto.randomUUID().slice(0, 8);
-  const name = `.kodama-probe-${tag}-A\u00e9`;
   const git = p.path.join(dir, ".git");
-  const at = await Deno.lstat(git).then((st) => st.isDirectory ? git : dir, () => dir);
-  const path = p.path.join(at, name);
-  const exists = async (n: string) => {
+  const inGit = await Deno.lstat(git).then((st) => st.isDirectory, () => false);
+  if (inGit) {
+    const probed = await probeByFile(git, p);
+    if (probed) return probed;
+  }
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+  } catch {
+    return defaultFolding(p);
+  }
+  const id = async (path: string) => {
     try {
-      await Deno.lstat(p.path.join(at, n));
-      return true;
+      const st = await Deno.lstat(path);
+      return st.ino === null ? "?" : `${st.dev}:${st.ino}`;
     } catch {
-      return false;
+      return undefined;
     }
   };
+  const here = await foldingFromNames(names, (n) => id(p.path.join(dir, n)));
+  // an empty tree: its own name, looked up in its parent
+  const full = p.path.resolve(dir), parent = p.path.dirname(full);
+  const own = full.slice(parent.length).replace(/^[\\/]+/, "");
+  const above = own ? await foldingFromNames([own], (n) => id(p.path.join(parent, n))) : {};
+  const d = defaultFolding(p);
+  return {
+    caseInsensitive: here.caseInsensitive ?? above.caseInsensitive ?? d.caseInsensitive,
+    normalizing: here.normalizing ?? above.normalizing ?? d.normalizing,
+  };
+}
+
+/** The probe file in `at` (a directory of the same file system); undefined when it cannot be made. */
+async function probeByFile(at: string, p: Platform): Promise<Folding | undefined> {
+  const tag = crypto.randomUUID().slice(0, 8);
+  const path = p.path.join(at, `.kodama-probe-${tag}-A\u00e9`);
+  const exists = (n: string) => Deno.lstat(p.path.join(at, n)).then(() => true, () => false);
   try {
     await Deno.writeFile(path, new Uint8Array(), { createNew: true });
   } catch {
-    return defaultFolding(p);
+    return undefined;
   }
   try {
     return {
@@ -519,6 +544,34 @@ export async function probeFolding(dir: string, p: Platform): Promise<Folding> {
   } finally {
     await Deno.remove(path).catch(() => {});
   }
+}
+
+const swapCase = (n: string) =>
+  [...n].map((ch) => ch === ch.toUpperCase() ? ch.toLowerCase() : ch.toUpperCase()).join("");
+const otherForm = (n: string) => n.normalize("NFD") !== n ? n.normalize("NFD") : n.normalize("NFC");
+
+/**
+ * What a directory's listed `names` tell of its file system, read-only: a name whose other spelling (case
+ * swapped; NFC and NFD) is not listed is looked up under that spelling; found as the same file (`id`: its
+ * device and inode, "?" where the OS gives none), the file system folds that way; not found, it does not.
+ * A question no listed name can answer stays undefined.
+ */
+export async function foldingFromNames(
+  names: string[],
+  id: (name: string) => Promise<string | undefined>,
+): Promise<Partial<Folding>> {
+  const listed = new Set(names);
+  const ask = async (spell: (n: string) => string): Promise<boolean | undefined> => {
+    const n = names.find((x) => spell(x) !== x && !listed.has(spell(x)));
+    if (n === undefined) return undefined;
+    const [a, b] = await Promise.all([id(n), id(spell(n))]);
+    return a !== undefined && a === b;
+  };
+  const [caseInsensitive, normalizing] = await Promise.all([ask(swapCase), ask(otherForm)]);
+  return {
+    ...(caseInsensitive === undefined ? {} : { caseInsensitive }),
+    ...(normalizing === undefined ? {} : { normalizing }),
+  };
 }
 
 let heapKept = false;

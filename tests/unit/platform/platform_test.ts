@@ -12,6 +12,7 @@ import {
   expandHome,
   fileUrlToPath,
   foldCollisions,
+  foldingFromNames,
   foldName,
   homeDir,
   homeDirs,
@@ -334,7 +335,7 @@ Deno.test("probeFolding: this Linux file system is neither case-insensitive nor 
   }
 });
 
-Deno.test("probeFolding: in a git work tree the probe never appears in the tree (it goes into .git)", async () => {
+Deno.test("probeFolding: nothing is ever made in the tree, git work tree or not", async () => {
   /** the names created directly in `dir` (not below it) while `fn` ran, seen by the OS's watcher */
   const createdIn = async (dir: string, fn: () => Promise<unknown>) => {
     const w = Deno.watchFs(dir, { recursive: false });
@@ -353,12 +354,14 @@ Deno.test("probeFolding: in a git work tree the probe never appears in the tree 
   };
   const dir = await Deno.makeTempDir();
   try {
-    // a plain directory: the probe is made in it (the watcher sees it: this test can fail)
-    assert(
-      (await createdIn(dir, () => probeFolding(dir, at("linux")))).some((n) =>
-        n.startsWith(".kodama-probe-")
-      ),
-    );
+    // a plain directory, with names that answer both questions: read, never written (the watcher would
+    // see a probe: this test can fail, as it did on the code that made one there)
+    await Deno.writeTextFile(`${dir}/Readme.md`, "");
+    await Deno.writeTextFile(`${dir}/caf\u00e9.txt`, "");
+    const plain = await createdIn(dir, async () => {
+      assertEquals(await probeFolding(dir, at("darwin")), { caseInsensitive: false, normalizing: false });
+    });
+    assertEquals(plain, []);
     await Deno.remove(`${dir}/done`);
     await Deno.mkdir(`${dir}/.git`);
     const seen = await createdIn(dir, async () => {
@@ -369,6 +372,30 @@ Deno.test("probeFolding: in a git work tree the probe never appears in the tree 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("foldingFromNames: listed names looked up under their other spelling tell how names fold", async () => {
+  const nfc = "caf\u00e9", nfd = "cafe\u0301";
+  // a file system: stored names, and the key it looks a name up under
+  const fs = (stored: string[], key: (n: string) => string) => (n: string) =>
+    Promise.resolve(stored.some((x) => key(x) === key(n)) ? `id:${key(n)}` : undefined);
+  const apfs = fs(["Makefile", nfc], (n) => n.normalize("NFC").toLowerCase());
+  assertEquals(await foldingFromNames(["Makefile", nfc], apfs), { caseInsensitive: true, normalizing: true });
+  const ntfs = fs(["Makefile", nfd], (n) => n.toLowerCase());
+  assertEquals(await foldingFromNames(["Makefile", nfd], ntfs), {
+    caseInsensitive: true,
+    normalizing: false,
+  });
+  const ext4 = fs(["Makefile", nfc], (n) => n);
+  assertEquals(await foldingFromNames(["Makefile", nfc], ext4), {
+    caseInsensitive: false,
+    normalizing: false,
+  });
+  // both spellings listed are two files: nothing to ask with them; digits and dots answer nothing
+  assertEquals(await foldingFromNames(["a", "A", "1.2", "_"], fs(["a", "A"], (n) => n)), {});
+  // two names that are one file only when looked up: another spelling that is some other file does not count
+  const other = (n: string) => Promise.resolve(n === "x" ? "id:1" : n === "X" ? "id:2" : undefined);
+  assertEquals(await foldingFromNames(["x"], other), { caseInsensitive: false });
 });
 
 Deno.test("under the OS-matrix harness: this process is the OS it says, and /proc is out of reach", () => {
