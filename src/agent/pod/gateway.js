@@ -121,8 +121,23 @@ function loadConfig() {
     prices: isObj(j.prices) ? j.prices : {},
     revoked: revokedList(j.revoked),
   };
-  log("config", { status: "loaded", providers: Object.keys(providers) });
+  // which keys this process uses, by fingerprint (`gateway status` reads it here, never from the Secret)
+  log("config", { status: "loaded", providers: Object.keys(providers), keys: keysInUse(providers) });
   if (c) adoptLogin(validLogin(c.login) ? { ...c.login, source: "secret" } : undefined);
+}
+
+/**
+ * A key's id: a short, non-secret fingerprint (the first 8 hex digits of SHA-256 over a fixed prefix and the
+ * key), the same as src/agent/gateway/config.ts's keyFingerprint, so a user can tell which key is in use.
+ */
+function keyFingerprint(value) {
+  return crypto.createHash("sha256").update("kodama-gateway-key\0" + value).digest("hex").slice(0, 8);
+}
+
+function keysInUse(providers) {
+  return Object.entries(providers).flatMap(([p, slot]) =>
+    slot.keys.map((k) => ({ provider: p, id: k.id, keyId: keyFingerprint(k.value) }))
+  );
 }
 
 // ---- tokens ---------------------------------------------------------------------------------------------
@@ -1620,6 +1635,7 @@ function main() {
 
 if (require.main === module) main();
 module.exports = {
+  keyFingerprint,
   verify,
   check,
   clientErrorStatus,
