@@ -698,7 +698,8 @@ function attempt(job, k) {
     job.body.detach();
     if (res.headersSent || job.gone) return res.destroy();
     if (job.tries < 3 && job.body.replayable() && Date.now() - job.t0 < LIMIT.retryWindowMs) {
-      log("retry", { s: job.claims.s, provider: job.provider, key: job.key.id, status: 502 });
+      // the session's wait, named with the host it cannot reach (`gateway cannot reach H (502)`)
+      waitLog(job, 502, 500 * job.tries, "unreachable");
       return setTimeout(() => enqueue(k, job, true), 500 * job.tries);
     }
     end(job, 502);
@@ -743,7 +744,7 @@ function retryOrPass(job, k, ur, body) {
   if (st === 429) k.blockedUntil = Math.max(k.blockedUntil, now + wait);
   const inTime = now + wait - job.t0 <= LIMIT.retryWindowMs;
   if (job.gone || !inTime || !job.body.replayable()) return passThrough(job, ur, body);
-  log("retry", { s: job.claims.s, provider: job.provider, key: job.key.id, status: st, ms: wait });
+  waitLog(job, st, wait);
   if (st === 429) {
     // another key of the provider that is not limited takes the session
     const next = pickKey(job.provider, job.claims.s, now);
@@ -752,10 +753,32 @@ function retryOrPass(job, k, ur, body) {
   setTimeout(() => enqueue(k, job, true), wait);
 }
 
+/**
+ * A request of a session that waits here (an upstream retry): one `retry` line, each retry once, with what
+ * `list`, `compare` and `agent status` show as the run's wait (src/agent/gateway/figures.ts, gatewayWaits).
+ */
+function waitLog(job, status, ms, why) {
+  job.waited = true;
+  log("retry", {
+    s: job.claims.s,
+    g: job.claims.g,
+    provider: job.provider,
+    key: job.key.id,
+    status,
+    ms,
+    until: new Date(Date.now() + ms).toISOString(),
+    attempt: job.tries,
+    host: job.target.hostname,
+    why,
+  });
+}
+
 function passThrough(job, ur, buffered) {
   const { res } = job;
   if (job.gone) return;
   const st = ur.statusCode;
+  // its wait is over once the answer starts (the `req` line comes at the answer's end)
+  if (job.waited) log("waited", { s: job.claims.s, g: job.claims.g, status: st });
   const m = newMeter(ur.headers["content-type"], job.model);
   // an answer that may cost goes out chunked: with the upstream's length the client would have it whole at
   // its last byte, before the upstream's end settled it in the journal (a crash then charged the reservation)
@@ -1159,7 +1182,16 @@ function providerRoute(req, res, provider, rest, url) {
     };
     if (job.queuedAt) {
       // the key's limit is reached: the request waits its turn here rather than going into a 429
-      log("queue", { s: claims.s, g: claims.g, provider, key: k.key.id, waiting: k.waiting + 1 });
+      job.waited = true;
+      const until = Math.max(k.blockedUntil, k.remainingUntil || 0);
+      log("queue", {
+        s: claims.s,
+        g: claims.g,
+        provider,
+        key: k.key.id,
+        waiting: k.waiting + 1,
+        until: until > now ? new Date(until).toISOString() : undefined,
+      });
     }
     enqueue(k, job, false);
   });
