@@ -326,6 +326,8 @@ export async function agentStatus(
   const [read, gw] = await Promise.all([listRuns(kube, pod), gatewayOf(kube, pod, name)]);
   const runs = await withResumeCauses(kube, namespace, name, read);
   const denied = gw?.lastDenied;
+  // a running run with no wait of its own whose request waits in the gateway: the gateway's wait is its
+  for (const r of runs) if (r.state === "running" && !r.waiting && gw?.waiting) r.waiting = gw.waiting;
   if (o.output === "json" || o.output === "yaml") {
     const doc = {
       apiVersion: "kodama.dev/v1",

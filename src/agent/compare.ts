@@ -29,7 +29,7 @@ import { stopOthersWhenPassed } from "./stopothers.ts";
 import { groupMembers, replicaOf } from "./group.ts";
 import type { SessionView } from "../session/state/status.ts";
 import { type GatewayFigures, usageText } from "../session/spec/gateway.ts";
-import { fillGatewayFigures } from "./gateway/figures.ts";
+import { fillGatewayFigures, withGatewayWait } from "./gateway/figures.ts";
 import { quote } from "../base/text/escape.ts";
 import GATHER_SH from "./pod/gather.sh" with { type: "text" };
 import FILES_SH from "./pod/files.sh" with { type: "text" };
@@ -269,7 +269,10 @@ function agentCell(r: ReplicaRow): string {
   const a = r.agent;
   if (a.state === "checking") return "checking";
   const text = r.outcome?.text ??
-    runOutcome({ state: a.state, exitCode: a.exitCode, truth: r.truth, waiting: a.waiting });
+    withGatewayWait(
+      runOutcome({ state: a.state, exitCode: a.exitCode, truth: r.truth, waiting: a.waiting }),
+      r.gateway,
+    );
   return text === "failed" && a.exitCode !== undefined ? `failed (${a.exitCode})` : text;
 }
 

@@ -450,12 +450,13 @@ USAGE (sessions through a gateway): the tokens and cost the gateway metered, fro
     },
   ],
   run: async (inv) => {
-    const [{ listCommand }, { fillRunOutcomes }, { fillGatewayFigures }, kube] = await Promise.all([
-      impl(),
-      import("../agent/listoutcome.ts"),
-      import("../agent/gateway/figures.ts"),
-      connect(inv),
-    ]);
+    const [{ listCommand }, { fillRunOutcomes }, { fillGatewayFigures, fillGatewayWaits }, kube] =
+      await Promise.all([
+        impl(),
+        import("../agent/listoutcome.ts"),
+        import("../agent/gateway/figures.ts"),
+        connect(inv),
+      ]);
     const o = inv.opts;
     setExitCode(
       await listCommand(kube, {
@@ -465,6 +466,8 @@ USAGE (sessions through a gateway): the tokens and cost the gateway metered, fro
         // the runs nobody read yet, and the gateway's figures (one log read per namespace), at once
         complete: async (views) => {
           await Promise.allSettled([fillRunOutcomes(kube, views), fillGatewayFigures(kube, views)]);
+          // a running run whose request waits in the gateway says so, as its own waits do
+          fillGatewayWaits(views);
         },
       }),
     );

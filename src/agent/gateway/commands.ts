@@ -13,7 +13,15 @@ import { GATEWAY_NAME } from "../../session/spec/gateway.ts";
 import { LABEL_SESSION } from "../../session/spec/names.ts";
 import { renderTable } from "../../ui/table.ts";
 import { newSigningKey } from "../gatewaytoken.ts";
-import { BASE_URL_VARS, buildGatewayConfig, type GatewayConfig, KEY_VARS, keyRows } from "./config.ts";
+import {
+  BASE_URL_VARS,
+  buildGatewayConfig,
+  type GatewayConfig,
+  KEY_VARS,
+  keyFingerprint,
+  keyRows,
+  keySetOf,
+} from "./config.ts";
 import {
   CHATGPT_URL_VAR,
   type ChatgptLogin,
@@ -151,17 +159,29 @@ export async function gatewayEnsure(
   const anew = await claimGone(kube, ns, io.err, o.timeoutMs);
   const state = await applyStateClaim(kube, ns, io.err);
   const owner = state === "claim" && await allowsStateOwner(kube, ns, o.image);
-  // the program, the image and the pod's own spec: a change to any of them makes a new pod
+  // the program, the image, the pod's own spec and the keys with their upstreams: a change to any of them
+  // makes a new pod. A mounted Secret reaches a running pod only after the kubelet's sync (a minute or more,
+  // on some clusters never), so new keys are applied by a new pod, which reads the Secret as it is now.
+  const keySet = await keySetOf(config);
   const digest = await programDigest(
-    `${JSON.stringify(o.program)}\n${JSON.stringify(buildGatewayPod(ns, o.image, "", state, owner).spec)}`,
+    `${JSON.stringify(o.program)}\n${
+      JSON.stringify(buildGatewayPod(ns, o.image, "", state, owner).spec)
+    }\n${keySet}`,
     o.image,
   );
   const set = await applySet(kube, ns, anew ? {} : have, digest, o.image, state, owner);
   const keys = [
-    ...keyRows(config).map((k) => `${k.provider} ${k.id} ${k.suffix}`),
+    ...(await keyTexts(config)),
     ...(config.providers.chatgpt ? ["chatgpt login"] : []),
   ].join(", ");
   io.err.write(`gateway in namespace ${ns}: service ${service}, statefulset ${set}; keys: ${keys}\n`);
+  if (set === "updated" && kept && await keySetOf(kept) !== keySet) {
+    io.err.write(
+      `the keys changed: the gateway pod restarts to apply them (requests in flight finish first)${
+        o.noWait ? `; requests use the new keys once pod ${GATEWAY_POD} is ready again` : ""
+      }\n`,
+    );
+  }
   if (have.legacy) await adoptLegacy(kube, ns, have.legacy, io.err);
   if (o.noWait) return ExitCode.OK;
   await waitGatewayReady(kube, ns, o.timeoutMs, digest);
@@ -400,7 +420,9 @@ export async function gatewayStatus(
     ...ps,
     image: g.pod?.spec?.containers?.[0]?.image ?? null,
     url: gatewayUrl(g.service) ?? null,
-    keys: cfg ? keyRows(cfg) : [],
+    keys: cfg ? await keyIdRows(cfg) : [],
+    // the keys the running gateway loaded, from its own log (null: not known, e.g. its log unreadable)
+    keysInUse: keysInUseOf(lines),
     sessions: await sessionsUsing(kube, ns),
     requests: sum("requests"),
     denied: sum("denied"),
@@ -411,7 +433,11 @@ export async function gatewayStatus(
     io.out.write(JSON.stringify(status, null, 2) + "\n");
     return ExitCode.OK;
   }
-  const keyText = status.keys.map((k) => `${k.provider} ${k.id}${k.host ? ` (${k.host})` : ""} ${k.suffix}`);
+  const keyText = status.keys.map((k) =>
+    `${k.provider} ${k.id}${k.host ? ` (${k.host})` : ""} ${k.suffix} (key id ${k.keyId}${
+      inUseText(k, status.keysInUse)
+    })`
+  );
   io.out.write(
     [
       `gateway:  ${GATEWAY_NAME} in ${ns}: ${ps.state}${ps.reason ? ` (${ps.reason})` : ""}`,
@@ -425,6 +451,46 @@ export async function gatewayStatus(
     ].join("\n") + "\n",
   );
   return ExitCode.OK;
+}
+
+interface KeyInUse {
+  provider: string;
+  id: string;
+  keyId: string;
+}
+
+/** The Secret's keys as status shows them: provider, id, masked suffix and key id, never the key. */
+async function keyIdRows(cfg: GatewayConfig) {
+  const values = Object.entries(cfg.providers).flatMap(([, slot]) => (slot?.keys ?? []).map((k) => k.value));
+  const ids = await Promise.all(values.map(keyFingerprint));
+  return keyRows(cfg).map((k, i) => ({ ...k, keyId: ids[i] }));
+}
+
+async function keyTexts(cfg: GatewayConfig): Promise<string[]> {
+  return (await keyIdRows(cfg)).map((k) => `${k.provider} ${k.id} ${k.suffix} (key id ${k.keyId})`);
+}
+
+/** The keys of the gateway's last `config loaded` line: what the running process uses. */
+export function keysInUseOf(lines: Record<string, unknown>[]): KeyInUse[] | null {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i];
+    if (l.ev !== "config" || l.status !== "loaded") continue;
+    if (!Array.isArray(l.keys)) return null; // a gateway program from before key ids
+    return l.keys.filter((k): k is KeyInUse =>
+      !!k && typeof k.provider === "string" && typeof k.id === "string" && typeof k.keyId === "string"
+    ).map((k) => ({ provider: k.provider, id: k.id, keyId: k.keyId }));
+  }
+  return null;
+}
+
+/** ", in use", or what the running gateway uses instead of the Secret's key. */
+function inUseText(k: { provider: string; id: string; keyId: string }, used: KeyInUse[] | null): string {
+  if (!used) return ", in use: unknown";
+  if (used.some((u) => u.provider === k.provider && u.keyId === k.keyId)) return ", in use";
+  const other = used.filter((u) => u.provider === k.provider).map((u) => u.keyId);
+  return `, not in use yet${
+    other.length ? `: the gateway uses ${other.join(", ")}` : ""
+  }; kodama gateway ensure applies it`;
 }
 
 interface LoginStatus {

@@ -157,6 +157,26 @@ export function keyRows(c: GatewayConfig): { provider: string; id: string; host?
   );
 }
 
+/**
+ * A key's id: a short, non-secret fingerprint (8 hex digits of SHA-256 over a fixed prefix and the key), the
+ * same as pod/gateway.js's keyFingerprint, which logs the ids it loaded (tests/unit/agent/gateway_keyid_test.ts).
+ */
+export async function keyFingerprint(value: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`kodama-gateway-key\0${value}`));
+  return [...new Uint8Array(d).slice(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** What decides which keys a running gateway uses: each key's provider, id and fingerprint, each upstream. */
+export async function keySetOf(c: GatewayConfig): Promise<string> {
+  const rows = await Promise.all(
+    Object.entries(c.providers).flatMap(([p, slot]) =>
+      (slot?.keys ?? []).map(async (k) => `${p} ${k.id} ${await keyFingerprint(k.value)}`)
+    ),
+  );
+  const ups = Object.entries(c.providers).map(([p, slot]) => `${p} ${slot?.upstream ?? ""}`);
+  return [...rows, ...ups].sort().join("\n");
+}
+
 /** The config.json of a Secret's data (undefined when missing or not ours). */
 export function parseGatewayConfig(raw: string | undefined): GatewayConfig | undefined {
   if (!raw) return undefined;

@@ -5,8 +5,9 @@
  * no figures (null), never an error for the caller.
  */
 import type { KubeStreams } from "../../kube/seam.ts";
-import { type GatewayFigures, usageText } from "../../session/spec/gateway.ts";
+import { type GatewayFigures, type GatewayWait, usageText } from "../../session/spec/gateway.ts";
 import type { SessionView } from "../../session/state/status.ts";
+import { waitingText } from "../outcome.ts";
 import { gatewayLogLines } from "./cluster.ts";
 import { type LogEvent, usageRows } from "./usage.ts";
 
@@ -35,7 +36,50 @@ export function figuresBySession(
       if (f) f.lastDenied = l.host;
     }
   }
+  const waits = gatewayWaits(lines);
+  for (const [s, w] of waits.open) {
+    const f = out.get(s) ??
+      { requests: 0, denied: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, costUsd: 0 };
+    out.set(s, { ...f, waiting: w });
+  }
+  for (const [s, n] of waits.rateLimits) {
+    const f = out.get(s);
+    if (f) f.rateLimits = n;
+  }
   return out;
+}
+
+/**
+ * The sessions' waits in the gateway (pure), from its log in order: a `queue` or `retry` line opens one
+ * (the newest wins), the request's `waited` (its answer began) or `req` (it ended) line closes it. And each
+ * session's 429s the gateway retried, each counted once.
+ */
+export function gatewayWaits(
+  lines: LogEvent[],
+): { open: Map<string, GatewayWait>; rateLimits: Map<string, number> } {
+  const open = new Map<string, GatewayWait>();
+  const rateLimits = new Map<string, number>();
+  for (const l of lines as (LogEvent & Record<string, unknown>)[]) {
+    if (!l.s) continue;
+    if (l.ev === "retry") {
+      const status = typeof l.status === "number" ? l.status : undefined;
+      if (status === 429) rateLimits.set(l.s, (rateLimits.get(l.s) ?? 0) + 1);
+      const host = typeof l.host === "string" ? l.host : undefined;
+      open.set(l.s, {
+        reason: l.why === "unreachable" && host
+          ? `gateway cannot reach ${host} (${status ?? 502})`
+          : `gateway: ${status ?? "retry"}`,
+        ...(typeof l.until === "string" ? { until: l.until } : {}),
+        ...(typeof l.attempt === "number" ? { attempt: l.attempt } : {}),
+      });
+    } else if (l.ev === "queue") {
+      open.set(l.s, {
+        reason: "gateway queue: the key's rate limit",
+        ...(typeof l.until === "string" ? { until: l.until } : {}),
+      });
+    } else if (l.ev === "waited" || l.ev === "req") open.delete(l.s);
+  }
+  return { open, rateLimits };
 }
 
 /** A session's figures with its budget (a session the gateway never saw has zeros: nothing metered yet). */
@@ -119,7 +163,29 @@ export function gatewayLine(f: GatewayFigures): string {
     : `; budget $${f.budgetUsd.toFixed(2)}, ${
       f.budgetLeftUsd === null ? "? left" : `$${f.budgetLeftUsd.toFixed(2)} left`
     }`;
+  const limits = f.rateLimits ? `; ${f.rateLimits} rate limit${f.rateLimits === 1 ? "" : "s"} retried` : "";
   return `gateway: ${usageText(f)} (metered by the gateway, ${f.requests} request${
     f.requests === 1 ? "" : "s"
-  })${budget}`;
+  })${budget}${limits}`;
+}
+
+/**
+ * A running run's words with the gateway's wait of its session: the run's own wait first (the agent's
+ * retry, kodama's continuation), else the gateway's: `running (gateway: 429, retry 1 in 56s)`,
+ * `running (gateway cannot reach api.example.com (502), retrying 2)`.
+ */
+export function withGatewayWait(
+  text: string,
+  f: { waiting?: GatewayWait } | null | undefined,
+  now = Date.now(),
+): string {
+  if (text !== "running" || !f?.waiting) return text;
+  return waitingText(f.waiting, now);
+}
+
+/** `list`'s AGENT words of every view whose running run waits in the gateway (after both were filled). */
+export function fillGatewayWaits(views: SessionView[], now = Date.now()): void {
+  for (const v of views) {
+    if (v.agentOutcome) v.agentOutcome = withGatewayWait(v.agentOutcome, v.gatewayFigures, now);
+  }
 }

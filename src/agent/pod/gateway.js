@@ -121,8 +121,23 @@ function loadConfig() {
     prices: isObj(j.prices) ? j.prices : {},
     revoked: revokedList(j.revoked),
   };
-  log("config", { status: "loaded", providers: Object.keys(providers) });
+  // which keys this process uses, by fingerprint (`gateway status` reads it here, never from the Secret)
+  log("config", { status: "loaded", providers: Object.keys(providers), keys: keysInUse(providers) });
   if (c) adoptLogin(validLogin(c.login) ? { ...c.login, source: "secret" } : undefined);
+}
+
+/**
+ * A key's id: a short, non-secret fingerprint (the first 8 hex digits of SHA-256 over a fixed prefix and the
+ * key), the same as src/agent/gateway/config.ts's keyFingerprint, so a user can tell which key is in use.
+ */
+function keyFingerprint(value) {
+  return crypto.createHash("sha256").update("kodama-gateway-key\0" + value).digest("hex").slice(0, 8);
+}
+
+function keysInUse(providers) {
+  return Object.entries(providers).flatMap(([p, slot]) =>
+    slot.keys.map((k) => ({ provider: p, id: k.id, keyId: keyFingerprint(k.value) }))
+  );
 }
 
 // ---- tokens ---------------------------------------------------------------------------------------------
@@ -683,7 +698,8 @@ function attempt(job, k) {
     job.body.detach();
     if (res.headersSent || job.gone) return res.destroy();
     if (job.tries < 3 && job.body.replayable() && Date.now() - job.t0 < LIMIT.retryWindowMs) {
-      log("retry", { s: job.claims.s, provider: job.provider, key: job.key.id, status: 502 });
+      // the session's wait, named with the host it cannot reach (`gateway cannot reach H (502)`)
+      waitLog(job, 502, 500 * job.tries, "unreachable");
       return setTimeout(() => enqueue(k, job, true), 500 * job.tries);
     }
     end(job, 502);
@@ -728,7 +744,7 @@ function retryOrPass(job, k, ur, body) {
   if (st === 429) k.blockedUntil = Math.max(k.blockedUntil, now + wait);
   const inTime = now + wait - job.t0 <= LIMIT.retryWindowMs;
   if (job.gone || !inTime || !job.body.replayable()) return passThrough(job, ur, body);
-  log("retry", { s: job.claims.s, provider: job.provider, key: job.key.id, status: st, ms: wait });
+  waitLog(job, st, wait);
   if (st === 429) {
     // another key of the provider that is not limited takes the session
     const next = pickKey(job.provider, job.claims.s, now);
@@ -737,10 +753,32 @@ function retryOrPass(job, k, ur, body) {
   setTimeout(() => enqueue(k, job, true), wait);
 }
 
+/**
+ * A request of a session that waits here (an upstream retry): one `retry` line, each retry once, with what
+ * `list`, `compare` and `agent status` show as the run's wait (src/agent/gateway/figures.ts, gatewayWaits).
+ */
+function waitLog(job, status, ms, why) {
+  job.waited = true;
+  log("retry", {
+    s: job.claims.s,
+    g: job.claims.g,
+    provider: job.provider,
+    key: job.key.id,
+    status,
+    ms,
+    until: new Date(Date.now() + ms).toISOString(),
+    attempt: job.tries,
+    host: job.target.hostname,
+    why,
+  });
+}
+
 function passThrough(job, ur, buffered) {
   const { res } = job;
   if (job.gone) return;
   const st = ur.statusCode;
+  // its wait is over once the answer starts (the `req` line comes at the answer's end)
+  if (job.waited) log("waited", { s: job.claims.s, g: job.claims.g, status: st });
   const m = newMeter(ur.headers["content-type"], job.model);
   // an answer that may cost goes out chunked: with the upstream's length the client would have it whole at
   // its last byte, before the upstream's end settled it in the journal (a crash then charged the reservation)
@@ -1144,7 +1182,16 @@ function providerRoute(req, res, provider, rest, url) {
     };
     if (job.queuedAt) {
       // the key's limit is reached: the request waits its turn here rather than going into a 429
-      log("queue", { s: claims.s, g: claims.g, provider, key: k.key.id, waiting: k.waiting + 1 });
+      job.waited = true;
+      const until = Math.max(k.blockedUntil, k.remainingUntil || 0);
+      log("queue", {
+        s: claims.s,
+        g: claims.g,
+        provider,
+        key: k.key.id,
+        waiting: k.waiting + 1,
+        until: until > now ? new Date(until).toISOString() : undefined,
+      });
     }
     enqueue(k, job, false);
   });
@@ -1620,6 +1667,7 @@ function main() {
 
 if (require.main === module) main();
 module.exports = {
+  keyFingerprint,
   verify,
   check,
   clientErrorStatus,

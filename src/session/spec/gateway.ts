@@ -108,6 +108,18 @@ export interface GatewayFigures {
   budgetLeftUsd: number | null;
   /** the last host it refused this session */
   lastDenied?: string;
+  /** 429s the gateway met and retried for this session, each once (its `retry` lines) */
+  rateLimits?: number;
+  /** a request of the session waits in the gateway now (its queue, or an upstream retry) */
+  waiting?: GatewayWait;
+}
+
+/** A session's wait in the gateway, shaped as a run's own wait (src/agent/outcome.ts Waiting). */
+export interface GatewayWait {
+  /** `gateway: 429`, `gateway queue`, `gateway cannot reach api.example.com (502)` */
+  reason: string;
+  until?: string;
+  attempt?: number;
 }
 
 /** `12.3k tok $0.41` (input + output tokens and cost: the list's and the web UI's USAGE cell); `-` without. */
