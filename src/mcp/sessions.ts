@@ -128,8 +128,9 @@ export const sessionsList = tool({
     ]);
     const { sessions } = await listSessions(kube, a.allNamespaces ? undefined : ns);
     // the gateway's figures (status.gateway, the USAGE column): one read of its log per namespace
-    const { fillGatewayFigures } = await import("../agent/gateway/figures.ts");
+    const { fillGatewayFigures, fillGatewayWaits } = await import("../agent/gateway/figures.ts");
     await fillGatewayFigures(kube, sessions).catch(() => {});
+    fillGatewayWaits(sessions);
     return {
       data: { sessions: sessions.map((v) => sessionObject(v)), count: sessions.length },
       text: sessions.length ? renderSessions(sessions, "table") : "No sessions found.\n",

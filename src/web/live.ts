@@ -288,7 +288,8 @@ export class Hub {
     this.figuresRead = "reading";
     (async () => {
       try {
-        const { fillGatewayFigures } = await import("../agent/gateway/figures.ts");
+        const { fillGatewayFigures, withGatewayWait } = await import("../agent/gateway/figures.ts");
+        this.gatewayWait = withGatewayWait;
         do {
           this.figuresRead = "reading";
           const views = this.views.map((v) => ({ ...v }));
@@ -321,6 +322,8 @@ export class Hub {
   }
 
   private sessionRow: ((v: SessionView) => SessionRow) | undefined;
+  /** agent/gateway/figures.ts's withGatewayWait, once the figures were read (they hold the waits) */
+  private gatewayWait: ((text: string, f: GatewayFigures) => string) | undefined;
   private rowsMade = false;
 
   /** The rows pages are sent, from the views and agent runs as now known. */
@@ -328,8 +331,8 @@ export class Hub {
     const row = this.sessionRow!;
     this.rowsMade = true;
     this.rows = this.views.map((v) => {
-      const a = this.agents.get(v.name);
       const f = this.figures.get(v.name);
+      const a = agentWithGatewayWait(this.agents.get(v.name), f, this.gatewayWait);
       return { ...row(v), ...(a ? { agent: a } : {}), ...(f ? { gateway: gatewayRow(f) } : {}) };
     });
   }
@@ -386,4 +389,18 @@ export interface GatewayRow extends GatewayFigures {
 
 function gatewayRow(f: GatewayFigures): GatewayRow {
   return { ...f, text: usageText(f) };
+}
+
+/**
+ * A row's agent cell whose running run waits in the gateway says so, as `list` does (`running (gateway:
+ * 429, retry 1 in 56s)`); its notes after `; ` stay. `wait` is agent/gateway/figures.ts's withGatewayWait.
+ */
+export function agentWithGatewayWait<A extends { outcome?: string }>(
+  a: A | undefined,
+  f: GatewayFigures | undefined,
+  wait: ((text: string, f: GatewayFigures) => string) | undefined,
+): A | undefined {
+  if (!a?.outcome || !f?.waiting || !wait) return a;
+  const [first, ...notes] = a.outcome.split("; ");
+  return { ...a, outcome: [wait(first, f), ...notes].join("; ") };
 }
