@@ -231,6 +231,8 @@ export interface AgentRun {
   resumes?: RunResume[];
   /** the outcome the runner decided on when the run ended */
   runnerOutcome?: Outcome;
+  /** messages `agent say` left that no conversation has taken in yet: the next turn or run carries them */
+  undelivered?: number;
 }
 
 /** The Node runner's state.json (one line), keeping only what has the right type. */
@@ -256,6 +258,7 @@ export function parseRunState(text: string | undefined): Partial<AgentRun> {
   }
   if (n(j.continuations)) out.continuations = n(j.continuations);
   if (n(j.apiRetries)) out.apiRetries = n(j.apiRetries);
+  if (n(j.undelivered)) out.undelivered = Math.floor(n(j.undelivered)!);
   if (Array.isArray(j.models)) {
     out.models = j.models.filter((m) => typeof m === "string").map((m) => m.slice(0, 100)).slice(0, 10);
   }

@@ -25,9 +25,11 @@ export const TRUTH_LOG_BYTES = 8 * 1024 * 1024;
 const TRUTH_SCRIPT = [...PROLOGUE, TRUTH_SH].join("\n");
 
 /** What the outcome of a run needs to know of it. */
-export type RunLike = Pick<AgentRun, "truth" | "exitCode" | "waiting" | "runnerOutcome" | "resumes"> & {
-  state: string;
-};
+export type RunLike =
+  & Pick<AgentRun, "truth" | "exitCode" | "waiting" | "runnerOutcome" | "resumes" | "undelivered">
+  & {
+    state: string;
+  };
 
 /**
  * The run's outcome (outcome.ts): from its log once read, else the runner's, else from its state alone;
@@ -70,7 +72,16 @@ export function runNotes(r: RunLike): string[] {
     : undefined;
   const rest = why && beyond(why, runOutcome(r));
   if (rest) notes.push(rest);
+  if (r.undelivered) notes.push(queuedNote(r.undelivered, r.state === "running"));
   return notes;
+}
+
+/** `agent say`'s messages not yet in a conversation (issue 84: never lost), in words. Pure. */
+export function queuedNote(n: number, running: boolean): string {
+  const what = n === 1 ? "1 message" : `${n} messages`;
+  return `queued: ${what} said, not yet in the conversation (${
+    running ? "its next turn or " : ""
+  }the next run carries ${n === 1 ? "it" : "them"})`;
 }
 
 /**

@@ -5,7 +5,9 @@
  *
  * A message goes into the run's inbox (pod/say.sh); the pod's runner (pod/runner.js) takes it: to the
  * running conversation where the CLI takes live input (Claude Code's `--input-format stream-json`), else
- * queued as the next turn of the same conversation, which the runner starts when the CLI ends. To a session
+ * queued as the next turn of the same conversation, which the runner starts when the CLI ends. A message is
+ * never lost (issue 84): it is "delivered" only once the CLI echoed it back (it is in the conversation);
+ * until then it is queued, and what the CLI never took is the next turn's prompt, or the next run's. To a session
  * whose latest run has ended, a message starts a `--continue` run with it as the prompt. An interrupt ends
  * the current turn (Claude: its interrupt control request; others: the CLI is ended) and the run ends as
  * `interrupted`, its conversation kept for the next say. `agent wait` waits on the pod (pod/wait.sh) and
@@ -84,7 +86,7 @@ async function deliver(
 }
 
 /** What say.sh answers, as the pod's programs answer it: anything else is the agent's forgery (exit 1). */
-const HOWS = ["sent", "queued", "waiting", "ended", "nomessages"];
+const HOWS = ["sent", "pending", "queued", "kept", "waiting", "ended", "nomessages"];
 
 /**
  * say.sh's last line `HOW ID [AGENT]`, checked (pure): HOW one of its words, ID a run id of kodama's shape
@@ -105,7 +107,10 @@ export function sayAnswer(stdout: string): { how: string; run: string; agent?: s
 /** What a CLI that takes no input while it runs is called, in `say`'s words. */
 const HEADLESS: Record<string, string> = { codex: "codex exec", gemini: "gemini -p", claude: "claude -p" };
 
-const LIVE_NOTE = "sent to the running conversation";
+const LIVE_NOTE = "delivered in the running conversation (the agent took it in)";
+/** Written to a live CLI, not taken in yet: its next turn takes it, else the runner's next turn or run. */
+const PENDING_NOTE = "queued: not in the conversation yet; the agent's next turn takes it, " +
+  "else the next run carries it (agent status shows it until then)";
 
 /** `agent say NAME`: one session. */
 export async function sayToSession(
@@ -120,6 +125,18 @@ export async function sayToSession(
   const d = await deliver(kube, pod, { kind: "say", text });
   if (d.how === "sent") {
     return { session: name, run: d.run, how: "sent", message: `run ${d.run}: ${LIVE_NOTE}` };
+  }
+  if (d.how === "pending") {
+    return { session: name, run: d.run, how: "queued", message: `run ${d.run}: ${PENDING_NOTE}` };
+  }
+  if (d.how === "kept") {
+    return {
+      session: name,
+      run: d.run,
+      how: "queued",
+      message:
+        `run ${d.run} ended meanwhile: queued for the next run (kodama agent run ${name} --continue carries it)`,
+    };
   }
   if (d.how === "queued" || d.how === "waiting") {
     const agent = HEADLESS[d.agent ?? ""] ?? "the agent";

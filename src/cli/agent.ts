@@ -473,7 +473,7 @@ no terminal; 3 the session has no agent run.`,
     names: ["say"],
     help: {
       summary:
-        "Say something to a session's running agent (or every running replica of a group): into the live conversation, else queued as its next turn",
+        "Say something to a session's running agent (or every running replica of a group): delivered in the live conversation, else queued for its next turn or run",
       examples: [
         [
           "Add to the running conversation [not in the demo: an agent]",
@@ -486,10 +486,14 @@ no terminal; 3 the session has no agent run.`,
         ["From stdin [not in the demo: an agent]", "git diff | kodama agent say my-work -"],
       ],
       notes:
-        `Claude Code takes it live (its stream-json input): "sent to the running conversation". Codex and Gemini take
-no input while they run: the message is queued and the pod's runner starts the next turn of the same
-conversation with it when the current one ends ("queued for the next turn"). When the latest run has
-ended, the message starts a --continue run. At most 64 KiB. Exit 3 when the session has no run yet.`,
+        `A message is never lost: say prints whether it was delivered or queued. Claude Code takes it live (its
+stream-json input): "delivered in the running conversation" once Claude Code echoed it back; while it
+waits on an answer it takes the message only at its next turn: "queued: not in the conversation yet"
+(agent status shows it; what it never takes is the next turn's prompt, or the next run's). Codex and
+Gemini take no input while they run: the message is queued and the pod's runner starts the next turn of
+the same conversation with it when the current one ends ("queued for the next turn"). When the latest
+run has ended, the message starts a --continue run. At most 64 KiB. Exit 3 when the session has no run
+yet.`,
     },
     args: [SESSION, arg("[message]", "the message (- reads stdin)")],
     options: [{ flags: "--file <file>", description: "read the message from a file (- for stdin)" }],

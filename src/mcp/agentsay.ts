@@ -20,8 +20,9 @@ export const agentSayTool = tool({
   name: "agent_say",
   title: "Say something to a running agent",
   description:
-    "Add a user message to a session's running agent run (`kodama agent say`): Claude Code takes it into the " +
-    "running conversation; Codex and Gemini get it as the next turn of the same conversation when the current " +
+    "Add a user message to a session's running agent run (`kodama agent say`), never lost: `how` says " +
+    "`sent` once it is in the running conversation (Claude Code echoed it back), else `queued` (its next turn " +
+    "or the next run carries it); Codex and Gemini get it as the next turn of the same conversation when the current " +
     "one ends; when the latest run has ended it starts a --continue run with it. A group's name sends it to " +
     "every replica whose run is running. At most 64 KiB.",
   tier: "write",

@@ -1,7 +1,8 @@
 /**
  * Issue 65: talking to a running agent. The real Claude Code (the default preset, stream-json in) takes a
  * message said mid-run into the same conversation (the stand-in holds the first turn open until the
- * message is in; the next request's history has it); `agent interrupt` ends the turn as interrupted and the
+ * message is in; the next request's history has it); while it waits on that answer the message is said
+ * queued, not delivered, and shows in agent status until a request carries it (issue 84); `agent interrupt` ends the turn as interrupted and the
  * next `agent say` continues the same conversation; `agent wait` exits with the outcome (0, 1, 5). The real
  * Codex takes no input while it runs: the message is queued and becomes the next turn's prompt in the same
  * conversation. Bad input: a clear line and its exit code. Skipped on a real cluster and without the CLIs.
@@ -65,10 +66,22 @@ withSessionWorld(
         assertStringIncludes(r.stderr, "did not end within 2s");
       });
 
-      await step(t, "agent say mid-run: sent to the running conversation", async () => {
+      await step(t, "agent say while the agent waits on its first answer: queued, never lost", async () => {
+        // issue 84: this said `sent to the running conversation`, and the model never got the message
         const r = await w.k(["agent", "say", "s1", "also cover the error path"]);
         assertEquals(r.code, 0, r.stderr);
-        assertEquals(r.stdout, "run 1: sent to the running conversation\n");
+        assertEquals(
+          r.stdout,
+          "run 1: queued: not in the conversation yet; the agent's next turn takes it, else the next run " +
+            "carries it (agent status shows it until then)\n",
+        );
+        const [run] = JSON.parse((await w.k(["agent", "status", "s1", "-o", "json"])).stdout).items;
+        assertEquals(run.undelivered, 1);
+        assertStringIncludes(run.notes.join("\n"), "queued: 1 message said, not yet in the conversation");
+        assert(
+          !texts(api).some((x) => x.includes("also cover the error path")),
+          "not sent before the answer",
+        );
         release();
       });
 
@@ -85,9 +98,11 @@ withSessionWorld(
         const last = texts(api).at(-1)!;
         assertStringIncludes(last, "Write the parser.");
         assertStringIncludes(last, "also cover the error path");
-        // one run: the message was a turn of run 1, not a run of its own
+        // carried once (not duplicated): in run 1's conversation, not a run of its own, and no longer queued
+        assertEquals(last.split("also cover the error path").length, 2);
         const runs = JSON.parse((await w.k(["agent", "status", "s1", "-o", "json"])).stdout).items;
         assertEquals(runs.length, 1);
+        assertEquals(runs[0].undelivered, undefined);
       });
 
       await step(t, "agent say after the run ended: a --continue run with it as the prompt", async () => {
@@ -234,9 +249,11 @@ withSessionWorld(
         await api.waitFor(() => api.held() >= 2);
         const s = await w.k(["agent", "say", "sg", "both of you: add tests"]);
         assertEquals(s.code, 0, s.stderr);
+        // both wait on their first answer: queued in each, and each conversation carries it (issue 84)
         assertEquals(
+          s.stdout.match(/^sg-\d: run 1: queued: not in the conversation yet;/gm)?.length,
+          2,
           s.stdout,
-          "sg-1: run 1: sent to the running conversation\nsg-2: run 1: sent to the running conversation\n",
         );
         release();
         const wr = await w.k(["agent", "wait", "sg", "-o", "json"]);

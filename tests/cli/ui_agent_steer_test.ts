@@ -106,7 +106,8 @@ withSessionWorld(
           await shot("steer-800");
           await page.setViewport({ width: 1280, height: 800 });
           await click("#say-agent");
-          await waitText("#steer-note", /run 1: sent to the running conversation/);
+          // the turn is held: the message is not in the conversation yet, and is said to be queued (issue 84)
+          await waitText("#steer-note", /run 1: queued: not in the conversation yet/);
           release();
           assertEquals((await w.k(["agent", "wait", "st"])).code, 0);
           assertStringIncludes(texts().at(-1)!, "please also cover the error path");

@@ -241,6 +241,16 @@ const RESUME_LIMIT = Number.isInteger(resume?.resumeLimit) && resume.resumeLimit
 let model = 0;
 let lastState = "";
 
+/** `{undelivered: N}` while N said messages are not yet in a conversation (agent status shows them). */
+function pendingSaid() {
+  try {
+    const n = undelivered();
+    return n ? { undelivered: n } : {};
+  } catch {
+    return {}; // before the inbox is set up
+  }
+}
+
 function writeState(extra) {
   const s = JSON.stringify({
     ...(facts.waiting ? { waiting: facts.waiting } : {}),
@@ -248,6 +258,7 @@ function writeState(extra) {
     apiRetries: facts.apiRetries,
     models: facts.models,
     ...(resumes.length ? { resumes } : {}),
+    ...pendingSaid(),
     ...extra,
   });
   if (s === lastState) return;
@@ -268,8 +279,10 @@ function note(obj) {
 const stopped = () => fs.existsSync(file("stopped"));
 
 // ---- agent say / agent interrupt: the inbox -------------------------------------------------------------
-const INBOX = file("inbox"), SAID = file("said"), QUEUED = file("queued");
-for (const d of [INBOX, SAID, QUEUED]) {
+// RUN/sent: written to a live CLI's stdin, not yet confirmed; RUN/said: in the conversation (the CLI echoed
+// it back, --replay-user-messages, or it was a turn's prompt); RUN/queued: for the next turn or run
+const INBOX = file("inbox"), SENT = file("sent"), SAID = file("said"), QUEUED = file("queued");
+for (const d of [INBOX, SENT, SAID, QUEUED]) {
   try {
     fs.mkdirSync(d, { mode: 0o700 });
   } catch { /* there */ }
@@ -279,6 +292,55 @@ function isLive(argv) {
   const i = argv.indexOf("--input-format");
   return (i >= 0 && argv[i + 1] === "stream-json") || argv.includes("--input-format=stream-json");
 }
+/**
+ * A live command with Claude Code's echo of each user message it takes into the conversation
+ * (`--replay-user-messages`, with stream-json out): the one sign that a said message reached the model.
+ */
+function withReplay(argv) {
+  if (argv.includes("--replay-user-messages")) return argv;
+  const out = argv.indexOf("--output-format");
+  if (!((out >= 0 && argv[out + 1] === "stream-json") || argv.includes("--output-format=stream-json"))) {
+    return argv;
+  }
+  const i = argv.findIndex((a) => a === "--input-format" || a === "--input-format=stream-json");
+  const at = argv[i] === "--input-format" ? i + 2 : i + 1;
+  return [...argv.slice(0, at), "--replay-user-messages", ...argv.slice(at)];
+}
+/** The user texts of a stream-json `user` line (a replayed message), else []. */
+function userTexts(line) {
+  try {
+    const j = JSON.parse(line);
+    if (j?.type !== "user" || !Array.isArray(j.message?.content)) return [];
+    return j.message.content.filter((b) => b?.type === "text" && typeof b.text === "string").map((b) =>
+      b.text
+    );
+  } catch {
+    return [];
+  }
+}
+/** Messages the CLI echoed back (userTexts) move from RUN/sent to RUN/said: they are in the conversation. */
+function confirmSent(texts) {
+  if (!texts.length) return;
+  for (const n of names(SENT)) {
+    const m = readMessage(`${SENT}/${n}`);
+    if (!m || texts.some((t) => t.includes(m.text))) {
+      try {
+        fs.renameSync(`${SENT}/${n}`, `${SAID}/${n}`);
+      } catch { /* gone */ }
+      if (m) note({ event: "say", how: "in the running conversation", bytes: Buffer.byteLength(m.text) });
+    }
+  }
+}
+/** What was written to the CLI and never echoed back: queued again (the next turn or run carries it). */
+function requeueSent() {
+  for (const n of names(SENT)) {
+    try {
+      fs.renameSync(`${SENT}/${n}`, `${QUEUED}/${n}`);
+    } catch { /* gone */ }
+  }
+}
+/** Messages said and not yet in a conversation (RUN/sent and RUN/queued): agent status shows them. */
+const undelivered = () => names(SENT).length + names(QUEUED).length;
 const LIVE = isLive(firstArgv);
 fs.writeFileSync(file("takes"), (LIVE ? "live" : "queue") + "\n");
 /** Set by an interrupt: the run ends as interrupted, unless a message said after it starts another turn. */
@@ -308,7 +370,7 @@ function takeInbox(live, onInterrupt) {
   let sent = 0;
   for (const n of names(INBOX)) {
     const m = readMessage(`${INBOX}/${n}`);
-    const to = m?.kind === "say" && !live ? QUEUED : SAID;
+    const to = m?.kind === "say" ? (live ? SENT : QUEUED) : SAID;
     try {
       fs.renameSync(`${INBOX}/${n}`, `${to}/${n}`);
     } catch {
@@ -334,7 +396,7 @@ function takeInbox(live, onInterrupt) {
       live.write(userLine(m.text));
       sent++;
       interrupted = false;
-      note({ event: "say", how: "sent to the running conversation", bytes });
+      note({ event: "say", how: "written to the running conversation's input", bytes });
     } else note({ event: "say", how: "queued for the next turn", bytes });
   }
   return sent;
@@ -350,6 +412,50 @@ function takeQueued() {
     if (m?.kind === "say") texts.push(m.text);
   }
   return texts.length ? texts.join("\n\n") : undefined;
+}
+
+/**
+ * The prompt with what earlier runs of the session were told and no conversation took (their RUN/queued,
+ * RUN/sent once they are over): a message said is never lost, the next run carries it. Each is moved to
+ * this run's RUN/said, and the earlier run's state.json no longer counts it.
+ */
+function withCarried(prompt) {
+  const runs = require("node:path").dirname(runDir), me = Number(require("node:path").basename(runDir));
+  const texts = [];
+  let ids = [];
+  try {
+    ids = fs.readdirSync(runs).filter((d) => /^\d+$/.test(d) && Number(d) < me).sort((a, b) => a - b);
+  } catch { /* none */ }
+  for (const id of ids) {
+    const r = `${runs}/${id}`;
+    if (!fs.existsSync(`${r}/exit`) && !fs.existsSync(`${r}/closed`)) continue; // not over: its runner's
+    let took = false;
+    for (const d of ["sent", "queued"]) {
+      for (const n of names(`${r}/${d}`)) {
+        const m = readMessage(`${r}/${d}/${n}`);
+        try {
+          fs.renameSync(`${r}/${d}/${n}`, `${SAID}/carried-${id}-${n}`);
+        } catch {
+          continue;
+        }
+        took = true;
+        if (m?.kind === "say") texts.push(m.text);
+      }
+    }
+    if (took) forgetUndelivered(r);
+  }
+  if (!texts.length) return prompt;
+  note({ event: "say", how: "carried from an earlier run", bytes: Buffer.byteLength(texts.join("")) });
+  return `${prompt.replace(/\s+$/, "")}\n\n${texts.join("\n\n")}\n`;
+}
+/** An earlier run's state.json without its count of undelivered messages (this run carries them). */
+function forgetUndelivered(r) {
+  try {
+    const j = JSON.parse(fs.readFileSync(`${r}/state.json`, "utf8"));
+    delete j.undelivered;
+    fs.writeFileSync(`${r}/state.json.tmp`, JSON.stringify(j) + "\n");
+    fs.renameSync(`${r}/state.json.tmp`, `${r}/state.json`);
+  } catch { /* none */ }
 }
 
 /** The budget the run has spent, if any (its words). */
@@ -369,6 +475,7 @@ function attempt(argv, stdin) {
   return new Promise((resolve) => {
     let child;
     const liveRun = isLive(argv);
+    if (liveRun) argv = withReplay(argv);
     try {
       // its own process group: what it starts (a tool's shell) ends with it
       child = spawn(argv[0], argv.slice(1), {
@@ -421,6 +528,7 @@ function attempt(argv, stdin) {
         rest = parts.pop();
         for (const l of parts) {
           feedLine(facts, l, lastByte);
+          if (stream === child.stdout && liveRun && /^\{"type":"user"/.test(l)) confirmSent(userTexts(l));
           if (stream === child.stdout && live && /^\{.*"type":"result"/.test(l)) onResult(l);
           if (!facts.waiting) {
             lastProgress = lastByte;
@@ -446,6 +554,7 @@ function attempt(argv, stdin) {
     };
     const timer = setInterval(() => {
       pending += takeInbox(live, () => end("interrupted", "interrupted (agent interrupt)"));
+      writeState();
       const now = Date.now();
       const b = overBudget(now);
       if (b) return end("budget", b);
@@ -593,11 +702,13 @@ async function main() {
     beat();
     setInterval(beat, 5000).unref();
     writeState();
-    r = await attempt(firstArgv, fs.readFileSync(file("prompt")));
+    r = await attempt(firstArgv, withCarried(fs.readFileSync(file("prompt"), "utf8")));
   }
   let waited = 0;
   for (;;) {
-    // what was said while the CLI ran and it could not take: the next turn of the same conversation
+    // what was said while the CLI ran and it could not take (or took and never put in its conversation):
+    // the next turn of the same conversation
+    requeueSent();
     takeInbox(undefined);
     if (resume && !resume.resumeOnly && !stopped() && names(QUEUED).length) {
       const prompt = takeQueued();
@@ -676,6 +787,9 @@ function finish(r, o) {
   try {
     fs.writeFileSync(file("closed"), "");
   } catch { /* a full disk */ }
+  // what no conversation took stays in RUN/queued: the session's next run carries it (carryOver)
+  requeueSent();
+  takeInbox(undefined);
   facts.waiting = undefined;
   writeState({ outcome: o });
   if (r.endedBy) fs.writeFileSync(file("ended-by"), r.endedBy + "\n");

@@ -34,13 +34,21 @@ function agentScript(first: string[], then: string[]): string {
 async function runWith(
   script: string,
   env: Record<string, string>,
-  o: { watch?: (run: string) => Promise<void>; prefix?: string[]; switchModels?: boolean } = {},
+  o: {
+    watch?: (run: string) => Promise<void>;
+    prefix?: string[];
+    switchModels?: boolean;
+    /** the run's id (default 1), and what the session's runs folder holds before it starts */
+    id?: number;
+    before?: (runs: string) => Promise<void>;
+  } = {},
   /** arguments after the agent's (a live run's `--input-format stream-json`) */
   extra: string[] = [],
 ) {
   const ws = await Deno.makeTempDir({ prefix: "kodama-runner-" });
-  const run = `${ws}/.kodama/runs/1`;
+  const run = `${ws}/.kodama/runs/${o.id ?? 1}`;
   await Deno.mkdir(run, { recursive: true });
+  if (o.before) await o.before(`${ws}/.kodama/runs`);
   await Deno.writeTextFile(`${run}/prompt`, "do it\n");
   // a preset's run: its settings in the `env K=V` prefix, the continue argument at the end
   const argv = [...(o.prefix ?? []), "sh", "-c", script, "agent", ...extra];
@@ -66,6 +74,7 @@ async function runWith(
   const out = await child.output();
   const read = (f: string) => Deno.readTextFile(`${run}/${f}`).then((s) => s.trim()).catch(() => undefined);
   const r = {
+    dir: run,
     code: out.code,
     stderr: new TextDecoder().decode(out.stderr),
     exit: await read("exit"),
@@ -307,6 +316,9 @@ Deno.test("runner: an interrupt ends an agent without live input as interrupted;
   assert(!r.log.includes("continued with"), r.log);
 });
 
+/** A live run's arguments, as the claude preset has them: the runner adds --replay-user-messages. */
+const STREAM = ["--input-format", "stream-json", "--output-format", "stream-json"];
+
 // a live agent (Claude Code's stream-json input): reads user lines; answers each with a result line
 const LIVE = [
   `n=0`,
@@ -314,6 +326,7 @@ const LIVE = [
   `  n=$((n + 1))`,
   `  case "$line" in *'"control_request"'*) printf '%s\\n' '{"type":"result","subtype":"error_during_execution","is_error":true}'; continue ;; esac`,
   `  printf 'got %s: %s\\n' "$n" "$line"`,
+  `  case " $* " in *" --replay-user-messages "*) printf '%s\\n' "$line" ;; esac`,
   `  [ "$n" = 1 ] && while [ ! -f "$KODAMA_RUN_DIR/go" ]; do sleep 0.1; done`,
   `  printf '%s\\n' '${result({})}'`,
   `done`,
@@ -326,10 +339,12 @@ Deno.test("runner: a live agent gets the message on its open stdin; stdin is clo
     watch: async (run) => {
       await until(`${run}/takes`);
       await drop(run, 1, { kind: "say", text: "live words" });
-      await until(`${run}/said/1.json`);
+      await until(`${run}/sent/1.json`);
       await Deno.writeTextFile(`${run}/go`, "");
+      // said (delivered) only once the agent echoed it back: it is in the conversation
+      await until(`${run}/said/1.json`);
     },
-  }, ["--input-format", "stream-json"]);
+  }, STREAM);
   assertEquals([r.code, r.exit], [0, "0"], r.log);
   assertStringIncludes(r.log, `got 1: {"type":"user"`);
   assertStringIncludes(r.log, "do it");
@@ -347,6 +362,7 @@ const FOLDING = [
   `while [ ! -f "$KODAMA_RUN_DIR/go" ]; do sleep 0.1; done`,
   `IFS= read -r second`,
   `printf 'folded: %s\\n' "$second"`,
+  `printf '%s\\n' "$second"`,
   `printf '%s\\n' '${result({ queued_turn_count: 0 })}'`,
   `while IFS= read -r more; do printf 'more: %s\\n' "$more"; done`,
   `echo "stdin closed"`,
@@ -358,10 +374,10 @@ Deno.test("runner: one result for a folded message (queued_turn_count 0) closes 
     watch: async (run) => {
       await until(`${run}/takes`);
       await drop(run, 1, { kind: "say", text: "folded words" });
-      await until(`${run}/said/1.json`);
+      await until(`${run}/sent/1.json`);
       await Deno.writeTextFile(`${run}/go`, "");
     },
-  }, ["--input-format", "stream-json"]);
+  }, STREAM);
   assertEquals([r.code, r.exit], [0, "0"], r.log);
   assertStringIncludes(r.log, "folded words");
   assertStringIncludes(r.log, "stdin closed");
@@ -402,4 +418,61 @@ Deno.test("runner: without Node, an agent given --input-format stream-json gets 
     assertEquals(line.message.content[0].text, prompt.replace(/\n$/, ""), shell.join(" "));
     await Deno.remove(ws, { recursive: true });
   }
+});
+
+// Claude Code waiting on its first answer (issue 84): the message is written to its stdin, but it ends
+// after the first result without taking it in (no echo); a continuation prints the prompt it was given
+const DROPPING = [
+  `IFS= read -r first`,
+  `case " $* " in *" --continue "*) printf 'continued with: %s\\n' "$first"; printf '%s\\n' "$first" ;;`,
+  `*) while [ ! -f "$KODAMA_RUN_DIR/go" ]; do sleep 0.1; done ;; esac`,
+  `printf '%s\\n' '${result({ queued_turn_count: 0 })}'`,
+].join("\n");
+
+Deno.test("runner: a message a live agent never took in is not lost: the next turn of the same run carries it", async () => {
+  let pending = -1;
+  const r = await runWith(DROPPING + "\n#", {}, {
+    prefix: ["env", "KODAMA_X=1"],
+    watch: async (run) => {
+      await until(`${run}/takes`);
+      await drop(run, 1, { kind: "say", text: "dropped words" });
+      await until(`${run}/sent/1.json`);
+      pending = parseRunState(await Deno.readTextFile(`${run}/state.json`)).undelivered ?? 0;
+      await Deno.writeTextFile(`${run}/go`, "");
+    },
+  }, STREAM);
+  assertEquals([r.code, r.exit], [0, "0"], r.log);
+  // agent status shows it while it is not in a conversation
+  assertEquals(pending, 1);
+  assertStringIncludes(r.log, "continued with: ");
+  assertStringIncludes(r.log, "dropped words");
+  assertStringIncludes(r.log, `"event":"turn","reason":"said"`);
+  assertEquals(r.state.undelivered, undefined);
+});
+
+Deno.test("runner: what an earlier run kept queued is carried by the session's next run, once", async () => {
+  const msg = (text: string) => JSON.stringify({ kind: "say", text });
+  const r = await runWith(LIVE + "\n#", {}, {
+    id: 2,
+    prefix: ["env", "KODAMA_X=1"],
+    before: async (runs) => {
+      // run 1 ended with one message queued and one written to its CLI, never echoed back
+      for (const d of ["queued", "sent"]) await Deno.mkdir(`${runs}/1/${d}`, { recursive: true });
+      await Deno.writeTextFile(`${runs}/1/exit`, "0\n");
+      await Deno.writeTextFile(`${runs}/1/queued/3.json`, msg("kept for later"));
+      await Deno.writeTextFile(`${runs}/1/sent/4.json`, msg("never echoed"));
+      await Deno.writeTextFile(`${runs}/1/state.json`, JSON.stringify({ undelivered: 2 }));
+    },
+    watch: async (run) => {
+      await until(`${run}/takes`);
+      await Deno.writeTextFile(`${run}/go`, "");
+    },
+  }, STREAM);
+  assertEquals([r.code, r.exit], [0, "0"], r.log);
+  // the first user line: the run's prompt, then what was kept
+  const first = r.log.split("\n").find((l) => l.startsWith("got 1: "))!;
+  assertStringIncludes(first, "do it");
+  assertStringIncludes(first, "kept for later");
+  assertStringIncludes(first, "never echoed");
+  assertStringIncludes(r.log, `"how":"carried from an earlier run"`);
 });
