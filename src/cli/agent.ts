@@ -323,7 +323,7 @@ with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
       {
         flags: "--check <cmd>",
         description:
-          "run this shell command in the workspace when the agent has ended; its exit code and output are recorded with the run (default: agent.check)",
+          "run this shell command in the workspace when the agent has ended; its exit code and output are recorded with the run (default: agent.check; with --continue, the check of the run it continues)",
       },
       {
         flags: "--notify",
