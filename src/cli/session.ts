@@ -354,7 +354,11 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
       flags: "--keep-on-failure",
       description: "a start that fails keeps the PVCs it made (a new start reuses them); all else is removed",
     },
-    { flags: "--dry-run", description: "print the objects (Secret values redacted) and create nothing" },
+    {
+      flags: "--dry-run",
+      description:
+        "print the objects (Secret values redacted) and create nothing; through the namespace's gateway when it has one, as start",
+    },
     {
       flags: "-o, --output <format>",
       description: "with --dry-run: yaml or json",
