@@ -96,7 +96,8 @@ export async function runCommand(
       const r = await g.continueGroup(kube, kube.namespace, name, {
         prompt,
         cfg,
-        check: f.check ?? cfg.agent.check,
+        // without --check, each replica's continuation runs its previous run's check again (pod/start.sh)
+        ...(f.check !== undefined ? { check: f.check } : {}),
         out: stdoutSink,
         err: stderrSink,
       });
@@ -111,7 +112,8 @@ export async function runCommand(
     settings,
     cfg,
     continues: f.continue,
-    check: f.check ?? cfg.agent.check,
+    // a continuation without --check runs the check of the run it continues (pod/start.sh), not agent.check
+    check: f.check ?? (f.continue ? undefined : cfg.agent.check),
     stallTimeout: cfg.agent.stallTimeout,
     ...(f.notify !== undefined ? { notify: f.notify } : {}),
     out: stdoutSink,

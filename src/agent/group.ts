@@ -275,13 +275,19 @@ async function groupDryRun(
   cfg: Config,
   io: StartIO,
 ) {
-  const { planSession, applyTemplate, sayForwarded } = await import("../session/lifecycle/start.ts");
+  const { planSession, applyTemplate, sayForwarded, dryRunGateway } = await import(
+    "../session/lifecycle/start.ts"
+  );
   const { redactedList } = await import("../session/spec/manifests.ts");
   const items = [];
   for (const r of each) {
     checkPromptOptions(r);
-    const plan = await planSession(await applyTemplate(withAgentRun(kube, r, cfg, io), io), cfg, io);
-    sayForwarded(plan, plan.data.env, io.err);
+    const opts = await applyTemplate(withAgentRun(kube, r, cfg, io), io);
+    const plan = await planSession(opts, cfg, io);
+    const planned = plan.data.env;
+    // each replica as its real start makes it: through the namespace's gateway when it has one
+    await dryRunGateway(opts, plan, io.err);
+    sayForwarded(plan, planned, io.err);
     items.push(...redactedList(plan.objects));
   }
   if ((o.output ?? "yaml") === "json") {

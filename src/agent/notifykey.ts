@@ -1,7 +1,8 @@
 /**
  * The webhook's keys (docs/security.md, "Notifications: a key per session, the URL off the pod").
  *
- * The user's key signs what a receiver gets: 32 random bytes in hex, made once and kept in
+ * The user's key signs what a receiver gets: 32 random bytes as 64 hex characters (the HMAC key is those
+ * characters as text, not the bytes they spell; docs/agents.md, "Checking a request"), made once and kept in
  * `$KODAMA_HOME/notify.key` (mode 0600, created exclusively: two starts at once agree on one key); never
  * in config.yaml, a state file, an argument, an env Secret or a pod. Receivers check `X-Kodama-Signature`
  * with it (docs/agents.md).

@@ -52,7 +52,8 @@ export async function againRun(
     prompt,
     cfg: o.cfg,
     continues: how === "continue",
-    check: o.cfg.agent.check,
+    // Continue runs the check of the run it continues again (pod/start.sh), as `agent run --continue` does
+    ...(how === "continue" ? {} : { check: o.cfg.agent.check }),
     stallTimeout: o.cfg.agent.stallTimeout,
     out: o.err,
     err: o.err,

@@ -33,15 +33,15 @@ to the agent on stdin; the output goes to ~/.kodama/runs/RUN/log. Its credential
 See docs/agents.md and \`kodama agent presets\`.`,
   examples: [
     [
-      "Start a run with a prompt [not in the demo: an agent]",
+      "Start a run with a prompt [demo project]",
       'kodama agent run my-work --prompt "Add tests for the parser"',
     ],
     ["Runs and their state", "kodama agent status my-work"],
-    ["Follow the latest run until it ends [not in the demo: an agent]", "kodama agent logs my-work -f"],
-    ["Stop run 2 [not in the demo: an agent]", "kodama agent stop my-work 2"],
+    ["Follow the latest run until it ends [demo project]", "kodama agent logs my-work -f"],
+    ["Stop run 2 [demo project]", "kodama agent stop my-work 2"],
     ["What each preset runs", "kodama agent presets"],
     [
-      "Is the key good and the model there? [not in the demo: a model API]",
+      "Is the key good and the model there? [demo project]",
       "kodama agent check --agent claude",
     ],
     [
@@ -65,13 +65,13 @@ const CHECK_COMMAND = command({
     summary:
       "Check an agent's key and model with the smallest real request: key accepted, model found, time to first token, tokens/s, rate-limit headroom",
     examples: [
-      ["The configured agent, from this machine [not in the demo: a model API]", "kodama agent check"],
+      ["The configured agent, from this machine [demo project]", "kodama agent check"],
       [
-        "Codex with another model and an env file [not in the demo: a model API]",
+        "Codex with another model and an env file [demo project]",
         "kodama agent check --agent codex --model gpt-5 --env-file .env",
       ],
-      ["From a session's pod, with its own key [not in the demo: a model API]", "kodama agent check my-work"],
-      ["As JSON [not in the demo: a model API]", "kodama agent check -o json"],
+      ["From a session's pod, with its own key [demo project]", "kodama agent check my-work"],
+      ["As JSON [demo project]", "kodama agent check -o json"],
     ],
     notes:
       `The request is what the session's agent would send: the same variables (the env files, this environment, then
@@ -148,7 +148,7 @@ The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Crede
       ],
       ["What is stored (masked)", "kodama agent keys list"],
       [
-        "Check the stored key against its API [not in the demo: a model API]",
+        "Check the stored key against its API [demo project]",
         "kodama agent keys test anthropic",
       ],
     ],
@@ -191,7 +191,7 @@ The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Crede
       help: {
         summary: "Check the stored key alone with agent check (exit 4 when it is refused)",
         examples: [[
-          "Is the stored OpenAI key good? [not in the demo: a model API]",
+          "Is the stored OpenAI key good? [demo project]",
           "kodama agent keys test openai",
         ]],
       },
@@ -274,27 +274,27 @@ export const subcommands: CommandSpec[] = [
       summary: "Start a coding-agent run in a session (detached); prints the run id",
       examples: [
         [
-          "A prompt on the command line [not in the demo: an agent]",
+          "A prompt on the command line [demo project]",
           'kodama agent run my-work --prompt "Fix the failing test in api/"',
         ],
         [
-          "A prompt from a file (it never shows in a process list) [not in the demo: an agent]",
+          "A prompt from a file (it never shows in a process list) [demo project]",
           "kodama agent run my-work --prompt-file task.txt",
         ],
         [
-          "Run the tests in the workspace when the agent has ended (kodama agent status shows the result) [not in the demo: an agent]",
+          "Run the tests in the workspace when the agent has ended (kodama agent status shows the result) [demo project]",
           'kodama agent run my-work --prompt-file task.txt --check "npm test"',
         ],
         [
-          "After the pod ended mid-run (agent status: interrupted), pick up the last conversation [not in the demo: an agent]",
+          "After the pod ended mid-run (agent status: interrupted), pick up the last conversation [demo project]",
           "kodama agent run my-work --continue",
         ],
         [
-          "The same prompt in every running replica of a best-of-N group (prints NAME<TAB>RUN per replica) [not in the demo: an agent]",
+          "The same prompt in every running replica of a best-of-N group (prints NAME<TAB>RUN per replica) [demo project]",
           'kodama agent run fix --prompt "Now add a test for it"',
         ],
         [
-          "Continue every replica of a best-of-N group whose latest run failed [not in the demo: an agent]",
+          "Continue every replica of a best-of-N group whose latest run failed [demo project]",
           "kodama agent run fix --continue",
         ],
       ],
@@ -323,7 +323,7 @@ with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
       {
         flags: "--check <cmd>",
         description:
-          "run this shell command in the workspace when the agent has ended; its exit code and output are recorded with the run (default: agent.check)",
+          "run this shell command in the workspace when the agent has ended; its exit code and output are recorded with the run (default: agent.check; with --continue, the check of the run it continues)",
       },
       {
         flags: "--notify",
@@ -388,12 +388,12 @@ continuations and models (docs/agents.md).`,
       summary:
         "Print a run's output, one line per message and tool call (default: the latest run); -f follows it and exits with the run's outcome",
       examples: [
-        ["The latest run, as it happens [not in the demo: an agent]", "kodama agent logs my-work -f"],
+        ["The latest run, as it happens [demo project]", "kodama agent logs my-work -f"],
         [
-          "Run 3's stream exactly as the agent wrote it [not in the demo: an agent]",
+          "Run 3's stream exactly as the agent wrote it [demo project]",
           "kodama agent logs my-work 3 --raw",
         ],
-        ["One JSON event per line [not in the demo: an agent]", "kodama agent logs my-work -o json"],
+        ["One JSON event per line [demo project]", "kodama agent logs my-work -o json"],
       ],
       notes:
         "With -f the exit code is the run's: 0 when it succeeded (and its check passed), 1 when it failed, was stopped or its check failed. On a terminal, -f announces the end (a terminal notification and the bell; a desktop notification unless notify.desktop is false; notify.on chooses the events).",
@@ -432,11 +432,11 @@ continuations and models (docs/agents.md).`,
         "Watch the live run and take it over: t stops it and opens the agent's own interface in tmux in the pod, on the same conversation",
       examples: [
         [
-          "Watch the latest run; t takes over, Ctrl-C detaches [not in the demo: an agent]",
+          "Watch the latest run; t takes over, Ctrl-C detaches [demo project]",
           "kodama agent attach my-work",
         ],
         [
-          "Come back to an agent taken over earlier [not in the demo: an agent]",
+          "Come back to an agent taken over earlier [demo project]",
           "kodama agent attach my-work -n team",
         ],
       ],
@@ -459,8 +459,8 @@ no terminal; 3 the session has no agent run.`,
     help: {
       summary: "Stop a run (default: the latest): its whole process group gets SIGTERM, then SIGKILL",
       examples: [
-        ["Stop the latest run [not in the demo: an agent]", "kodama agent stop my-work"],
-        ["Stop run 2 [not in the demo: an agent]", "kodama agent stop my-work 2"],
+        ["Stop the latest run [demo project]", "kodama agent stop my-work"],
+        ["Stop run 2 [demo project]", "kodama agent stop my-work 2"],
       ],
     },
     args: [SESSION, RUN],
@@ -476,14 +476,14 @@ no terminal; 3 the session has no agent run.`,
         "Say something to a session's running agent (or every running replica of a group): delivered in the live conversation, else queued for its next turn or run",
       examples: [
         [
-          "Add to the running conversation [not in the demo: an agent]",
+          "Add to the running conversation [demo project]",
           'kodama agent say my-work "also cover the error path"',
         ],
         [
-          "A longer message from a file [not in the demo: an agent]",
+          "A longer message from a file [demo project]",
           "kodama agent say my-work --file notes.md",
         ],
-        ["From stdin [not in the demo: an agent]", "git diff | kodama agent say my-work -"],
+        ["From stdin [demo project]", "git diff | kodama agent say my-work -"],
       ],
       notes:
         `A message is never lost: say prints whether it was delivered or queued. Claude Code takes it live (its
@@ -513,8 +513,8 @@ yet.`,
       summary:
         "Stop the current turn of a session's running agent (or of every running replica of a group), keeping its conversation",
       examples: [
-        ["Stop the current turn [not in the demo: an agent]", "kodama agent interrupt my-work"],
-        ["Every running replica of a group [not in the demo: an agent]", "kodama agent interrupt fix"],
+        ["Stop the current turn [demo project]", "kodama agent interrupt my-work"],
+        ["Every running replica of a group [demo project]", "kodama agent interrupt fix"],
       ],
       notes:
         `The run ends as interrupted (agent status); the next agent say or agent run --continue goes on in the same
@@ -533,9 +533,9 @@ and Gemini are ended as a stop ends them.`,
       summary:
         "Wait until a session's latest run (every replica's, for a group) has ended; exit with its outcome",
       examples: [
-        ["Block until the run is done [not in the demo: an agent]", "kodama agent wait my-work"],
+        ["Block until the run is done [demo project]", "kodama agent wait my-work"],
         [
-          "A group, at most 30 minutes, as JSON [not in the demo: an agent]",
+          "A group, at most 30 minutes, as JSON [demo project]",
           "kodama agent wait fix --timeout 30m -o json",
         ],
       ],

@@ -22,27 +22,27 @@ and a short summary: the agent's final message when it wrote one to $KODAMA_SUMM
 its output.`,
     examples: [
       [
-        "The group's replicas side by side [not in the demo: a best-of-N group runs agents]",
+        "The group's replicas side by side [demo project]",
         "kodama compare fix",
       ],
       [
-        "Refresh while the agents run; ends when every agent and check has ended [not in the demo: a best-of-N group runs agents]",
+        "Refresh while the agents run; ends when every agent and check has ended [demo project]",
         "kodama compare fix -w",
       ],
       [
-        "Every replica's diff, one after another [not in the demo: a best-of-N group runs agents]",
+        "Every replica's diff, one after another [demo project]",
         "kodama compare fix --diff",
       ],
       [
-        "Where two replicas' changes differ [not in the demo: a best-of-N group runs agents]",
+        "Where two replicas' changes differ [demo project]",
         "kodama compare fix --diff fix-1 fix-3",
       ],
       [
-        "Wait for every agent, then keep the one whose check passed (check.tail: its last lines) [not in the demo: a best-of-N group runs agents]",
+        "Wait for every agent, then keep the one whose check passed (check.tail: its last lines) [demo project]",
         "kodama compare fix --wait -o json",
       ],
       [
-        "Stop the other replicas once one passes its check [not in the demo: a best-of-N group runs agents]",
+        "Stop the other replicas once one passes its check [demo project]",
         "kodama compare fix --wait --stop-others-when-passed",
       ],
     ],
@@ -119,11 +119,11 @@ unless --force (its old commit stays in git's reflog); a branch checked out in a
 Run it inside a clone of the repository.`,
     examples: [
       [
-        "Keep replica 2 of group fix as branch kodama/fix [not in the demo: a best-of-N group runs agents]",
+        "Keep replica 2 of group fix as branch kodama/fix [demo project]",
         "kodama adopt fix-2",
       ],
       [
-        "Into another branch [not in the demo: a best-of-N group runs agents]",
+        "Into another branch [demo project]",
         "kodama adopt fix-2 --branch feature/parser",
       ],
     ],

@@ -122,8 +122,15 @@ function formatExamples(examples: Example[]): string[] {
     for (const line of comment.split("\n")) out.push(`  # ${line}`);
     for (const line of command.split("\n")) out.push(`  ${line}`);
   });
+  // the demo runs agents against its model-API stand-in: such examples work there, from its scratch project
+  if (examples.some(([c]) => c.includes(DEMO_PROJECT))) {
+    out.push("", `  ${DEMO_PROJECT}: runs in the demo (deno task demo), from the scratch project it prints`);
+  }
   return out;
 }
+
+/** The mark of an example that runs in the demo from its scratch project (README: Coding agents). */
+export const DEMO_PROJECT = "[demo project]";
 
 function rootOf(cmd: AnyCommand): AnyCommand {
   let c = cmd;

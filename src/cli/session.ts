@@ -79,7 +79,7 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start review --repo . --sync .",
       ],
       [
-        "Clone, then start the coding agent on a task (follow it with kodama session logs fix -f) [not in the demo: an agent]",
+        "Clone, then start the coding agent on a task (follow it with kodama session logs fix -f) [demo project]",
         "kodama start fix --repo . --prompt-file task.txt",
       ],
       [
@@ -103,15 +103,15 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start try-out --dry-run -o yaml | kubectl apply --dry-run=server -f -",
       ],
       [
-        "Best of 3: three sessions fix-1..fix-3 on their own branches, the same task, the tests run when each ends [not in the demo: an agent]",
+        "Best of 3: three sessions fix-1..fix-3 on their own branches, the same task, the tests run when each ends [demo project]",
         'kodama start fix --repo . --prompt-file task.txt --replicas 3 --check "npm test"',
       ],
       [
-        "Compare agents: replica 2 runs Codex, replica 3 Claude Code with another model [not in the demo: agents]",
+        "Compare agents: replica 2 runs Codex, replica 3 Claude Code with another model [demo project]",
         'kodama start fix --repo . --prompt-file task.txt --replicas 3 --agent-variant 2=codex --agent-variant 3="claude --model opus"',
       ],
       [
-        "Run Codex instead of Claude Code (OPENAI_API_KEY from this environment goes into the env Secret) [not in the demo: an agent]",
+        "Run Codex instead of Claude Code (OPENAI_API_KEY from this environment goes into the env Secret) [demo project]",
         "kodama start fix --repo . --prompt-file task.txt --agent codex",
       ],
     ],
@@ -354,7 +354,11 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
       flags: "--keep-on-failure",
       description: "a start that fails keeps the PVCs it made (a new start reuses them); all else is removed",
     },
-    { flags: "--dry-run", description: "print the objects (Secret values redacted) and create nothing" },
+    {
+      flags: "--dry-run",
+      description:
+        "print the objects (Secret values redacted) and create nothing; through the namespace's gateway when it has one, as start",
+    },
     {
       flags: "-o, --output <format>",
       description: "with --dry-run: yaml or json",
@@ -623,7 +627,7 @@ const del = command({
         "kodama delete old -n testing -f --keep-config",
       ],
       [
-        "Best of N: keep fix-2, discard the other replicas and their volumes (no question) [not in the demo: agents]",
+        "Best of N: keep fix-2, discard the other replicas and their volumes (no question) [demo project]",
         "kodama delete fix --group --keep fix-2 --purge",
       ],
     ],
@@ -669,8 +673,8 @@ const logs = command({
   help: {
     summary: "Print the latest coding-agent run's output; -f follows it until the run ends",
     examples: [
-      ["The latest run's output [not in the demo: an agent run]", "kodama session logs my-work"],
-      ["Follow it until it ends [not in the demo: an agent run]", "kodama session logs my-work -f"],
+      ["The latest run's output [demo project]", "kodama session logs my-work"],
+      ["Follow it until it ends [demo project]", "kodama session logs my-work -f"],
     ],
     notes: "Other runs: kodama agent logs NAME RUN; the list: kodama agent status NAME.",
   },

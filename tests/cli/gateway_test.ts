@@ -147,6 +147,17 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
 
   try {
     // a session started now goes through it: a token in its Secret, never the key
+    // the dry run says what the real start does: through the gateway, the token's Secret, nothing created
+    const dry = await w.k(
+      ["start", "gw1", "--no-sync", "--image", SESSION_IMAGE, "--dry-run", "-o", "json"],
+      { env },
+    );
+    assertEquals(dry.code, 0, dry.stderr);
+    assertStringIncludes(dry.stderr, "goes through the gateway kodama-gateway");
+    assert(
+      !dry.stdout.includes(KEY) && dry.stdout.includes('\\"gateway\\":{'),
+      "the dry run shows no gateway",
+    );
     const s = await w.k(["start", "gw1", "--no-sync", "--image", SESSION_IMAGE], { env });
     assertEquals(s.code, 0, s.stderr);
     const data = await secretData(w, "kodama-env-gw1");

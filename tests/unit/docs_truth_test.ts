@@ -53,3 +53,59 @@ Deno.test("docs: no Markdown file of the project has a note to the team or a 'no
   }
   assertEquals(bad, []);
 });
+
+/**
+ * What the demo has (`deno task demo`: the agent CLIs against its model-API stand-in, best-of-N groups, an
+ * agent's runs and logs): a help example marked `[not in the demo: …]` for one of these says a falsehood.
+ */
+export function falseDemoMark(comment: string): string | undefined {
+  const m = /\[not in the demo(?::\s*([^\]]*))?\]/i.exec(comment);
+  if (!m) return undefined;
+  const why = (m[1] ?? "").trim();
+  return /\bagents?\b(?!\s+key)|\bagent runs?\b|\bmodel[- ]API\b|\bbest[- ]of[- ]N\b|\breplicas?\b|\bgroups?\b/i
+      .test(why)
+    ? why
+    : undefined;
+}
+
+Deno.test("help: the demo-mark checker flags agents, a model API and groups, not a keychain or a remote", () => {
+  for (
+    const bad of [
+      "Start a run [not in the demo: an agent]",
+      "x [not in the demo: agents]",
+      "x [not in the demo: an agent run]",
+      "x [not in the demo: a model API]",
+      "x [Not in the demo: a Model-API]",
+      "x [not in the demo: a best-of-N group runs agents]",
+      "x [not in the demo: replicas]",
+    ]
+  ) assertEquals(typeof falseDemoMark(bad), "string", bad);
+  for (
+    const ok of [
+      "x [not in the demo: a keychain]",
+      "x [not in the demo: an agent key]",
+      "x [not in the demo: a remote]",
+      "x [not in the demo]",
+      "x [demo project]",
+    ]
+  ) assertEquals(falseDemoMark(ok), undefined, ok);
+});
+
+Deno.test("help: no example says an agent, a model API or a group is not in the demo (the demo runs them)", async () => {
+  const { COMMANDS } = await import("../../src/cli/commands.ts");
+  const { specsOf } = await import("../../src/cli/spec.ts");
+  type Spec = { names: string[]; help: { examples: [string, string][] }; subcommands?: Spec[] };
+  const wrong: string[] = [];
+  const walk = (s: Spec, path: string) => {
+    const p = `${path} ${s.names[0]}`;
+    for (const [comment] of s.help.examples) {
+      const why = falseDemoMark(comment);
+      if (why !== undefined) wrong.push(`${p}: [not in the demo: ${why}]`);
+    }
+    for (const sub of s.subcommands ?? []) walk(sub, p);
+  };
+  for (const [, load] of COMMANDS) {
+    for (const s of specsOf(await load())) walk(s as unknown as Spec, "kodama");
+  }
+  assertEquals(wrong, []);
+});

@@ -82,6 +82,9 @@ printf '%s\n' "$agent" > "$run/agent"
 # from before runs recorded their agent counts as the same)
 pa=""; [ -n "$prev" ] && pa=$(cat "$runs/$prev/agent" 2>/dev/null)
 if [ "$cont" = 1 ] && [ -n "$prev" ] && { [ -z "$pa" ] || [ "$pa" = "$agent" ]; }; then echo "$prev" > "$run/continues"; fi
+# a continuation given no check of its own runs the check of the run before it again, as that run did (a
+# group's `start --check`, kept by `agent run GROUP --continue`, the web UI's and MCP's continue)
+if [ "$cont" = 1 ] && [ "$cb" = 0 ] && [ -n "$prev" ] && [ -s "$runs/$prev/check" ]; then cp "$runs/$prev/check" "$run/check"; fi
 : > "$run/log"
 if [ "$nn" = 1 ]; then : > "$run/no-notify"; fi
 if [ "$missing" = 1 ]; then

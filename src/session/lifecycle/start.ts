@@ -1187,6 +1187,28 @@ export function sayForwarded(plan: SessionPlan, planned: Record<string, string>,
   }
 }
 
+/**
+ * `--dry-run` shows the session as the real start makes it: through the namespace's gateway when it has one
+ * (a token in the env Secret instead of the keys, the gateway's notes said). A gateway that cannot be looked
+ * for (no cluster reachable) is said in one line, and the objects are shown as without one.
+ */
+export async function dryRunGateway(
+  o: Pick<StartOptions, "viaGateway" | "tpl">,
+  plan: SessionPlan,
+  err: Sink,
+): Promise<void> {
+  if (!o.viaGateway) return;
+  try {
+    await o.viaGateway(plan, o.tpl);
+  } catch (e) {
+    err.write(
+      `note: whether namespace ${plan.spec.namespace} has a gateway could not be read (${
+        String((e as Error)?.message ?? e).split("\n")[0]
+      }): shown as without one\n`,
+    );
+  }
+}
+
 /** Run the steps; returns the exit code. */
 export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io: StartIO): Promise<number> {
   if (o.replace && !o.dryRun) o = await (await import("./replace.ts")).withRecorded(kube, o, io.err);
@@ -1210,7 +1232,9 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     await (await import("../sync/session.ts")).checkSyncDir(syncDir, io.cwd);
   }
   if (o.dryRun) {
-    sayForwarded(plan, plan.data.env, io.err);
+    const planned = plan.data.env;
+    await dryRunGateway(o, plan, io.err);
+    sayForwarded(plan, planned, io.err);
     await printDryRun(plan, o.output ?? "yaml", io.out);
     return ExitCode.OK;
   }

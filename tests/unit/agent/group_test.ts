@@ -351,3 +351,45 @@ Deno.test("compare --diff A B: files framed by size, any content, missing ones",
   assertEquals(parseFiles(bytes, 3), ["ab\ncd", undefined, ""]);
   assertEquals(parseFiles(enc.encode("@@file 3\n@@n\n"), 1), ["@@n"]);
 });
+
+Deno.test({
+  name:
+    "agent run --continue (a group's replicas, one session): the run it continues has its check run again",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const ws = await Deno.makeTempDir({ prefix: "kodama-run-" });
+    const enc = new TextEncoder();
+    const start = async (check: string, cont: boolean) => {
+      const c = enc.encode(check), p = enc.encode("go");
+      const out = await runStart(
+        startArgv(["sh", "-c", "cat > /dev/null; exit 1"], p.length, c.length, cont),
+        new Uint8Array([...c, ...p]),
+        { cwd: ws, env: { KODAMA_WORKSPACE: ws, HOME: ws } },
+      );
+      const id = new TextDecoder().decode(out.stdout).trim();
+      const run = join(ws, ".kodama/runs", id);
+      assert(await runExit(run, 30_000), `run ${id} did not end`);
+      return run;
+    };
+    const read = (f: string) => Deno.readTextFile(f).catch(() => undefined);
+    try {
+      // the first run (start --check) and its continuation, given no check: the same check, run again
+      await start("echo first-check; exit 4\n", false);
+      const second = await start("", true);
+      assertEquals(await read(join(second, "check")), "echo first-check; exit 4\n");
+      assertEquals(await read(join(second, "check.log")), "first-check\n");
+      assertEquals((await read(join(second, "check-exit")))?.trim(), "4");
+      // a continuation of a continuation keeps it too
+      const third = await start("", true);
+      assertEquals(await read(join(third, "check.log")), "first-check\n");
+      // --check on the continuation wins
+      const fourth = await start("echo own; exit 0\n", true);
+      assertEquals(await read(join(fourth, "check.log")), "own\n");
+      // a new run (no --continue) gets no check it was not given
+      const fresh = await start("", false);
+      assertEquals(await read(join(fresh, "check")), undefined);
+    } finally {
+      await Deno.remove(ws, { recursive: true });
+    }
+  },
+});

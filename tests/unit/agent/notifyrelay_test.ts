@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertNotEquals } from "@kodama/test-assert";
 import { join } from "node:path";
-import { markSent, relayFromLaptop } from "../../../src/agent/notifyrelay.ts";
+import { markSent, relayFromLaptop, sendWebhook } from "../../../src/agent/notifyrelay.ts";
 import { notifyKey, sessionNotify, sessionNotifyKey, signature } from "../../../src/agent/notifykey.ts";
 import type { NotifyEvent, RunEndNote } from "../../../src/agent/notify.ts";
 import type { SessionSpec } from "../../../src/session/spec/spec.ts";
@@ -104,4 +104,60 @@ Deno.test("session keys: one per namespace, session and generation; none is the 
   assert(!JSON.stringify(n).includes("hooks.example"));
   assertEquals(sessionNotify({ webhook: "https://h/x", on: [], desktop: true }, false), undefined);
   assertEquals(sessionNotify({ on: [], desktop: true }), undefined);
+});
+
+/** docs/agents.md's receiver, "Checking a request", as the docs print it: its `key` and `verified`. */
+async function docsReceiver(): Promise<{ key: string; verified: (...a: string[]) => boolean }> {
+  const doc = await Deno.readTextFile(new URL("../../../docs/agents.md", import.meta.url));
+  const from = doc.indexOf("**Checking a request.**");
+  const m = /```js\n([\s\S]*?)```/.exec(doc.slice(from));
+  assert(from >= 0 && m, "docs/agents.md has the receiver's code");
+  const src = `${m[1]}\nexport { key, verified };\n`;
+  return await import(`data:application/javascript;base64,${btoa(src)}`);
+}
+
+Deno.test("webhook: a delivered request verifies with docs/agents.md's receiver code, key file as the docs say", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "kodama-notify-docs-" });
+  const home = Deno.env.get("HOME");
+  const got: { ts: string; sig: string; body: string }[] = [];
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} },
+    async (req) => {
+      got.push({
+        ts: req.headers.get("x-kodama-timestamp") ?? "",
+        sig: req.headers.get("x-kodama-signature") ?? "",
+        body: await req.text(),
+      });
+      return new Response("ok");
+    },
+  );
+  try {
+    // the key kodama made, in the file the docs name (~/.kodama/notify.key)
+    const key = await notifyKey(join(tmp, ".kodama"));
+    Deno.env.set("HOME", tmp);
+    const docs = await docsReceiver();
+    assertEquals(docs.key, key);
+    const body = JSON.stringify({
+      event: "run.ended",
+      session: "my-work",
+      text: "kodama: my-work run 1 succeeded",
+    });
+    const url = `http://127.0.0.1:${server.addr.port}/hook`;
+    assertEquals(await sendWebhook(url, key, body), "sent 200");
+    const [r] = got;
+    assertEquals(r.body, body);
+    assert(docs.verified(docs.key, r.ts, r.body, r.sig), "the docs' receiver refused a real delivery");
+    // and it refuses what it must: another body, the key as the bytes the hex spells, the file with its newline
+    assert(!docs.verified(docs.key, r.ts, r.body + " ", r.sig));
+    const bytes = String.fromCharCode(...key.match(/../g)!.map((h) => parseInt(h, 16)));
+    assert(!docs.verified(bytes, r.ts, r.body, r.sig));
+    assert(!docs.verified(key + "\n", r.ts, r.body, r.sig));
+  } finally {
+    if (home === undefined) Deno.env.delete("HOME");
+    else Deno.env.set("HOME", home);
+    ac.abort();
+    await server.finished;
+    await Deno.remove(tmp, { recursive: true });
+  }
 });

@@ -14,7 +14,8 @@ import {
   sayForwarded,
   type StartOptions,
 } from "../../../src/session/lifecycle/start.ts";
-import { agentFor } from "../../../src/agent/launch.ts";
+import { agentFor, startWithAgent } from "../../../src/agent/launch.ts";
+import { startGroup } from "../../../src/agent/group.ts";
 import { viaGateway } from "../../../src/agent/gateway/session.ts";
 import { buildGatewayConfig } from "../../../src/agent/gateway/config.ts";
 import { loadConfig } from "../../../src/config/load.ts";
@@ -287,4 +288,84 @@ Deno.test("gateway start says one true thing about the key (defect 79.8)", async
     "note: ANTHROPIC_API_KEY (from this environment) goes into the env Secret, for the coding agent";
   assertEquals(direct.said.split("\n").filter((l) => l === line).length, 1, direct.said);
   assert(!direct.said.includes("holds a token"));
+});
+
+Deno.test("start --dry-run through a gateway: says so and shows the token's Secret, as the real start (single and group)", async () => {
+  await using w = await world({});
+  using mem = new MemCluster({ namespace: "dev" });
+  const kube = mem as unknown as Kube;
+  const config = buildGatewayConfig({ ANTHROPIC_API_KEY: KEY }, { signingKey: "k".repeat(64) });
+  await mem.createObject("services", "dev", {
+    metadata: { name: "kodama-gateway" },
+    spec: { clusterIP: "10.96.0.9", ports: [{ port: 8080 }] },
+  });
+  await mem.createObject("secrets", "dev", {
+    metadata: { name: "kodama-gateway" },
+    data: { "config.json": btoa(JSON.stringify(config)) },
+  });
+  const { cfg } = await w.plan();
+  const dry = async (namespace: string, replicas?: number) => {
+    const out = memorySink(), err = memorySink();
+    const io = { out, err, tty: false, cwd: w.repo, repoRoot: w.repo };
+    const o = {
+      name: "s1",
+      namespace,
+      envFiles: [],
+      envExclude: [],
+      noSync: true,
+      dryRun: true,
+      output: "json",
+      prompt: "go",
+      noPreflight: true,
+    };
+    const code = replicas
+      ? await startGroup(kube, { ...o, replicas, variants: [] }, cfg, io)
+      : await startWithAgent(kube, o, cfg, io);
+    assertEquals(code, 0, err.text());
+    return { said: err.text(), shown: out.text() };
+  };
+  for (const replicas of [undefined, 2]) {
+    const via = await dry("dev", replicas);
+    const lines = via.said.split("\n").filter((l) => l.includes("goes through the gateway kodama-gateway"));
+    assertEquals(lines.length, replicas ?? 1, via.said);
+    assert(
+      !via.said.includes("ANTHROPIC_API_KEY (from this environment) goes into the env Secret"),
+      via.said,
+    );
+    assert(
+      via.shown.includes('\\"gateway\\":{\\"service\\":\\"kodama-gateway\\"'),
+      "the spec records no gateway",
+    );
+    assert(!via.shown.includes(KEY), "a key was shown");
+    // created nothing: the namespace still holds only the gateway's objects
+    assertEquals((await mem.listObjects("secrets", "dev")).items.length, 1);
+    // a namespace without a gateway: the key goes into the env Secret, and that is said
+    const direct = await dry("other", replicas);
+    assert(!direct.said.includes("goes through the gateway"), direct.said);
+    assert(
+      direct.said.includes("ANTHROPIC_API_KEY (from this environment) goes into the env Secret"),
+      direct.said,
+    );
+  }
+});
+
+Deno.test("start --dry-run when the gateway cannot be looked for: one line, the objects as without one, exit 0", async () => {
+  await using w = await world({});
+  using mem = new MemCluster({ namespace: "dev" });
+  const down = new Proxy(mem, {
+    get: (t, p, r) =>
+      p === "findObject"
+        ? () => Promise.reject(new Error("cannot reach the cluster: connection refused\nmore"))
+        : Reflect.get(t, p, r),
+  }) as unknown as Kube;
+  const { cfg } = await w.plan();
+  const out = memorySink(), err = memorySink();
+  const io = { out, err, tty: false, cwd: w.repo, repoRoot: w.repo };
+  const o = { name: "s1", namespace: "dev", envFiles: [], envExclude: [], noSync: true, dryRun: true };
+  assertEquals(await startWithAgent(down, o, cfg, io), 0, err.text());
+  const said = err.text().split("\n").filter((l) => l.includes("has a gateway could not be read"));
+  assertEquals(said, [
+    "note: whether namespace dev has a gateway could not be read (cannot reach the cluster: connection refused): shown as without one",
+  ]);
+  assert(out.text().includes("ANTHROPIC_API_KEY"), "the objects were not shown");
 });
