@@ -53,7 +53,7 @@ async function listJobs(
  * 8s ago`): read only then, so a `list` of sessions at rest costs no more requests.
  */
 async function restartEvents(kube: KubeObjects, views: SessionView[]): Promise<CoreV1Event[] | undefined> {
-  const namespaces = [...new Set(views.filter((v) => v.restart).map((v) => v.namespace))];
+  const namespaces = [...new Set(views.filter(mayBeRestarting).map((v) => v.namespace))];
   if (!namespaces.length) return undefined;
   const lists = await Promise.all(
     namespaces.map((ns) =>
@@ -62,6 +62,15 @@ async function restartEvents(kube: KubeObjects, views: SessionView[]): Promise<C
     ),
   );
   return lists.flat();
+}
+
+/**
+ * Whether only the events can tell if the session's pod is coming back: seen restarting already, or its Job
+ * at work with a pod still starting, whose predecessor may be gone from the API already (a `kubectl delete
+ * --wait`): only the Killing event it left says this pod is not the first.
+ */
+function mayBeRestarting(v: SessionView): boolean {
+  return !!v.restart || (jobActive(v.job) && (v.status === "Pending" || v.status === "Starting"));
 }
 
 /** One session by name (undefined view when it does not exist). */

@@ -248,14 +248,17 @@ export function restartOf(
   const d = gone ? podDisruption(gone, events) : undefined;
   if (d) return { cause: d.cause, detail: d.detail, ...(d.at ? { at: d.at } : {}) };
   // gone from the API already: what the events said about the Job's other pods
+  // of this Job's pods: a Job of the same name before it (the session stopped and resumed) made older ones
   const prefix = `${job!.metadata?.name}-`;
-  const said = events.filter((e) =>
-    e.involvedObject?.kind === "Pod" && e.involvedObject.name?.startsWith(prefix) &&
-    e.involvedObject.name !== live?.metadata?.name && e.reason &&
-    (e.reason === "Killing" ||
-      podDisruption({ metadata: { name: e.involvedObject.name, uid: e.involvedObject.uid } }, [e])) &&
-    now - Date.parse(String(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? "")) < RECENT_MS
-  ).sort((a, b) =>
+  const born = Date.parse(String(job!.metadata?.creationTimestamp ?? "")) || 0;
+  const said = events.filter((e) => {
+    const at = Date.parse(String(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? ""));
+    return e.involvedObject?.kind === "Pod" && e.involvedObject.name?.startsWith(prefix) &&
+      e.involvedObject.name !== live?.metadata?.name && !!e.reason &&
+      (e.reason === "Killing" ||
+        !!podDisruption({ metadata: { name: e.involvedObject.name, uid: e.involvedObject.uid } }, [e])) &&
+      now - at < RECENT_MS && at >= born;
+  }).sort((a, b) =>
     String(a.lastTimestamp ?? a.eventTime ?? "").localeCompare(String(b.lastTimestamp ?? b.eventTime ?? ""))
   );
   const last = said.at(-1);

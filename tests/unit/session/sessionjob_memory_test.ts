@@ -5,7 +5,7 @@
  * share names a replaced pod is told so in one line (exit 4).
  */
 import { assert, assertEquals, assertRejects } from "@kodama/test-assert";
-import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { clearForResume, stopSession } from "../../../src/session/lifecycle/lifecycle.ts";
 import { STOP_MARK } from "../../../src/session/lifecycle/workload.ts";
 import { findSession } from "../../../src/session/state/cluster.ts";
@@ -207,4 +207,33 @@ Deno.test("shares (in memory): shared while stopped, the share names no pod; the
     x.resourceNames ?? []
   );
   assertEquals(named, [pod.metadata!.name!]);
+});
+
+Deno.test("find (in memory): a pod starting after `kubectl delete --wait` took the last is Restarting", async () => {
+  using mem = new MemCluster({ controllers: { backoffBaseMs: 0 } });
+  const { pod } = await session(mem, "s");
+  const old = pod.metadata!.name!;
+  await mem.deleteObject("pods", mem.namespace, old);
+  // what the kubelet said of the pod it stopped; the pod itself is gone from the API
+  const at = new Date().toISOString() as unknown as Date;
+  await mem.createObject<CoreV1Event>("events", mem.namespace, {
+    metadata: { name: `${old}.killing` },
+    involvedObject: { kind: "Pod", name: old, namespace: mem.namespace, uid: pod.metadata!.uid },
+    reason: "Killing",
+    message: "Stopping container session",
+    type: "Normal",
+    firstTimestamp: at,
+    lastTimestamp: at,
+  });
+  let next: string | undefined;
+  for (let i = 0; i < 200 && !next; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    next = (await podNames(mem)).find((n) => n !== old);
+  }
+  assert(next, "the Job controller made no new pod");
+  mem.setPodStatus(next, { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }] });
+  const { view } = await findSession(mem, mem.namespace, "s", { observe: false });
+  assertEquals(view?.pod?.metadata?.name, next);
+  assertEquals(view?.restart?.cause, "deleted");
+  assert(view?.status === "Starting" || view?.status === "Pending", view?.status);
 });

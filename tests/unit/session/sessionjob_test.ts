@@ -181,6 +181,16 @@ Deno.test("restartOf / statusText: Restarting while the Job's pod comes back, wi
   const none = sessionView("demo", "dev", [], [], { job: job(), events: [gone], now });
   assertEquals(none.restart?.cause, "preempted");
   assertEquals(statusText(none, now), "Restarting: preempted 8s ago");
+  // a new pod starting, its predecessor deleted and gone from the API (`kubectl delete --wait`): only the
+  // Killing event it left says so
+  const killed: CoreV1Event = { ...gone, reason: "Killing", involvedObject: { ...gone.involvedObject } };
+  const starting = sessionView("demo", "dev", [next], [], { job: job(), events: [killed], now });
+  assertEquals(starting.restart?.cause, "deleted");
+  assertEquals(starting.status, "Starting");
+  // ...but one from a pod of the Job of the same name before this one (stopped, then resumed) says nothing
+  const resumed = job();
+  resumed.metadata!.creationTimestamp = "2026-01-01T00:10:05Z" as unknown as Date;
+  assertEquals(restartOf(resumed, [next], [killed], now), undefined);
   // a pod going (a delete) with the Job active: Restarting, never Stopped
   const del = running("kodama-demo-ddddd", "2026-01-01T00:00:00Z");
   del.metadata!.deletionTimestamp = "2026-01-01T00:10:10Z" as unknown as Date;
