@@ -14,11 +14,13 @@ import { formatDuration, parseDuration } from "../base/duration.ts";
 import { originOf } from "../config/origin.ts";
 import { dotenvFilesAreYours } from "../config/steering.ts";
 import type { EnvSource } from "../session/spec/envfile.ts";
+import { resolveVars, type VarSource } from "../session/spec/varsource.ts";
 import { isAbsolute, join } from "../base/fs/fspath.ts";
 import {
   agentChoiceOf,
   configChoice,
   ENVLOAD_ARGV,
+  forwardedEnv,
   isPresetName,
   type PresetName,
   resolveAgent,
@@ -53,7 +55,7 @@ export interface CheckOptions {
 }
 
 /** Where a local variable came from: an env file, this environment, `agent keys`. */
-export type VarSource = { value: string; from: string };
+export type { VarSource };
 
 /** A check's outcome, as `-o json` prints it. */
 export interface CheckReport {
@@ -75,29 +77,29 @@ export interface CheckReport {
 }
 
 /**
- * The local variables of a preset's credential and endpoint: the env files first, then this environment,
- * then a key kept by `agent keys` (as `start` puts them into the env Secret).
+ * The local variables of a preset's credential and endpoint, by the rule `start` puts them into the env
+ * Secret with (session/spec/varsource.ts): `--env-file` over this environment over the config's env files,
+ * then a key kept by `agent keys`. `forward`: the names this environment and the keys may supply (default:
+ * all of `names`); `storedOnly`: names read from the keys alone (`agent keys test`).
  */
 export async function localVars(
   names: string[],
-  files: { file: string; vars: Record<string, string> }[],
+  files: EnvSource[],
   keys: KeyStoreDeps | undefined,
-  storedOnly: string[] = [],
+  o: { storedOnly?: string[]; forward?: readonly string[]; excluded?: readonly string[] } = {},
 ): Promise<Record<string, VarSource>> {
-  const out: Record<string, VarSource> = {};
-  for (const n of names) {
-    const f = files.find((s) => s.vars[n]);
-    // `agent keys test`: the key variables come from the store alone
-    const here = storedOnly.includes(n) ? undefined : Deno.env.get(n);
-    if (f) out[n] = { value: f.vars[n], from: `env file ${f.file}` };
-    else if (here) out[n] = { value: here, from: "this environment" };
-    else if (keys) {
-      const v = await storedVar(keys, n).catch(() => undefined);
-      if (v) out[n] = { value: v, from: "kodama agent keys" };
-    }
-  }
-  return out;
+  const storedOnly = o.storedOnly ?? [];
+  return await resolveVars(names, {
+    sources: files.map((f) => ({ ...f, vars: omit(f.vars, storedOnly) })),
+    forward: o.forward ?? names,
+    here: (n) => storedOnly.includes(n) ? undefined : Deno.env.get(n),
+    ...(keys ? { stored: (n: string) => storedVar(keys, n) } : {}),
+    ...(o.excluded ? { excluded: o.excluded } : {}),
+  });
 }
+
+const omit = (vars: Record<string, string>, names: string[]) =>
+  Object.fromEntries(Object.entries(vars).filter(([k]) => !names.includes(k)));
 
 /** The preset of a check: --agent, else the session's, else the config's. Exit 2 for a custom command. */
 function presetOf(o: CheckOptions, cfg: Config, session?: SessionAgent): PresetName {
@@ -235,7 +237,13 @@ async function fromHere(
     (o.envFiles ?? []).map((p) => ({ path: resolve(o.cwd ?? Deno.cwd(), p), display: p, required: true })),
   );
   const keyVars = plan.keys.map((k) => k.variable);
-  const vars = await localVars([plan.baseVar, ...keyVars], files, keys, o.storedOnly ? keyVars : []);
+  // the names start would take from here: the user's config alone decides (forwardedEnv), as at start
+  const forward = forwardedEnv(preset, cfg, (k) => originOf(cfg)?.sources[k]);
+  const vars = await localVars([plan.baseVar, ...keyVars], files, keys, {
+    forward,
+    excluded: cfg.env.excludeVars,
+    ...(o.storedOnly ? { storedOnly: keyVars } : {}),
+  });
   const env = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v.value]));
   const way = plan.keys.find((k) => env[k.variable]);
   // another provider's key is said without a request

@@ -178,7 +178,26 @@ export async function startGroup(
     checkPromptOptions(o);
     const { groupCheck } = await import("./preflight.ts");
     const { flagLayer } = await import("./settings.ts");
-    await groupCheck({ ...o, settings: flagLayer(o.settings ?? {}) }, cfg, io.err);
+    // every distinct agent of the group; a provider whose key the namespace's gateway holds asks for none here
+    const viaGateway = !o.noGateway && cfg.session.gateway !== false;
+    await groupCheck(
+      {
+        ...o,
+        settings: flagLayer(o.settings ?? {}),
+        variants: Array.from({ length: o.replicas }, (_, k) => {
+          const v = variants.get(k + 1);
+          return v ? choiceOfWords(v) : undefined;
+        }),
+        ...(viaGateway
+          ? {
+            heldByGateway: async () =>
+              (await import("./gateway/session.ts")).gatewayHeldProviders(kube, o.namespace),
+          }
+          : {}),
+      },
+      cfg,
+      io.err,
+    );
   }
   const names = Array.from({ length: o.replicas }, (_, k) => `${o.name}-${k + 1}`);
   const { replicas: _r, variants: _v, ...single } = o;

@@ -9,7 +9,7 @@ import type { KubeObjects } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { namesOf, type SessionSpec } from "../session/spec/spec.ts";
-import { isPresetName, PRESETS } from "./presets.ts";
+import { type AgentChoice, isPresetName, PRESETS } from "./presets.ts";
 import { wrongKeyProblem } from "./keys.ts";
 import { POD_AUTH_VAR } from "./gateway/chatgpt.ts";
 
@@ -76,21 +76,51 @@ export function credentialPreflight(kube: KubeObjects, err: Sink) {
 }
 
 /**
- * `start --replicas N --prompt` (N > 1): one real request first (`agent check` from this machine, the
- * group's agent, the flags' or the config's model). A refused or missing key (exit 4) or an unknown model
- * (exit 3) stops the start before any pod; transient trouble is a warning (the runs wait it out).
+ * `start --replicas N --prompt` (N > 1): one real request first for every distinct agent of the group (the
+ * group's agent, and each `--agent-variant`'s preset), from this machine, with the flags' or the config's
+ * model, its key found as `start` finds it (varsource.ts). A refused or missing key (exit 4) or an unknown
+ * model (exit 3) stops the start before any pod; transient trouble is a warning (the runs wait it out). An
+ * agent whose provider's key the namespace's gateway holds (`heldByGateway`) asks for no key of this machine,
+ * as a single start through the gateway does not.
  */
 export async function groupCheck(
-  o: { agentName?: string; settings?: { model?: string }; envFiles?: string[] },
+  o: {
+    agentName?: string;
+    settings?: { model?: string };
+    envFiles?: string[];
+    /** each replica's `--agent-variant` (undefined: the group's agent) */
+    variants?: (AgentChoice | undefined)[];
+    /** the providers whose keys the namespace's gateway holds */
+    heldByGateway?: () => Promise<string[]>;
+  },
   cfg: import("../config/schema.ts").Config,
   err: Sink,
 ): Promise<void> {
   const { agentChoiceOf, configChoice, resolveAgent } = await import("./presets.ts");
-  const agent = resolveAgent(
-    [o.agentName !== undefined ? agentChoiceOf(o.agentName) : configChoice(cfg)],
-    cfg,
-  );
-  if (!isPresetName(agent.preset)) return;
+  const base = o.agentName !== undefined ? agentChoiceOf(o.agentName) : configChoice(cfg);
+  const presets = [
+    ...new Set(
+      (o.variants?.length ? o.variants : [undefined]).map((v) => resolveAgent([v, base], cfg).preset),
+    ),
+  ].filter(isPresetName);
+  const held = presets.length ? await o.heldByGateway?.() ?? [] : [];
+  for (const preset of presets) {
+    const provider = providerOfPreset(preset);
+    if (held.includes(provider)) {
+      err.write(`agent check: ${preset} skipped: the namespace's gateway holds the ${provider} key\n`);
+      continue;
+    }
+    await checkOne(preset, o, cfg, err);
+  }
+}
+
+/** One agent's check of groupCheck. */
+async function checkOne(
+  preset: string,
+  o: { settings?: { model?: string }; envFiles?: string[] },
+  cfg: import("../config/schema.ts").Config,
+  err: Sink,
+): Promise<void> {
   const [{ agentCheckCommand }, { defaultDeps }] = await Promise.all([
     import("./checkrun.ts"),
     import("./keys.ts"),
@@ -98,7 +128,7 @@ export async function groupCheck(
   const lines: string[] = [];
   try {
     await agentCheckCommand(
-      { agent: agent.preset, model: o.settings?.model, envFiles: o.envFiles, output: "json" },
+      { agent: preset, model: o.settings?.model, envFiles: o.envFiles, output: "json" },
       cfg,
       { out: { write: (c) => void lines.push(String(c)) }, err, keys: await defaultDeps() },
     );

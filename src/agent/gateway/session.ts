@@ -37,6 +37,20 @@ async function namespaceGateway(kube: KubeObjects, ns: string) {
   return config && url ? { config, url } : undefined;
 }
 
+/**
+ * The providers whose keys the namespace's gateway holds (`anthropic`, `openai`, `gemini`; a ChatGPT login
+ * counts as `openai`'s, Codex's), none without a gateway. A session of those providers needs no key of this
+ * machine: the gateway's stands in for it (`start --replicas`' check asks for none).
+ */
+export async function gatewayHeldProviders(kube: KubeObjects, ns: string): Promise<string[]> {
+  const g = await namespaceGateway(kube, ns);
+  if (!g) return [];
+  const held = Object.entries(g.config.providers).filter(([p, slot]) => p !== "git" && slot?.keys.length);
+  const out = held.map(([p]) => p === "chatgpt" ? "openai" : p);
+  if (g.config.providers.chatgpt?.login) out.push("openai");
+  return [...new Set(out)];
+}
+
 const finiteOr0 = (n: number | undefined) => n !== undefined && Number.isFinite(n) ? n : 0;
 
 /**

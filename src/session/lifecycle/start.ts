@@ -30,6 +30,7 @@ import { durationValueMs, formatDuration, parseDuration } from "../../base/durat
 import { renderList } from "../../ui/output.ts";
 import type { Sink } from "../../base/sink.ts";
 import { checkEnvSize, dropWarning, filterEnv, markTracked, readEnvFiles } from "../spec/envfile.ts";
+import { resolveVars } from "../spec/varsource.ts";
 import { dotenvFilesAreYours, holdSteering } from "../../config/steering.ts";
 import { editorData } from "../spec/editor.ts";
 import {
@@ -307,25 +308,31 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   // the global defaults.env.excludeVars and the repo's env.excludeVars both apply (the contract's merge)
   const excluded = [...cfg.env.excludeVars, ...(o.tpl?.env?.exclude ?? []), ...o.envExclude];
   const env = filterEnv(sources, excluded);
-  // the agent's credentials reach it through the env Secret: from the env files, else this environment.
+  // the agent's credentials reach it through the env Secret, by the one rule `agent check` uses too
+  // (varsource.ts): --env-file over this environment over the config's and template's files, then agent keys.
   // Which names: the user's config or the defaults only (a repo's agent.* lists are ignored on load).
   const chosen = o.agentFor?.(o.tpl?.agent, o.keptAgent);
   const fromHere: string[] = [];
   // said once the gateway step has decided what the env Secret holds (forwardedNotes)
   const forwarded: { name: string; from: string }[] = [];
-  for (const k of chosen?.forwardEnv ?? (fromRepo("agent.authEnv") ? [] : cfg.agent.authEnv)) {
-    const v = Deno.env.get(k);
-    if (!(k in env.vars) && v && !excluded.includes(k)) {
-      env.vars[k] = v;
-      fromHere.push(k);
-      // (a CA bundle's own note says where it goes)
-      if (k !== "NODE_EXTRA_CA_CERTS") forwarded.push({ name: k, from: "this environment" });
-    } else if (!(k in env.vars) && !v && !excluded.includes(k) && o.storedEnv) {
-      const stored = await o.storedEnv(k);
-      if (stored) {
-        env.vars[k] = stored;
-        forwarded.push({ name: k, from: "kodama agent keys" });
-      }
+  const forward = chosen?.forwardEnv ?? (fromRepo("agent.authEnv") ? [] : cfg.agent.authEnv);
+  const resolved = await resolveVars(forward, {
+    sources,
+    forward,
+    here: (n) => Deno.env.get(n),
+    ...(o.storedEnv ? { stored: o.storedEnv } : {}),
+    excluded,
+  });
+  for (const [k, v] of Object.entries(resolved)) {
+    const file = v.from.startsWith("env file ");
+    // (a file's variable filterEnv dropped stays dropped, said by its warning)
+    if (file && !(k in env.vars)) continue;
+    env.vars[k] = v.value;
+    if (file) continue;
+    if (v.from === "this environment") fromHere.push(k);
+    // (a CA bundle's own note says where it goes)
+    if (k !== "NODE_EXTRA_CA_CERTS" || v.from !== "this environment") {
+      forwarded.push({ name: k, from: v.from });
     }
   }
   const notify = await o.notifyOf?.();

@@ -54,6 +54,8 @@ export interface EnvSource {
   problems?: string[];
   /** who chose the file when it is not you (config/steering.ts): `the repository's env file ".env"` */
   from?: string;
+  /** named on the command line (`--env-file`, a required file): over this environment (varsource.ts) */
+  named?: boolean;
 }
 
 const ASSIGNMENT = /^\s*(?:export\s+)?[\w.-]+\s*(?:=|:\s|:$)/;
@@ -215,6 +217,7 @@ export async function readEnvFiles(
       vars: parse(text),
       problems: envFileProblems(text, f.display),
       ...(f.from !== undefined ? { from: f.from } : {}),
+      ...(f.required ? { named: true } : {}),
     });
   }
   return out;
