@@ -1,10 +1,8 @@
 # shellcheck shell=sh
 # kodama session: the pod stays up until `kodama stop`. The main process (session/spec/manifests.ts):
-#   sh -c KEEPALIVE kodama-session EDITOR_DIR REPLACE DEFAULTS [WATCHDOG IDLE TICK GRACE DURATION]
-# First the editor configs from EDITOR_DIR (the ConfigMap's mount) into HOME: REPLACE and DEFAULTS are
-# space-separated `FILE:PATH` pairs (a file of the ConfigMap, its path under HOME). A repository's file
-# (REPLACE) replaces the copy at each start; a default only fills a missing file, so edits made in the
-# session stay. Then it waits to be stopped: with WATCHDOG (watchdog.sh's text: idle stop) that program
+#   sh -c KEEPALIVE kodama-session [WATCHDOG IDLE TICK GRACE DURATION]
+# (The editor configs are copied before, by the container's postStart hook: pod/editorconfig.sh.)
+# It waits to be stopped: with WATCHDOG (watchdog.sh's text: idle stop) that program
 # takes over the process, else `sleep` in a loop (busybox has it); an image without sleep blocks on the
 # container's open stdin instead. TERM/INT end it at once, so `stop` is quick, with its `sleep` (in a pod
 # the container's end takes it anyway; run anywhere else, it would be left sleeping a day). No double dollar
@@ -47,17 +45,6 @@ on_term() {
 # this process's pid (the shell opens the file itself: no child), never a double dollar
 me=""; read -r me _ < /proc/self/stat 2>/dev/null || :
 trap on_term TERM INT
-dir="$1"; replace="$2"; defaults="$3"; shift 3
-for f in $replace; do
-  src=$dir/${f%%:*}; dst="$HOME/${f#*:}"
-  # a copy on the home volume (editable in the session); the repo's version wins at each start
-  [ -f "$src" ] && mkdir -p "${dst%/*}" && rm -f "$dst" && cp "$src" "$dst"
-done
-for f in $defaults; do
-  src=$dir/${f%%:*}; dst="$HOME/${f#*:}"
-  # a default never replaces what is there (a file edited in the session, a link, a directory)
-  [ -f "$src" ] && [ ! -e "$dst" ] && [ ! -L "$dst" ] && mkdir -p "${dst%/*}" && cp "$src" "$dst"
-done
 for h in "$HOME"/.kodama/on-start.d/*; do
   [ -f "$h" ] && (unset KODAMA_IDLE_IGNORE; exec sh "$h" < /dev/null > /dev/null 2>&1) &
 done

@@ -33,6 +33,7 @@ import { checkedCpu, checkedSize, formatCpu, formatSize, sessionResources } from
 import type { Sidecar } from "./template.ts";
 import { TERMINATION_LOG, WATCHDOG, watchdogArgs } from "../lifecycle/lifetime.ts";
 import KEEPALIVE from "../pod/keepalive.sh" with { type: "text" };
+import EDITORCONFIG from "../pod/editorconfig.sh" with { type: "text" };
 import { buildEgressPolicy, containerSecurity, POD_SECCOMP } from "./sandbox.ts";
 import { gatewayEgressPolicy } from "./gateway.ts";
 import { podScheduling, withRequests } from "./scheduling.ts";
@@ -131,27 +132,35 @@ export function buildEditorConfigMap(spec: SessionSpec, files: Record<string, st
 }
 
 /**
- * The main process's command (pod/keepalive.sh): copy the editor configs into $HOME, then wait to be
- * stopped (with idle stop, the watchdog: pod/watchdog.sh). A repository's file replaces the copy at each
- * start; a default only fills a missing file, so edits made in the session stay. With idle stop, the main
- * process (and all it runs) carries KODAMA_IDLE_IGNORE=1 in its environment, so the watchdog tells its own
- * processes from those started through exec (which never have it).
+ * The main process's command (pod/keepalive.sh): wait to be stopped (with idle stop, the watchdog:
+ * pod/watchdog.sh). With idle stop, the main process (and all it runs) carries KODAMA_IDLE_IGNORE=1 in its
+ * environment, so the watchdog tells its own processes from those started through exec (which never have it).
  */
 export function keepAliveCommand(spec: SessionSpec): string[] {
-  const repo = spec.editorFiles.filter((f) => f in EDITOR_FILES);
-  const defaults = spec.editor ? Object.keys(EDITOR_FILES).filter((f) => !repo.includes(f)) : [];
-  const pairs = (files: string[]) => files.map((f) => `${f}:${EDITOR_FILES[f]}`).join(" ");
-  const args = ["kodama-session", EDITOR_MOUNT, pairs(repo), pairs(defaults)];
-  if (!spec.idleStop) return ["sh", "-c", KEEPALIVE, ...args];
+  if (!spec.idleStop) return ["sh", "-c", KEEPALIVE, "kodama-session"];
   return [
     "sh",
     "-c",
     'KODAMA_IDLE_IGNORE=1 exec sh -c "$0" "$@"',
     KEEPALIVE,
-    ...args,
+    "kodama-session",
     WATCHDOG,
     ...watchdogArgs(spec.idleStop),
   ];
+}
+
+/**
+ * The session container's postStart hook (pod/editorconfig.sh): the editor configs into $HOME before the
+ * kubelet counts the container as running, so the pod is Ready (and `start` returns, an attach opens an
+ * editor) only once they are there. A repository's file replaces the copy at each start; a default only
+ * fills a missing file, so edits made in the session stay. Undefined when there is nothing to copy.
+ */
+export function editorConfigHook(spec: SessionSpec): string[] | undefined {
+  const repo = spec.editorFiles.filter((f) => f in EDITOR_FILES);
+  const defaults = spec.editor ? Object.keys(EDITOR_FILES).filter((f) => !repo.includes(f)) : [];
+  if (!repo.length && !defaults.length) return undefined;
+  const pairs = (files: string[]) => files.map((f) => `${f}:${EDITOR_FILES[f]}`).join(" ");
+  return ["sh", "-c", EDITORCONFIG, "kodama-editor", EDITOR_MOUNT, pairs(repo), pairs(defaults)];
 }
 
 export function podVolumes(spec: SessionSpec): V1Volume[] {
@@ -204,10 +213,12 @@ export function mainContainer(spec: SessionSpec): V1Container {
   }
   // --cpu-request/--memory-request and the devices (--gpu, --resource): scheduling.ts
   const r = withRequests(base, spec.scheduling);
+  const hook = editorConfigHook(spec);
   return {
     name: CONTAINER,
     image: spec.image,
     command: keepAliveCommand(spec),
+    ...(hook ? { lifecycle: { postStart: { exec: { command: hook } } } } : {}),
     workingDir: spec.workdir,
     env: [
       // a template's plain variables, then kodama's (HOME and KODAMA_* are the session's own)

@@ -43,7 +43,7 @@ import {
 } from "./images.ts";
 import { busyboxBinDir } from "./busybox.ts";
 import { GroupSet, type ProcessTable } from "./procs.ts";
-import { runProbe } from "./probes.ts";
+import { runHookExec, runProbe } from "./probes.ts";
 import {
   backoffMs,
   Conditions,
@@ -450,13 +450,20 @@ export class PodRun {
     void proc.exited.then(() => (ended = true));
     proc.child.once("exit", () => (ended = true));
     if (c.view) await c.view.awaitInit(proc.pid, () => ended || this.stopping);
-    c.state = { running: { startedAt } };
-    c.started = true;
-    c.ready = !spec.readinessProbe && !c.init;
-    if (!c.init && this.phase === "Pending") this.phase = "Running";
+    // a postStart hook: the kubelet runs it before the container counts as running (the pod stays Pending,
+    // ContainerCreating, not Ready, meanwhile); its failure kills the container (seen on v1.24)
     this.event("Normal", "Started", `Started container ${c.name}`);
-    if (spec.readinessProbe && !c.init) this.probeLoop(c, env);
-    this.publish();
+    const hook = spec.lifecycle?.postStart;
+    const killed = hook && !c.init && !ended && !this.stopping &&
+      await this.postStart(c, hook, env, () => ended);
+    if (!killed) {
+      c.state = { running: { startedAt } };
+      c.started = true;
+      c.ready = !spec.readinessProbe && !c.init;
+      if (!c.init && this.phase === "Pending") this.phase = "Running";
+      if (spec.readinessProbe && !c.init) this.probeLoop(c, env);
+      this.publish();
+    }
     const exit: ProcExit = await proc.exited;
     if (c.view) c.view.init = undefined;
     // what was started in the container through exec ends with it (its exec streams end too): the kernel
@@ -561,6 +568,56 @@ export class PodRun {
     );
     await this.table.terminate([...holders], 0);
     await this.finishStop();
+  }
+
+  /**
+   * Run a container's postStart hook (exec; httpGet as a probe runs it), with no timeout (a hook has none).
+   * A failure is the kubelet's FailedPostStartHook event (its v1.24 text), then the container is stopped as
+   * a delete stops it (Killing, TERM, the grace period, KILL): true then, and its exit takes the
+   * restartPolicy.
+   */
+  private async postStart(
+    c: ContainerRun,
+    // deno-lint-ignore no-explicit-any
+    hook: Record<string, any>,
+    env: Record<string, string>,
+    ended: () => boolean,
+  ): Promise<boolean> {
+    const target = {
+      podIP: this.podIP,
+      container: c.spec,
+      env,
+      command: (argv: string[]) => {
+        try {
+          return this.command(c, argv, env);
+        } catch {
+          return undefined;
+        }
+      },
+    };
+    const pod = `${this.name}_${this.namespace}(${this.podObject().metadata?.uid ?? ""})`;
+    let message: string | undefined;
+    if (hook.exec?.command) {
+      const argv = (hook.exec.command as unknown[]).map(String);
+      const r = await runHookExec(argv, target);
+      if (r.code !== 0) {
+        message =
+          `Exec lifecycle hook ([${argv.join(" ")}]) for Container "${c.name}" in Pod "${pod}" failed - ` +
+          `error: command '${argv.join(" ")}' exited with ${r.code}: ${r.output}, message: ${
+            JSON.stringify(r.output)
+          }`;
+      }
+    } else if (!await runProbe({ ...hook, timeoutSeconds: 86_400 }, target)) {
+      message = `Http lifecycle hook (${
+        hook.httpGet?.path ?? "/"
+      }) for Container "${c.name}" in Pod "${pod}" failed`;
+    }
+    if (message === undefined || ended() || this.stopping || !c.proc) return false;
+    this.event("Warning", "FailedPostStartHook", message);
+    this.event("Normal", "Killing", "FailedPostStartHook");
+    const grace = Number(this.podObject().spec?.terminationGracePeriodSeconds ?? 30);
+    await this.table.terminate([...c.proc.groups], Math.max(0, grace) * 1000);
+    return true;
   }
 
   /**

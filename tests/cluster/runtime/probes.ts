@@ -82,3 +82,23 @@ export function runProbe(probe: Record<string, any>, t: ProbeTarget): Promise<bo
   }
   return Promise.resolve(true);
 }
+
+/** A postStart hook's exec, to its end: its exit code and what it wrote (stdout and stderr, as the kubelet keeps). */
+export function runHookExec(
+  argv: string[],
+  t: ProbeTarget,
+): Promise<{ code: number; output: string }> {
+  const cmd = t.command(argv);
+  if (!cmd) {
+    return Promise.resolve({ code: 127, output: `exec: "${argv[0]}": executable file not found in $PATH` });
+  }
+  return new Promise((resolve) => {
+    const o = { cwd: cmd.cwd, env: t.env, stdio: ["ignore", "pipe", "pipe"] as ("ignore" | "pipe")[] };
+    const p = SETSID ? spawn(SETSID, [cmd.file, ...cmd.args], o) : spawn(cmd.file, cmd.args, o);
+    const out: Buffer[] = [];
+    p.stdout?.on("data", (d: Buffer) => out.push(d));
+    p.stderr?.on("data", (d: Buffer) => out.push(d));
+    p.on("error", (e) => resolve({ code: 126, output: String(e.message) }));
+    p.on("close", (code) => resolve({ code: code ?? 137, output: Buffer.concat(out).toString() }));
+  });
+}

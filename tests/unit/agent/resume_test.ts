@@ -48,7 +48,7 @@ async function world(): Promise<World> {
 /** The session's main process of one pod (keepalive.sh, no editor files, no idle stop). */
 function pod(w: World, uid: string): Deno.ChildProcess {
   return new Deno.Command("sh", {
-    args: ["-c", KEEPALIVE, "kodama-session", `${w.home}/none`, "", ""],
+    args: ["-c", KEEPALIVE, "kodama-session"],
     env: w.env(uid),
     clearEnv: true,
     cwd: w.ws,

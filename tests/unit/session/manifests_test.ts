@@ -1,8 +1,14 @@
 import { assert, assertEquals, assertThrows } from "@kodama/test-assert";
 import { configSchema } from "../../../src/config/schema.ts";
-import { buildSession, keepAliveCommand, redactedList } from "../../../src/session/spec/manifests.ts";
+import {
+  buildSession,
+  editorConfigHook,
+  keepAliveCommand,
+  redactedList,
+} from "../../../src/session/spec/manifests.ts";
 import { WATCHDOG, watchdogArgs } from "../../../src/session/lifecycle/lifetime.ts";
 import KEEPALIVE from "../../../src/session/pod/keepalive.sh" with { type: "text" };
+import EDITORCONFIG from "../../../src/session/pod/editorconfig.sh" with { type: "text" };
 import { EDITOR_MOUNT, resolveSpec, specOf } from "../../../src/session/spec/spec.ts";
 import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
 
@@ -115,21 +121,31 @@ Deno.test("objects: labels, the settings annotation, volumes, and a pod that run
   assertEquals(pod.serviceAccountName, undefined);
 });
 
-Deno.test("keep-alive: POSIX sh, sleep when present, editor configs linked into HOME only when the repo has them", () => {
+Deno.test("keep-alive: POSIX sh, sleep when present; the editor configs by the postStart hook, only what is there", () => {
   const plain = keepAliveCommand(spec());
-  // a constant program (pod/keepalive.sh); what it copies comes as arguments
-  assertEquals(plain.slice(0, 3), ["sh", "-c", KEEPALIVE]);
-  assertEquals(plain.slice(3), ["kodama-session", EDITOR_MOUNT, "", ""]);
+  // a constant program (pod/keepalive.sh)
+  assertEquals(plain, ["sh", "-c", KEEPALIVE, "kodama-session"]);
   assert(KEEPALIVE.includes(`trap on_term TERM INT`));
   assert(/on_term\(\) \{\s+kill "\$!" 2>\/dev\/null\n/.test(KEEPALIVE));
   assert(KEEPALIVE.includes("sleep 86400 & wait $!"));
   assert(!KEEPALIVE.includes("$$"), "Kubernetes turns $$ in a command into $");
-  const withEditor = keepAliveCommand(spec({}, [], ["helix-config.toml", "zellij-config.kdl"]));
+  assert(!EDITORCONFIG.includes("$$"), "Kubernetes turns $$ in a command into $");
+  // no editor files: no hook
+  assertEquals(editorConfigHook(spec()), undefined);
+  assertEquals(buildSession(spec(), { env: {}, editor: {} }).pod.spec!.containers[0].lifecycle, undefined);
+  const s = spec({}, [], ["helix-config.toml", "zellij-config.kdl"]);
+  const hook = editorConfigHook(s)!;
+  assertEquals(hook.slice(0, 5), ["sh", "-c", EDITORCONFIG, "kodama-editor", EDITOR_MOUNT]);
   assertEquals(
-    withEditor[5],
+    hook[5],
     "helix-config.toml:.config/helix/config.toml zellij-config.kdl:.config/zellij/config.kdl",
   );
-  assert(!withEditor.join(" ").includes("languages.toml"));
+  assert(!hook.join(" ").includes("languages.toml"));
+  // the session container runs it before it counts as running (the kubelet's postStart)
+  assertEquals(
+    buildSession(s, { env: {}, editor: {} }).pod.spec!.containers[0].lifecycle,
+    { postStart: { exec: { command: hook } } },
+  );
   // idle stop: the watchdog takes over, the main process marked as its own
   const idle = keepAliveCommand({ ...spec(), idleStop: 1800 });
   assertEquals(idle.slice(0, 5), [
@@ -139,7 +155,7 @@ Deno.test("keep-alive: POSIX sh, sleep when present, editor configs linked into 
     KEEPALIVE,
     "kodama-session",
   ]);
-  assertEquals(idle.slice(8), [WATCHDOG, ...watchdogArgs(1800)]);
+  assertEquals(idle.slice(5), [WATCHDOG, ...watchdogArgs(1800)]);
 });
 
 /** A process's children (pgrep -P: procps on Linux, the base system on macOS). */
@@ -161,7 +177,7 @@ function alive(pid: number): boolean {
 
 Deno.test({
   name:
-    "keep-alive: the repository's editor files replace the copy in HOME, defaults only fill; then it waits",
+    "editor hook: the repository's editor files replace the copy in HOME, defaults only fill; keep-alive waits",
   ignore: Deno.build.os === "windows",
   fn: async () => {
     const root = await Deno.makeTempDir({ prefix: "kodama-keepalive-" });
@@ -174,12 +190,20 @@ Deno.test({
     await Deno.writeTextFile(`${home}/.config/helix/config.toml`, "edited\n");
     await Deno.writeTextFile(`${home}/.config/helix/languages.toml`, "edited\n");
     const s = { ...spec({}, [], ["helix-config.toml"]), editor: true };
+    const hook = editorConfigHook(s)!;
+    hook[4] = dir;
+    const h = await new Deno.Command("sh", { args: hook.slice(1), env: { HOME: home } }).output();
+    assertEquals(h.code, 0);
+    // a hook that cannot copy (no such folder) still succeeds: the kubelet would kill the container
+    const bad = editorConfigHook(s)!;
+    bad[4] = `${root}/missing`;
+    assertEquals(
+      (await new Deno.Command("sh", { args: bad.slice(1), env: { HOME: home } }).output()).code,
+      0,
+    );
     const argv = keepAliveCommand(s);
-    argv[4] = dir;
     const c = new Deno.Command("sh", { args: argv.slice(1), env: { HOME: home }, stderr: "piped" }).spawn();
     try {
-      // it copies, then waits: once its sleep runs, every file is written (a file that merely exists may
-      // still be empty: CI of stop 80 read config.kdl between cp's create and its write)
       let sleeper: number[] = [];
       for (const end = Date.now() + 30_000; Date.now() < end && !sleeper.length;) {
         sleeper = await sleepsOf(c.pid);
@@ -230,7 +254,7 @@ Deno.test("editor defaults: the ConfigMap has all three files; defaults only fil
   assertEquals(data["zellij-config.kdl"], EDITOR_DEFAULTS["zellij-config.kdl"]);
   const o = buildSession(s, { env: {}, editor: data });
   assertEquals(o.configMap?.data, data);
-  const argv = keepAliveCommand(s);
+  const argv = editorConfigHook(s)!;
   // the repository's file: replaced at each start; the defaults: only where nothing is
   assertEquals(argv.slice(5, 7), [
     "helix-config.toml:.config/helix/config.toml",

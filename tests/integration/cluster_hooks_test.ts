@@ -1,0 +1,150 @@
+/**
+ * A container's postStart hook as a v1.24 kubelet runs it (seen on the real cluster of ../shared/real-cluster):
+ * the container's Started event comes first, but until the hook ends the container stays `waiting`
+ * (ContainerCreating), the pod Pending and not Ready; a hook that fails is a FailedPostStartHook event
+ * (`Exec lifecycle hook ([ARGV]) … exited with N: OUTPUT`), then `Killing: FailedPostStartHook` and the
+ * container's stop, whose exit takes the restartPolicy. kodama's sessions copy their editor configs in
+ * such a hook, so a session is Ready only once they are there. Runs against a real cluster too.
+ */
+import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
+import {
+  KODAMA_TEST_IMAGE,
+  kubectl,
+  tempNamespace,
+  type TestCluster,
+  waitUntil,
+} from "../cluster/harness.ts";
+import { clusterTest } from "../cluster/fixture.ts";
+
+interface Ev {
+  type: string;
+  reason: string;
+  message: string;
+}
+
+async function events(c: TestCluster, ns: string, pod: string): Promise<Ev[]> {
+  const r = await kubectl(c, [
+    "get",
+    "events",
+    "-n",
+    ns,
+    "--field-selector",
+    `involvedObject.name=${pod}`,
+    "-o",
+    "json",
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout).items.map((e: Ev) => ({ type: e.type, reason: e.reason, message: e.message }));
+}
+
+async function pod(c: TestCluster, ns: string, name: string) {
+  const r = await kubectl(c, ["get", "pod", name, "-n", ns, "-o", "json"]);
+  assertEquals(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+function manifest(name: string, hook: string): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name },
+    spec: {
+      restartPolicy: "Never",
+      terminationGracePeriodSeconds: 5,
+      containers: [{
+        name: "c",
+        image: KODAMA_TEST_IMAGE,
+        imagePullPolicy: "IfNotPresent",
+        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"],
+        lifecycle: { postStart: { exec: { command: ["sh", "-c", hook] } } },
+      }],
+    },
+  });
+}
+
+clusterTest("postStart hooks: the container is not running until its hook ends; a failed hook stops it", {
+  seed: "none",
+}, async (t, c) => {
+  const ns = await tempNamespace(c, "fidelity-hooks");
+  try {
+    await t.step(
+      "a hook that has not ended: Started said, the container waiting, the pod Pending, not Ready",
+      async () => {
+        const r = await kubectl(c, ["apply", "-n", ns.name, "-f", "-"], {
+          stdin: manifest("slow", "sleep 3600"),
+        });
+        assertEquals(r.code, 0, r.stderr);
+        await waitUntil(
+          async () => (await events(c, ns.name, "slow")).some((e) => e.reason === "Started"),
+          120_000,
+          "the Started event",
+        );
+        const p = await pod(c, ns.name, "slow");
+        assertEquals(p.status.phase, "Pending");
+        assertEquals(p.status.containerStatuses?.[0]?.state?.waiting?.reason, "ContainerCreating");
+        assertEquals(p.status.containerStatuses?.[0]?.ready, false);
+        assert(
+          !p.status.conditions?.some((x: { type: string; status: string }) =>
+            x.type === "Ready" && x.status === "True"
+          ),
+        );
+      },
+    );
+
+    await t.step("a hook that ends: Running and Ready after it", async () => {
+      const r = await kubectl(c, ["apply", "-n", ns.name, "-f", "-"], {
+        stdin: manifest("quick", "echo hooked > /tmp/h"),
+      });
+      assertEquals(r.code, 0, r.stderr);
+      const w = await kubectl(c, [
+        "wait",
+        "-n",
+        ns.name,
+        "pod/quick",
+        "--for=condition=Ready",
+        "--timeout=120s",
+      ]);
+      assertEquals(w.code, 0, w.stderr);
+      const x = await kubectl(c, ["exec", "-n", ns.name, "quick", "--", "cat", "/tmp/h"]);
+      assertEquals(x.stdout, "hooked\n", x.stderr);
+    });
+
+    await t.step(
+      "a hook that fails: FailedPostStartHook with its output, Killing, the container stopped",
+      async () => {
+        const r = await kubectl(c, ["apply", "-n", ns.name, "-f", "-"], {
+          stdin: manifest("failing", "echo nope >&2; exit 3"),
+        });
+        assertEquals(r.code, 0, r.stderr);
+        await waitUntil(
+          async () => ["Succeeded", "Failed"].includes((await pod(c, ns.name, "failing")).status.phase),
+          120_000,
+          "the pod's end",
+        );
+        const p = await pod(c, ns.name, "failing");
+        // the container's TERM handler ends it: exit 0
+        assertEquals(p.status.phase, "Succeeded");
+        assertEquals(p.status.containerStatuses[0].state.terminated.exitCode, 0);
+        let evs: Ev[] = [];
+        await waitUntil(
+          async () => (evs = await events(c, ns.name, "failing")).some((e) => e.reason === "Killing"),
+          30_000,
+          "the Killing event",
+        ).catch(() => {});
+        const failed = evs.find((e) => e.reason === "FailedPostStartHook");
+        assertEquals(failed?.type, "Warning");
+        assertMatch(
+          failed?.message ?? "",
+          /^Exec lifecycle hook \(\[sh -c echo nope >&2; exit 3\]\) for Container "c" in Pod "failing_fidelity-hooks-[0-9a-f]+\([0-9a-f-]+\)" failed - error: command 'sh -c echo nope >&2; exit 3' exited with 3: nope\n, message: "nope\\n"$/,
+        );
+        assert(
+          evs.some((e) =>
+            e.type === "Normal" && e.reason === "Killing" && e.message === "FailedPostStartHook"
+          ),
+        );
+      },
+    );
+  } finally {
+    await ns.remove();
+  }
+});
