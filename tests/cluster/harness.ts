@@ -345,3 +345,46 @@ export async function mergedKubeconfig(servers: { name: string; cluster: TestClu
   out["current-context"] = servers[0].name;
   await Deno.writeTextFile(path, YAML.stringify(out));
 }
+
+/** A core/v1 Event as tests compare it. */
+export interface PodEvent {
+  type: string;
+  reason: string;
+  message: string;
+}
+
+/** The events about pod `pod` in `ns`, as the real kubectl lists them. */
+export async function podEvents(c: TestCluster, ns: string, pod: string): Promise<PodEvent[]> {
+  const r = await kubectl(c, [
+    "get",
+    "events",
+    "-n",
+    ns,
+    "--field-selector",
+    `involvedObject.name=${pod}`,
+    "-o",
+    "json",
+  ]);
+  if (r.code !== 0) throw new Error(`kubectl get events: ${r.stderr}`);
+  return JSON.parse(r.stdout).items.map((e: PodEvent) => ({
+    type: e.type,
+    reason: e.reason,
+    message: e.message,
+  }));
+}
+
+/**
+ * The pod's events once `ready` holds of them (or after 30 s, for the assertions to say what is missing):
+ * a real kubelet records its events a moment after the status they go with, at a limited rate.
+ */
+export async function podEventsOnce(
+  c: TestCluster,
+  ns: string,
+  pod: string,
+  ready: (evs: PodEvent[]) => boolean,
+): Promise<PodEvent[]> {
+  let evs: PodEvent[] = [];
+  await waitUntil(async () => ready(evs = await podEvents(c, ns, pod)), 30_000, `the events of ${pod}`)
+    .catch(() => {});
+  return evs;
+}

@@ -10,32 +10,13 @@ import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import {
   KODAMA_TEST_IMAGE,
   kubectl,
+  type PodEvent,
+  podEvents,
   tempNamespace,
   type TestCluster,
   waitUntil,
 } from "../cluster/harness.ts";
 import { clusterTest } from "../cluster/fixture.ts";
-
-interface Ev {
-  type: string;
-  reason: string;
-  message: string;
-}
-
-async function events(c: TestCluster, ns: string, pod: string): Promise<Ev[]> {
-  const r = await kubectl(c, [
-    "get",
-    "events",
-    "-n",
-    ns,
-    "--field-selector",
-    `involvedObject.name=${pod}`,
-    "-o",
-    "json",
-  ]);
-  assertEquals(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout).items.map((e: Ev) => ({ type: e.type, reason: e.reason, message: e.message }));
-}
 
 async function pod(c: TestCluster, ns: string, name: string) {
   const r = await kubectl(c, ["get", "pod", name, "-n", ns, "-o", "json"]);
@@ -75,7 +56,7 @@ clusterTest("postStart hooks: the container is not running until its hook ends; 
         });
         assertEquals(r.code, 0, r.stderr);
         await waitUntil(
-          async () => (await events(c, ns.name, "slow")).some((e) => e.reason === "Started"),
+          async () => (await podEvents(c, ns.name, "slow")).some((e) => e.reason === "Started"),
           120_000,
           "the Started event",
         );
@@ -125,9 +106,9 @@ clusterTest("postStart hooks: the container is not running until its hook ends; 
         // the container's TERM handler ends it: exit 0
         assertEquals(p.status.phase, "Succeeded");
         assertEquals(p.status.containerStatuses[0].state.terminated.exitCode, 0);
-        let evs: Ev[] = [];
+        let evs: PodEvent[] = [];
         await waitUntil(
-          async () => (evs = await events(c, ns.name, "failing")).some((e) => e.reason === "Killing"),
+          async () => (evs = await podEvents(c, ns.name, "failing")).some((e) => e.reason === "Killing"),
           30_000,
           "the Killing event",
         ).catch(() => {});

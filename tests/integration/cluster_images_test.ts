@@ -9,50 +9,21 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama
 import {
   KODAMA_TEST_IMAGE,
   kubectl,
+  type PodEvent,
+  podEvents,
+  podEventsOnce,
   tempNamespace,
   type TestCluster,
   waitUntil,
 } from "../cluster/harness.ts";
 import { clusterTest } from "../cluster/fixture.ts";
 
-interface Ev {
-  type: string;
-  reason: string;
-  message: string;
-}
-
-async function events(c: TestCluster, ns: string, pod: string): Promise<Ev[]> {
-  const r = await kubectl(c, [
-    "get",
-    "events",
-    "-n",
-    ns,
-    "--field-selector",
-    `involvedObject.name=${pod}`,
-    "-o",
-    "json",
-  ]);
-  assertEquals(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout).items.map((e: Ev) => ({ type: e.type, reason: e.reason, message: e.message }));
-}
-
-/**
- * The pod's events once `ready` holds of them (or after 30 s, for the assertions to say what is missing):
- * a real kubelet records its events a moment after the status they go with, at a limited rate.
- */
-async function eventsOnce(c: TestCluster, ns: string, pod: string, ready: (evs: Ev[]) => boolean) {
-  let evs: Ev[] = [];
-  await waitUntil(async () => ready(evs = await events(c, ns, pod)), 30_000, `the events of ${pod}`)
-    .catch(() => {});
-  return evs;
-}
-
 async function jsonpath(c: TestCluster, ns: string, pod: string, path: string): Promise<string> {
   const r = await kubectl(c, ["get", "pod", pod, "-n", ns, "-o", `jsonpath={${path}}`]);
   return r.code === 0 ? r.stdout : "";
 }
 
-const has = (evs: Ev[], type: string, reason: string, message: string | RegExp) =>
+const has = (evs: PodEvent[], type: string, reason: string, message: string | RegExp) =>
   evs.some((e) =>
     e.type === type && e.reason === reason &&
     (typeof message === "string" ? e.message === message : message.test(e.message))
@@ -83,7 +54,7 @@ clusterTest("images: pull failures, pull policies and default commands, as a kub
           90_000,
           "ImagePullBackOff",
         );
-        const evs = await eventsOnce(
+        const evs = await podEventsOnce(
           c,
           ns.name,
           "bad",
@@ -171,7 +142,7 @@ clusterTest("images: pull failures, pull policies and default commands, as a kub
         60_000,
         "ErrImageNeverPull",
       );
-      const never = await eventsOnce(
+      const never = await podEventsOnce(
         c,
         ns.name,
         "never",
@@ -199,7 +170,7 @@ clusterTest("images: pull failures, pull policies and default commands, as a kub
         "--timeout=60s",
       ]);
       assertEquals(w.code, 0, w.stderr);
-      const present = await events(c, ns.name, "present");
+      const present = await podEvents(c, ns.name, "present");
       assert(
         has(
           present,
@@ -213,7 +184,7 @@ clusterTest("images: pull failures, pull policies and default commands, as a kub
         !present.some((e) => e.reason === "Pulling"),
         "IfNotPresent does not pull an image the node has",
       );
-      const always = await events(c, ns.name, "always");
+      const always = await podEvents(c, ns.name, "always");
       assert(
         has(always, "Normal", "Pulling", `Pulling image "${KODAMA_TEST_IMAGE}"`),
         JSON.stringify(always),
