@@ -29,6 +29,7 @@ import { isTerminal, safeLine } from "../ui/color.ts";
 import { terminalJson } from "../base/text/escape.ts";
 import type { AgentStartOptions } from "./launch.ts";
 import { agentChoiceOf, presetRows, resolveAgent } from "./presets.ts";
+import { CONTINUE_PROMPT } from "./prompts.ts";
 import { flagLayer, type SettingsFlags } from "./settings.ts";
 import { agentLogs, agentRun, agentStatus, agentStop } from "./agentrun.ts";
 import type { LogFormat } from "./render.ts";
@@ -60,10 +61,6 @@ export async function readPrompt(
   if (text !== undefined && !text.trim()) throw usageError("the prompt is empty");
   return text;
 }
-
-/** What `agent run --continue` tells the agent when no prompt is given. */
-export const CONTINUE_PROMPT =
-  "Continue the task from your last conversation where it stopped: the previous run was interrupted before it finished.";
 
 export async function runCommand(
   kube: Kube,

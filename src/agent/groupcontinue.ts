@@ -11,7 +11,7 @@ import type { Config } from "../config/schema.ts";
 import { groupMembers } from "./group.ts";
 import { listRuns, startRun } from "./agentrun.ts";
 import { runOutcome } from "./runtruth.ts";
-import { CONTINUE_PROMPT } from "./agentcmd.ts";
+import { CONTINUE_PROMPT } from "./prompts.ts";
 import { listSessions } from "../session/state/cluster.ts";
 import { groupOf } from "../session/state/status.ts";
 

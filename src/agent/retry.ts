@@ -9,7 +9,7 @@ import type { Config } from "../config/schema.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { execCapture, listRuns, runningPod, startRun } from "./agentrun.ts";
 import { PROLOGUE } from "./agent.ts";
-import { CONTINUE_PROMPT } from "./agentcmd.ts";
+import { CONTINUE_PROMPT } from "./prompts.ts";
 import type { Sink } from "../base/sink.ts";
 import PROMPT_SH from "./pod/prompt.sh" with { type: "text" };
 

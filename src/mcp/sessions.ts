@@ -541,7 +541,7 @@ export const agentRunTool = tool({
     const err = capture();
     const [{ startRun }, { CONTINUE_PROMPT }] = await Promise.all([
       import("../agent/agentrun.ts"),
-      import("../agent/agentcmd.ts"),
+      import("../agent/prompts.ts"),
     ]);
     const prompt = a.prompt ?? CONTINUE_PROMPT;
     if (a.continue) {

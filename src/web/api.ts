@@ -431,7 +431,7 @@ export class Api {
         const [{ continueGroup, reportGroupContinue }, { CONTINUE_PROMPT }, { loadConfig }] = await Promise
           .all([
             import("../agent/groupcontinue.ts"),
-            import("../agent/agentcmd.ts"),
+            import("../agent/prompts.ts"),
             import("../config/load.ts"),
           ]);
         const cfg = (await loadConfig({ cwd: this.o.cwd })).values;

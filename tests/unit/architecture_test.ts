@@ -217,3 +217,55 @@ Deno.test("architecture: the function-length reader sees functions, methods and 
   ]);
   assertEquals(longFunctions(text, 3).map((f) => f.lines), [14, 12, 5]);
 });
+
+/** Every relative import of a file that loads code (`import type` / `export type` do not), by target. */
+function valueImportsOf(path: string, text: string): string[] {
+  const typeOnly = /^\s*(?:import|export)\s+type\s/;
+  return importsOf(path, text).filter(({ line }) => {
+    // the statement's first line (a multi-line import names its module on its last)
+    const lines = text.split("\n");
+    let i = line - 1;
+    while (i > 0 && !/^\s*(?:import|export)\b/.test(lines[i]) && !/\bimport\s*\(/.test(lines[i])) i--;
+    return !typeOnly.test(lines[i]) || /\bimport\s*\(/.test(lines[line - 1]);
+  }).map((x) => x.target);
+}
+
+/** The circles of a graph (each once, as the list of its nodes from the smallest name). Pure. */
+export function circles(graph: Map<string, string[]>): string[][] {
+  const out = new Map<string, string[]>();
+  const walk = (start: string, at: string, path: string[]) => {
+    for (const next of graph.get(at) ?? []) {
+      if (next === start) {
+        const min = path.reduce((a, b) => (a < b ? a : b));
+        const i = path.indexOf(min);
+        const c = [...path.slice(i), ...path.slice(0, i)];
+        out.set(c.join(" -> "), c);
+      } else if (!path.includes(next) && next > start && path.length < 8) walk(start, next, [...path, next]);
+    }
+  };
+  for (const n of [...graph.keys()].sort()) walk(n, n, [n]);
+  return [...out.values()];
+}
+
+Deno.test("architecture: src/agent has no import circles (issue 84: agentcmd, groupcontinue and say had one)", async () => {
+  const graph = new Map<string, string[]>();
+  for (const file of (await sources()).filter((f) => f.startsWith("src/agent/"))) {
+    const text = await Deno.readTextFile(new URL(file, ROOT));
+    graph.set(
+      file,
+      valueImportsOf(file, text).filter((t) => t.startsWith("src/agent/") && t.endsWith(".ts")),
+    );
+  }
+  assertEquals(graph.size > 40, true, `only ${graph.size} files read`);
+  assertEquals(circles(graph).map((c) => c.join(" -> ")), []);
+  // the finder finds one, through a dynamic import too
+  assertEquals(
+    circles(new Map([["a", ["b"]], ["b", ["c"]], ["c", ["a"]], ["d", ["a"]]])),
+    [["a", "b", "c"]],
+  );
+  const dyn = valueImportsOf(
+    "src/agent/x.ts",
+    'import type { T } from "./t.ts";\nconst m = await import("./y.ts");\n',
+  );
+  assertEquals(dyn, ["src/agent/y.ts"]);
+});
