@@ -14,12 +14,18 @@ import type { MemCluster } from "./cluster/memcluster.ts";
 export async function session(
   mem: MemCluster,
   name = "s",
+  /** a replica of a group (`start --replicas`) */
+  group?: { name: string; replica: number },
 ): Promise<{ pod: V1Pod; runs: string; spec: SessionSpec }> {
-  const spec = resolveSpec({ name, namespace: mem.namespace }, configSchema.parse({}), {
-    envVars: [],
-    editorFiles: [],
-    now: new Date(),
-  });
+  const spec = resolveSpec(
+    { name, namespace: mem.namespace, ...(group ? { group } : {}) },
+    configSchema.parse({}),
+    {
+      envVars: [],
+      editorFiles: [],
+      now: new Date(),
+    },
+  );
   const o = buildSession(spec, { env: {}, editor: {} });
   for (const c of o.pvcs) await mem.createObject("persistentvolumeclaims", mem.namespace, c);
   // the session's Job; the cluster's Job controller makes its pod (a generated name, owned by the Job)

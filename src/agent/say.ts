@@ -182,15 +182,27 @@ export async function sayToSession(
 }
 
 /** The sessions NAME means: itself, or every replica of group NAME. */
-async function targets(kube: KubeObjects & KubeIdentity, namespace: string, name: string) {
+/**
+ * A session, or a group's replicas that are running. `andRestarting`: also a replica whose pod the cluster
+ * is bringing back (issue 80), with no pod yet: a wait takes it up on its new pod.
+ */
+export async function targets(
+  kube: KubeObjects & KubeIdentity,
+  namespace: string,
+  name: string,
+  andRestarting = false,
+) {
   if (!await isGroupOnly(kube, namespace, name)) return { group: false, members: [{ name, pod: undefined }] };
   const members = await groupMembers(kube, namespace, name);
   return {
     group: true,
-    members: members.filter((m) => m.status === "Running" && m.pod).map((m) => ({
-      name: m.name,
-      pod: m.pod,
-    })),
+    members: members.flatMap((m) =>
+      m.status === "Running" && m.pod && !m.restart
+        ? [{ name: m.name, pod: m.pod as V1Pod | undefined }]
+        : andRestarting && m.restart
+        ? [{ name: m.name, pod: undefined }]
+        : []
+    ),
   };
 }
 
@@ -389,7 +401,7 @@ export async function agentWait(
   name: string,
   o: { timeoutMs?: number; signal?: AbortSignal; onEnded?: RunEndedHook },
 ): Promise<WaitResult[]> {
-  const t = await targets(kube, namespace, name);
+  const t = await targets(kube, namespace, name, true);
   if (!t.members.length) throw new KodamaError(`group ${name}: no replica is running`, ExitCode.NOT_FOUND);
   const ac = new AbortController();
   const onAbort = () => ac.abort();
