@@ -294,10 +294,10 @@ async function groupDryRun(
   cfg: Config,
   io: StartIO,
 ) {
-  const { planSession, applyTemplate, sayForwarded, dryRunGateway } = await import(
+  const { planSession, applyTemplate, sayForwarded, dryRunGateway, dryRunItems } = await import(
     "../session/lifecycle/start.ts"
   );
-  const { redactedList } = await import("../session/spec/manifests.ts");
+  const server = await kube.serverVersion?.().catch(() => undefined);
   const items = [];
   for (const r of each) {
     checkPromptOptions(r);
@@ -307,7 +307,7 @@ async function groupDryRun(
     // each replica as its real start makes it: through the namespace's gateway when it has one
     await dryRunGateway(opts, plan, io.err);
     sayForwarded(plan, planned, io.err);
-    items.push(...redactedList(plan.objects));
+    items.push(...dryRunItems(plan, server));
   }
   if ((o.output ?? "yaml") === "json") {
     const { renderList } = await import("../ui/output.ts");

@@ -115,6 +115,8 @@ export interface KubeReachEvents {
 export interface KubeIdentity {
   readonly contextName: string;
   readonly server: string;
+  /** the API server's gitVersion (`v1.24.0`), where the client can ask (what `--dry-run` prints fits it) */
+  serverVersion?(): Promise<string>;
 }
 
 /** A command in a container and a container's log, as `execInPod` and `streamLog` give them. */

@@ -28,6 +28,7 @@ import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import { withInterrupt } from "../../base/proc/proc.ts";
 import { durationValueMs, formatDuration, parseDuration } from "../../base/duration.ts";
 import { renderList } from "../../ui/output.ts";
+import { jobForServer } from "../spec/oneshot.ts";
 import type { Sink } from "../../base/sink.ts";
 import { checkEnvSize, dropWarning, filterEnv, markTracked, readEnvFiles } from "../spec/envfile.ts";
 import { resolveVars } from "../spec/varsource.ts";
@@ -552,12 +553,23 @@ async function planGit(
   return { spec, data: gitSecretData(spec, { token, ca }) };
 }
 
+/** A plan's objects as `--dry-run` shows them: Secret values redacted, fit to the server's version. */
+export function dryRunItems(plan: SessionPlan, server?: string): Record<string, unknown>[] {
+  return redactedList({ ...plan.objects, job: jobForServer(plan.objects.job, server) });
+}
+
 /**
  * `--dry-run`: the objects, Secret values redacted, creating nothing — YAML as one document per object
  * (what `kubectl apply -f -` reads best), JSON as a v1 List.
  */
-export async function printDryRun(plan: SessionPlan, format: string, out: Sink): Promise<void> {
-  const items = redactedList(plan.objects);
+export async function printDryRun(
+  plan: SessionPlan,
+  format: string,
+  out: Sink,
+  /** the API server's version: fields it does not keep are left out (oneshot.ts's jobForServer) */
+  server?: string,
+): Promise<void> {
+  const items = dryRunItems(plan, server);
   if (format === "json") {
     out.write(renderList(items, "json"));
     return;
@@ -1242,7 +1254,8 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     const planned = plan.data.env;
     await dryRunGateway(o, plan, io.err);
     sayForwarded(plan, planned, io.err);
-    await printDryRun(plan, o.output ?? "yaml", io.out);
+    const server = await kube.serverVersion().catch(() => undefined);
+    await printDryRun(plan, o.output ?? "yaml", io.out, server);
     return ExitCode.OK;
   }
   // one directory, one two-way session (sync/overlap.ts): refused before anything is created

@@ -82,3 +82,19 @@ export function tellingPod(pods: V1Pod[]): V1Pod | undefined {
   const sorted = [...pods].sort(newestFirst);
   return livePod(sorted) ?? sorted.find(terminal) ?? sorted[0];
 }
+
+/**
+ * The Job fields an API server of `version` (`v1.24.3`, `v1.32.0-…`) keeps: `podFailurePolicy` from 1.26 (on
+ * by default), `podReplacementPolicy` from 1.29; an older server drops them on create, and its kubectl's
+ * validation refuses them. For what `--dry-run` prints (`… | kubectl apply -f -` on that cluster); an
+ * unreadable version keeps everything. Pure.
+ */
+export function jobForServer(job: V1Job, version: string | undefined): V1Job {
+  const m = /^v?(\d+)\.(\d+)/.exec(version ?? "");
+  if (!m || !job.spec) return job;
+  const minor = Number(m[1]) > 1 ? Infinity : Number(m[2]);
+  const spec = { ...job.spec };
+  if (minor < 26) delete spec.podFailurePolicy;
+  if (minor < 29) delete spec.podReplacementPolicy;
+  return { ...job, spec };
+}

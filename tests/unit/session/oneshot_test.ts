@@ -9,6 +9,7 @@ import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { configSchema } from "../../../src/config/schema.ts";
 import { resolveSpec } from "../../../src/session/spec/spec.ts";
 import {
+  jobForServer,
   livePod,
   ONE_SHOT_BACKOFF_LIMIT,
   oneShotJob,
@@ -218,4 +219,24 @@ Deno.test("the copy pod's wait ends Failed when it is ended from outside, so its
     // 0 would make the pod Succeeded and the Job Complete with the copy undone
     assertEquals(r.code, 143, signal);
   }
+});
+
+Deno.test("jobForServer: the Job fields an older API server does not keep are left out of what --dry-run prints", () => {
+  const job = oneShotJob({ metadata: { name: "x", namespace: "dev" }, spec: { containers: [] } });
+  const has = (v: string | undefined) => {
+    const s = jobForServer(job, v).spec!;
+    return [s.podFailurePolicy !== undefined, s.podReplacementPolicy !== undefined];
+  };
+  assertEquals(has("v1.24.0-alpha.1.0+e5f3f020084e16"), [false, false]);
+  assertEquals(has("v1.25.9"), [false, false]);
+  assertEquals(has("v1.26.0"), [true, false]);
+  assertEquals(has("v1.28.3-eks-1"), [true, false]);
+  assertEquals(has("v1.29.0"), [true, true]);
+  assertEquals(has("v1.32.0-kodama-test"), [true, true]);
+  assertEquals(has("v2.0.0"), [true, true]);
+  // unreadable: everything kept
+  assertEquals(has(undefined), [true, true]);
+  assertEquals(has("unknown"), [true, true]);
+  // the Job itself is not changed
+  assertEquals(job.spec!.podReplacementPolicy, "Failed");
 });
