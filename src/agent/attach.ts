@@ -16,6 +16,7 @@ import { execCapture, runningPod } from "../session/access/podexec.ts";
 import { parseRuns, PROLOGUE, STATUS_SCRIPT, STOP_SCRIPT } from "./agent.ts";
 import { agentLogs } from "./agentrun.ts";
 import { interactiveArgv, sessionAgentOf } from "./presets.ts";
+import { markClaudeFirstRun } from "./claudestate.ts";
 import AGENT_TMUX_SH from "./pod/agenttmux.sh" with { type: "text" };
 import TAKEOVER_SH from "./pod/takeover.sh" with { type: "text" };
 
@@ -90,11 +91,10 @@ async function openTmux(
   pod: V1Pod,
   o: AgentAttachOptions,
   argv: string[],
-  preset = "",
 ): Promise<number> {
   const { execOne } = await import("../pods/exec.ts");
   const code = await execOne(kube, pod, {
-    command: takeoverArgv("open", [o.terminal.term, preset, ...argv]),
+    command: takeoverArgv("open", [o.terminal.term, ...argv]),
     container: CONTAINER,
     stdin: true,
     tty: true,
@@ -159,7 +159,9 @@ export async function agentAttach(
   if (stop.code === 0 && !stop.stderr.includes("already ended")) {
     o.err.write(`agent run ${latest.id} stopped: taken over\n`);
   }
-  return await openTmux(kube, pod, o, argv, agent.preset);
+  // Claude Code's onboarding and trust questions answered in the session's home, once (claudestate.ts)
+  if (agent.preset === "claude") await markClaudeFirstRun(kube, pod);
+  return await openTmux(kube, pod, o, argv);
 }
 
 /** The run as `agent logs -f` shows it, the footer under it, until a key. */

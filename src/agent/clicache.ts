@@ -322,11 +322,14 @@ export const PENDING_BOUND_MS = 30_000;
 export type CacheState = "ready" | "waiting" | "unavailable" | "in-image" | "failed";
 
 const probeExit = (p: V1Pod) => p.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode;
+const installExit = (p: V1Pod) =>
+  p.status?.containerStatuses?.find((c) => c.name === "install")?.state?.terminated?.exitCode;
 
 /**
  * The install Job's and the claim's state: ready once a pod of it Succeeded (or the Job is Complete);
  * in-image when a pod's probe exited IN_IMAGE_EXIT; failed when the Job Failed (its retries spent, or the
- * fill's own verdict) — a pod that failed while the Job goes on (a lost node, an eviction) is only waited
+ * fill's own verdict), or a pod's fill gave its verdict and no other pod of the Job runs — a pod that failed
+ * otherwise while the Job goes on (a lost node, an eviction) is only waited
  * past; unavailable when the claim could not be provisioned (ProvisioningFailed: e.g. its class has no
  * ReadWriteMany) or stayed Pending PENDING_BOUND_MS after the Job was made. `inImage` is the claim's
  * annotation for this image (clicachestart.ts): once the Job's owner has recorded it, the Job is deleted,
@@ -345,6 +348,12 @@ export function cacheState(
   if (pods.some((p) => p.status?.phase === "Succeeded") || jobFinished(job) === "Complete") return "ready";
   if (pods.some((p) => p.status?.phase === "Failed" && probeExit(p) === IN_IMAGE_EXIT)) return "in-image";
   if (jobFinished(job) === "Failed") return "failed";
+  // the fill's own verdict (its reason said, FILL_FAILED_EXIT) with no other try going: failed now, also where
+  // the cluster does not apply the Job's podFailurePolicy (its Job would retry after 10 s, 20 s, 40 s…)
+  const active = pods.some((p) => p.status?.phase !== "Failed" && p.status?.phase !== "Succeeded");
+  if (!active && pods.some((p) => p.status?.phase === "Failed" && installExit(p) === FILL_FAILED_EXIT)) {
+    return "failed";
+  }
   if (pvc?.status?.phase === "Bound") return "waiting";
   const mine = (e: (typeof events)[number]) =>
     e.involvedObject?.kind === "PersistentVolumeClaim" && e.involvedObject.name === CLI_CACHE_PVC &&

@@ -91,12 +91,21 @@ interface Plan {
  * The install Job for this entry: the one there (unless older than the PVC: the cache was removed; or
  * Failed: this start tries again), else a new one. True when this start made it.
  */
-async function installJob(kube: KubeObjects, p: Plan, pvc: V1PersistentVolumeClaim) {
+async function installJob(kube: KubeObjects, p: Plan, pvc: V1PersistentVolumeClaim, err: Sink) {
   const ns = p.spec.namespace;
   const name = installPodName(p.i, p.key);
   const job = await kube.findObject<V1Job>("jobs", ns, name);
   const stale = job && String(job.metadata?.creationTimestamp) < String(pvc.metadata?.creationTimestamp);
   if (job && !stale && jobFinished(job) !== "Failed") return false;
+  if (job && !stale) {
+    // an earlier start's install failed: said at once, before this one tries again (it waited in silence)
+    const why = failureReason(await jobPods(kube, ns, name).catch(() => []));
+    err.write(
+      `kodama: the last install of ${p.i.bin} ${p.i.version} into the namespace's CLI cache failed${
+        why ? ` (${terminalText(why).replace(/\n/g, " ")})` : ""
+      }: trying again (job ${name})\n`,
+    );
+  }
   if (job) await removeJob(kube, ns, name, { gracePeriodSeconds: 0 });
   // an older kodama's bare install pod of that name (its record now is the Job's)
   await kube.deleteObject("pods", ns, name, { gracePeriodSeconds: 0 }).catch(() => {});
@@ -179,6 +188,12 @@ export interface CliCacheOptions {
   registry?: string;
   /** this machine's environment (its registry, proxy and CA variables) */
   env: Env;
+  /**
+   * the session's CA bundle: the certificates of the NODE_EXTRA_CA_CERTS you named (your environment, your
+   * env files or config; never a repository's: config/steering.ts), as the session pod gets them at
+   * /etc/kodama/ca/ca.pem (session/spec/cabundle.ts). The install pod gets them too, at the same path.
+   */
+  caPem?: string;
   err: Sink;
   shared?: Shared;
   timeoutMs: number;
@@ -193,6 +208,12 @@ async function userCaPem(env: Env): Promise<string | undefined> {
     .catch(() => "");
   const { certs } = certificatesOf(text);
   return certs.length ? certs.join("") : undefined;
+}
+
+/** The certificates of both bundles, each once, in order; undefined when neither has one. */
+export function joinCerts(...pems: (string | undefined)[]): string | undefined {
+  const all = [...new Set(pems.flatMap((p) => certificatesOf(p ?? "").certs))];
+  return all.length ? all.join("") : undefined;
 }
 
 /**
@@ -213,7 +234,7 @@ export function prepareCliCache(
     const { source, notes } = installSource(
       { image: o.image, registry: o.registry },
       o.env,
-      await userCaPem(o.env),
+      joinCerts(o.caPem, await userCaPem(o.env)),
     );
     for (const n of notes) o.err.write(`note: ${n}\n`);
     const p: Plan = { spec, i, src: source, key: await cacheKey(i, source) };
@@ -244,7 +265,7 @@ async function fill(kube: KubeObjects, p: Plan, o: CliCacheOptions): Promise<str
   const pvc = await cachePVC(kube, ns);
   const inImage = await inImageKey(spec.image, i);
   if (cacheUnavailable(pvc) || pvc.metadata?.annotations?.[inImage]) return undefined;
-  const mine = await installJob(kube, p, pvc);
+  const mine = await installJob(kube, p, pvc, o.err);
   const t0 = Date.now();
   const settled = await settle(kube, ns, name, inImage, o.timeoutMs, o.signal);
   const { st, job, pods } = settled;

@@ -138,10 +138,14 @@ export function withAgentRun(
     ...(noPreflight ? {} : { preflight: credentialPreflight(kube, io.err) }),
     // the run needs the preset's CLI: when the image lacks it, from the namespace's cache (one install
     // for every replica and later session; agent.cliCache)
-    cliCache: async (spec: SessionSpec, c: { signal: AbortSignal; shared?: Shared; timeoutMs: number }) =>
+    cliCache: async (
+      spec: SessionSpec,
+      c: { signal: AbortSignal; shared?: Shared; timeoutMs: number; caPem?: string },
+    ) =>
       (await import("./clicachestart.ts")).prepareCliCache(kube, spec, {
         cliCache: cfg.agent.cliCache,
-        // the install source: the user's config and this machine's environment, never the session's
+        // the install source: the user's config and this machine's environment, never the session's (its
+        // CA bundle, c.caPem, only helps reach the registry, and only you choose it: config/steering.ts)
         image: cfg.agent.cliCacheImage ?? cfg.gateway.image,
         ...(cfg.agent.cliCacheRegistry ? { registry: cfg.agent.cliCacheRegistry } : {}),
         env: hostPlatform().env,

@@ -12,8 +12,9 @@
 # `.complete`); an earlier try's pod still running on a lost node meets its folder gone and fails, and a
 # try that finds `.complete` written meanwhile by another keeps that entry. npm's output goes to DIR/PACKAGE@VERSION.log; a
 # failure is one line on stderr and in the termination message (KODAMA_FILL_RESULT), exit 1, nothing left.
-# KODAMA_CA_FILE (the certificates the user's NODE_EXTRA_CA_CERTS named, mounted from a ConfigMap) becomes
-# Node's extra CA bundle.
+# KODAMA_CA_FILE (the certificates the user's NODE_EXTRA_CA_CERTS named, mounted from a ConfigMap at
+# /etc/kodama/ca/ca.pem, as a session pod gets them) becomes Node's extra CA bundle and, with the system's
+# CAs, npm's cafile. A registry whose certificate is not trusted is said so.
 kodama_cache_fill() {
   kf_dir="$1/$2@$3"
   # this try's own folder: its pod's name and a random part (not the shell's pid: Kubernetes collapses a doubled dollar in a command)
@@ -29,11 +30,32 @@ kodama_cache_fill() {
   if [ -n "${KODAMA_CA_FILE:-}" ]; then
     NODE_EXTRA_CA_CERTS="$KODAMA_CA_FILE"
     export NODE_EXTRA_CA_CERTS
+    # npm's own cafile (an image's npmrc may name one, which NODE_EXTRA_CA_CERTS does not change): the
+    # system's CAs and the user's, so a registry the system trusts stays reachable (a cafile replaces them)
+    for kf_sys in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
+      [ -f "$kf_sys" ] || continue
+      kf_ca="$HOME/kodama-ca.pem"
+      cat "$kf_sys" "$KODAMA_CA_FILE" > "$kf_ca" || exit 1
+      npm_config_cafile="$kf_ca"
+      export npm_config_cafile
+      break
+    done
+    if [ -z "${npm_config_cafile:-}" ]; then
+      npm_config_cafile="$KODAMA_CA_FILE"
+      export npm_config_cafile
+    fi
   fi
-  # the integrity the registry states for this version: its sha512 entry, required
+  # the integrity the registry states for this version: its sha512 entry, required (one quick retry: npm
+  # would spend over a minute retrying a registry that refuses, in silence to the start that waits)
   kf_sri=""
-  if ! kf_view=$(npm view --registry "$kf_reg" "$2@$3" dist.integrity 2>> "$kf_log"); then
-    kodama_fill_fail "$kf_tmp" "$kf_log" "$2@$3: the registry $kf_reg did not answer ($(grep -m1 'npm ERR! code\|npm error code' "$kf_log" | sed 's/.*code *//')): not cached"
+  if ! kf_view=$(npm view --registry "$kf_reg" --fetch-retries=1 --fetch-retry-mintimeout=2000 \
+    --fetch-retry-maxtimeout=2000 "$2@$3" dist.integrity 2>> "$kf_log"); then
+    kf_code=$(grep -m1 'npm ERR! code\|npm error code' "$kf_log" | sed 's/.*code *//')
+    case "$kf_code" in
+      *CERT* | *SELF_SIGNED* | *UNABLE_TO_VERIFY* | *UNABLE_TO_GET_ISSUER* | *ERR_TLS*)
+        kodama_fill_fail "$kf_tmp" "$kf_log" "$2@$3: the registry $kf_reg's certificate is not trusted ($kf_code): name its CA bundle in NODE_EXTRA_CA_CERTS (your environment or env file): not cached" ;;
+    esac
+    kodama_fill_fail "$kf_tmp" "$kf_log" "$2@$3: the registry $kf_reg did not answer ($kf_code): not cached"
   fi
   for kf_w in $kf_view; do
     case "$kf_w" in sha512-*) kf_sri="$kf_w" ;; esac

@@ -112,7 +112,8 @@ export interface StartOptions extends StartFlags {
    */
   cliCache?: (
     spec: SessionSpec,
-    c: { signal: AbortSignal; shared?: Shared; timeoutMs: number },
+    /** caPem: the session's CA bundle (NODE_EXTRA_CA_CERTS's certificates), which the install needs too */
+    c: { signal: AbortSignal; shared?: Shared; timeoutMs: number; caPem?: string },
   ) => Promise<string | undefined>;
   /** checked once the plan is made, before any object is created (`start --prompt`'s credential check) */
   preflight?: (plan: SessionPlan) => Promise<void>;
@@ -994,8 +995,12 @@ async function restoreSnapshot(r: Run): Promise<void> {
 /** Begin the agent-CLI cache's preparation (an install pod at most), in parallel with the volumes. */
 function beginCliCache(r: Run): Promise<void> {
   if (r.cliCacheHook) {
-    r.cliCache = r.cliCacheHook(r.plan.spec, { signal: r.signal, shared: r.shared, timeoutMs: r.waitMs })
-      .catch(() => undefined);
+    r.cliCache = r.cliCacheHook(r.plan.spec, {
+      signal: r.signal,
+      shared: r.shared,
+      timeoutMs: r.waitMs,
+      ...(r.plan.data.ca ? { caPem: r.plan.data.ca } : {}),
+    }).catch(() => undefined);
   }
   return Promise.resolve();
 }

@@ -9,17 +9,32 @@ export function StatusPill({ status, reason }) {
   return html`<span class=${`pill s-${(status ?? "").toLowerCase()}`} title=${reason ?? ""}>${status}</span>`;
 }
 
+/**
+ * A run's outcome as two parts: the state word (`failed`) and what follows it (`invalid API key; denied: 2
+ * tool uses`), so the list shows the run and its state on a line of their own, whole, and the rest below.
+ */
+export function outcomeParts(state, outcome) {
+  const text = outcome ?? state ?? "";
+  if (!state || !text.startsWith(state)) return { head: state ?? text, why: text === state ? "" : text };
+  return { head: state, why: text.slice(state.length).replace(/^[:;,]?\s*/, "") };
+}
+
 export function AgentCell({ agent }) {
   if (!agent) return html`<span class="muted">—</span>`;
   // the last known state while the runs cannot be read again (the cluster away): kept, and marked so
   const stale = agent.stale !== undefined;
-  return html`<span class=${`agent a-${agent.state}${stale ? " stale" : ""}`} title=${
-    stale
-      ? `last known state: the runs could not be read again since ${
-        new Date(agent.stale).toLocaleTimeString()
-      }`
-      : undefined
-  }>run ${agent.run} · ${agent.outcome ?? agent.state}</span>`;
+  const whole = `run ${agent.run} · ${agent.outcome ?? agent.state}`;
+  const { head, why } = outcomeParts(agent.state, agent.outcome);
+  // the whole outcome on hover: the list may clamp the reason to its lines
+  const title = stale
+    ? `last known state: the runs could not be read again since ${
+      new Date(agent.stale).toLocaleTimeString()
+    }\n${whole}`
+    : whole;
+  return html`<span class=${`agent a-${agent.state}${stale ? " stale" : ""}`} title=${title}><span
+    class="agent-state">run ${agent.run} · ${head}</span>${
+    why ? html`<span class="agent-why">${why}</span>` : null
+  }</span>`;
 }
 
 /** The gateway's figures in words: its count of tokens, requests and denials, and the budget left. */
@@ -42,7 +57,9 @@ export function UsageCell({ gateway }) {
 
 export function SyncCell({ sync }) {
   const cls = sync?.startsWith("Active") ? "ok" : sync?.startsWith("Error") ? "bad" : "muted";
-  return html`<span class=${`sync ${cls} ${sync?.includes("conflict") ? "warn" : ""}`}>${sync}</span>`;
+  return html`<span class=${`sync ${cls} ${
+    sync?.includes("conflict") ? "warn" : ""
+  }`} title=${sync}>${sync}</span>`;
 }
 
 /**
@@ -58,13 +75,15 @@ class SessionRowView extends Component {
     const stopped = s.status === "Stopped";
     return html`
       <tr data-session=${s.name} class=${s.group ? "member" : ""}>
-        <td><a class="name" href=${`#/sessions/${s.name}`}>${s.name}</a></td>
-        <td>${StatusPill(s)}${s.reason ? html`<span class="reason">${s.reason}</span>` : null}</td>
-        <td>${AgentCell(s)}</td>
+        <td class="c-name"><a class="name" href=${`#/sessions/${s.name}`} title=${s.name}>${s.name}</a></td>
+        <td class="c-status">${StatusPill(s)}${s.reason
+          ? html`<span class="reason">${s.reason}</span>`
+          : null}</td>
+        <td class="c-agent">${AgentCell(s)}</td>
         ${metered && html`<td class="num c-usage">${UsageCell(s)}</td>`}
-        <td>${SyncCell(s)}</td>
-        <td class="mono">${s.branch ?? html`<span class="muted">—</span>`}</td>
-        <td class="mono muted c-image">${s.image}</td>
+        <td class="c-sync">${SyncCell(s)}</td>
+        <td class="mono c-branch" title=${s.branch}>${s.branch ?? html`<span class="muted">—</span>`}</td>
+        <td class="mono muted c-image" title=${s.image}>${s.image}</td>
         <td class="num muted">${age(s.createdAt, now)}</td>
         <td class="actions">
           <button class="small" onClick=${() => act(s.name, stopped ? "resume" : "stop")}>${stopped

@@ -11,7 +11,7 @@ const OVERSCAN = 4;
 /**
  * The rows of a `count`-row table body to draw: `{ ref, first, last, top, bottom }`, with `ref` for the
  * <tbody> and `top`/`bottom` the heights the spacer rows keep. Rows have one height (the CSS keeps them so),
- * read from the first row drawn.
+ * read from the first row drawn, again at each scroll and resize (a narrow window's rows are taller).
  */
 export function useWindow(count) {
   const ref = useRef(null);
@@ -25,12 +25,14 @@ export function useWindow(count) {
       frame = 0;
       const body = ref.current;
       if (!body) return;
-      if (!rowHeight.current) {
-        const row = body.querySelector("tr:not(.spacer-row)");
-        rowHeight.current = row?.getBoundingClientRect().height || 0;
-        if (!rowHeight.current) return;
-        setMeasured(rowHeight.current);
+      // read again each time: the CSS gives the rows another height in another window width
+      const row = body.querySelector("tr:not(.spacer-row)");
+      const measured = row?.getBoundingClientRect().height || 0;
+      if (measured && measured !== rowHeight.current) {
+        rowHeight.current = measured;
+        setMeasured(measured);
       }
+      if (!rowHeight.current) return;
       const h = rowHeight.current;
       const top = body.getBoundingClientRect().top;
       const first = Math.max(0, Math.floor(-top / h) - OVERSCAN);

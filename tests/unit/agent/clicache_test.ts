@@ -581,6 +581,23 @@ Deno.test("cli cache: its state from the install Job, its pods, the claim and th
   assertEquals(cacheState(pvc("Bound"), job(), [pod("Failed", 0), pod("Pending")], [], t0), "waiting");
   assertEquals(cacheState(pvc("Bound"), job(), [pod("Failed", 0), pod("Succeeded")], [], t0), "ready");
   assertEquals(cacheState(pvc("Bound"), job(), [], [], t0), "waiting");
+  // the fill's own verdict (kodama_fill_fail's exit) with no other try going: failed at once, where the Job
+  // is not Failed yet (a cluster without podFailurePolicy retries it after 10 s, 20 s, 40 s: 73 s in silence)
+  const filled = (phase: string, exitCode: number) => ({
+    metadata: { creationTimestamp: made },
+    status: { phase, containerStatuses: [{ name: "install", state: { terminated: { exitCode } } }] as never },
+  });
+  assertEquals(cacheState(pvc("Bound"), job(), [filled("Failed", FILL_FAILED_EXIT)], [], t0), "failed");
+  assertEquals(
+    cacheState(pvc("Bound"), job(), [pod("Failed", 0), filled("Failed", FILL_FAILED_EXIT)], [], t0),
+    "failed",
+  );
+  // ... but not while another try runs (an old pod on a lost node that meets its folder gone), nor a crash
+  assertEquals(
+    cacheState(pvc("Bound"), job(), [filled("Failed", FILL_FAILED_EXIT), pod("Running")], [], t0),
+    "waiting",
+  );
+  assertEquals(cacheState(pvc("Bound"), job(), [filled("Failed", 137)], [], t0), "waiting");
   // no ReadWriteMany: the provisioner's event, or Pending past the bound with the Job waiting for it
   const ev = {
     reason: "ProvisioningFailed",
@@ -612,4 +629,15 @@ Deno.test("cli cache: its state from the install Job, its pods, the claim and th
     cacheState(pvc("Bound", { [key]: "img" }), undefined, [], [], t0, "kodama.dev/in-image-x"),
     "waiting",
   );
+});
+
+Deno.test("cli cache: the install's CA bundle is the session's and this machine's certificates, each once", async () => {
+  const { joinCerts } = await import("../../../src/agent/clicachestart.ts");
+  const a = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+  const b = "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n";
+  const key = "-----BEGIN PRIVATE KEY-----\nKKKK\n-----END PRIVATE KEY-----\n";
+  assertEquals(joinCerts(undefined, undefined), undefined);
+  assertEquals(joinCerts(a + key, undefined), a);
+  assertEquals(joinCerts(a, a + b), a + b);
+  assertEquals(joinCerts(undefined, key), undefined);
 });
