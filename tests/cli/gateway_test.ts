@@ -141,6 +141,19 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
     await Deno.remove(`${w.home}/config.yaml`);
   }
 
+  // a plain agent check with no key here: the gateway holds the anthropic key (exit 0, said), not `no key`
+  const noKeyEnv = { KODAMA_KEYS_STORE: "file" };
+  const chk = await w.k(["agent", "check"], { env: noKeyEnv });
+  assertEquals(chk.code, 0, chk.stdout + chk.stderr);
+  assertMatch(chk.stdout, /^RESULT +gateway: no key here: the namespace's gateway holds the anthropic key/m);
+  assertStringIncludes(chk.stdout, "kodama gateway status");
+  const chkJson = JSON.parse((await w.k(["agent", "check", "-o", "json"], { env: noKeyEnv })).stdout);
+  assertEquals([chkJson.verdict, chkJson.exitCode], ["gateway", 0]);
+  // a provider it holds no key of is still no key (exit 4)
+  const chkCodex = await w.k(["agent", "check", "--agent", "codex"], { env: noKeyEnv });
+  assertEquals(chkCodex.code, 4, chkCodex.stdout + chkCodex.stderr);
+  assertStringIncludes(chkCodex.stderr, "no key is set");
+
   // kodama doctor checks it
   const doc = await w.k(["doctor"]);
   assertMatch(doc.stdout, /^gateway +ready +kodama-gateway ready at /m, doc.stdout + doc.stderr);
