@@ -251,6 +251,7 @@ export function parseRunState(text: string | undefined): Partial<AgentRun> {
   if (w && typeof w === "object" && typeof w.reason === "string") {
     out.waiting = {
       reason: w.reason.slice(0, 40),
+      ...(typeof w.via === "string" ? { via: w.via.slice(0, 300) } : {}),
       ...(typeof w.until === "string" && !Number.isNaN(Date.parse(w.until)) ? { until: w.until } : {}),
       ...(n(w.attempt) !== undefined ? { attempt: n(w.attempt) } : {}),
       ...(n(w.of) !== undefined ? { of: n(w.of) } : {}),

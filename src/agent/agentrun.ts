@@ -328,6 +328,11 @@ export async function agentStatus(
   const denied = gw?.lastDenied;
   // a running run with no wait of its own whose request waits in the gateway: the gateway's wait is its
   for (const r of runs) if (r.state === "running" && !r.waiting && gw?.waiting) r.waiting = gw.waiting;
+  // its own retry of the gateway's 502 for an upstream the gateway cannot reach: named so
+  if (gw?.unreachable) {
+    const { namedWait } = await import("./gateway/figures.ts");
+    for (const r of runs) if (r.state === "running") r.waiting = namedWait(r.waiting, gw);
+  }
   if (o.output === "json" || o.output === "yaml") {
     const doc = {
       apiVersion: "kodama.dev/v1",

@@ -207,7 +207,8 @@ export type Verdict =
   | "rate-limited"
   | "unreachable"
   | "timeout"
-  | "failed";
+  | "failed"
+  | "gateway";
 
 /** The exit code of each verdict (docs/agents.md, docs/reference.md). */
 export const VERDICT_EXIT: Record<Verdict, number> = {
@@ -221,6 +222,8 @@ export const VERDICT_EXIT: Record<Verdict, number> = {
   unreachable: ExitCode.FAILED,
   timeout: ExitCode.TIMEOUT,
   failed: ExitCode.FAILED,
+  // no key here, and the namespace's gateway holds the provider's: a start through it needs none here
+  gateway: ExitCode.OK,
 };
 
 /** The API's own error words from its body (`{error: {message}}` or `[{error: …}]`), one line. */

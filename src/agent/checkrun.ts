@@ -273,7 +273,14 @@ export async function agentCheckCommand(
   const { probe, head, wrong } = o.session !== undefined
     ? await fromPod(await io.kube!(), o.session, o, cfg, n)
     : await fromHere(o, cfg, io.keys, n);
-  const j = wrong ? { verdict: "wrong-key" as const, message: wrong } : judge(probe);
+  let j: { verdict: Verdict; message: string } = wrong
+    ? { verdict: "wrong-key" as const, message: wrong }
+    : judge(probe);
+  // no key here: the namespace's gateway may hold the provider's, as a start through it uses (not for
+  // `agent keys test`, which checks the stored key alone)
+  if (j.verdict === "no-key" && o.session === undefined && !o.storedOnly && io.kube) {
+    j = gatewayVerdict(head.agent, await heldByGateway(io.kube)) ?? j;
+  }
   const tps = tokensPerSecond(probe);
   const full: CheckReport = {
     ...head,
@@ -291,6 +298,41 @@ export async function agentCheckCommand(
   else io.out.write(renderCheck(full));
   if (full.exitCode !== ExitCode.OK) throw new KodamaError(checkLine(full), full.exitCode, hintOf(full));
   return ExitCode.OK;
+}
+
+/**
+ * The providers the namespace's gateway holds keys for, read as `start` reads them; none when the cluster
+ * cannot be reached or read within 10 s (the check from this machine never needs it).
+ */
+async function heldByGateway(kube: () => Promise<Kube>): Promise<string[]> {
+  const read = (async () => {
+    const k = await kube();
+    return await (await import("./gateway/session.ts")).gatewayHeldProviders(k, k.namespace);
+  })().catch(() => [] as string[]);
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<string[]>((r) => t = setTimeout(() => r([]), 10_000));
+  try {
+    return await Promise.race([read, late]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+/**
+ * The verdict of a check that found no key here when the namespace's gateway holds `held`'s providers'
+ * (pure): `gateway` (exit 0) naming it and how to check it, else undefined (the `no-key` stands).
+ */
+export function gatewayVerdict(
+  preset: string,
+  held: string[],
+): { verdict: Verdict; message: string } | undefined {
+  const provider = providerWord(preset);
+  if (!held.includes(provider)) return undefined;
+  return {
+    verdict: "gateway",
+    message:
+      `no key here: the namespace's gateway holds the ${provider} key, and a session started through it uses that one (see it: kodama gateway status; check it from a session's pod, through the gateway: kodama agent check SESSION)`,
+  };
 }
 
 /** The failure as one line: `claude (claude-x) from this machine: the key was refused (401)`. */

@@ -28,6 +28,7 @@ import {
 } from "./presets.ts";
 import { defaultDeps, storedVar } from "./keys.ts";
 import { credentialPreflight } from "./preflight.ts";
+import { knownCliWarning } from "./knowncli.ts";
 import { flagLayer, mergeSettings, modelsLayer, type SettingsFlags } from "./settings.ts";
 
 export interface AgentStartOptions extends StartOptions {
@@ -89,6 +90,24 @@ export function agentFor(o: AgentStartOptions, cfg: Config) {
   };
 }
 
+/**
+ * agentFor, and `start`'s warning (once per sink: a group's replicas share one) when a custom command runs
+ * a preset's CLI with none of its keys forwarded (knowncli.ts).
+ */
+function agentForSaying(o: AgentStartOptions, cfg: Config, err: StartIO["err"]) {
+  const pick = agentFor(o, cfg);
+  return (template?: TemplateAgent, kept?: SessionAgent) => {
+    const r = pick(template, kept);
+    const w = r.agent.preset === "custom" ? knownCliWarning(r.agent.command, r.forwardEnv) : undefined;
+    if (w && !(warned.get(err) ?? new Set()).has(w)) {
+      warned.set(err, (warned.get(err) ?? new Set()).add(w));
+      err.write(w);
+    }
+    return r;
+  };
+}
+const warned = new WeakMap<object, Set<string>>();
+
 /** The sinks told already: a group's replicas share one, and are told once. */
 const laptopNoteSaid = new WeakSet<object>();
 
@@ -118,7 +137,7 @@ export function withAgentRun(
         if (plan.spec.notify?.relay === "laptop") io.err.write(laptopRelayNote(io.err));
       },
     }),
-    agentFor: agentFor(o, cfg),
+    agentFor: agentForSaying(o, cfg, io.err),
     // a key kept by `kodama agent keys` is read like a local variable of its name
     storedEnv: async (name: string) => storedVar(await (keys ??= defaultDeps()), name).catch(() => undefined),
     // the webhook: a generation in the spec; the URL and the keys stay off the pod (notifykey.ts)

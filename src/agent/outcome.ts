@@ -35,6 +35,8 @@ export interface Outcome {
 export interface Waiting {
   /** `429`, `529`, `network`, or the class kodama waits out (`overloaded`) */
   reason: string;
+  /** what it waits on, said instead of `reason`: `gateway cannot reach api.example.com (ECONNREFUSED)` */
+  via?: string;
   until?: string;
   attempt?: number;
   of?: number;
@@ -55,6 +57,8 @@ export interface Facts {
   budget?: string;
   /** hosts kodama's gateway refused (its `kodama-gateway: host H is not in …` in a tool's output) */
   deniedHosts?: string[];
+  /** kodama's gateway could not reach its upstream (its 502's words in the agent's output), until an answer */
+  gatewayDown?: { host: string; error?: string };
   /** the agent's last message to the user */
   lastMessage?: string;
   /** tool uses refused (Claude Code's result's permission_denials) */

@@ -34,9 +34,9 @@ export function renderEvent(e: AgentEvent): string | undefined {
       return `.. ${short(e.message)}`;
     case "wait": {
       const left = e.ms !== undefined ? Math.round(e.ms / 1000) : undefined;
-      return `.. waiting${left !== undefined ? ` ${left}s` : ""}: ${short(e.reason, 40)}, then continuing${
-        e.attempt !== undefined ? ` (${e.attempt}/${e.of ?? "?"})` : ""
-      }`;
+      return `.. waiting${left !== undefined ? ` ${left}s` : ""}: ${
+        short(e.via ?? e.reason, 80)
+      }, then continuing${e.attempt !== undefined ? ` (${e.attempt}/${e.of ?? "?"})` : ""}`;
     }
     case "continue":
       return `.. continued (${short(e.reason, 40)}${

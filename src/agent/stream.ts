@@ -24,7 +24,7 @@ export type AgentEvent =
   /** the agent retries the model API (it may be unreachable) */
   | { kind: "retry"; message: string }
   /** kodama's runner waits before continuing the run (pod/runner.js) */
-  | { kind: "wait"; reason: string; until?: string; ms?: number; attempt?: number; of?: number }
+  | { kind: "wait"; reason: string; via?: string; until?: string; ms?: number; attempt?: number; of?: number }
   /** kodama's runner continued the run's conversation after a transient end */
   | { kind: "continue"; reason: string; attempt?: number; of?: number }
   /** another model answers from here on (Claude's model_fallback; kodama's switch after an overload) */
@@ -343,6 +343,7 @@ function kodamaEvents(j: J): AgentEvent[] {
     return [{
       kind: "wait",
       reason,
+      ...(str(j.via) ? { via: str(j.via) } : {}),
       until: str(j.until),
       ms: num(j.ms),
       attempt: num(j.attempt),

@@ -9,6 +9,7 @@ import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { startStandIn } from "./_standin.ts";
 import { startGateway } from "./_gateway.ts";
 import { figuresBySession, gatewayWaits, withGatewayWait } from "../../src/agent/gateway/figures.ts";
+import { classify, factsOf, waitingText } from "../../src/agent/outcome.ts";
 
 const REAL = "sk-ant-real-key-waits-0042";
 
@@ -90,9 +91,41 @@ Deno.test("gateway waits: an upstream it cannot reach is named in the session's 
       );
       const r = await answer;
       assertEquals(r.status, 502);
-      await r.text();
+      const body = await r.text();
       await gw.waitLog((x) => x.ev === "req" && x.s === "w2");
       assertEquals(gatewayWaits(gw.lines).open.get("w2"), undefined);
+      // the gateway gave up: the agent's own retry of its 502 (and kodama's continuation) is named by it
+      const down = figuresBySession(gw.lines).get("w2");
+      assertEquals(down?.unreachable, `gateway cannot reach ${host} (502)`);
+      assertEquals(
+        withGatewayWait("running (502, retry 2/10 in 5s)", down),
+        `running (gateway cannot reach ${host} (502), retry 2/10 in 5s)`,
+      );
+      assertEquals(
+        withGatewayWait("running (unreachable, retry 1/10 in 30s)", down),
+        `running (gateway cannot reach ${host} (502), retry 1/10 in 30s)`,
+      );
+      assertEquals(
+        withGatewayWait("running (429, retry 1/10 in 5s)", down),
+        "running (429, retry 1/10 in 5s)",
+      );
+      // the answer's own words reach the run's wait: Codex prints them in its retry, Claude Code at its end
+      const codex = factsOf(JSON.stringify({
+        type: "error",
+        message: `Reconnecting... 2/5 (unexpected status 502 Bad Gateway: ${body})`,
+      }));
+      assertEquals(codex.waiting?.via, `gateway cannot reach ${host} (ECONNREFUSED)`);
+      assertMatch(waitingText(codex.waiting), new RegExp(`^running \\(gateway cannot reach ${host}`));
+      const claude = factsOf(
+        JSON.stringify({
+          type: "result",
+          subtype: "success",
+          is_error: true,
+          result: `API Error: 502 ${body}`,
+        }),
+      );
+      assertEquals(claude.gatewayDown, { host, error: "ECONNREFUSED" });
+      assertEquals(classify(claude, { state: "failed", exitCode: 1 }).class, "unreachable");
       // a 502 is not a rate limit
       assertEquals(gatewayWaits(gw.lines).rateLimits.get("w2"), undefined);
       assert(!gw.raw().includes(REAL), "the key is in the log");

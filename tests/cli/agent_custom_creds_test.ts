@@ -2,7 +2,7 @@
  * A repository that picks the `custom` agent (its own `agent.command`) receives none of your credentials
  * (#61): `agent.authEnv` has no default, so only what your own config lists goes into the env Secret.
  */
-import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { parseAllDocuments } from "yaml";
 import { join } from "node:path";
 import { SESSION_IMAGE, withSessionWorld } from "./_session.ts";
@@ -41,5 +41,29 @@ withSessionWorld(
       mine.stderr,
       "note: ANTHROPIC_API_KEY (from this environment) goes into the env Secret",
     );
+    assert(!mine.stderr.includes("warning: agent.command runs"), mine.stderr);
+
+    // your own agent.command runs a known CLI and no key of its is listed: start says so at once (issue 84.3)
+    const elsewhere = await Deno.makeTempDir({ prefix: "kodama-cc-" });
+    const startIn = async (config: string) => {
+      await Deno.writeTextFile(join(w.home, "config.yaml"), config);
+      const r = await w.k(["start", "cc2", "--no-sync", "--image", SESSION_IMAGE, "--dry-run"], {
+        env,
+        cwd: elsewhere,
+      });
+      assertEquals(r.code, 0, r.stderr);
+      return r.stderr;
+    };
+    assertMatch(
+      await startIn("agent:\n  command: [claude, -p, --output-format, json]\n"),
+      /^warning: agent\.command runs claude as a custom command.*agent\.authEnv: \[ANTHROPIC_API_KEY\]/m,
+    );
+    assertMatch(
+      await startIn('agent:\n  command: [npx, -y, "@openai/codex", exec]\n'),
+      /^warning: agent\.command runs codex .*agent\.authEnv: \[OPENAI_API_KEY\]/m,
+    );
+    const listed = await startIn("agent:\n  command: [claude, -p]\n  authEnv: [ANTHROPIC_API_KEY]\n");
+    assert(!listed.includes("warning: agent.command runs"), listed);
+    await Deno.remove(elsewhere, { recursive: true });
   },
 );

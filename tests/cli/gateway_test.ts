@@ -141,6 +141,19 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
     await Deno.remove(`${w.home}/config.yaml`);
   }
 
+  // a plain agent check with no key here: the gateway holds the anthropic key (exit 0, said), not `no key`
+  const noKeyEnv = { KODAMA_KEYS_STORE: "file" };
+  const chk = await w.k(["agent", "check"], { env: noKeyEnv });
+  assertEquals(chk.code, 0, chk.stdout + chk.stderr);
+  assertMatch(chk.stdout, /^RESULT +gateway: no key here: the namespace's gateway holds the anthropic key/m);
+  assertStringIncludes(chk.stdout, "kodama gateway status");
+  const chkJson = JSON.parse((await w.k(["agent", "check", "-o", "json"], { env: noKeyEnv })).stdout);
+  assertEquals([chkJson.verdict, chkJson.exitCode], ["gateway", 0]);
+  // a provider it holds no key of is still no key (exit 4)
+  const chkCodex = await w.k(["agent", "check", "--agent", "codex"], { env: noKeyEnv });
+  assertEquals(chkCodex.code, 4, chkCodex.stdout + chkCodex.stderr);
+  assertStringIncludes(chkCodex.stderr, "no key is set");
+
   // kodama doctor checks it
   const doc = await w.k(["doctor"]);
   assertMatch(doc.stdout, /^gateway +ready +kodama-gateway ready at /m, doc.stdout + doc.stderr);
@@ -148,18 +161,36 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
   try {
     // a session started now goes through it: a token in its Secret, never the key
     // the dry run says what the real start does: through the gateway, the token's Secret, nothing created
+    // a base URL of the session's own (here this environment's) is replaced by the gateway's upstream: said
     const dry = await w.k(
       ["start", "gw1", "--no-sync", "--image", SESSION_IMAGE, "--dry-run", "-o", "json"],
-      { env },
+      { env: { ...env, ANTHROPIC_BASE_URL: "http://proxy.example:3128" } },
     );
     assertEquals(dry.code, 0, dry.stderr);
     assertStringIncludes(dry.stderr, "goes through the gateway kodama-gateway");
+    assertMatch(
+      dry.stderr,
+      /^warning: gw1's ANTHROPIC_BASE_URL=http:\/\/proxy\.example:3128 is not used: .*https:\/\/api\.anthropic\.com.*kodama gateway ensure/m,
+    );
     assert(
       !dry.stdout.includes(KEY) && dry.stdout.includes('\\"gateway\\":{'),
       "the dry run shows no gateway",
     );
-    const s = await w.k(["start", "gw1", "--no-sync", "--image", SESSION_IMAGE], { env });
+    // the user's --env-file names its own base URL (with a password): start says the gateway's is used
+    await Deno.writeTextFile(
+      `${w.cwd}/proxy.env`,
+      "ANTHROPIC_BASE_URL=https://bob:pw-9931@proxy.example/v1\n",
+    );
+    const s = await w.k(
+      ["start", "gw1", "--no-sync", "--image", SESSION_IMAGE, "--env-file", "proxy.env"],
+      { env },
+    );
     assertEquals(s.code, 0, s.stderr);
+    assertMatch(
+      s.stderr,
+      /^warning: gw1's ANTHROPIC_BASE_URL=https:\/\/proxy\.example\/v1 is not used: through the gateway kodama-gateway its anthropic requests go to https:\/\/api\.anthropic\.com/m,
+    );
+    assert(!s.stderr.includes("pw-9931"), "the URL's password was said");
     const data = await secretData(w, "kodama-env-gw1");
     assert(!Object.values(data).some((v) => v.includes(KEY) || v.includes(GH)), "the key is in the session");
     assert(data.ANTHROPIC_API_KEY.startsWith("kgw1."), data.ANTHROPIC_API_KEY);

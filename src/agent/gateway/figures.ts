@@ -42,6 +42,10 @@ export function figuresBySession(
       { requests: 0, denied: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, costUsd: 0 };
     out.set(s, { ...f, waiting: w });
   }
+  for (const [s, why] of waits.down) {
+    const f = out.get(s);
+    if (f) f.unreachable = why;
+  }
   for (const [s, n] of waits.rateLimits) {
     const f = out.get(s);
     if (f) f.rateLimits = n;
@@ -56,8 +60,11 @@ export function figuresBySession(
  */
 export function gatewayWaits(
   lines: LogEvent[],
-): { open: Map<string, GatewayWait>; rateLimits: Map<string, number> } {
+): { open: Map<string, GatewayWait>; rateLimits: Map<string, number>; down: Map<string, string> } {
   const open = new Map<string, GatewayWait>();
+  // a session whose last request the gateway answered 502 for an upstream it cannot reach (its `req` line's
+  // `why`), until another request of it ends otherwise or an answer begins
+  const down = new Map<string, string>();
   const rateLimits = new Map<string, number>();
   for (const l of lines as (LogEvent & Record<string, unknown>)[]) {
     if (!l.s) continue;
@@ -77,9 +84,15 @@ export function gatewayWaits(
         reason: "gateway queue: the key's rate limit",
         ...(typeof l.until === "string" ? { until: l.until } : {}),
       });
-    } else if (l.ev === "waited" || l.ev === "req") open.delete(l.s);
+    } else if (l.ev === "waited" || l.ev === "req") {
+      open.delete(l.s);
+      const host = typeof l.host === "string" ? l.host : undefined;
+      if (l.ev === "req" && l.why === "unreachable" && host) {
+        down.set(l.s, `gateway cannot reach ${host} (${typeof l.status === "number" ? l.status : 502})`);
+      } else down.delete(l.s);
+    }
   }
-  return { open, rateLimits };
+  return { open, rateLimits, down };
 }
 
 /** A session's figures with its budget (a session the gateway never saw has zeros: nothing metered yet). */
@@ -176,11 +189,36 @@ export function gatewayLine(f: GatewayFigures): string {
  */
 export function withGatewayWait(
   text: string,
-  f: { waiting?: GatewayWait } | null | undefined,
+  f: { waiting?: GatewayWait; unreachable?: string } | null | undefined,
   now = Date.now(),
 ): string {
+  // the agent's own retry of the gateway's 502 (or kodama's continuation after it): named by the gateway's
+  // words when its last answer was that it cannot reach the upstream
+  const own = /^running \((502|network|unreachable|overloaded), (.+)\)$/.exec(text);
+  const named = unreachableOf(f);
+  if (own && named) return `running (${named}, ${own[2]})`;
   if (text !== "running" || !f?.waiting) return text;
   return waitingText(f.waiting, now);
+}
+
+/**
+ * A run's own wait (the agent's retry of a 502 or a network error, kodama's continuation after it) named by
+ * the gateway's words when its last answer to the session was that it cannot reach the upstream (pure).
+ */
+export function namedWait<W extends { reason: string; via?: string }>(
+  w: W | undefined,
+  f: { waiting?: GatewayWait; unreachable?: string } | null | undefined,
+): W | undefined {
+  const named = unreachableOf(f);
+  if (!w || w.via || !named) return w;
+  return /^(502|network|unreachable|overloaded)$/.test(w.reason) ? { ...w, via: named } : w;
+}
+
+/** The gateway's words for an upstream it cannot reach: retrying it now, else its last answer's. */
+function unreachableOf(
+  f: { waiting?: GatewayWait; unreachable?: string } | null | undefined,
+): string | undefined {
+  return f?.waiting?.reason.startsWith("gateway cannot reach") ? f.waiting.reason : f?.unreachable;
 }
 
 /** `list`'s AGENT words of every view whose running run waits in the gateway (after both were filled). */

@@ -17,6 +17,7 @@ import { allowedHosts, gatewayEnv, sessionClaims, tokenSuffix } from "./claims.t
 import { configOf, gatewayUrl } from "./cluster.ts";
 import { KEY_VARS, revokedBefore } from "./config.ts";
 import { loginMeta } from "./chatgpt.ts";
+import { replacedBaseLine, replacedBaseUrls } from "./baseurls.ts";
 import type { V1Secret, V1Service } from "@kubernetes/client-node";
 
 /** The gateway's Service and Secret, or undefined when there is none (or it may not be read). */
@@ -111,6 +112,7 @@ export function viaGateway(kube: KubeObjects, cfg: Config, err: Sink, narrowHost
       gitTokenEnv: cfg.git.tokenEnv,
       ...(login ? { chatgpt: { meta: loginMeta(login), now: new Date() } } : {}),
     });
+    const replaced = replacedBaseUrls(plan.data.env, forwardEnv, claims.p, g.config.providers);
     if (relay) Object.assign(env, await relayEnv(spec, relay, g.url, token));
     plan.data = { ...plan.data, env };
     // the clone's credentials Secret never holds the real token either
@@ -125,6 +127,7 @@ export function viaGateway(kube: KubeObjects, cfg: Config, err: Sink, narrowHost
     err.write(
       `note: ${spec.name} goes through the gateway ${GATEWAY_NAME} (${g.url}): its env Secret holds a token, not the keys (--no-gateway: as without one)\n`,
     );
+    for (const r of replaced) err.write(replacedBaseLine(spec.name, GATEWAY_NAME, r));
     if (relay) {
       err.write(
         `note: the gateway sends ${spec.name}'s webhooks (notify.webhook) when a run ends, laptop closed or not; the pod holds a key of its own session, never the URL or your key\n`,

@@ -702,6 +702,8 @@ function attempt(job, k) {
       waitLog(job, 502, 500 * job.tries, "unreachable");
       return setTimeout(() => enqueue(k, job, true), 500 * job.tries);
     }
+    // its `req` line says why: the session's wait stays named while the agent retries (figures.ts)
+    job.down = String(e.code || "error").slice(0, 40);
     end(job, 502);
     sendError(
       res,
@@ -845,6 +847,7 @@ function end(job, status) {
     bytesOut: job.bytesOut,
     ms: Date.now() - job.t0,
     model: job.model,
+    ...(job.down ? { why: "unreachable", host: job.target.hostname, error: job.down } : {}),
   });
 }
 

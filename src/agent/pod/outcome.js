@@ -31,6 +31,8 @@ export function newFacts() {
     fatal: undefined,
     lastText: undefined,
     deniedHosts: [],
+    // kodama's gateway could not reach its upstream (its 502's words in the agent's output), until an answer
+    gatewayDown: undefined,
     // the agent's last message to the user (its final words: a question there means it waits on you)
     lastMessage: undefined,
     geminiSaying: false,
@@ -82,6 +84,7 @@ function onRetry(f, status, delayMs, attempt, of, now, error) {
   else if (!status) f.netRetries++;
   f.waiting = {
     reason: statusReason(status),
+    ...((status === 502 || !status) && f.gatewayDown ? { via: gatewayWords(f.gatewayDown) } : {}),
     ...(delayMs !== undefined ? { until: new Date(now + delayMs).toISOString() } : {}),
     ...(attempt !== undefined ? { attempt } : {}),
     ...(of !== undefined ? { of } : {}),
@@ -127,6 +130,7 @@ function claudeLine(f, j, now) {
       return;
     }
     addModel(f, str(m.model));
+    f.gatewayDown = undefined;
     const said = Array.isArray(m.content)
       ? m.content.filter((x) => isObj(x) && x.type === "text" && str(x.text)).map((x) => x.text).join("\n")
       : "";
@@ -160,6 +164,7 @@ function codexLine(f, j, now) {
   if (type === "thread.started") f.agent = "codex";
   else if (type === "turn.completed") {
     f.turns++;
+    f.gatewayDown = undefined;
     f.waiting = undefined;
   } else if (type === "turn.failed") {
     const m = str(isObj(j.error) ? j.error.message : undefined) ?? "the turn failed";
@@ -201,6 +206,7 @@ function geminiLine(f, j) {
     f.waiting = undefined;
     // the model's text comes in `delta` pieces; a message of another role or a tool use starts anew
     if (type === "message" && j.role === "assistant" && str(j.content)) {
+      f.gatewayDown = undefined;
       f.lastMessage = ((j.delta === true && f.geminiSaying ? f.lastMessage ?? "" : "") + j.content).slice(
         -2000,
       );
@@ -247,6 +253,7 @@ export function feedLine(f, line, now = Date.now()) {
   const t = line.trim();
   if (!t) return;
   gatewayDenial(f, t);
+  if (t.includes("kodama-gateway: upstream")) gatewayUnreachable(f, t);
   if (t[0] !== "{") {
     // the Gemini CLI's retries are on stderr; other text (warnings, stack traces) neither starts nor ends a wait
     if (/^Attempt \d+ failed\. Retrying with backoff/.test(t)) {
@@ -276,6 +283,21 @@ export function feedLine(f, line, now = Date.now()) {
 function gatewayDenial(f, t) {
   const d = /kodama-gateway: host ([^\s"\\]+) is not in/.exec(t);
   if (d && !f.deniedHosts.includes(d[1]) && f.deniedHosts.length < 8) f.deniedHosts.push(d[1]);
+}
+
+/**
+ * kodama's gateway could not reach its upstream (its 502 `kodama-gateway: upstream H unreachable (CODE)`,
+ * in whatever the agent printed of the answer): remembered, to name the run's wait.
+ */
+function gatewayUnreachable(f, t) {
+  const d = /kodama-gateway: upstream ([A-Za-z0-9.:[\]-]{1,253}) unreachable(?: \(([A-Za-z0-9_ .-]{1,40})\))?/
+    .exec(t);
+  if (d) f.gatewayDown = { host: d[1], ...(d[2] ? { error: d[2] } : {}) };
+}
+
+/** `gateway cannot reach api.example.com (ECONNREFUSED)`: the words of a wait on the gateway's upstream. */
+export function gatewayWords(d) {
+  return `gateway cannot reach ${d.host} (${d.error ?? "502"})`;
 }
 
 /** The facts of a whole log. */
@@ -453,7 +475,7 @@ export function outcomeText(o, f) {
 /** `running (429, retry 3/10 in 15s)` for a run that waits on its model API. */
 export function waitingText(w, now = Date.now()) {
   if (!w) return "running";
-  const parts = [w.reason];
+  const parts = [w.via ?? w.reason];
   const until = w.until ? Date.parse(w.until) : NaN;
   const left = Number.isNaN(until) ? undefined : Math.max(0, Math.round((until - now) / 1000));
   const of = w.attempt !== undefined ? ` ${w.attempt}${w.of !== undefined ? `/${w.of}` : ""}` : "";

@@ -758,8 +758,12 @@ async function main() {
       return finish(r, o);
     }
     const until = new Date(Date.now() + ms).toISOString();
-    note({ event: "wait", reason: o.class, until, ms, attempt: n, of: ATTEMPTS, message: o.message });
-    facts.waiting = { reason: o.class, until, attempt: n, of: ATTEMPTS };
+    // an upstream kodama's gateway cannot reach is named (its 502's words, in the agent's output)
+    const via = o.class !== "rate-limited" && facts.gatewayDown
+      ? { via: gatewayWords(facts.gatewayDown) }
+      : {};
+    note({ event: "wait", reason: o.class, ...via, until, ms, attempt: n, of: ATTEMPTS, message: o.message });
+    facts.waiting = { reason: o.class, ...via, until, attempt: n, of: ATTEMPTS };
     writeState();
     for (const end = Date.now() + ms; Date.now() < end && !stopped();) {
       await sleep(Math.min(500, end - Date.now()));

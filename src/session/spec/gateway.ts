@@ -112,6 +112,11 @@ export interface GatewayFigures {
   rateLimits?: number;
   /** a request of the session waits in the gateway now (its queue, or an upstream retry) */
   waiting?: GatewayWait;
+  /**
+   * the gateway's last answer to the session was that it cannot reach the upstream (after its own retries):
+   * `gateway cannot reach api.example.com (502)`, what names the agent's own retry of that 502
+   */
+  unreachable?: string;
 }
 
 /** A session's wait in the gateway, shaped as a run's own wait (src/agent/outcome.ts Waiting). */

@@ -2,7 +2,8 @@
 // a stand-in agent printing Claude Code's stream-json: a transient end is waited out and the conversation
 // continued with the continue arguments; a permanent one is not; a budget ends the run; an announced wait
 // is not a stall; the state file says the wait while it happens.
-import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
+import { renderLog } from "../../../src/agent/render.ts";
 import { NOTIFY_JS, parseRunState, RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/agent.ts";
 import { classify, factsOf } from "../../../src/agent/outcome.ts";
 import { shellQuote } from "../../../src/base/text/escape.ts";
@@ -108,6 +109,37 @@ Deno.test("runner: an overloaded end is waited out and the same conversation con
   // kodama reads the same log to the same outcome
   const o = classify(factsOf(r.log), { state: "succeeded", exitCode: 0 });
   assertEquals(o.class, "succeeded");
+});
+
+Deno.test("runner: a wait on an upstream kodama's gateway cannot reach names the gateway and the host", async () => {
+  // the gateway's 502 as Claude Code ends with it (its words in the result), two spellings of the host
+  for (const [host, err] of [["api.example.com", "ECONNREFUSED"], ["10.0.0.7:8443", "ETIMEDOUT"]]) {
+    const body = JSON.stringify({
+      type: "error",
+      error: { type: "api_error", message: `kodama-gateway: upstream ${host} unreachable (${err})` },
+    });
+    const r = await runWith(
+      agentScript(
+        [INIT, result({ is_error: true, api_error_status: 502, result: `API Error: 502 ${body}` }), "exit 1"],
+        [INIT, say("m2"), result({ result: "Finished." })],
+      ),
+      {},
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const wait = r.log.split("\n").find((l) => l.includes(`"event":"wait"`));
+    assert(wait, r.log);
+    assertEquals(JSON.parse(wait).via, `gateway cannot reach ${host} (${err})`);
+    // agent logs shows it so (the wait line as rendered)
+    assertMatch(
+      renderLog(wait),
+      new RegExp(
+        `\\.\\. waiting \\d+s: gateway cannot reach ${
+          host.replaceAll(".", "\\.")
+        } \\(${err}\\), then continuing`,
+      ),
+    );
+    assertEquals(r.state.runnerOutcome?.class, "succeeded");
+  }
 });
 
 Deno.test("runner: auth is never retried; the attempts are bounded", async () => {
