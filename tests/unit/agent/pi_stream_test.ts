@@ -6,7 +6,8 @@ import { parseStream } from "../../../src/agent/stream.ts";
 import { truthOfLog } from "../../../src/agent/truth.ts";
 import { renderLog } from "../../../src/agent/render.ts";
 import { classify, factsOf } from "../../../src/agent/outcome.ts";
-import { ENVLOAD_ARGV, PI_WRAP, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+import { ENVLOAD_ARGV, parseAgentSpec, PI_WRAP, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+import { checkPlan } from "../../../src/agent/check.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 
 const fixture = (name: string) =>
@@ -106,4 +107,14 @@ Deno.test("pi wrap: ANTHROPIC_BASE_URL becomes models.json's anthropic baseUrl, 
   } finally {
     await Deno.remove(home, { recursive: true });
   }
+});
+
+Deno.test("pi: agent check is Anthropic's request with ANTHROPIC_API_KEY only; a variant SPEC `pi --model M` is the preset", () => {
+  const p = checkPlan("pi", "claude-opus-4-7");
+  assertEquals([p.preset, p.baseVar, p.path], ["pi", "ANTHROPIC_BASE_URL", "/v1/messages"]);
+  assertEquals(p.keys.map((k) => k.variable), ["ANTHROPIC_API_KEY"]);
+  assertEquals(parseAgentSpec("pi --model claude-haiku-4-5"), {
+    preset: "pi",
+    args: ["--model", "claude-haiku-4-5"],
+  });
 });
