@@ -118,3 +118,11 @@ Deno.test("pi: agent check is Anthropic's request with ANTHROPIC_API_KEY only; a
     args: ["--model", "claude-haiku-4-5"],
   });
 });
+
+Deno.test("pi json: 429s past its SDK's and its own retries: rate-limited (kodama waits and continues), each retry a 429 wait", () => {
+  const f = factsOf(fixture("pi-ratelimit"));
+  assertEquals([f.apiRetries, f.rateLimits, f.overloads], [3, 3, 0]);
+  const o = classify(f, { state: "succeeded", exitCode: 0 });
+  assertEquals([o.class, o.retryable], ["rate-limited", true]);
+  assertMatch(o.message, /^429 .*rate_limit_error/);
+});
