@@ -18,6 +18,7 @@ export const DEFAULT_MODEL: Record<PresetName, string> = {
   claude: "claude-sonnet-4-5",
   codex: "gpt-5-codex",
   gemini: "gemini-2.5-pro",
+  pi: "claude-opus-4-7",
 };
 
 /** One way to send the key: its variable, the header and what goes before the value. */
@@ -46,6 +47,11 @@ const PROMPT = "Reply with the single word: ok";
 
 /** The request of a preset's check. `tokens`: how many output tokens to ask for (1: the smallest). */
 export function checkPlan(preset: PresetName, model: string, tokens = 1): CheckPlan {
+  if (preset === "pi") {
+    // pi speaks the Messages API with ANTHROPIC_API_KEY, at ANTHROPIC_BASE_URL (pod/piwrap.sh's models.json)
+    const plan = checkPlan("claude", model, tokens);
+    return { ...plan, preset, keys: plan.keys.filter((k) => k.variable === "ANTHROPIC_API_KEY") };
+  }
   if (preset === "claude") {
     return {
       preset,

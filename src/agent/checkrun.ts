@@ -108,7 +108,7 @@ function presetOf(o: CheckOptions, cfg: Config, session?: SessionAgent): PresetN
     : session ?? resolveAgent([configChoice(cfg)], cfg);
   if (!isPresetName(a.preset)) {
     throw usageError(
-      "agent check knows the presets' APIs (claude, codex, gemini), not a custom command's",
+      "agent check knows the presets' APIs (claude, codex, gemini, pi), not a custom command's",
       "choose one: kodama agent check --agent claude",
     );
   }
@@ -361,7 +361,7 @@ function hintOf(r: CheckReport): string | undefined {
 }
 
 function providerWord(preset: string): string {
-  return preset === "claude" ? "anthropic" : preset === "codex" ? "openai" : "gemini";
+  return preset === "claude" || preset === "pi" ? "anthropic" : preset === "codex" ? "openai" : "gemini";
 }
 
 /** The report as lines for a person. */

@@ -19,17 +19,18 @@ import { settingsArgs, settingsEnv } from "./settings.ts";
 import ENVLOAD from "./pod/envload.sh" with { type: "text" };
 import CODEX_WRAP_SH from "./pod/codexwrap.sh" with { type: "text" };
 import GEMINI_WRAP_SH from "./pod/geminiwrap.sh" with { type: "text" };
+import PI_WRAP_SH from "./pod/piwrap.sh" with { type: "text" };
 
 /** What puts a session's rotated keys over the container's environment (pod/envload.sh): `sh -c ENVLOAD …`. */
 export const ENVLOAD_ARGV = ["sh", "-c", ENVLOAD, "kodama-env"];
 
-export const PRESET_NAMES = ["claude", "codex", "gemini"] as const;
+export const PRESET_NAMES = ["claude", "codex", "gemini", "pi"] as const;
 export type PresetName = typeof PRESET_NAMES[number];
 /** A preset's name or `custom`. */
 export type AgentKind = PresetName | "custom";
 
 /** The structured output of a run, for the stream parser (src/agent/stream.ts); `text` for custom. */
-export type OutputFormat = "claude-stream-json" | "codex-json" | "gemini-stream-json" | "text";
+export type OutputFormat = "claude-stream-json" | "codex-json" | "gemini-stream-json" | "pi-json" | "text";
 
 /** Proxy and CA variables every agent may need to reach its API (forwarded with its credentials). */
 export const NETWORK_ENV = [
@@ -81,9 +82,13 @@ export interface Preset {
   projectFiles: ProjectFile[];
 }
 
-/** A file of the repository's that sets the CLI's variables: `json-env` (a JSON object's `env`) or `dotenv`. */
+/**
+ * A file of the repository's that sets the CLI's variables: `json-env` (a JSON object's `env`) or `dotenv`;
+ * or `absent`: a file or folder the CLI takes settings, providers or code to run from, which must not be
+ * there at all (a run is refused while it is: nothing in it is allowed).
+ */
 export interface ProjectFile {
-  format: "json-env" | "dotenv";
+  format: "json-env" | "dotenv" | "absent";
   path: string;
 }
 
@@ -98,6 +103,9 @@ export const CODEX_WRAP: string = CODEX_WRAP_SH;
  * parent directory not writable by others.)
  */
 export const GEMINI_WRAP: string = GEMINI_WRAP_SH;
+
+/** pi (pod/piwrap.sh): ANTHROPIC_BASE_URL as its models.json's Anthropic base URL (pi reads no such variable). */
+export const PI_WRAP: string = PI_WRAP_SH;
 
 export const PRESETS: Record<PresetName, Preset> = {
   claude: {
@@ -184,6 +192,27 @@ export const PRESETS: Record<PresetName, Preset> = {
       { format: "dotenv", path: ".gemini/.env" },
       { format: "dotenv", path: ".env" },
     ],
+  },
+  pi: {
+    name: "pi",
+    summary:
+      "pi in print mode with its JSON events, on Anthropic (its tools run unasked: the pod is the sandbox)",
+    command: ["pi", "-p", "--mode", "json", "--provider", "anthropic"],
+    promptArgs: [],
+    continueArgs: ["--continue"],
+    wrap: PI_WRAP,
+    // no startup network (version check, package installs), no install telemetry
+    env: { PI_OFFLINE: "1", PI_SKIP_VERSION_CHECK: "1", PI_TELEMETRY: "0" },
+    authEnv: ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"],
+    // 0.73 needs Node 20.6 or later
+    install: { package: "@mariozechner/pi-coding-agent", version: "0.73.1", bin: "pi", node: 20 },
+    output: "pi-json",
+    home: "~/.pi",
+    // pi 0.73.1 reads its working directory's .pi/: settings.json (merged over the user's: packages it
+    // installs and loads, extension paths, shellPath), extensions/*.ts (code it runs), skills, prompts,
+    // SYSTEM.md. Any of it could send the key elsewhere or run code before a tool is asked: the folder must
+    // not be there at all (fail closed). AGENTS.md and .agents/skills are text for the model, kept.
+    projectFiles: [{ format: "absent", path: ".pi" }],
   },
 };
 
@@ -400,6 +429,7 @@ export const INTERACTIVE: Record<PresetName, string[]> = {
   claude: ["claude", "--continue", "--dangerously-skip-permissions"],
   codex: ["codex", "resume", "--last", "--dangerously-bypass-approvals-and-sandbox"],
   gemini: ["gemini", "--resume", "latest", "--yolo", "--skip-trust"],
+  pi: ["pi", "--continue", "--provider", "anthropic"],
 };
 
 /**

@@ -157,7 +157,12 @@ export function asLayer(s: AgentSettings | undefined): SettingsLayer | undefined
 }
 
 /** The flag each CLI takes its model with (verified against the installed CLIs' --help). */
-export const MODEL_FLAG: Record<string, string> = { claude: "--model", codex: "-m", gemini: "-m" };
+export const MODEL_FLAG: Record<string, string> = {
+  claude: "--model",
+  codex: "-m",
+  gemini: "-m",
+  pi: "--model",
+};
 
 /** The runner's variables: only those that are set. */
 export function settingsEnv(preset: string, s: AgentSettings | undefined): Record<string, string> {
@@ -200,6 +205,8 @@ export function settingsArgs(preset: string, command: string[], s: AgentSettings
   } else if (preset === "codex" || preset === "gemini") {
     // their fallbacks are kodama's: the runner's continuation switches model (KODAMA_MODELS)
     if (model && !has("-m", "--model")) out.push("-m", model);
+  } else if (preset === "pi") {
+    if (model && !has("--model")) out.push("--model", model);
   }
   return out;
 }

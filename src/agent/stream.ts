@@ -1,15 +1,15 @@
 /**
  * The agents' structured output, one model: Claude Code's `--output-format stream-json`, Codex's
- * `exec --json` and the Gemini CLI's `--output-format stream-json` (one JSON object per line) become
+ * `exec --json`, the Gemini CLI's `--output-format stream-json` and pi's `--mode json` (one JSON object per line) become
  * AgentEvents. Pure: a line in, events out. Lines that
  * are not JSON (the agent's stderr shares the run's log) are kept as `text` events, and a few of them
  * carry facts (Codex reports a rejected patch only on stderr).
  *
- * Formats checked against the real CLIs (Claude Code 2.1.332, Codex 0.169.0, Gemini CLI 0.61.0; fixtures
+ * Formats checked against the real CLIs (Claude Code 2.1.332, Codex 0.169.0, Gemini CLI 0.61.0, pi 0.73.1; fixtures
  * in tests/fixtures/agents/).
  */
 
-export type AgentKind = "claude" | "codex" | "gemini";
+export type AgentKind = "claude" | "codex" | "gemini" | "pi";
 
 export type AgentEvent =
   | { kind: "init"; agent: AgentKind; model?: string; session?: string; version?: string }
@@ -314,10 +314,75 @@ function geminiParser() {
   };
 }
 
+/**
+ * pi's `--mode json` events (0.73.1): `session` (its id, cwd), `agent_start`/`agent_end` (one prompt's
+ * processing; again after each of its own retries), `turn_*`, `message_start|update|end` (the assistant's
+ * message at its end: text, toolCall items, usage with cost, stopReason `error` with errorMessage),
+ * `tool_execution_*`, `auto_retry_start|end`. pi exits 0 when the API refused it: the end is agent_end's.
+ */
+function piParser() {
+  let input = 0, output = 0, cost = 0, last: J | undefined;
+  return (j: J): AgentEvent[] => {
+    const type = str(j.type);
+    if (type === "session") return [{ kind: "init", agent: "pi", session: str(j.id) }];
+    if (type === "auto_retry_start") {
+      return [{
+        kind: "retry",
+        message: `retry ${num(j.attempt)}/${num(j.maxAttempts)}: ${str(j.errorMessage)}`,
+      }];
+    }
+    if (type === "tool_execution_end") {
+      const r = obj(j.result);
+      const c = Array.isArray(r?.content)
+        ? r.content.map((x) => str(obj(x)?.text) ?? "").join("\n")
+        : undefined;
+      return [{ kind: "tool-result", id: str(j.toolCallId), ok: j.isError !== true, text: c }];
+    }
+    const m = obj(j.message);
+    if (type === "message_end" && m?.role === "assistant") {
+      last = m;
+      const u = obj(m.usage) ?? {};
+      input += (num(u.input) ?? 0) + (num(u.cacheRead) ?? 0) + (num(u.cacheWrite) ?? 0);
+      output += num(u.output) ?? 0;
+      cost += num(obj(u.cost)?.total) ?? 0;
+      const turn = str(m.responseId);
+      const out: AgentEvent[] = [];
+      for (const c of Array.isArray(m.content) ? m.content.map(obj) : []) {
+        if (c?.type === "text" && str(c.text)?.trim()) {
+          out.push({ kind: "message", text: str(c.text)!, turn });
+        }
+        if (c?.type === "toolCall") {
+          const name = str(c.name) ?? "tool";
+          out.push({ kind: "tool", id: str(c.id), name, detail: toolDetail(name, c.arguments), turn });
+        }
+      }
+      if (m.stopReason === "error") out.push({ kind: "error", message: str(m.errorMessage) ?? "error" });
+      return out;
+    }
+    if (type === "agent_end") {
+      const ok = last !== undefined && last.stopReason !== "error" && last.stopReason !== "aborted";
+      return [{
+        kind: "result",
+        ok,
+        inputTokens: input,
+        outputTokens: output,
+        ...(cost > 0 ? { costUsd: cost } : {}),
+        ...(ok ? {} : { error: str(last?.errorMessage) ?? str(last?.stopReason) ?? "no answer" }),
+      }];
+    }
+    return [];
+  };
+}
+
+/** pi's first line (`session` with its cwd) or any of its event types. */
+const PI_TYPES =
+  /^(agent_start|agent_end|turn_start|turn_end|message_start|message_update|message_end|tool_execution_\w+|auto_retry_\w+)$/;
+
 /** Which agent a first JSON line is from (undefined: not sure yet, e.g. a bare `error`). */
 function kindOf(j: J): AgentKind | undefined {
   const type = String(j.type);
   if (/^(thread|turn|item)\./.test(type)) return "codex";
+  if ((type === "session" && "cwd" in j) || PI_TYPES.test(type)) return "pi";
   if (["init", "message", "tool_use", "tool_result"].includes(type)) return "gemini";
   if (type === "error") return "severity" in j ? "gemini" : undefined;
   if (type === "result" && "stats" in j && "status" in j) return "gemini";
@@ -369,6 +434,7 @@ function kodamaEvents(j: J): AgentEvent[] {
 export function createParser(): (line: string) => AgentEvent[] {
   const seen = new Set<string>();
   const gemini = geminiParser();
+  const pi = piParser();
   let kind: AgentKind | undefined;
   return (line) => {
     const t = line.trim();
@@ -382,6 +448,7 @@ export function createParser(): (line: string) => AgentEvent[] {
       if (j && typeof j.type === "string") {
         kind ??= kindOf(j);
         if (kind === "gemini") return gemini(j);
+        if (kind === "pi") return pi(j);
         return kind === "codex" || (kind === undefined && j.type === "error")
           ? codexEvents(j, seen)
           : claudeEvents(j);

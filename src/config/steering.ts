@@ -49,6 +49,11 @@ export const STEERING: { what: string; names: string[] }[] = [
       "GITHUB_*URL*",
       "GH_HOST",
       "GH_ENTERPRISE_*",
+      // pi: its agent dir (models.json: provider base URLs; extensions), its package dir (whose package.json's
+      // piConfig.configDir renames the project folder .pi), its URLs
+      "PI_CODING_AGENT_*",
+      "PI_PACKAGE_DIR",
+      "PI_*URL*",
       "KODAMA_*",
     ],
   },

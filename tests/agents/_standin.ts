@@ -11,8 +11,8 @@
  *                       GOOGLE_GEMINI_BASE_URL; :countTokens answers an estimate
  *
  * A script is a queue of turns; each "main" request (one that offers tools) takes the next turn, and a
- * turn's acts become one assistant message: `write` (Claude's Write tool; Codex's apply_patch; Gemini's
- * write_file), `shell` (Claude's Bash; Codex's exec_command; Gemini's run_shell_command), `text`. A turn with tool acts ends with stop_reason tool_use;
+ * turn's acts become one assistant message: `write` (Claude's Write tool; pi's write; Codex's apply_patch; Gemini's
+ * write_file), `shell` (Claude's Bash; pi's bash; Codex's exec_command; Gemini's run_shell_command), `text`. A turn with tool acts ends with stop_reason tool_use;
  * when the queue is empty the answer is the final text "done.". Requests without tools (side calls: titles,
  * summaries) get a short text and take no turn. Every request is recorded, so a test can assert that a
  * `--continue` run sent the earlier conversation.
@@ -141,7 +141,9 @@ const json = (v: unknown, status = 200) =>
 
 /** The working directory an agent says it runs in (Claude's system prompt; Codex's environment_context). */
 export function cwdOf(text: string): string | undefined {
-  const m = /Primary working directory: ([^\\\n"]+)/.exec(text) ?? /<cwd>([^<]+)<\/cwd>/.exec(text);
+  const m = /Primary working directory: ([^\\\n"]+)/.exec(text) ?? /<cwd>([^<]+)<\/cwd>/.exec(text) ??
+    // pi's system prompt
+    /Current working directory: ([^\\\n"]+)/.exec(text);
   return m?.[1];
 }
 
@@ -151,13 +153,21 @@ type Block =
   | { type: "text"; text: string }
   | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
 
-function claudeBlocks(turn: Turn, cwd: string, n: number): Block[] {
+/** pi (its own tools over the Messages API): `write` {path, content} and `bash` {command}. */
+function isPi(body: Record<string, unknown> | undefined): boolean {
+  const tools = Array.isArray(body?.tools) ? body.tools as { name?: unknown }[] : [];
+  return tools.some((t) => t?.name === "write") && tools.some((t) => t?.name === "bash");
+}
+
+function claudeBlocks(turn: Turn, cwd: string, n: number, pi = false): Block[] {
   return turn.map((a, i): Block => {
     const id = `toolu_standin_${n}_${i}`;
     if ("write" in a) {
       const path = a.write.path.startsWith("/") ? a.write.path : `${cwd}/${a.write.path}`;
+      if (pi) return { type: "tool_use", id, name: "write", input: { path, content: a.write.content } };
       return { type: "tool_use", id, name: "Write", input: { file_path: path, content: a.write.content } };
     }
+    if ("shell" in a && pi) return { type: "tool_use", id, name: "bash", input: { command: a.shell } };
     if ("shell" in a) {
       return {
         type: "tool_use",
@@ -792,7 +802,7 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
         const n = main ? ++taken : 0;
         if (main) rec.turn = n;
         const blocks = main
-          ? claudeBlocks(takeTurn(), cwdOf(text) ?? "/", n)
+          ? claudeBlocks(takeTurn(), cwdOf(text) ?? "/", n, isPi(body))
           : [{ type: "text" as const, text: "ok" }];
         rec.usage = {
           input: anthropicUsage(text.length, 0).input_tokens,

@@ -7,7 +7,8 @@
  * src/agent/pod/outcome.js, says so from the CLI's own output).
  */
 import { assert, assertEquals } from "@kodama/test-assert";
-import { CLAUDE, claudeCommand, CODEX, codexCommand, GEMINI, missing } from "./_clis.ts";
+import { CLAUDE, claudeCommand, CODEX, codexCommand, GEMINI, missing, PI } from "./_clis.ts";
+import { PI_WRAP, PRESETS } from "../../src/agent/presets.ts";
 import { type StandIn, startStandIn, type Turn } from "./_standin.ts";
 import { type Gateway, startGateway } from "./_gateway.ts";
 import { classify, factsOf } from "../../src/agent/outcome.ts";
@@ -18,6 +19,7 @@ const noClaude = missing("claude", CLAUDE);
 const noCodex = missing("codex", CODEX);
 const noGemini = missing("gemini", GEMINI);
 const GEMINI_KEY = "AIza-real-cli-0097";
+const noPi = missing("pi", PI);
 
 interface Ran {
   code: number;
@@ -288,6 +290,34 @@ Deno.test({
       assert(want.output > 0);
       assertEquals(meteredUsage(gw, "gemini"), want);
       assert(!r.out.includes(GEMINI_KEY) && !gw.raw().includes(GEMINI_KEY));
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "gateway + pi (its preset's wrap): only the token in the CLI, the real key at the API, the tokens metered",
+  ignore: noPi,
+  async fn() {
+    await world([], {}, async (api, gw) => {
+      const token = gw.token({ s: "p1" });
+      const r = await runCli(
+        ["sh", "-c", PI_WRAP, PI!, ...PRESETS.pi.command.slice(1)],
+        { ...PRESETS.pi.env, ANTHROPIC_API_KEY: token, ANTHROPIC_BASE_URL: `${gw.url}/p/anthropic` },
+        "Say hello.\n",
+      ).done;
+      assertEquals(r.code, 0, r.out);
+      assertEquals(outcome(r).class, "succeeded", r.out);
+      const main = api.mainRequests();
+      assert(main.length >= 1);
+      for (const m of api.requests.filter((x) => x.method === "POST")) {
+        assertEquals(m.headers?.["x-api-key"], REAL);
+        assert(!JSON.stringify(m.headers).includes(token));
+      }
+      const want = standInUsage(api, "/v1/messages");
+      assert(want.output > 0);
+      assertEquals(meteredUsage(gw, "anthropic"), want);
+      assert(!r.out.includes(REAL));
     });
   },
 });

@@ -16,7 +16,7 @@ import { onRealCluster } from "../cluster/harness.ts";
 import { gitIn, makeTestRepo } from "./_git_server.ts";
 import { purge, type SessionWorld, withSessionWorld } from "./_session.ts";
 import { commitScript, type StandIn, startStandIn } from "../agents/_standin.ts";
-import { CLAUDE, CODEX, GEMINI, missing } from "../agents/_clis.ts";
+import { CLAUDE, CODEX, GEMINI, missing, PI } from "../agents/_clis.ts";
 
 const dec = new TextDecoder();
 
@@ -119,5 +119,17 @@ withSessionWorld(
       agent: "gemini",
       env: (api) => ({ GEMINI_API_KEY: "gm-standin-1618", GOOGLE_GEMINI_BASE_URL: api.url }),
       banner: /^== gemini \(model /m,
+    }),
+);
+
+withSessionWorld(
+  "no agent configuration, --agent pi: the real pi commits; fetch brings it back; --continue continues",
+  { ignore: onRealCluster || missing("pi", PI), timeoutMs: 8 * 60_000 },
+  (t, w) =>
+    acceptance(t, w, {
+      name: "p4",
+      agent: "pi",
+      env: (api) => ({ ANTHROPIC_API_KEY: "sk-ant-standin-pi-1732", ANTHROPIC_BASE_URL: api.url }),
+      banner: /^== pi$/m,
     }),
 );

@@ -33,7 +33,14 @@ withSessionWorld("agent presets: listed; dry-run names what goes; a session's ag
       );
       assertMatch(r.stdout, /^codex\s+codex exec --json --dangerously-bypass-approvals-and-sandbox/m);
       const j = JSON.parse((await w.k(["agent", "presets", "-o", "json"])).stdout);
-      assertEquals(j.items.map((i: { name: string }) => i.name), ["claude", "codex", "gemini", "custom"]);
+      assertEquals(j.items.map((i: { name: string }) => i.name), [
+        "claude",
+        "codex",
+        "gemini",
+        "pi",
+        "custom",
+      ]);
+      assertMatch(r.stdout, /^pi\s+PI_OFFLINE=1 .*pi -p --mode json --provider anthropic\s+--continue\s/m);
       assert(j.items[1].env.includes("OPENAI_API_KEY"));
     });
 
@@ -73,7 +80,7 @@ withSessionWorld("agent presets: listed; dry-run names what goes; a session's ag
       const r = await w.k(["start", "d2", "--agent", "copilot", "--no-sync"]);
       assertEquals(r.code, 2, r.stderr);
       assertStringIncludes(r.stderr, `unknown agent preset "copilot"`);
-      assertStringIncludes(r.stderr, "claude, codex, gemini");
+      assertStringIncludes(r.stderr, "claude, codex, gemini, pi");
     });
 
     await t.step(

@@ -36,6 +36,8 @@ export function newFacts() {
     // the agent's last message to the user (its final words: a question there means it waits on you)
     lastMessage: undefined,
     geminiSaying: false,
+    // pi: its last assistant message ended in an error (its agent_end is then a failed end)
+    piFailed: false,
     // tool uses the agent's permissions refused (Claude Code's result lists them)
     denied: 0,
     // kodama's own refusal of the run (start.sh, runner.js: a project file sets a variable only you choose)
@@ -215,6 +217,41 @@ function geminiLine(f, j) {
   }
 }
 
+// pi --mode json (0.73.1): it exits 0 even when the API refused it; agent_end after an assistant message
+// whose stopReason is `error` (errorMessage `401 {…}`, `429 …`, `529 …`) is the failed end. Its own
+// retries (overloads, 5xx: auto_retry_start with delayMs) are waits; its SDK waits out a 429 quietly.
+function piLine(f, j, now) {
+  const type = str(j.type);
+  const m = isObj(j.message) ? j.message : undefined;
+  if (type === "auto_retry_start") {
+    const e = str(j.errorMessage) ?? "";
+    onRetry(f, httpStatusIn(e), num(j.delayMs), num(j.attempt), num(j.maxAttempts), now, e.slice(0, 200));
+  } else if (type === "message_end" && m?.role === "assistant") {
+    f.waiting = undefined;
+    addModel(f, str(m.model));
+    const u = isObj(m.usage) ? m.usage : {};
+    f.costUsd += num(isObj(u.cost) ? u.cost.total : undefined) ?? 0;
+    if (m.stopReason === "error" || m.stopReason === "aborted") {
+      f.lastError = { message: str(m.errorMessage) ?? String(m.stopReason) };
+      f.piFailed = true;
+      return;
+    }
+    f.piFailed = false;
+    f.turns++;
+    const said = Array.isArray(m.content)
+      ? m.content.filter((x) => isObj(x) && x.type === "text" && str(x.text)).map((x) => x.text).join("\n")
+      : "";
+    if (said) f.lastMessage = said.slice(-2000);
+  } else if (type === "agent_end") {
+    const e = f.piFailed ? f.lastError?.message : undefined;
+    f.result = e !== undefined ? { ok: false, message: e, status: httpStatusIn(e) } : { ok: true };
+  }
+}
+
+/** pi's event types (its first line is `session` with its cwd). */
+const PI_TYPES =
+  /^(agent_start|agent_end|turn_start|turn_end|message_start|message_update|message_end|tool_execution_\w+|auto_retry_\w+)$/;
+
 /** `Reconnecting... 2/5 (…)` → [2, 5] */
 function retryCount(m) {
   const r = /\b(\d+)\/(\d+)\b/.exec(m);
@@ -272,10 +309,12 @@ export function feedLine(f, line, now = Date.now()) {
   if (j.type === "kodama") return kodamaLine(f, j);
   if (!f.agent) {
     if (/^(thread|turn|item)\./.test(j.type)) f.agent = "codex";
+    else if ((j.type === "session" && "cwd" in j) || PI_TYPES.test(j.type)) f.agent = "pi";
     else if (j.type === "init" || "stats" in j || "severity" in j) f.agent = "gemini";
   }
   if (f.agent === "codex" || (!f.agent && j.type === "error")) codexLine(f, j, now);
   else if (f.agent === "gemini") geminiLine(f, j);
+  else if (f.agent === "pi") piLine(f, j, now);
   else claudeLine(f, j, now);
 }
 

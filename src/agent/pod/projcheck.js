@@ -3,7 +3,9 @@
 // pattern kodama passes in). Never writes anything. Run in the workspace by start.sh:
 //   node -e PROJCHECK PATTERN FORMAT:PATH...
 // FORMAT is `json-env` (a JSON object whose `env` object sets the CLI's variables: Claude Code's settings) or
-// `dotenv` (KEY=VALUE lines, `export KEY=…`, `KEY: …`, as the dotenv package reads them: the Gemini CLI's).
+// `dotenv` (KEY=VALUE lines, `export KEY=…`, `KEY: …`, as the dotenv package reads them: the Gemini CLI's),
+// or `absent` (a file or folder that must not be there at all, whatever it holds: pi's .pi/, whose settings,
+// providers and extensions are code and endpoints; a symbolic link, even a dangling one, counts).
 // Exit 0 when none does; else 1 and one line on stdout: `FILE sets NAME, NAME; FILE2 …` (names, never
 // values). A file that is there but cannot be read or is not JSON counts (fail closed): its CLI may read it.
 "use strict";
@@ -44,6 +46,19 @@ for (const spec of specs) {
   const at = spec.indexOf(":");
   const format = spec.slice(0, at);
   const path = spec.slice(at + 1);
+  if (format === "absent") {
+    try {
+      fs.lstatSync(path);
+      found.push(`${path} is there (its CLI takes settings, endpoints or code to run from it)`);
+    } catch (e) {
+      if (e.code !== "ENOENT" && e.code !== "ENOTDIR") found.push(`${path} cannot be checked (${e.code})`);
+    }
+    continue;
+  }
+  if (format !== "json-env" && format !== "dotenv") {
+    found.push(`${path}: unknown check ${format}`);
+    continue;
+  }
   let text;
   try {
     text = fs.readFileSync(path, "utf8");

@@ -798,7 +798,11 @@ function finish(r, o) {
   writeState({ outcome: o });
   if (r.endedBy) fs.writeFileSync(file("ended-by"), r.endedBy + "\n");
   fs.closeSync(log);
-  process.exit(r.endedBy === "interrupted" ? 130 : r.endedBy && r.code === 0 ? 124 : r.code);
+  // a CLI that exits 0 when its own output says the run failed (pi on a refused key): recorded as failed
+  const failedAnyway = r.code === 0 && !["succeeded", "no-changes", "denied"].includes(o.class);
+  process.exit(
+    r.endedBy === "interrupted" ? 130 : r.endedBy && r.code === 0 ? 124 : failedAnyway ? 1 : r.code,
+  );
 }
 
 /** The agent being run now (its process group), for a stop. */

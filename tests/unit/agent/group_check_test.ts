@@ -132,3 +132,25 @@ Deno.test("group check: the gateway holds the key: no key of this machine is ask
     assertStringIncludes(e.message, "codex check");
   });
 });
+
+Deno.test("group check: a mixed group with a pi replica (--agent-variant 2=pi) checks pi's Anthropic key", async () => {
+  await withWorld({ ANTHROPIC_API_KEY: GOOD_A, OPENAI_API_KEY: GOOD_O }, async (cfg, err) => {
+    await groupCheck({ agentName: "codex", variants: [undefined, { preset: "pi" }] }, cfg, {
+      write: (c) => err.write(String(c)),
+    });
+    assertStringIncludes(err.text, "agent check: codex");
+    assertStringIncludes(err.text, "agent check: pi");
+  });
+  await withWorld(
+    { ANTHROPIC_API_KEY: "sk-ant-standin-bad-9999", OPENAI_API_KEY: GOOD_O },
+    async (cfg, err) => {
+      const e = await refused(() =>
+        groupCheck({ agentName: "codex", variants: [undefined, { preset: "pi" }] }, cfg, {
+          write: (c) => err.write(String(c)),
+        })
+      );
+      assertEquals(e.code, 4, e.message);
+      assertStringIncludes(e.message, "pi check");
+    },
+  );
+});

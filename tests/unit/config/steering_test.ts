@@ -58,6 +58,10 @@ Deno.test("steering: the issue's names and second spellings, in any case; ordina
     "GOOGLE_GEMINI_BASE_URL",
     "GEMINI_API_URL",
     "MISTRAL_BASE_URL", // a future preset's
+    "PI_CODING_AGENT_DIR",
+    "pi_coding_agent_dir",
+    "PI_PACKAGE_DIR",
+    "PI_SHARE_VIEWER_URL",
     "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
     "HTTP_PROXY",
     "https_proxy",
