@@ -157,7 +157,12 @@ export function asLayer(s: AgentSettings | undefined): SettingsLayer | undefined
 }
 
 /** The flag each CLI takes its model with (verified against the installed CLIs' --help). */
-export const MODEL_FLAG: Record<string, string> = { claude: "--model", codex: "-m", gemini: "-m" };
+export const MODEL_FLAG: Record<string, string> = {
+  claude: "--model",
+  codex: "-m",
+  gemini: "-m",
+  qwen: "-m",
+};
 
 /** The runner's variables: only those that are set. */
 export function settingsEnv(preset: string, s: AgentSettings | undefined): Record<string, string> {
@@ -197,7 +202,7 @@ export function settingsArgs(preset: string, command: string[], s: AgentSettings
     if (s.maxCostUsd !== undefined && !has("--max-budget-usd")) {
       out.push("--max-budget-usd", formatUsd(s.maxCostUsd));
     }
-  } else if (preset === "codex" || preset === "gemini") {
+  } else if (preset === "codex" || preset === "gemini" || preset === "qwen") {
     // their fallbacks are kodama's: the runner's continuation switches model (KODAMA_MODELS)
     if (model && !has("-m", "--model")) out.push("-m", model);
   }

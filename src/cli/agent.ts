@@ -84,7 +84,8 @@ Exit codes: 0 ok; 4 the key is missing, refused or another provider's; 3 the mod
   options: [
     {
       flags: "--agent <preset>",
-      description: "the preset to check: claude, codex, gemini (default: the session's, else agent.preset)",
+      description:
+        "the preset to check: claude, codex, gemini, qwen (default: the session's, else agent.preset)",
     },
     {
       flags: "--model <model>",
@@ -313,7 +314,7 @@ with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
       {
         flags: "--agent <preset>",
         description:
-          'run this preset (claude, codex, gemini, custom; with extra arguments: "claude --fallback-model X") instead of the session\'s agent, this run only',
+          'run this preset (claude, codex, gemini, qwen, custom; with extra arguments: "claude --fallback-model X") instead of the session\'s agent, this run only',
       },
       {
         flags: "--continue",
