@@ -17,7 +17,7 @@
  *             interrupted (eviction, node loss, a stop) — `agent run --continue` picks it up
  *   continues the run it continued (`agent run --continue`, with the preset's continue arguments): only
  *             when the run before it was of the same agent, so it really was given that conversation
- *   agent     the agent preset it ran (claude, codex, gemini, custom)
+ *   agent     the agent preset it ran (claude, codex, gemini, qwen, custom)
  *
  * `exit` is written last (after the check), so a run with a check is "running" until the check is done.
  *

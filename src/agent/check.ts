@@ -5,7 +5,8 @@
  *
  * The request is a plan (`checkPlan`, pure): where the base URL and the key come from (variable names), the
  * path, the headers and the body, exactly the real APIs' shapes: Anthropic Messages (`max_tokens`,
- * streaming), OpenAI Responses (streaming), Gemini streamGenerateContent (SSE). From the laptop this module
+ * streaming), OpenAI Responses (streaming), OpenAI Chat Completions (streaming, usage in the last chunk: Qwen
+ * Code's), Gemini streamGenerateContent (SSE). From the laptop this module
  * sends it with `fetch` (`sendPlan`); from a session's pod `pod/check.js` sends the same plan with the pod's
  * variables, so the pod's key never leaves it. Both report a `Probe`, which `judge` (pure) turns into the
  * verdict and its exit code.
@@ -19,6 +20,7 @@ export const DEFAULT_MODEL: Record<PresetName, string> = {
   codex: "gpt-5-codex",
   gemini: "gemini-2.5-pro",
   pi: "claude-opus-4-7",
+  qwen: "qwen3-coder-plus",
 };
 
 /** One way to send the key: its variable, the header and what goes before the value. */
@@ -89,6 +91,24 @@ export function checkPlan(preset: PresetName, model: string, tokens = 1): CheckP
       body: { model, input: PROMPT, max_output_tokens: Math.max(16, tokens), stream: true, store: false },
     };
   }
+  if (preset === "qwen") {
+    return {
+      preset,
+      model,
+      baseVar: "OPENAI_BASE_URL",
+      defaultBase: "https://api.openai.com/v1",
+      path: "/chat/completions",
+      keys: [{ variable: "OPENAI_API_KEY", header: "authorization", prefix: "Bearer " }],
+      headers: { "content-type": "application/json" },
+      body: {
+        model,
+        messages: [{ role: "user", content: PROMPT }],
+        max_tokens: tokens,
+        stream: true,
+        stream_options: { include_usage: true },
+      },
+    };
+  }
   return {
     preset,
     model,
@@ -144,9 +164,16 @@ export function sseFacts(line: string): { content?: boolean; outputTokens?: numb
   if (t === "content_block_delta" || t === "response.output_text.delta") out.content = true;
   // Gemini: every chunk is a candidate's content
   if (Array.isArray(d.candidates)) out.content = true;
+  // Chat Completions: a chunk whose delta has text
+  if (
+    Array.isArray(d.choices) &&
+    d.choices.some((c) => typeof c?.delta?.content === "string" && c.delta.content)
+  ) {
+    out.content = true;
+  }
   const usage = (d.usage ?? (d.response as Record<string, unknown> | undefined)?.usage ??
     d.usageMetadata) as Record<string, unknown> | undefined;
-  const n = usage?.output_tokens ?? usage?.candidatesTokenCount;
+  const n = usage?.output_tokens ?? usage?.candidatesTokenCount ?? usage?.completion_tokens;
   if (typeof n === "number" && n > 0) out.outputTokens = n;
   if (t === "error" || t === "response.failed") {
     const e = (d.error ?? (d.response as Record<string, unknown> | undefined)?.error) as

@@ -22,6 +22,8 @@ import {
   ENVLOAD_ARGV,
   forwardedEnv,
   isPresetName,
+  PRESET_NAMES,
+  PRESET_PROVIDER,
   type PresetName,
   resolveAgent,
 } from "./presets.ts";
@@ -108,7 +110,7 @@ function presetOf(o: CheckOptions, cfg: Config, session?: SessionAgent): PresetN
     : session ?? resolveAgent([configChoice(cfg)], cfg);
   if (!isPresetName(a.preset)) {
     throw usageError(
-      "agent check knows the presets' APIs (claude, codex, gemini, pi), not a custom command's",
+      `agent check knows the presets' APIs (${PRESET_NAMES.join(", ")}), not a custom command's`,
       "choose one: kodama agent check --agent claude",
     );
   }
@@ -361,7 +363,7 @@ function hintOf(r: CheckReport): string | undefined {
 }
 
 function providerWord(preset: string): string {
-  return preset === "claude" || preset === "pi" ? "anthropic" : preset === "codex" ? "openai" : "gemini";
+  return isPresetName(preset) ? PRESET_PROVIDER[preset] : "anthropic";
 }
 
 /** The report as lines for a person. */

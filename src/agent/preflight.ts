@@ -9,7 +9,7 @@ import type { KubeObjects } from "../kube/seam.ts";
 import type { Sink } from "../base/sink.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { namesOf, type SessionSpec } from "../session/spec/spec.ts";
-import { type AgentChoice, isPresetName, PRESETS } from "./presets.ts";
+import { type AgentChoice, isPresetName, PRESET_PROVIDER, PRESETS } from "./presets.ts";
 import { wrongKeyProblem } from "./keys.ts";
 import { POD_AUTH_VAR } from "./gateway/chatgpt.ts";
 
@@ -20,8 +20,7 @@ export function credentialVars(preset: string): string[] {
 
 /** The provider word `agent keys set` takes for a preset. */
 export function providerOfPreset(preset: string): string {
-  // claude and pi: anthropic
-  return preset === "codex" ? "openai" : preset === "gemini" ? "gemini" : "anthropic";
+  return isPresetName(preset) ? PRESET_PROVIDER[preset] : "anthropic";
 }
 
 /**

@@ -20,17 +20,24 @@ import ENVLOAD from "./pod/envload.sh" with { type: "text" };
 import CODEX_WRAP_SH from "./pod/codexwrap.sh" with { type: "text" };
 import GEMINI_WRAP_SH from "./pod/geminiwrap.sh" with { type: "text" };
 import PI_WRAP_SH from "./pod/piwrap.sh" with { type: "text" };
+import QWEN_WRAP_SH from "./pod/qwenwrap.sh" with { type: "text" };
 
 /** What puts a session's rotated keys over the container's environment (pod/envload.sh): `sh -c ENVLOAD …`. */
 export const ENVLOAD_ARGV = ["sh", "-c", ENVLOAD, "kodama-env"];
 
-export const PRESET_NAMES = ["claude", "codex", "gemini", "pi"] as const;
+export const PRESET_NAMES = ["claude", "codex", "gemini", "pi", "qwen"] as const;
 export type PresetName = typeof PRESET_NAMES[number];
 /** A preset's name or `custom`. */
 export type AgentKind = PresetName | "custom";
 
 /** The structured output of a run, for the stream parser (src/agent/stream.ts); `text` for custom. */
-export type OutputFormat = "claude-stream-json" | "codex-json" | "gemini-stream-json" | "pi-json" | "text";
+export type OutputFormat =
+  | "claude-stream-json"
+  | "codex-json"
+  | "gemini-stream-json"
+  | "pi-json"
+  | "qwen-stream-json"
+  | "text";
 
 /** Proxy and CA variables every agent may need to reach its API (forwarded with its credentials). */
 export const NETWORK_ENV = [
@@ -83,12 +90,14 @@ export interface Preset {
 }
 
 /**
- * A file of the repository's that sets the CLI's variables: `json-env` (a JSON object's `env`) or `dotenv`;
- * or `absent`: a file or folder the CLI takes settings, providers or code to run from, which must not be
- * there at all (a run is refused while it is: nothing in it is allowed).
+ * A file of the repository's that sets the CLI's variables: `json-env` (a JSON object's `env`), `dotenv`, or
+ * `qwen-settings` (Qwen Code's project settings: its `env`, and only the keys pod/projcheck.js allows: a
+ * provider, base URL, proxy, header, hook or MCP server there is refused); or `absent`: a file or folder the
+ * CLI takes settings, providers or code to run from, which must not be there at all (a run is refused while
+ * it is: nothing in it is allowed).
  */
 export interface ProjectFile {
-  format: "json-env" | "dotenv" | "absent";
+  format: "json-env" | "dotenv" | "qwen-settings" | "absent";
   path: string;
 }
 
@@ -106,6 +115,11 @@ export const GEMINI_WRAP: string = GEMINI_WRAP_SH;
 
 /** pi (pod/piwrap.sh): ANTHROPIC_BASE_URL as its models.json's Anthropic base URL (pi reads no such variable). */
 export const PI_WRAP: string = PI_WRAP_SH;
+/**
+ * qwen (pod/qwenwrap.sh): Qwen Code 0.24's usage statistics, telemetry, update checks and background memory
+ * extraction off in ~/.qwen/settings.json (keys the user set are kept).
+ */
+export const QWEN_WRAP: string = QWEN_WRAP_SH;
 
 export const PRESETS: Record<PresetName, Preset> = {
   claude: {
@@ -214,6 +228,46 @@ export const PRESETS: Record<PresetName, Preset> = {
     // not be there at all (fail closed). AGENTS.md and .agents/skills are text for the model, kept.
     projectFiles: [{ format: "absent", path: ".pi" }],
   },
+  qwen: {
+    name: "qwen",
+    summary:
+      "Qwen Code headless, every tool approved (--yolo; the pod is the sandbox), an OpenAI-compatible API, stream-json output",
+    // --auth-type openai: with a user settings file (the wrap's) and no auth type chosen it refuses to start
+    command: ["qwen", "--yolo", "--auth-type", "openai", "--output-format", "stream-json"],
+    promptArgs: [],
+    continueArgs: ["--continue"],
+    wrap: QWEN_WRAP,
+    // its telemetry and usage statistics off by the environment too; no notice that --yolo runs unsandboxed
+    env: {
+      QWEN_TELEMETRY_ENABLED: "false",
+      QWEN_USAGE_STATISTICS_ENABLED: "false",
+      QWEN_CODE_SUPPRESS_YOLO_WARNING: "1",
+    },
+    authEnv: ["OPENAI_API_KEY", "OPENAI_BASE_URL"],
+    // its engines say Node 22 or later
+    install: { package: "@qwen-code/qwen-code", version: "0.24.4", bin: "qwen", node: 22 },
+    output: "qwen-stream-json",
+    home: "~/.qwen",
+    // Qwen Code 0.24.4 trusts every folder (its folder trust is off by default) and loads the first of
+    // .qwen/.env and .env from its working directory up (variables the environment lacks: OPENAI_BASE_URL
+    // there takes the key from OPENAI_API_KEY), and .qwen/settings.json, whose `env`, `modelProviders`
+    // (a baseUrl + envKey), `security.auth.baseUrl`, `proxy`, custom headers, hooks and MCP servers each steer
+    // the key or run code: that file is allowed only a few harmless keys (fail closed).
+    projectFiles: [
+      { format: "qwen-settings", path: ".qwen/settings.json" },
+      { format: "dotenv", path: ".qwen/.env" },
+      { format: "dotenv", path: ".env" },
+    ],
+  },
+};
+
+/** The model API each preset speaks, as `agent keys` and the gateway name it (one table). */
+export const PRESET_PROVIDER: Record<PresetName, "anthropic" | "openai" | "gemini"> = {
+  claude: "anthropic",
+  codex: "openai",
+  gemini: "gemini",
+  pi: "anthropic",
+  qwen: "openai",
 };
 
 export function isPresetName(s: string): s is PresetName {
@@ -430,6 +484,7 @@ export const INTERACTIVE: Record<PresetName, string[]> = {
   codex: ["codex", "resume", "--last", "--dangerously-bypass-approvals-and-sandbox"],
   gemini: ["gemini", "--resume", "latest", "--yolo", "--skip-trust"],
   pi: ["pi", "--continue", "--provider", "anthropic"],
+  qwen: ["qwen", "--continue", "--yolo", "--auth-type", "openai"],
 };
 
 /**

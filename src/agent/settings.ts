@@ -162,6 +162,7 @@ export const MODEL_FLAG: Record<string, string> = {
   codex: "-m",
   gemini: "-m",
   pi: "--model",
+  qwen: "-m",
 };
 
 /** The runner's variables: only those that are set. */
@@ -202,7 +203,7 @@ export function settingsArgs(preset: string, command: string[], s: AgentSettings
     if (s.maxCostUsd !== undefined && !has("--max-budget-usd")) {
       out.push("--max-budget-usd", formatUsd(s.maxCostUsd));
     }
-  } else if (preset === "codex" || preset === "gemini") {
+  } else if (preset === "codex" || preset === "gemini" || preset === "qwen") {
     // their fallbacks are kodama's: the runner's continuation switches model (KODAMA_MODELS)
     if (model && !has("-m", "--model")) out.push("-m", model);
   } else if (preset === "pi") {

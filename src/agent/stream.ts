@@ -1,15 +1,16 @@
 /**
  * The agents' structured output, one model: Claude Code's `--output-format stream-json`, Codex's
- * `exec --json`, the Gemini CLI's `--output-format stream-json` and pi's `--mode json` (one JSON object per line) become
+ * `exec --json`, the Gemini CLI's `--output-format stream-json`, pi's `--mode json` and Qwen Code's (Claude
+ * Code's format, its init naming `qwen_code_version`; one JSON object per line) become
  * AgentEvents. Pure: a line in, events out. Lines that
  * are not JSON (the agent's stderr shares the run's log) are kept as `text` events, and a few of them
  * carry facts (Codex reports a rejected patch only on stderr).
  *
- * Formats checked against the real CLIs (Claude Code 2.1.332, Codex 0.169.0, Gemini CLI 0.61.0, pi 0.73.1; fixtures
- * in tests/fixtures/agents/).
+ * Formats checked against the real CLIs (Claude Code 2.1.332, Codex 0.169.0, Gemini CLI 0.61.0, pi 0.73.1,
+ * Qwen Code 0.24.4; fixtures in tests/fixtures/agents/).
  */
 
-export type AgentKind = "claude" | "codex" | "gemini" | "pi";
+export type AgentKind = "claude" | "codex" | "gemini" | "pi" | "qwen";
 
 export type AgentEvent =
   | { kind: "init"; agent: AgentKind; model?: string; session?: string; version?: string }
@@ -69,17 +70,21 @@ export function toolDetail(name: string, input: unknown): string {
   return name && s === "{}" ? "" : s;
 }
 
-function claudeEvents(j: J): AgentEvent[] {
+/** Qwen Code's words for a model API error, as the model's text: `[API Error: 401 Incorrect API key …]`. */
+const QWEN_API_ERROR = /^\[API Error: /;
+
+/** Claude Code's events; Qwen Code's (`qwen`) are the same, its API errors said as the model's text. */
+function claudeEvents(j: J, qwen = false): AgentEvent[] {
   const type = str(j.type);
   if (type === "system") {
     const sub = str(j.subtype);
     if (sub === "init") {
       return [{
         kind: "init",
-        agent: "claude",
+        agent: qwen ? "qwen" : "claude",
         model: str(j.model),
         session: str(j.session_id),
-        version: str(j.claude_code_version),
+        version: str(qwen ? j.qwen_code_version : j.claude_code_version),
       }];
     }
     if (sub === "permission_denied") {
@@ -113,7 +118,7 @@ function claudeEvents(j: J): AgentEvent[] {
       const block = obj(b) ?? {};
       if (block.type === "text" && str(block.text)?.trim()) {
         out.push(
-          j.is_api_error_message || j.error
+          j.is_api_error_message || j.error || (qwen && QWEN_API_ERROR.test(str(block.text)!))
             ? { kind: "error", message: str(block.text)! }
             : { kind: "message", text: str(block.text)!, turn },
         );
@@ -160,7 +165,7 @@ function claudeEvents(j: J): AgentEvent[] {
         ? {
           error: str(j.terminal_reason) === "aborted_streaming"
             ? "interrupted: the turn was aborted"
-            : text ?? str(j.terminal_reason) ?? str(j.subtype) ?? "error",
+            : text ?? str(obj(j.error)?.message) ?? str(j.terminal_reason) ?? str(j.subtype) ?? "error",
         }
         : {}),
     }];
@@ -386,6 +391,7 @@ function kindOf(j: J): AgentKind | undefined {
   if (["init", "message", "tool_use", "tool_result"].includes(type)) return "gemini";
   if (type === "error") return "severity" in j ? "gemini" : undefined;
   if (type === "result" && "stats" in j && "status" in j) return "gemini";
+  if (type === "system" && "qwen_code_version" in j) return "qwen";
   return "claude";
 }
 
@@ -451,7 +457,7 @@ export function createParser(): (line: string) => AgentEvent[] {
         if (kind === "pi") return pi(j);
         return kind === "codex" || (kind === undefined && j.type === "error")
           ? codexEvents(j, seen)
-          : claudeEvents(j);
+          : claudeEvents(j, kind === "qwen");
       }
     }
     if (GEMINI_RETRY.test(t)) return [{ kind: "retry", message: t }];

@@ -85,7 +85,7 @@ Exit codes: 0 ok; 4 the key is missing, refused or another provider's; 3 the mod
     {
       flags: "--agent <preset>",
       description:
-        "the preset to check: claude, codex, gemini, pi (default: the session's, else agent.preset)",
+        "the preset to check: claude, codex, gemini, pi, qwen (default: the session's, else agent.preset)",
     },
     {
       flags: "--model <model>",
@@ -314,7 +314,7 @@ with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
       {
         flags: "--agent <preset>",
         description:
-          'run this preset (claude, codex, gemini, pi, custom; with extra arguments: "claude --fallback-model X") instead of the session\'s agent, this run only',
+          'run this preset (claude, codex, gemini, pi, qwen, custom; with extra arguments: "claude --fallback-model X") instead of the session\'s agent, this run only',
       },
       {
         flags: "--continue",

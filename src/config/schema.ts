@@ -408,8 +408,8 @@ const registryUrl = () =>
   });
 
 const agent = z.object({
-  preset: oneOf(["claude", "codex", "gemini", "pi", "custom"]).optional().describe(
-    "The coding agent sessions run: claude (the default), codex, gemini, pi, or custom (agent.command). `--agent` and a template's agent.preset choose another; `kodama agent presets` shows what each runs. A repository may set it.",
+  preset: oneOf(["claude", "codex", "gemini", "pi", "qwen", "custom"]).optional().describe(
+    "The coding agent sessions run: claude (the default), codex, gemini, pi, qwen, or custom (agent.command). `--agent` and a template's agent.preset choose another; `kodama agent presets` shows what each runs. A repository may set it.",
   ),
   command: argvList("agent.command needs at least the program name").optional()
     .describe(
@@ -430,6 +430,9 @@ const agent = z.object({
     ),
     pi: envNames().optional().describe(
       "Variables forwarded to pi sessions (replaces the preset's list: ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL and the proxy/CA variables). Only ~/.kodama/config.yaml sets it.",
+    ),
+    qwen: envNames().optional().describe(
+      "Variables forwarded to qwen sessions (replaces the preset's list: OPENAI_API_KEY, OPENAI_BASE_URL and the proxy/CA variables). Only ~/.kodama/config.yaml sets it.",
     ),
     custom: envNames().optional().describe(
       "Variables forwarded to sessions of a custom agent.command (replaces agent.authEnv and the proxy/CA variables). Only ~/.kodama/config.yaml sets it.",

@@ -46,6 +46,13 @@ export const STEERING: { what: string; names: string[] }[] = [
       "GOOGLE_APPLICATION_CREDENTIALS",
       "VERTEX*",
       "CLOUD_ML_*",
+      // Qwen Code's own: its settings' home and system files, its TLS check, its endpoints
+      "QWEN_*URL*",
+      "QWEN_*ENDPOINT*",
+      "QWEN_HOME",
+      "QWEN_CODE_SYSTEM_*",
+      "QWEN_TLS_*",
+      "DASHSCOPE_*URL*",
       "GITHUB_*URL*",
       "GH_HOST",
       "GH_ENTERPRISE_*",

@@ -24,6 +24,7 @@ export const CLAUDE = find("claude");
 export const CODEX = find("codex");
 export const GEMINI = find("gemini");
 export const PI = find("pi");
+export const QWEN = find("qwen");
 
 /** What .ci/run installs, per CLI. */
 const PACKAGES: Record<string, string> = {
@@ -31,6 +32,7 @@ const PACKAGES: Record<string, string> = {
   codex: "@openai/codex@0.169.0",
   gemini: "@google/gemini-cli@0.61.0",
   pi: "@mariozechner/pi-coding-agent@0.73.1",
+  qwen: "@qwen-code/qwen-code@0.24.4",
 };
 
 /** Why a test is skipped: printed once, so a skip is never silent. */

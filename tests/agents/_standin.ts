@@ -139,11 +139,13 @@ function sse(events: { event: string; data: unknown }[]): Response {
 const json = (v: unknown, status = 200) =>
   new Response(JSON.stringify(v), { status, headers: { "content-type": "application/json" } });
 
-/** The working directory an agent says it runs in (Claude's system prompt; Codex's environment_context). */
+/** The working directory an agent says it runs in (Claude's system prompt; Codex's environment_context; Qwen's). */
 export function cwdOf(text: string): string | undefined {
   const m = /Primary working directory: ([^\\\n"]+)/.exec(text) ?? /<cwd>([^<]+)<\/cwd>/.exec(text) ??
     // pi's system prompt
-    /Current working directory: ([^\\\n"]+)/.exec(text);
+    /Current working directory: ([^\\\n"]+)/.exec(text) ??
+    // Qwen Code (and the Gemini CLI it forks): its first user message
+    /I'm currently working in the directory: ([^\\\n"]+)/.exec(text);
   return m?.[1];
 }
 
@@ -383,21 +385,52 @@ function offersCodeMode(text: string): boolean {
 
 // ---- OpenAI Chat Completions --------------------------------------------------------------------
 
-/** A Chat Completions answer: the turn's text (its shell acts as tool calls), usage as OpenAI gives it. */
-function chatAnswer(body: Record<string, unknown>, turn: Turn, inputChars: number, n: number) {
+/** The function tools a Chat Completions request offers, by name. */
+function chatTools(body: Record<string, unknown>): string[] {
+  const tools = Array.isArray(body.tools) ? body.tools as { function?: { name?: unknown } }[] : [];
+  return tools.flatMap((t) => typeof t?.function?.name === "string" ? [t.function.name] : []);
+}
+
+/**
+ * A turn's acts as Chat Completions tool calls: Qwen Code's own tools when the request offers them
+ * (write_file {file_path, content}, run_shell_command {command}), else a plain `exec_command {cmd}`.
+ */
+function chatCalls(body: Record<string, unknown>, turn: Turn, n: number, cwd?: string) {
+  const qwen = chatTools(body).includes("run_shell_command");
+  const call = (i: number, name: string, args: Record<string, unknown>) => ({
+    index: i,
+    id: `call_standin_${n}_${i}`,
+    type: "function",
+    function: { name, arguments: JSON.stringify(args) },
+  });
+  return turn.flatMap((a, i) => {
+    if ("shell" in a) {
+      return [
+        qwen
+          ? call(i, "run_shell_command", {
+            command: a.shell,
+            description: "Run a command",
+            is_background: false,
+          })
+          : call(i, "exec_command", { cmd: a.shell }),
+      ];
+    }
+    if ("write" in a && qwen) {
+      // its write_file takes an absolute path only
+      const path = a.write.path.startsWith("/") ? a.write.path : `${cwd ?? ""}/${a.write.path}`;
+      return [call(i, "write_file", { file_path: path, content: a.write.content })];
+    }
+    return [];
+  }).map((c, i) => ({ ...c, index: i }));
+}
+
+/** A Chat Completions answer: the turn's text (its acts as tool calls), usage as OpenAI gives it. */
+function chatAnswer(body: Record<string, unknown>, turn: Turn, input: string, n: number) {
+  const inputChars = input.length;
   const model = String(body.model ?? "gpt-standin");
   const id = `chatcmpl-standin-${n}`;
   const text = turn.flatMap((a) => "text" in a ? [a.text] : []).join("\n");
-  const calls = turn.flatMap((a, i) =>
-    "shell" in a
-      ? [{
-        index: i,
-        id: `call_standin_${n}_${i}`,
-        type: "function",
-        function: { name: "exec_command", arguments: JSON.stringify({ cmd: a.shell }) },
-      }]
-      : []
-  );
+  const calls = chatCalls(body, turn, n, cwdOf(input));
   const prompt_tokens = Math.max(1, Math.round(inputChars / 400));
   const completion_tokens = outputTokens ?? 9 * turn.length + 3;
   const usage = { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
@@ -882,7 +915,7 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
           input: Math.max(1, Math.round(text.length / 400)),
           output: outputTokens ?? 9 * turn.length + 3,
         };
-        return answered(chatAnswer(body ?? {}, turn, text.length, n), rec);
+        return answered(chatAnswer(body ?? {}, turn, text, n), rec);
       }
       return json({
         type: "error",

@@ -7,8 +7,9 @@
  * src/agent/pod/outcome.js, says so from the CLI's own output).
  */
 import { assert, assertEquals } from "@kodama/test-assert";
-import { CLAUDE, claudeCommand, CODEX, codexCommand, GEMINI, missing, PI } from "./_clis.ts";
-import { PI_WRAP, PRESETS } from "../../src/agent/presets.ts";
+import { CLAUDE, claudeCommand, CODEX, codexCommand, GEMINI, missing, PI, QWEN } from "./_clis.ts";
+import { PI_WRAP, PRESETS, resolveAgent } from "../../src/agent/presets.ts";
+import { configSchema } from "../../src/config/schema.ts";
 import { type StandIn, startStandIn, type Turn } from "./_standin.ts";
 import { type Gateway, startGateway } from "./_gateway.ts";
 import { classify, factsOf } from "../../src/agent/outcome.ts";
@@ -20,6 +21,7 @@ const noCodex = missing("codex", CODEX);
 const noGemini = missing("gemini", GEMINI);
 const GEMINI_KEY = "AIza-real-cli-0097";
 const noPi = missing("pi", PI);
+const noQwen = missing("qwen", QWEN);
 
 interface Ran {
   code: number;
@@ -318,6 +320,42 @@ Deno.test({
       assert(want.output > 0);
       assertEquals(meteredUsage(gw, "anthropic"), want);
       assert(!r.out.includes(REAL));
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "gateway + Qwen Code: only the token in the CLI, the real key at Chat Completions, its streams metered",
+  ignore: noQwen,
+  async fn() {
+    await world([], {}, async (api, gw) => {
+      const token = gw.token({ s: "q1" });
+      // the qwen preset's own command line, its wrap and variables, pointed at the gateway's OpenAI route
+      const a = resolveAgent([{ preset: "qwen" }], configSchema.parse({}));
+      const r = await runCli(
+        ["sh", "-c", a.wrap!, QWEN!, ...a.command.slice(1)],
+        {
+          ...a.env,
+          OPENAI_API_KEY: token,
+          OPENAI_BASE_URL: `${gw.url}/p/openai/v1`,
+        },
+        "Say hello.\n",
+      ).done;
+      assertEquals(r.code, 0, r.out);
+      assertEquals(outcome(r).class, "succeeded", r.out);
+      assertEquals(factsOf(r.out).agent, "qwen");
+      const main = api.mainRequests();
+      assert(main.length >= 1);
+      for (const m of api.requests.filter((x) => x.method === "POST")) {
+        assertEquals(m.path, "/v1/chat/completions");
+        assertEquals(m.headers?.authorization, `Bearer ${OPENAI}`);
+        assert(!JSON.stringify(m.headers).includes(token));
+      }
+      const want = standInUsage(api, "/v1/chat/completions");
+      assert(want.output > 0);
+      assertEquals(meteredUsage(gw, "openai"), want);
+      assert(!r.out.includes(OPENAI) && !gw.raw().includes(OPENAI));
     });
   },
 });

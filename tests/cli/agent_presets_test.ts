@@ -32,12 +32,17 @@ withSessionWorld("agent presets: listed; dry-run names what goes; a session's ag
         /^claude\s+IS_SANDBOX=1 .*claude -p .*--dangerously-skip-permissions\s+--continue\s/m,
       );
       assertMatch(r.stdout, /^codex\s+codex exec --json --dangerously-bypass-approvals-and-sandbox/m);
+      assertMatch(
+        r.stdout,
+        /^qwen\s+.*qwen --yolo --auth-type openai --output-format stream-json\s+--continue\s/m,
+      );
       const j = JSON.parse((await w.k(["agent", "presets", "-o", "json"])).stdout);
       assertEquals(j.items.map((i: { name: string }) => i.name), [
         "claude",
         "codex",
         "gemini",
         "pi",
+        "qwen",
         "custom",
       ]);
       assertMatch(r.stdout, /^pi\s+PI_OFFLINE=1 .*pi -p --mode json --provider anthropic\s+--continue\s/m);

@@ -16,8 +16,15 @@ function facts(line) {
   const out = {};
   if (d.type === "content_block_delta" || d.type === "response.output_text.delta") out.content = true;
   if (Array.isArray(d.candidates)) out.content = true;
+  // Chat Completions: a chunk whose delta has text
+  if (
+    Array.isArray(d.choices) &&
+    d.choices.some((c) => c && c.delta && typeof c.delta.content === "string" && c.delta.content)
+  ) {
+    out.content = true;
+  }
   const usage = d.usage || (d.response && d.response.usage) || d.usageMetadata;
-  const n = usage && (usage.output_tokens ?? usage.candidatesTokenCount);
+  const n = usage && (usage.output_tokens ?? usage.candidatesTokenCount ?? usage.completion_tokens);
   if (typeof n === "number" && n > 0) out.outputTokens = n;
   if (d.type === "error" || d.type === "response.failed") {
     const e = d.error || (d.response && d.response.error) || {};

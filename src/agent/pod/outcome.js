@@ -93,12 +93,16 @@ function onRetry(f, status, delayMs, attempt, of, now, error) {
   };
 }
 
+/** Qwen Code's words for a model API error, as the model's text: `[API Error: 529 The server is overloaded…]`. */
+const QWEN_API_ERROR = /^\[API Error: /;
+
 function claudeLine(f, j, now) {
   const type = str(j.type);
   if (type === "system") {
     const sub = str(j.subtype);
     if (sub === "init") {
-      f.agent = "claude";
+      // Qwen Code 0.24 writes Claude Code's stream-json; its init names its own version
+      f.agent = "qwen_code_version" in j ? "qwen" : "claude";
       addModel(f, str(j.model));
     } else if (sub === "api_retry") {
       onRetry(
@@ -123,8 +127,11 @@ function claudeLine(f, j, now) {
   f.waiting = undefined;
   if (type === "assistant") {
     const m = isObj(j.message) ? j.message : {};
-    if (j.is_api_error_message || j.error) {
-      const b = Array.isArray(m.content) ? m.content.find((x) => isObj(x) && str(x.text)) : undefined;
+    const b0 = Array.isArray(m.content) ? m.content.find((x) => isObj(x) && str(x.text)) : undefined;
+    if (
+      j.is_api_error_message || j.error || (f.agent === "qwen" && QWEN_API_ERROR.test(str(b0?.text) ?? ""))
+    ) {
+      const b = b0;
       f.lastError = {
         message: str(b?.text) ?? str(j.error) ?? "error",
         kind: str(j.api_error) ?? str(j.error),
@@ -150,13 +157,15 @@ function claudeLine(f, j, now) {
     if (Array.isArray(j.permission_denials)) f.denied += j.permission_denials.length;
     const sub = str(j.subtype);
     const ok = j.is_error !== true && (sub === undefined || sub === "success");
+    // Qwen Code: its error in `error.message` (`[API Error: 401 Incorrect API key …]`), the status in it
+    const err = isObj(j.error) ? str(j.error.message) : undefined;
     f.result = {
       ok,
-      status: num(j.api_error_status),
+      status: num(j.api_error_status) ?? (err && !ok ? httpStatusIn(err) : undefined),
       kind: str(j.api_error),
       terminal: str(j.terminal_reason),
       subtype: sub,
-      message: str(j.result) ?? str(j.terminal_reason) ?? sub,
+      message: str(j.result) ?? (ok ? undefined : err) ?? str(j.terminal_reason) ?? sub,
     };
   }
 }

@@ -2,8 +2,11 @@
 // projectFiles), checked for a variable that decides where the user's key goes (src/config/steering.ts, whose
 // pattern kodama passes in). Never writes anything. Run in the workspace by start.sh:
 //   node -e PROJCHECK PATTERN FORMAT:PATH...
-// FORMAT is `json-env` (a JSON object whose `env` object sets the CLI's variables: Claude Code's settings) or
+// FORMAT is `json-env` (a JSON object whose `env` object sets the CLI's variables: Claude Code's settings),
 // `dotenv` (KEY=VALUE lines, `export KEY=…`, `KEY: …`, as the dotenv package reads them: the Gemini CLI's),
+// `qwen-settings` (Qwen Code's project settings: its `env` checked as json-env, and an allow-list of the other
+// keys, because a provider (`modelProviders`: a baseUrl and the variable of its key), `security.auth.baseUrl`,
+// `proxy`, custom headers, hooks and MCP servers there each steer the key or run code: any other key counts)
 // or `absent` (a file or folder that must not be there at all, whatever it holds: pi's .pi/, whose settings,
 // providers and extensions are code and endpoints; a symbolic link, even a dangling one, counts).
 // Exit 0 when none does; else 1 and one line on stdout: `FILE sets NAME, NAME; FILE2 …` (names, never
@@ -41,6 +44,29 @@ function jsonEnvNames(text) {
   return env && typeof env === "object" && !Array.isArray(env) ? Object.keys(env) : [];
 }
 
+/**
+ * Qwen Code's project settings (`.qwen/settings.json`): the keys it may set are these (with their own keys
+ * where listed); anything else is named as `KEY` (its CLI reads far more than kodama can vouch for).
+ */
+const QWEN_ALLOWED = { $schema: true, $version: true, env: true, model: ["name"] };
+
+/** the names a qwen settings file sets that steer: its `env`'s on the list, and every key off the allow-list */
+function qwenNames(text, steers) {
+  const j = JSON.parse(text.replace(/^\uFEFF/, ""));
+  if (!j || typeof j !== "object" || Array.isArray(j)) throw new Error("not an object");
+  const bad = jsonEnvNames(text).filter(steers);
+  for (const [k, v] of Object.entries(j)) {
+    const allowed = Object.prototype.hasOwnProperty.call(QWEN_ALLOWED, k) ? QWEN_ALLOWED[k] : false;
+    if (allowed === true) continue;
+    if (Array.isArray(allowed) && v && typeof v === "object" && !Array.isArray(v)) {
+      for (const sub of Object.keys(v)) if (!allowed.includes(sub)) bad.push(`${k}.${sub}`);
+      continue;
+    }
+    bad.push(k);
+  }
+  return bad;
+}
+
 const found = [];
 for (const spec of specs) {
   const at = spec.indexOf(":");
@@ -55,7 +81,7 @@ for (const spec of specs) {
     }
     continue;
   }
-  if (format !== "json-env" && format !== "dotenv") {
+  if (format !== "json-env" && format !== "dotenv" && format !== "qwen-settings") {
     found.push(`${path}: unknown check ${format}`);
     continue;
   }
@@ -67,14 +93,17 @@ for (const spec of specs) {
     found.push(`${path} cannot be read (${e.code}), so kodama cannot check it`);
     continue;
   }
-  let names;
+  const steers = (n) => steering.test(n);
+  let bad;
   try {
-    names = format === "dotenv" ? dotenvNames(text) : jsonEnvNames(text);
+    if (format === "dotenv") bad = dotenvNames(text).filter(steers);
+    else if (format === "json-env") bad = jsonEnvNames(text).filter(steers);
+    else if (format === "qwen-settings") bad = qwenNames(text, steers);
+    else throw new Error(`unknown format ${format}`);
   } catch {
     found.push(`${path} is not plain JSON, so kodama cannot check it`);
     continue;
   }
-  const bad = names.filter((n) => steering.test(n));
   if (bad.length) found.push(`${path} sets ${[...new Set(bad)].map(shown).join(", ")}`);
 }
 if (found.length) {

@@ -114,9 +114,9 @@ export const templateSchema = z.object({
   sidecars: z.array(sidecarSchema).optional(),
   /** run once in the session container, in the workspace, after the first start (postCreateCommand) */
   init: command.optional(),
-  /** the coding agent: a preset (claude, codex, gemini, pi, custom) with extra args, or a command (custom) */
+  /** the coding agent: a preset (claude, codex, gemini, pi, qwen, custom) with extra args, or a command (custom) */
   agent: z.object({
-    preset: z.enum(["claude", "codex", "gemini", "pi", "custom"]).optional(),
+    preset: z.enum(["claude", "codex", "gemini", "pi", "qwen", "custom"]).optional(),
     command: argv.refine((a) => a.length > 0, { error: "agent.command needs at least the program name" })
       .optional(),
     args: z.array(z.string()).optional(),
