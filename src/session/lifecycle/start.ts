@@ -1259,7 +1259,9 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     const planned = plan.data.env;
     await dryRunGateway(o, plan, io.err);
     sayForwarded(plan, planned, io.err);
-    const server = await kube.serverVersion().catch(() => undefined);
+    const server = await (kube as Partial<Pick<Kube, "serverVersion">>).serverVersion?.().catch(() =>
+      undefined
+    );
     await printDryRun(plan, o.output ?? "yaml", io.out, server);
     return ExitCode.OK;
   }
