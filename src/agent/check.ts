@@ -18,6 +18,7 @@ export const DEFAULT_MODEL: Record<PresetName, string> = {
   claude: "claude-sonnet-4-5",
   codex: "gpt-5-codex",
   gemini: "gemini-2.5-pro",
+  opencode: "claude-sonnet-4-5",
 };
 
 /** One way to send the key: its variable, the header and what goes before the value. */
@@ -46,14 +47,16 @@ const PROMPT = "Reply with the single word: ok";
 
 /** The request of a preset's check. `tokens`: how many output tokens to ask for (1: the smallest). */
 export function checkPlan(preset: PresetName, model: string, tokens = 1): CheckPlan {
-  if (preset === "claude") {
+  // opencode: its Anthropic provider, with the key from ANTHROPIC_API_KEY only (the base URL as Claude Code's:
+  // its wrap adds the /v1 OpenCode's SDK wants)
+  if (preset === "claude" || preset === "opencode") {
     return {
       preset,
       model,
       baseVar: "ANTHROPIC_BASE_URL",
       defaultBase: "https://api.anthropic.com",
       path: "/v1/messages",
-      keys: [
+      keys: preset === "opencode" ? [{ variable: "ANTHROPIC_API_KEY", header: "x-api-key", prefix: "" }] : [
         { variable: "ANTHROPIC_API_KEY", header: "x-api-key", prefix: "" },
         { variable: "ANTHROPIC_AUTH_TOKEN", header: "authorization", prefix: "Bearer " },
         {

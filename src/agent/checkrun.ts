@@ -108,7 +108,7 @@ function presetOf(o: CheckOptions, cfg: Config, session?: SessionAgent): PresetN
     : session ?? resolveAgent([configChoice(cfg)], cfg);
   if (!isPresetName(a.preset)) {
     throw usageError(
-      "agent check knows the presets' APIs (claude, codex, gemini), not a custom command's",
+      "agent check knows the presets' APIs (claude, codex, gemini, opencode), not a custom command's",
       "choose one: kodama agent check --agent claude",
     );
   }
@@ -319,7 +319,7 @@ function hintOf(r: CheckReport): string | undefined {
 }
 
 function providerWord(preset: string): string {
-  return preset === "claude" ? "anthropic" : preset === "codex" ? "openai" : "gemini";
+  return preset === "codex" ? "openai" : preset === "gemini" ? "gemini" : "anthropic";
 }
 
 /** The report as lines for a person. */

@@ -20,6 +20,7 @@ export function credentialVars(preset: string): string[] {
 
 /** The provider word `agent keys set` takes for a preset. */
 export function providerOfPreset(preset: string): string {
+  // opencode: its Anthropic provider (the one kodama points at a gateway and checks)
   return preset === "codex" ? "openai" : preset === "gemini" ? "gemini" : "anthropic";
 }
 

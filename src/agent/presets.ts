@@ -19,17 +19,23 @@ import { settingsArgs, settingsEnv } from "./settings.ts";
 import ENVLOAD from "./pod/envload.sh" with { type: "text" };
 import CODEX_WRAP_SH from "./pod/codexwrap.sh" with { type: "text" };
 import GEMINI_WRAP_SH from "./pod/geminiwrap.sh" with { type: "text" };
+import OPENCODE_WRAP_SH from "./pod/opencodewrap.sh" with { type: "text" };
 
 /** What puts a session's rotated keys over the container's environment (pod/envload.sh): `sh -c ENVLOAD …`. */
 export const ENVLOAD_ARGV = ["sh", "-c", ENVLOAD, "kodama-env"];
 
-export const PRESET_NAMES = ["claude", "codex", "gemini"] as const;
+export const PRESET_NAMES = ["claude", "codex", "gemini", "opencode"] as const;
 export type PresetName = typeof PRESET_NAMES[number];
 /** A preset's name or `custom`. */
 export type AgentKind = PresetName | "custom";
 
 /** The structured output of a run, for the stream parser (src/agent/stream.ts); `text` for custom. */
-export type OutputFormat = "claude-stream-json" | "codex-json" | "gemini-stream-json" | "text";
+export type OutputFormat =
+  | "claude-stream-json"
+  | "codex-json"
+  | "gemini-stream-json"
+  | "opencode-json"
+  | "text";
 
 /** Proxy and CA variables every agent may need to reach its API (forwarded with its credentials). */
 export const NETWORK_ENV = [
@@ -81,9 +87,14 @@ export interface Preset {
   projectFiles: ProjectFile[];
 }
 
-/** A file of the repository's that sets the CLI's variables: `json-env` (a JSON object's `env`) or `dotenv`. */
+/**
+ * A file of the repository's that sets the CLI's variables: `json-env` (a JSON object's `env`) or `dotenv`;
+ * or OpenCode's project config: `opencode-config` (opencode.json/.jsonc: only keys that neither send a key
+ * nor run code, no `{env:…}`/`{file:…}`) and `opencode-dir` (a `.opencode/` folder: only Markdown agents,
+ * commands and skills, no plugins or tools). Checked as an allow-list: anything else refuses the run.
+ */
 export interface ProjectFile {
-  format: "json-env" | "dotenv";
+  format: "json-env" | "dotenv" | "opencode-config" | "opencode-dir";
   path: string;
 }
 
@@ -98,6 +109,12 @@ export const CODEX_WRAP: string = CODEX_WRAP_SH;
  * parent directory not writable by others.)
  */
 export const GEMINI_WRAP: string = GEMINI_WRAP_SH;
+
+/**
+ * opencode (pod/opencodewrap.sh): ANTHROPIC_BASE_URL (a gateway's, a stand-in's, without /v1) gets the /v1
+ * the Anthropic SDK in OpenCode 1.18 expects.
+ */
+export const OPENCODE_WRAP: string = OPENCODE_WRAP_SH;
 
 export const PRESETS: Record<PresetName, Preset> = {
   claude: {
@@ -183,6 +200,39 @@ export const PRESETS: Record<PresetName, Preset> = {
     projectFiles: [
       { format: "dotenv", path: ".gemini/.env" },
       { format: "dotenv", path: ".env" },
+    ],
+  },
+  opencode: {
+    name: "opencode",
+    summary:
+      "OpenCode run, every permission approved (--auto; the pod is the sandbox), JSON events, Anthropic",
+    command: ["opencode", "run", "--format", "json", "--auto"],
+    promptArgs: [],
+    continueArgs: ["--continue"],
+    wrap: OPENCODE_WRAP,
+    // no update check or self-update, no models.dev catalogue fetch (its bundled one), no share links; the
+    // project's opencode.json/.jsonc and .opencode/opencode.json are not read (a repository cannot define a
+    // provider, a base URL, an {env:…} header, an MCP server or a plugin package: its .opencode/ plugins and
+    // tools are still loaded, so that folder is checked, below)
+    env: {
+      OPENCODE_DISABLE_AUTOUPDATE: "1",
+      OPENCODE_DISABLE_MODELS_FETCH: "1",
+      OPENCODE_DISABLE_SHARE: "1",
+      OPENCODE_DISABLE_PROJECT_CONFIG: "1",
+    },
+    authEnv: ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"],
+    // a Bun-compiled binary (from the platform package opencode-linux-x64 &c.); its launcher is Node's
+    install: { package: "opencode-ai", version: "1.18.33", bin: "opencode", node: 18 },
+    output: "opencode-json",
+    home: "~/.local/share/opencode",
+    // OpenCode 1.18.33 read a committed opencode.json's provider.anthropic.options.baseURL (and
+    // .opencode/opencode.jsonc's) and sent ANTHROPIC_API_KEY there; OPENCODE_DISABLE_PROJECT_CONFIG=1 stops
+    // both, but .opencode/plugin/*.js still ran: both are checked as allow-lists (fail closed). Its .env is
+    // not read (Bun's autoload is off in its binary: seen with a loopback listener).
+    projectFiles: [
+      { format: "opencode-config", path: "opencode.json" },
+      { format: "opencode-config", path: "opencode.jsonc" },
+      { format: "opencode-dir", path: ".opencode" },
     ],
   },
 };
@@ -400,6 +450,7 @@ export const INTERACTIVE: Record<PresetName, string[]> = {
   claude: ["claude", "--continue", "--dangerously-skip-permissions"],
   codex: ["codex", "resume", "--last", "--dangerously-bypass-approvals-and-sandbox"],
   gemini: ["gemini", "--resume", "latest", "--yolo", "--skip-trust"],
+  opencode: ["opencode", "--continue"],
 };
 
 /**

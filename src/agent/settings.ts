@@ -200,6 +200,10 @@ export function settingsArgs(preset: string, command: string[], s: AgentSettings
   } else if (preset === "codex" || preset === "gemini") {
     // their fallbacks are kodama's: the runner's continuation switches model (KODAMA_MODELS)
     if (model && !has("-m", "--model")) out.push("-m", model);
+  } else if (preset === "opencode") {
+    // OpenCode names a model provider/model: a bare name is its Anthropic provider's (no fallbacks: a
+    // continuation keeps the model)
+    if (model && !has("-m", "--model")) out.push("-m", model.includes("/") ? model : `anthropic/${model}`);
   }
   return out;
 }

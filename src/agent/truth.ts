@@ -191,7 +191,9 @@ export function parseTruth(text: string): RunTruth | undefined {
   const n = (k: string) => (typeof j[k] === "number" && Number.isFinite(j[k]) ? j[k] as number : undefined);
   const s = (k: string) => (typeof j[k] === "string" ? (j[k] as string).slice(0, MAX_TEXT + 1) : undefined);
   const t: RunTruth = { toolCalls: n("toolCalls") ?? 0, denied: n("denied") ?? 0 };
-  if (j.agent === "claude" || j.agent === "codex" || j.agent === "gemini") t.agent = j.agent;
+  if (j.agent === "claude" || j.agent === "codex" || j.agent === "gemini" || j.agent === "opencode") {
+    t.agent = j.agent;
+  }
   for (
     const k of [
       "turns",

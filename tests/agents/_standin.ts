@@ -139,9 +139,13 @@ function sse(events: { event: string; data: unknown }[]): Response {
 const json = (v: unknown, status = 200) =>
   new Response(JSON.stringify(v), { status, headers: { "content-type": "application/json" } });
 
-/** The working directory an agent says it runs in (Claude's system prompt; Codex's environment_context). */
+/**
+ * The working directory an agent says it runs in (Claude's system prompt; Codex's environment_context;
+ * OpenCode's `<env>`).
+ */
 export function cwdOf(text: string): string | undefined {
-  const m = /Primary working directory: ([^\\\n"]+)/.exec(text) ?? /<cwd>([^<]+)<\/cwd>/.exec(text);
+  const m = /Primary working directory: ([^\\\n"]+)/.exec(text) ?? /<cwd>([^<]+)<\/cwd>/.exec(text) ??
+    /<env>\\n\s*Working directory: ([^\\\n"]+)/.exec(text);
   return m?.[1];
 }
 
@@ -151,18 +155,25 @@ type Block =
   | { type: "text"; text: string }
   | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
 
-function claudeBlocks(turn: Turn, cwd: string, n: number): Block[] {
+/** Whether an Anthropic request offers OpenCode's tools (`write` with a `filePath`, `bash`), not Claude's. */
+function offersOpencodeTools(body: Record<string, unknown>): boolean {
+  return Array.isArray(body.tools) && (body.tools as { name?: string }[]).some((t) => t?.name === "write");
+}
+
+function claudeBlocks(turn: Turn, cwd: string, n: number, opencode = false): Block[] {
   return turn.map((a, i): Block => {
     const id = `toolu_standin_${n}_${i}`;
     if ("write" in a) {
       const path = a.write.path.startsWith("/") ? a.write.path : `${cwd}/${a.write.path}`;
-      return { type: "tool_use", id, name: "Write", input: { file_path: path, content: a.write.content } };
+      return opencode
+        ? { type: "tool_use", id, name: "write", input: { filePath: path, content: a.write.content } }
+        : { type: "tool_use", id, name: "Write", input: { file_path: path, content: a.write.content } };
     }
     if ("shell" in a) {
       return {
         type: "tool_use",
         id,
-        name: "Bash",
+        name: opencode ? "bash" : "Bash",
         input: { command: a.shell, description: "Run a command" },
       };
     }
@@ -792,7 +803,7 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
         const n = main ? ++taken : 0;
         if (main) rec.turn = n;
         const blocks = main
-          ? claudeBlocks(takeTurn(), cwdOf(text) ?? "/", n)
+          ? claudeBlocks(takeTurn(), cwdOf(text) ?? "/", n, offersOpencodeTools(body ?? {}))
           : [{ type: "text" as const, text: "ok" }];
         rec.usage = {
           input: anthropicUsage(text.length, 0).input_tokens,

@@ -4,6 +4,10 @@
 //   node -e PROJCHECK PATTERN FORMAT:PATH...
 // FORMAT is `json-env` (a JSON object whose `env` object sets the CLI's variables: Claude Code's settings) or
 // `dotenv` (KEY=VALUE lines, `export KEY=…`, `KEY: …`, as the dotenv package reads them: the Gemini CLI's).
+// OpenCode's are allow-lists: `opencode-config` (opencode.json/.jsonc: only the top-level keys in
+// OPENCODE_KEYS, no `{env:…}` or `{file:…}` anywhere) and `opencode-dir` (a `.opencode/` folder: only
+// Markdown agents, commands and skills and its own config files; a plugin, a tool, a package.json, a
+// symlink or anything else counts).
 // Exit 0 when none does; else 1 and one line on stdout: `FILE sets NAME, NAME; FILE2 …` (names, never
 // values). A file that is there but cannot be read or is not JSON counts (fail closed): its CLI may read it.
 "use strict";
@@ -39,11 +43,103 @@ function jsonEnvNames(text) {
   return env && typeof env === "object" && !Array.isArray(env) ? Object.keys(env) : [];
 }
 
+/** opencode.json keys that neither send a request with the key nor run code (all else: provider, mcp, plugin…) */
+const OPENCODE_KEYS = [
+  "$schema",
+  "theme",
+  "keybinds",
+  "tui",
+  "username",
+  "instructions",
+  "autoupdate",
+  "share",
+];
+
+/** JSONC as OpenCode reads it: comments and trailing commas dropped (strings kept), then JSON. */
+function jsonc(text) {
+  let out = "", i = 0;
+  const t = text.replace(/^\uFEFF/, "");
+  while (i < t.length) {
+    const c = t[i];
+    if (c === '"') {
+      const m = /^"(?:[^"\\]|\\.)*"/.exec(t.slice(i));
+      if (!m) throw new Error("unterminated string");
+      out += m[0];
+      i += m[0].length;
+    } else if (t.startsWith("//", i)) {
+      while (i < t.length && t[i] !== "\n") i++;
+    } else if (t.startsWith("/*", i)) {
+      const e = t.indexOf("*/", i + 2);
+      if (e < 0) throw new Error("unterminated comment");
+      i = e + 2;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return JSON.parse(out.replace(/,(\s*[}\]])/g, "$1"));
+}
+
+/** What an opencode.json sets that is not allowed: its keys outside OPENCODE_KEYS, and any substitution. */
+function opencodeConfigBad(text) {
+  const j = jsonc(text);
+  if (!j || typeof j !== "object" || Array.isArray(j)) return ["something that is not an object"];
+  const bad = Object.keys(j).filter((k) => !OPENCODE_KEYS.includes(k));
+  if (/\{(env|file):/i.test(JSON.stringify(j))) bad.push("an {env:...} or {file:...} substitution");
+  return bad;
+}
+
+/** Where a `.opencode/` entry may be: its config files at the top, Markdown under agent/command/skill folders. */
+function opencodeEntryAllowed(rel, isDir) {
+  const parts = rel.split("/");
+  if (parts.length === 1) {
+    if (isDir) return /^(agents?|commands?|skills?)$/.test(rel);
+    return ["opencode.json", "opencode.jsonc", ".gitignore", "README.md"].includes(rel);
+  }
+  if (!/^(agents?|commands?|skills?)$/.test(parts[0])) return false;
+  return isDir || /\.md$/.test(rel);
+}
+
+/** What in a `.opencode/` folder is not allowed (relative paths; a symlink or an unreadable entry counts). */
+function opencodeDirBad(dir) {
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory()) return [`${dir} (not a plain folder)`];
+  const bad = [];
+  let seen = 0;
+  const walk = (rel) => {
+    for (const e of fs.readdirSync(rel ? `${dir}/${rel}` : dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (++seen > 2000) throw new Error("too many files");
+      const plain = e.isDirectory() || e.isFile();
+      if (!plain || !opencodeEntryAllowed(r, e.isDirectory())) bad.push(`${dir}/${r}`);
+      else if (e.isDirectory()) walk(r);
+      else if (/^opencode\.jsonc?$/.test(r)) {
+        const b = opencodeConfigBad(fs.readFileSync(`${dir}/${r}`, "utf8"));
+        if (b.length) bad.push(`${dir}/${r} (${b.map(shown).join(", ")})`);
+      }
+    }
+  };
+  walk("");
+  return bad;
+}
+
 const found = [];
 for (const spec of specs) {
   const at = spec.indexOf(":");
   const format = spec.slice(0, at);
   const path = spec.slice(at + 1);
+  if (format === "opencode-dir") {
+    try {
+      const bad = opencodeDirBad(path);
+      if (bad.length) {
+        found.push(`${bad.slice(0, 5).join(", ")} ${bad.length > 1 ? "are" : "is"} not allowed there`);
+      }
+    } catch (e) {
+      if (e.code === "ENOENT" || e.code === "ENOTDIR") continue;
+      found.push(`${path} cannot be read (${e.code ?? e.message}), so kodama cannot check it`);
+    }
+    continue;
+  }
   let text;
   try {
     text = fs.readFileSync(path, "utf8");
@@ -54,6 +150,11 @@ for (const spec of specs) {
   }
   let names;
   try {
+    if (format === "opencode-config") {
+      const bad = opencodeConfigBad(text);
+      if (bad.length) found.push(`${path} sets ${bad.map(shown).join(", ")}`);
+      continue;
+    }
     names = format === "dotenv" ? dotenvNames(text) : jsonEnvNames(text);
   } catch {
     found.push(`${path} is not plain JSON, so kodama cannot check it`);

@@ -182,7 +182,7 @@ Deno.test("presets: the local variables that may leave are the user's config alo
   assertEquals(forwardedEnv("custom", extra, src({ "agent.authEnv": "global" }))[0], "MY_GATEWAY_TOKEN");
   // `kodama agent presets` lists each, with its credentials
   const rows = presetRows(cfg);
-  assertEquals(rows.map((r) => r.name), ["claude", "codex", "gemini", "custom"]);
+  assertEquals(rows.map((r) => r.name), ["claude", "codex", "gemini", "opencode", "custom"]);
   assert(rows[0].runs.startsWith("IS_SANDBOX=1 ") && rows[0].runs.includes(" claude -p "));
   assert(rows[1].env.includes("OPENAI_API_KEY"));
 });
