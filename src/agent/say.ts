@@ -105,7 +105,12 @@ export function sayAnswer(stdout: string): { how: string; run: string; agent?: s
 }
 
 /** What a CLI that takes no input while it runs is called, in `say`'s words. */
-const HEADLESS: Record<string, string> = { codex: "codex exec", gemini: "gemini -p", claude: "claude -p" };
+const HEADLESS: Record<string, string> = {
+  codex: "codex exec",
+  gemini: "gemini -p",
+  claude: "claude -p",
+  opencode: "opencode run",
+};
 
 const LIVE_NOTE = "delivered in the running conversation (the agent took it in)";
 /** Written to a live CLI, not taken in yet: its next turn takes it, else the runner's next turn or run. */

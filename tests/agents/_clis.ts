@@ -23,12 +23,14 @@ function find(name: string): string | undefined {
 export const CLAUDE = find("claude");
 export const CODEX = find("codex");
 export const GEMINI = find("gemini");
+export const OPENCODE = find("opencode");
 
 /** What .ci/run installs, per CLI. */
 const PACKAGES: Record<string, string> = {
   claude: "@anthropic-ai/claude-code@2.1.332",
   codex: "@openai/codex@0.169.0",
   gemini: "@google/gemini-cli@0.61.0",
+  opencode: "opencode-ai@1.18.33",
 };
 
 /** Why a test is skipped: printed once, so a skip is never silent. */
