@@ -157,14 +157,23 @@ export function asLayer(s: AgentSettings | undefined): SettingsLayer | undefined
 }
 
 /** The flag each CLI takes its model with (verified against the installed CLIs' --help). */
-export const MODEL_FLAG: Record<string, string> = { claude: "--model", codex: "-m", gemini: "-m" };
+export const MODEL_FLAG: Record<string, string> = {
+  claude: "--model",
+  codex: "-m",
+  gemini: "-m",
+  opencode: "-m",
+};
+
+/** A model as OpenCode names it (provider/model): a bare name is its Anthropic provider's. */
+export const opencodeModel = (m: string): string => m.includes("/") ? m : `anthropic/${m}`;
 
 /** The runner's variables: only those that are set. */
 export function settingsEnv(preset: string, s: AgentSettings | undefined): Record<string, string> {
   if (!s) return {};
   const env: Record<string, string> = {};
   if (s.models?.length) {
-    env.KODAMA_MODELS = s.models.join(",");
+    // the runner's switch after an overload passes them to the CLI's model flag as they are
+    env.KODAMA_MODELS = (preset === "opencode" ? s.models.map(opencodeModel) : s.models).join(",");
     if (MODEL_FLAG[preset]) env.KODAMA_MODEL_FLAG = MODEL_FLAG[preset];
   }
   if (s.retry?.attempts !== undefined) env.KODAMA_RETRY_ATTEMPTS = String(s.retry.attempts);
@@ -201,9 +210,8 @@ export function settingsArgs(preset: string, command: string[], s: AgentSettings
     // their fallbacks are kodama's: the runner's continuation switches model (KODAMA_MODELS)
     if (model && !has("-m", "--model")) out.push("-m", model);
   } else if (preset === "opencode") {
-    // OpenCode names a model provider/model: a bare name is its Anthropic provider's (no fallbacks: a
-    // continuation keeps the model)
-    if (model && !has("-m", "--model")) out.push("-m", model.includes("/") ? model : `anthropic/${model}`);
+    // its fallbacks are kodama's too (KODAMA_MODELS, each as OpenCode names it)
+    if (model && !has("-m", "--model")) out.push("-m", opencodeModel(model));
   }
   return out;
 }

@@ -8,7 +8,7 @@ import { outcomeWord, parseTruth, truthOfLog } from "../../../src/agent/truth.ts
 import { renderLog } from "../../../src/agent/render.ts";
 import { classify, factsOf } from "../../../src/agent/pod/outcome.js";
 import { OPENCODE_WRAP, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
-import { settingsArgs } from "../../../src/agent/settings.ts";
+import { settingsArgs, settingsEnv } from "../../../src/agent/settings.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 
 const fixture = (name: string) =>
@@ -87,6 +87,11 @@ Deno.test("opencode preset: its wrap, its variables, --continue, a bare model is
     "anthropic/claude-haiku-4-5",
   ]);
   assertEquals(settingsArgs("opencode", a.command, { models: ["openrouter/x"] }), ["-m", "openrouter/x"]);
+  // the runner's switch after an overload: OpenCode's flag and names
+  assertEquals(settingsEnv("opencode", { models: ["claude-sonnet-4-5", "openrouter/y"] }), {
+    KODAMA_MODELS: "anthropic/claude-sonnet-4-5,openrouter/y",
+    KODAMA_MODEL_FLAG: "-m",
+  });
 });
 
 Deno.test("opencode wrap: the /v1 its Anthropic SDK wants is added to a base URL without it, once", async () => {
