@@ -142,6 +142,7 @@ const DECISIONS: Record<string, string> = {
   "agent.forwardEnv.claude": "userOnly",
   "agent.forwardEnv.codex": "userOnly",
   "agent.forwardEnv.gemini": "userOnly",
+  "agent.forwardEnv.opencode": "userOnly",
   "agent.forwardEnv.custom": "userOnly",
   // how kodama reaches the user (its desktop, which events): the user's choice alone
   "notify.webhook": "userOnly",
