@@ -32,8 +32,19 @@ withSessionWorld("agent presets: listed; dry-run names what goes; a session's ag
         /^claude\s+IS_SANDBOX=1 .*claude -p .*--dangerously-skip-permissions\s+--continue\s/m,
       );
       assertMatch(r.stdout, /^codex\s+codex exec --json --dangerously-bypass-approvals-and-sandbox/m);
+      // OpenCode with its project config and network side-trips off, its Anthropic variables, its package
+      assertMatch(
+        r.stdout,
+        /^opencode\s+OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1 OPENCODE_DISABLE_SHARE=1 OPENCODE_DISABLE_PROJECT_CONFIG=1 opencode run --format json --auto\s+--continue\s+ANTHROPIC_API_KEY,ANTHROPIC_BASE_URL\s+opencode-ai@1\.18\.33 \(Node >= 18\)/m,
+      );
       const j = JSON.parse((await w.k(["agent", "presets", "-o", "json"])).stdout);
-      assertEquals(j.items.map((i: { name: string }) => i.name), ["claude", "codex", "gemini", "custom"]);
+      assertEquals(j.items.map((i: { name: string }) => i.name), [
+        "claude",
+        "codex",
+        "gemini",
+        "opencode",
+        "custom",
+      ]);
       assert(j.items[1].env.includes("OPENAI_API_KEY"));
     });
 
@@ -73,7 +84,7 @@ withSessionWorld("agent presets: listed; dry-run names what goes; a session's ag
       const r = await w.k(["start", "d2", "--agent", "copilot", "--no-sync"]);
       assertEquals(r.code, 2, r.stderr);
       assertStringIncludes(r.stderr, `unknown agent preset "copilot"`);
-      assertStringIncludes(r.stderr, "claude, codex, gemini");
+      assertStringIncludes(r.stderr, "claude, codex, gemini, opencode");
     });
 
     await t.step(
