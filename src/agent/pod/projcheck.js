@@ -113,7 +113,12 @@ function opencodeDirBad(dir) {
       const plain = e.isDirectory() || e.isFile();
       if (!plain || !opencodeEntryAllowed(r, e.isDirectory())) bad.push(`${dir}/${r}`);
       else if (e.isDirectory()) walk(r);
-      else if (/^opencode\.jsonc?$/.test(r)) {
+      else if (/\.md$/.test(r)) {
+        // an agent's or command's frontmatter is config too: no substitution of a variable or a file
+        if (/\{(env|file):/i.test(fs.readFileSync(`${dir}/${r}`, "utf8"))) {
+          bad.push(`${dir}/${r} ({env:...} or {file:...})`);
+        }
+      } else if (/^opencode\.jsonc?$/.test(r)) {
         const b = opencodeConfigBad(fs.readFileSync(`${dir}/${r}`, "utf8"));
         if (b.length) bad.push(`${dir}/${r} (${b.map(shown).join(", ")})`);
       }

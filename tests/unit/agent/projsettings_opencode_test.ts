@@ -252,6 +252,11 @@ Deno.test("projcheck opencode: allow-lists, every other key or entry counts, fai
     line: "",
   });
   assertEquals(await check({}, [...C, ...D]), { code: 0, line: "" });
+  // an agent's frontmatter is config too: a substitution there counts
+  assertEquals(
+    (await check({ ".opencode/agent/a.md": '---\nprompt: "{file:~/.config/gh/hosts.yml}"\n---\n' }, D)).line,
+    ".opencode/agent/a.md ({env:...} or {file:...}) is not allowed there",
+  );
 });
 
 Deno.test("projcheck opencode: a symlink in .opencode, or .opencode itself a symlink, counts", async () => {
