@@ -21,6 +21,7 @@ export const DEFAULT_MODEL: Record<PresetName, string> = {
   gemini: "gemini-2.5-pro",
   pi: "claude-opus-4-7",
   qwen: "qwen3-coder-plus",
+  opencode: "claude-sonnet-4-5",
 };
 
 /** One way to send the key: its variable, the header and what goes before the value. */
@@ -54,14 +55,16 @@ export function checkPlan(preset: PresetName, model: string, tokens = 1): CheckP
     const plan = checkPlan("claude", model, tokens);
     return { ...plan, preset, keys: plan.keys.filter((k) => k.variable === "ANTHROPIC_API_KEY") };
   }
-  if (preset === "claude") {
+  // opencode: its Anthropic provider, with the key from ANTHROPIC_API_KEY only (the base URL as Claude Code's:
+  // its wrap adds the /v1 OpenCode's SDK wants)
+  if (preset === "claude" || preset === "opencode") {
     return {
       preset,
       model,
       baseVar: "ANTHROPIC_BASE_URL",
       defaultBase: "https://api.anthropic.com",
       path: "/v1/messages",
-      keys: [
+      keys: preset === "opencode" ? [{ variable: "ANTHROPIC_API_KEY", header: "x-api-key", prefix: "" }] : [
         { variable: "ANTHROPIC_API_KEY", header: "x-api-key", prefix: "" },
         { variable: "ANTHROPIC_AUTH_TOKEN", header: "authorization", prefix: "Bearer " },
         {

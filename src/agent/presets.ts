@@ -21,11 +21,12 @@ import CODEX_WRAP_SH from "./pod/codexwrap.sh" with { type: "text" };
 import GEMINI_WRAP_SH from "./pod/geminiwrap.sh" with { type: "text" };
 import PI_WRAP_SH from "./pod/piwrap.sh" with { type: "text" };
 import QWEN_WRAP_SH from "./pod/qwenwrap.sh" with { type: "text" };
+import OPENCODE_WRAP_SH from "./pod/opencodewrap.sh" with { type: "text" };
 
 /** What puts a session's rotated keys over the container's environment (pod/envload.sh): `sh -c ENVLOAD …`. */
 export const ENVLOAD_ARGV = ["sh", "-c", ENVLOAD, "kodama-env"];
 
-export const PRESET_NAMES = ["claude", "codex", "gemini", "pi", "qwen"] as const;
+export const PRESET_NAMES = ["claude", "codex", "gemini", "opencode", "pi", "qwen"] as const;
 export type PresetName = typeof PRESET_NAMES[number];
 /** A preset's name or `custom`. */
 export type AgentKind = PresetName | "custom";
@@ -35,6 +36,7 @@ export type OutputFormat =
   | "claude-stream-json"
   | "codex-json"
   | "gemini-stream-json"
+  | "opencode-json"
   | "pi-json"
   | "qwen-stream-json"
   | "text";
@@ -92,12 +94,14 @@ export interface Preset {
 /**
  * A file of the repository's that sets the CLI's variables: `json-env` (a JSON object's `env`), `dotenv`, or
  * `qwen-settings` (Qwen Code's project settings: its `env`, and only the keys pod/projcheck.js allows: a
- * provider, base URL, proxy, header, hook or MCP server there is refused); or `absent`: a file or folder the
- * CLI takes settings, providers or code to run from, which must not be there at all (a run is refused while
- * it is: nothing in it is allowed).
+ * provider, base URL, proxy, header, hook or MCP server there is refused); OpenCode's project config:
+ * `opencode-config` (opencode.json/.jsonc: only keys that neither send a key nor run code, no
+ * `{env:…}`/`{file:…}`) and `opencode-dir` (a `.opencode/` folder: only Markdown agents, commands and
+ * skills, no plugins or tools); or `absent`: a file or folder the CLI takes settings, providers or code to run
+ * from, which must not be there at all (a run is refused while it is: nothing in it is allowed).
  */
 export interface ProjectFile {
-  format: "json-env" | "dotenv" | "qwen-settings" | "absent";
+  format: "json-env" | "dotenv" | "qwen-settings" | "opencode-config" | "opencode-dir" | "absent";
   path: string;
 }
 
@@ -120,6 +124,11 @@ export const PI_WRAP: string = PI_WRAP_SH;
  * extraction off in ~/.qwen/settings.json (keys the user set are kept).
  */
 export const QWEN_WRAP: string = QWEN_WRAP_SH;
+/**
+ * opencode (pod/opencodewrap.sh): ANTHROPIC_BASE_URL (a gateway's, a stand-in's, without /v1) gets the /v1
+ * the Anthropic SDK in OpenCode 1.18 expects.
+ */
+export const OPENCODE_WRAP: string = OPENCODE_WRAP_SH;
 
 export const PRESETS: Record<PresetName, Preset> = {
   claude: {
@@ -207,6 +216,39 @@ export const PRESETS: Record<PresetName, Preset> = {
       { format: "dotenv", path: ".env" },
     ],
   },
+  opencode: {
+    name: "opencode",
+    summary:
+      "OpenCode run, every permission approved (--auto; the pod is the sandbox), JSON events, Anthropic",
+    command: ["opencode", "run", "--format", "json", "--auto"],
+    promptArgs: [],
+    continueArgs: ["--continue"],
+    wrap: OPENCODE_WRAP,
+    // no update check or self-update, no models.dev catalogue fetch (its bundled one), no share links; the
+    // project's opencode.json/.jsonc and .opencode/opencode.json are not read (a repository cannot define a
+    // provider, a base URL, an {env:…} header, an MCP server or a plugin package: its .opencode/ plugins and
+    // tools are still loaded, so that folder is checked, below)
+    env: {
+      OPENCODE_DISABLE_AUTOUPDATE: "1",
+      OPENCODE_DISABLE_MODELS_FETCH: "1",
+      OPENCODE_DISABLE_SHARE: "1",
+      OPENCODE_DISABLE_PROJECT_CONFIG: "1",
+    },
+    authEnv: ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"],
+    // a Bun-compiled binary (from the platform package opencode-linux-x64 &c.); its launcher is Node's
+    install: { package: "opencode-ai", version: "1.18.33", bin: "opencode", node: 18 },
+    output: "opencode-json",
+    home: "~/.local/share/opencode",
+    // OpenCode 1.18.33 read a committed opencode.json's provider.anthropic.options.baseURL (and
+    // .opencode/opencode.jsonc's) and sent ANTHROPIC_API_KEY there; OPENCODE_DISABLE_PROJECT_CONFIG=1 stops
+    // both, but .opencode/plugin/*.js still ran: both are checked as allow-lists (fail closed). Its .env is
+    // not read (Bun's autoload is off in its binary: seen with a loopback listener).
+    projectFiles: [
+      { format: "opencode-config", path: "opencode.json" },
+      { format: "opencode-config", path: "opencode.jsonc" },
+      { format: "opencode-dir", path: ".opencode" },
+    ],
+  },
   pi: {
     name: "pi",
     summary:
@@ -266,6 +308,7 @@ export const PRESET_PROVIDER: Record<PresetName, "anthropic" | "openai" | "gemin
   claude: "anthropic",
   codex: "openai",
   gemini: "gemini",
+  opencode: "anthropic",
   pi: "anthropic",
   qwen: "openai",
 };
@@ -483,6 +526,7 @@ export const INTERACTIVE: Record<PresetName, string[]> = {
   claude: ["claude", "--continue", "--dangerously-skip-permissions"],
   codex: ["codex", "resume", "--last", "--dangerously-bypass-approvals-and-sandbox"],
   gemini: ["gemini", "--resume", "latest", "--yolo", "--skip-trust"],
+  opencode: ["opencode", "--continue"],
   pi: ["pi", "--continue", "--provider", "anthropic"],
   qwen: ["qwen", "--continue", "--yolo", "--auth-type", "openai"],
 };

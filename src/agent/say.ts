@@ -110,6 +110,7 @@ const HEADLESS: Record<string, string> = {
   gemini: "gemini -p",
   claude: "claude -p",
   pi: "pi -p",
+  opencode: "opencode run",
 };
 
 const LIVE_NOTE = "delivered in the running conversation (the agent took it in)";

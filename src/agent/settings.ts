@@ -163,14 +163,19 @@ export const MODEL_FLAG: Record<string, string> = {
   gemini: "-m",
   pi: "--model",
   qwen: "-m",
+  opencode: "-m",
 };
+
+/** A model as OpenCode names it (provider/model): a bare name is its Anthropic provider's. */
+export const opencodeModel = (m: string): string => m.includes("/") ? m : `anthropic/${m}`;
 
 /** The runner's variables: only those that are set. */
 export function settingsEnv(preset: string, s: AgentSettings | undefined): Record<string, string> {
   if (!s) return {};
   const env: Record<string, string> = {};
   if (s.models?.length) {
-    env.KODAMA_MODELS = s.models.join(",");
+    // the runner's switch after an overload passes them to the CLI's model flag as they are
+    env.KODAMA_MODELS = (preset === "opencode" ? s.models.map(opencodeModel) : s.models).join(",");
     if (MODEL_FLAG[preset]) env.KODAMA_MODEL_FLAG = MODEL_FLAG[preset];
   }
   if (s.retry?.attempts !== undefined) env.KODAMA_RETRY_ATTEMPTS = String(s.retry.attempts);
@@ -208,6 +213,9 @@ export function settingsArgs(preset: string, command: string[], s: AgentSettings
     if (model && !has("-m", "--model")) out.push("-m", model);
   } else if (preset === "pi") {
     if (model && !has("--model")) out.push("--model", model);
+  } else if (preset === "opencode") {
+    // its fallbacks are kodama's too (KODAMA_MODELS, each as OpenCode names it)
+    if (model && !has("-m", "--model")) out.push("-m", opencodeModel(model));
   }
   return out;
 }

@@ -1,16 +1,17 @@
 /**
  * The agents' structured output, one model: Claude Code's `--output-format stream-json`, Codex's
- * `exec --json`, the Gemini CLI's `--output-format stream-json`, pi's `--mode json` and Qwen Code's (Claude
- * Code's format, its init naming `qwen_code_version`; one JSON object per line) become
+ * `exec --json`, the Gemini CLI's `--output-format stream-json`, OpenCode's `run --format json`, pi's `--mode
+ * json` and Qwen Code's (Claude Code's format, its init naming `qwen_code_version`; one JSON object per line)
+ * become
  * AgentEvents. Pure: a line in, events out. Lines that
  * are not JSON (the agent's stderr shares the run's log) are kept as `text` events, and a few of them
  * carry facts (Codex reports a rejected patch only on stderr).
  *
- * Formats checked against the real CLIs (Claude Code 2.1.332, Codex 0.169.0, Gemini CLI 0.61.0, pi 0.73.1,
- * Qwen Code 0.24.4; fixtures in tests/fixtures/agents/).
+ * Formats checked against the real CLIs (Claude Code 2.1.332, Codex 0.169.0, Gemini CLI 0.61.0, OpenCode
+ * 1.18.33, pi 0.73.1, Qwen Code 0.24.4; fixtures in tests/fixtures/agents/).
  */
 
-export type AgentKind = "claude" | "codex" | "gemini" | "pi" | "qwen";
+export type AgentKind = "claude" | "codex" | "gemini" | "opencode" | "pi" | "qwen";
 
 export type AgentEvent =
   | { kind: "init"; agent: AgentKind; model?: string; session?: string; version?: string }
@@ -62,7 +63,8 @@ const obj = (
 /** One line of what a tool call does: the command, the file, else its input in brief. */
 export function toolDetail(name: string, input: unknown): string {
   const i = obj(input) ?? {};
-  const first = str(i.command) ?? str(i.cmd) ?? str(i.file_path) ?? str(i.path) ?? str(i.pattern) ??
+  const first = str(i.command) ?? str(i.cmd) ?? str(i.file_path) ?? str(i.filePath) ?? str(i.path) ??
+    str(i.pattern) ??
     str(i.url) ??
     str(i.description);
   if (first !== undefined) return first;
@@ -383,9 +385,65 @@ function piParser() {
 const PI_TYPES =
   /^(agent_start|agent_end|turn_start|turn_end|message_start|message_update|message_end|tool_execution_\w+|auto_retry_\w+)$/;
 
+/**
+ * OpenCode's events (`run --format json`): every line has its `sessionID` and a `part` — `step_start`, `text`
+ * (a whole text part), `tool_use` (a call with its state: completed or error, input and output),
+ * `step_finish` (one model turn: `reason` tool-calls or stop, its tokens and cost) — or an `error` (`name`,
+ * `data.message`, `data.statusCode`). Its run ends with a step_finish whose reason is not tool-calls: the
+ * result, with the run's tokens and cost summed.
+ */
+function opencodeParser() {
+  let started = false, steps = 0, inTok = 0, outTok = 0, cost = 0;
+  return (j: J): AgentEvent[] => {
+    const type = str(j.type);
+    const part = obj(j.part) ?? {};
+    const out: AgentEvent[] = [];
+    if (!started) {
+      started = true;
+      out.push({ kind: "init", agent: "opencode", session: str(j.sessionID) });
+    }
+    if (type === "text" && str(part.text)?.trim()) {
+      out.push({ kind: "message", text: str(part.text)!, turn: str(part.messageID) });
+    } else if (type === "tool_use") {
+      const st = obj(part.state) ?? {};
+      const name = str(part.tool) ?? "tool";
+      const id = str(part.callID);
+      out.push({ kind: "tool", id, name, detail: toolDetail(name, st.input), turn: str(part.messageID) });
+      if (st.status === "completed" || st.status === "error") {
+        const ok = st.status === "completed";
+        out.push({ kind: "tool-result", id, ok, text: ok ? str(st.output) : str(st.error) });
+      }
+    } else if (type === "step_finish") {
+      const t = obj(part.tokens) ?? {};
+      steps++;
+      inTok += (num(t.input) ?? 0) + (num(obj(t.cache)?.read) ?? 0);
+      outTok += (num(t.output) ?? 0) + (num(t.reasoning) ?? 0);
+      cost += num(part.cost) ?? 0;
+      if (part.reason !== "tool-calls") {
+        out.push({
+          kind: "result",
+          ok: true,
+          turns: steps,
+          inputTokens: inTok,
+          outputTokens: outTok,
+          costUsd: cost,
+        });
+      }
+    } else if (type === "error") {
+      const e = obj(j.error) ?? {};
+      const d = obj(e.data) ?? {};
+      const status = num(d.statusCode);
+      const m = str(d.message) ?? str(e.name) ?? "error";
+      out.push({ kind: "result", ok: false, error: status ? `${m} (HTTP ${status})` : m });
+    }
+    return out;
+  };
+}
+
 /** Which agent a first JSON line is from (undefined: not sure yet, e.g. a bare `error`). */
 function kindOf(j: J): AgentKind | undefined {
   const type = String(j.type);
+  if ("sessionID" in j && ("part" in j || type === "error")) return "opencode";
   if (/^(thread|turn|item)\./.test(type)) return "codex";
   if ((type === "session" && "cwd" in j) || PI_TYPES.test(type)) return "pi";
   if (["init", "message", "tool_use", "tool_result"].includes(type)) return "gemini";
@@ -441,6 +499,7 @@ export function createParser(): (line: string) => AgentEvent[] {
   const seen = new Set<string>();
   const gemini = geminiParser();
   const pi = piParser();
+  const opencode = opencodeParser();
   let kind: AgentKind | undefined;
   return (line) => {
     const t = line.trim();
@@ -455,6 +514,7 @@ export function createParser(): (line: string) => AgentEvent[] {
         kind ??= kindOf(j);
         if (kind === "gemini") return gemini(j);
         if (kind === "pi") return pi(j);
+        if (kind === "opencode") return opencode(j);
         return kind === "codex" || (kind === undefined && j.type === "error")
           ? codexEvents(j, seen)
           : claudeEvents(j, kind === "qwen");

@@ -192,8 +192,8 @@ export function parseTruth(text: string): RunTruth | undefined {
   const s = (k: string) => (typeof j[k] === "string" ? (j[k] as string).slice(0, MAX_TEXT + 1) : undefined);
   const t: RunTruth = { toolCalls: n("toolCalls") ?? 0, denied: n("denied") ?? 0 };
   if (
-    j.agent === "claude" || j.agent === "codex" || j.agent === "gemini" || j.agent === "pi" ||
-    j.agent === "qwen"
+    j.agent === "claude" || j.agent === "codex" || j.agent === "gemini" || j.agent === "opencode" ||
+    j.agent === "pi" || j.agent === "qwen"
   ) {
     t.agent = j.agent;
   }

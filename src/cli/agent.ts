@@ -25,7 +25,7 @@ export const help: HelpSpec = {
     "Coding-agent runs in a session: run, status, logs, attach, stop; say, interrupt, wait; the agent presets; keys and models checked (check, keys)",
   usage: "[command] [flags]",
   long:
-    `Each run starts the session's coding agent (a preset: claude, the default, codex, gemini or pi; or a custom
+    `Each run starts the session's coding agent (a preset: claude, the default, codex, gemini, opencode, pi or qwen; or a custom
 agent.command) headless in the session's pod, with its permission prompts off: the pod is the sandbox.
 It is detached from kodama (closing the laptop does not stop it). The prompt is written to
 ~/.kodama/runs/RUN/prompt on the home volume, outside the workspace (never in the agent's commits), and given
@@ -85,7 +85,7 @@ Exit codes: 0 ok; 4 the key is missing, refused or another provider's; 3 the mod
     {
       flags: "--agent <preset>",
       description:
-        "the preset to check: claude, codex, gemini, pi, qwen (default: the session's, else agent.preset)",
+        "the preset to check: claude, codex, gemini, opencode, pi, qwen (default: the session's, else agent.preset)",
     },
     {
       flags: "--model <model>",
@@ -314,7 +314,7 @@ with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
       {
         flags: "--agent <preset>",
         description:
-          'run this preset (claude, codex, gemini, pi, qwen, custom; with extra arguments: "claude --fallback-model X") instead of the session\'s agent, this run only',
+          'run this preset (claude, codex, gemini, opencode, pi, qwen, custom; with extra arguments: "claude --fallback-model X") instead of the session\'s agent, this run only',
       },
       {
         flags: "--continue",
@@ -443,7 +443,7 @@ continuations and models (docs/agents.md).`,
       ],
       notes:
         `The run is shown as agent logs -f shows it, with a footer. t stops the headless run (agent status: taken over)
-and opens claude --continue, codex resume --last, gemini --resume latest or pi --continue in the tmux session kodama-agent in the
+and opens claude --continue, codex resume --last, gemini --resume latest, opencode --continue or pi --continue in the tmux session kodama-agent in the
 pod; C-b d (or closing the terminal) leaves it running, and agent attach comes straight back to it. agent run
 refuses to start while it runs (--force ends it); agent run NAME --continue hands back to a headless run on the same
 conversation. Exit codes: 2 the image has no tmux, a custom agent command, or

@@ -304,7 +304,7 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
     {
       flags: "--agent <preset>",
       description:
-        'the session\'s coding agent: claude (default), codex, gemini, pi, qwen, or custom (agent.command), with extra arguments if any ("claude --fallback-model X"); see kodama agent presets',
+        'the session\'s coding agent: claude (default), codex, gemini, opencode, pi, qwen, or custom (agent.command), with extra arguments if any ("claude --fallback-model X"); see kodama agent presets',
     },
     {
       flags: "--replicas <n>",

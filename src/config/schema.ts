@@ -408,8 +408,8 @@ const registryUrl = () =>
   });
 
 const agent = z.object({
-  preset: oneOf(["claude", "codex", "gemini", "pi", "qwen", "custom"]).optional().describe(
-    "The coding agent sessions run: claude (the default), codex, gemini, pi, qwen, or custom (agent.command). `--agent` and a template's agent.preset choose another; `kodama agent presets` shows what each runs. A repository may set it.",
+  preset: oneOf(["claude", "codex", "gemini", "opencode", "pi", "qwen", "custom"]).optional().describe(
+    "The coding agent sessions run: claude (the default), codex, gemini, opencode, pi, qwen, or custom (agent.command). `--agent` and a template's agent.preset choose another; `kodama agent presets` shows what each runs. A repository may set it.",
   ),
   command: argvList("agent.command needs at least the program name").optional()
     .describe(
@@ -427,6 +427,9 @@ const agent = z.object({
     ),
     gemini: envNames().optional().describe(
       "Variables forwarded to gemini sessions (replaces the preset's list: GEMINI_API_KEY, GOOGLE_API_KEY, GOOGLE_GEMINI_BASE_URL and the proxy/CA variables). Only ~/.kodama/config.yaml sets it.",
+    ),
+    opencode: envNames().optional().describe(
+      "Variables forwarded to opencode sessions (replaces the preset's list: ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL and the proxy/CA variables). Only ~/.kodama/config.yaml sets it.",
     ),
     pi: envNames().optional().describe(
       "Variables forwarded to pi sessions (replaces the preset's list: ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL and the proxy/CA variables). Only ~/.kodama/config.yaml sets it.",

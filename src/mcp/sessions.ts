@@ -227,7 +227,7 @@ export const sessionStart = tool({
     replicas: z.number().int().min(1).max(16).optional().describe(
       "best of N: start sessions NAME-1 … NAME-N in parallel on the same task (then compare, adopt)",
     ),
-    agent: z.enum(["claude", "codex", "gemini", "pi", "qwen", "custom"]).optional().describe(
+    agent: z.enum(["claude", "codex", "gemini", "opencode", "pi", "qwen", "custom"]).optional().describe(
       "the session's coding agent preset (default: the config's agent.preset, else claude); it never widens which local variables are sent",
     ),
     agentVariant: z.array(z.string()).optional().describe(

@@ -23,6 +23,7 @@ function find(name: string): string | undefined {
 export const CLAUDE = find("claude");
 export const CODEX = find("codex");
 export const GEMINI = find("gemini");
+export const OPENCODE = find("opencode");
 export const PI = find("pi");
 export const QWEN = find("qwen");
 
@@ -31,6 +32,7 @@ const PACKAGES: Record<string, string> = {
   claude: "@anthropic-ai/claude-code@2.1.332",
   codex: "@openai/codex@0.169.0",
   gemini: "@google/gemini-cli@0.61.0",
+  opencode: "opencode-ai@1.18.33",
   pi: "@mariozechner/pi-coding-agent@0.73.1",
   qwen: "@qwen-code/qwen-code@0.24.4",
 };

@@ -139,9 +139,13 @@ function sse(events: { event: string; data: unknown }[]): Response {
 const json = (v: unknown, status = 200) =>
   new Response(JSON.stringify(v), { status, headers: { "content-type": "application/json" } });
 
-/** The working directory an agent says it runs in (Claude's system prompt; Codex's environment_context; Qwen's). */
+/**
+ * The working directory an agent says it runs in (Claude's system prompt; Codex's environment_context;
+ * OpenCode's `<env>`; pi's; Qwen's).
+ */
 export function cwdOf(text: string): string | undefined {
   const m = /Primary working directory: ([^\\\n"]+)/.exec(text) ?? /<cwd>([^<]+)<\/cwd>/.exec(text) ??
+    /<env>\\n\s*Working directory: ([^\\\n"]+)/.exec(text) ??
     // pi's system prompt
     /Current working directory: ([^\\\n"]+)/.exec(text) ??
     // Qwen Code (and the Gemini CLI it forks): its first user message
@@ -155,26 +159,37 @@ type Block =
   | { type: "text"; text: string }
   | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
 
-/** pi (its own tools over the Messages API): `write` {path, content} and `bash` {command}. */
-function isPi(body: Record<string, unknown> | undefined): boolean {
-  const tools = Array.isArray(body?.tools) ? body.tools as { name?: unknown }[] : [];
-  return tools.some((t) => t?.name === "write") && tools.some((t) => t?.name === "bash");
+/**
+ * Whose tools an Anthropic request offers: pi's (`write` {path, content}, `bash` {command}), OpenCode's
+ * (`write` with a `filePath`, `bash`), else Claude Code's.
+ */
+function toolsOf(body: Record<string, unknown> | undefined): "pi" | "opencode" | undefined {
+  const tools = Array.isArray(body?.tools) ? body.tools as { name?: unknown; input_schema?: unknown }[] : [];
+  const write = tools.find((t) => t?.name === "write");
+  if (!write) return undefined;
+  const props = (write.input_schema as { properties?: Record<string, unknown> } | undefined)?.properties ??
+    {};
+  if ("filePath" in props) return "opencode";
+  return tools.some((t) => t?.name === "bash") ? "pi" : "opencode";
 }
 
-function claudeBlocks(turn: Turn, cwd: string, n: number, pi = false): Block[] {
+function claudeBlocks(turn: Turn, cwd: string, n: number, flavor?: "pi" | "opencode"): Block[] {
+  const pi = flavor === "pi", opencode = flavor === "opencode";
   return turn.map((a, i): Block => {
     const id = `toolu_standin_${n}_${i}`;
     if ("write" in a) {
       const path = a.write.path.startsWith("/") ? a.write.path : `${cwd}/${a.write.path}`;
       if (pi) return { type: "tool_use", id, name: "write", input: { path, content: a.write.content } };
-      return { type: "tool_use", id, name: "Write", input: { file_path: path, content: a.write.content } };
+      return opencode
+        ? { type: "tool_use", id, name: "write", input: { filePath: path, content: a.write.content } }
+        : { type: "tool_use", id, name: "Write", input: { file_path: path, content: a.write.content } };
     }
     if ("shell" in a && pi) return { type: "tool_use", id, name: "bash", input: { command: a.shell } };
     if ("shell" in a) {
       return {
         type: "tool_use",
         id,
-        name: "Bash",
+        name: opencode ? "bash" : "Bash",
         input: { command: a.shell, description: "Run a command" },
       };
     }
@@ -835,7 +850,7 @@ export function startStandIn(turns: Turn[] = [], o: StandInOptions = {}): Promis
         const n = main ? ++taken : 0;
         if (main) rec.turn = n;
         const blocks = main
-          ? claudeBlocks(takeTurn(), cwdOf(text) ?? "/", n, isPi(body))
+          ? claudeBlocks(takeTurn(), cwdOf(text) ?? "/", n, toolsOf(body))
           : [{ type: "text" as const, text: "ok" }];
         rec.usage = {
           input: anthropicUsage(text.length, 0).input_tokens,

@@ -32,6 +32,11 @@ withSessionWorld("agent presets: listed; dry-run names what goes; a session's ag
         /^claude\s+IS_SANDBOX=1 .*claude -p .*--dangerously-skip-permissions\s+--continue\s/m,
       );
       assertMatch(r.stdout, /^codex\s+codex exec --json --dangerously-bypass-approvals-and-sandbox/m);
+      // OpenCode with its project config and network side-trips off, its Anthropic variables, its package
+      assertMatch(
+        r.stdout,
+        /^opencode\s+OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1 OPENCODE_DISABLE_SHARE=1 OPENCODE_DISABLE_PROJECT_CONFIG=1 opencode run --format json --auto\s+--continue\s+ANTHROPIC_API_KEY,ANTHROPIC_BASE_URL\s+opencode-ai@1\.18\.33 \(Node >= 18\)/m,
+      );
       assertMatch(
         r.stdout,
         /^qwen\s+.*qwen --yolo --auth-type openai --output-format stream-json\s+--continue\s/m,
@@ -41,6 +46,7 @@ withSessionWorld("agent presets: listed; dry-run names what goes; a session's ag
         "claude",
         "codex",
         "gemini",
+        "opencode",
         "pi",
         "qwen",
         "custom",
@@ -85,7 +91,7 @@ withSessionWorld("agent presets: listed; dry-run names what goes; a session's ag
       const r = await w.k(["start", "d2", "--agent", "copilot", "--no-sync"]);
       assertEquals(r.code, 2, r.stderr);
       assertStringIncludes(r.stderr, `unknown agent preset "copilot"`);
-      assertStringIncludes(r.stderr, "claude, codex, gemini, pi");
+      assertStringIncludes(r.stderr, "claude, codex, gemini, opencode, pi");
     });
 
     await t.step(

@@ -126,7 +126,7 @@ withSessionWorld(
           const cli = JSON.parse((await w.k(["template", "list", "-o", "json"])).stdout);
           assertEquals(o.templates, cli);
           assert(o.templates.some((x: { name: string }) => x.name === "web"), JSON.stringify(o.templates));
-          assertEquals(o.agents, ["claude", "codex", "gemini", "pi", "qwen", "custom"]);
+          assertEquals(o.agents, ["claude", "codex", "gemini", "opencode", "pi", "qwen", "custom"]);
           // a page may not choose what a repository may not: one-way-pod overwrites local files
           assertEquals(o.syncModes, ["two-way", "one-way-local"]);
           assertEquals(o.maxReplicas, 16);

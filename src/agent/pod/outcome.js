@@ -261,6 +261,29 @@ function piLine(f, j, now) {
 const PI_TYPES =
   /^(agent_start|agent_end|turn_start|turn_end|message_start|message_update|message_end|tool_execution_\w+|auto_retry_\w+)$/;
 
+// OpenCode (`run --format json`): step_start, text, tool_use, step_finish (a model turn: its reason, tokens,
+// cost), and an `error` line with the API's status (`error.data.statusCode`) when it gives up (it retries a
+// 429 or an overload itself a few times first, and ends with exit 1)
+function opencodeLine(f, j) {
+  const type = str(j.type);
+  const part = isObj(j.part) ? j.part : {};
+  if (type === "error") {
+    const e = isObj(j.error) ? j.error : {};
+    const d = isObj(e.data) ? e.data : {};
+    const m = str(d.message) ?? str(e.name) ?? "error";
+    f.result = { ok: false, status: num(d.statusCode), kind: str(e.name), message: m };
+    return;
+  }
+  f.waiting = undefined;
+  if (type === "text" && str(part.text)) f.lastMessage = part.text.slice(-2000);
+  else if (type === "step_start") f.result = undefined;
+  else if (type === "step_finish") {
+    f.turns++;
+    f.costUsd += num(part.cost) ?? 0;
+    if (part.reason !== "tool-calls") f.result = { ok: true, message: f.lastMessage };
+  }
+}
+
 /** `Reconnecting... 2/5 (…)` → [2, 5] */
 function retryCount(m) {
   const r = /\b(\d+)\/(\d+)\b/.exec(m);
@@ -317,13 +340,15 @@ export function feedLine(f, line, now = Date.now()) {
   if (!isObj(j) || typeof j.type !== "string") return;
   if (j.type === "kodama") return kodamaLine(f, j);
   if (!f.agent) {
-    if (/^(thread|turn|item)\./.test(j.type)) f.agent = "codex";
+    if ("sessionID" in j && ("part" in j || j.type === "error")) f.agent = "opencode";
+    else if (/^(thread|turn|item)\./.test(j.type)) f.agent = "codex";
     else if ((j.type === "session" && "cwd" in j) || PI_TYPES.test(j.type)) f.agent = "pi";
     else if (j.type === "init" || "stats" in j || "severity" in j) f.agent = "gemini";
   }
   if (f.agent === "codex" || (!f.agent && j.type === "error")) codexLine(f, j, now);
   else if (f.agent === "gemini") geminiLine(f, j);
   else if (f.agent === "pi") piLine(f, j, now);
+  else if (f.agent === "opencode") opencodeLine(f, j);
   else claudeLine(f, j, now);
 }
 
@@ -383,7 +408,7 @@ export function causeOf(status, kind, message) {
       .test(m)
   ) return "model";
   if (
-    /econnrefused|econnreset|enotfound|etimedout|connection (refused|error|failed|reset)|connection_failed|fetch failed|network|stream disconnected|error sending request|socket hang up|timed? ?out/
+    /econnrefused|econnreset|enotfound|etimedout|connection (refused|error|failed|reset)|connection_failed|fetch failed|network|stream disconnected|error sending request|socket hang up|timed? ?out|(cannot|unable to) connect/
       .test(m)
   ) return "unreachable";
   if (status !== undefined && status >= 500) return "overloaded";

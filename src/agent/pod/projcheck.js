@@ -4,7 +4,8 @@
 //   node -e PROJCHECK PATTERN FORMAT:PATH...
 // FORMAT is `json-env` (a JSON object whose `env` object sets the CLI's variables: Claude Code's settings),
 // `dotenv` (KEY=VALUE lines, `export KEY=…`, `KEY: …`, as the dotenv package reads them: the Gemini CLI's),
-// `qwen-settings` (Qwen Code's project settings: its `env` checked as json-env, and an allow-list of the other
+// `opencode-config` (opencode.json/.jsonc: an allow-list of keys, no `{env:…}`/`{file:…}`), `opencode-dir` (a
+// `.opencode/` folder: only Markdown agents, commands and skills, no plugins or tools), `qwen-settings` (Qwen Code's project settings: its `env` checked as json-env, and an allow-list of the other
 // keys, because a provider (`modelProviders`: a baseUrl and the variable of its key), `security.auth.baseUrl`,
 // `proxy`, custom headers, hooks and MCP servers there each steer the key or run code: any other key counts)
 // or `absent` (a file or folder that must not be there at all, whatever it holds: pi's .pi/, whose settings,
@@ -67,6 +68,91 @@ function qwenNames(text, steers) {
   return bad;
 }
 
+/** opencode.json keys that neither send a request with the key nor run code (all else: provider, mcp, plugin…) */
+const OPENCODE_KEYS = [
+  "$schema",
+  "theme",
+  "keybinds",
+  "tui",
+  "username",
+  "instructions",
+  "autoupdate",
+  "share",
+];
+
+/** JSONC as OpenCode reads it: comments and trailing commas dropped (strings kept), then JSON. */
+function jsonc(text) {
+  let out = "", i = 0;
+  const t = text.replace(/^\uFEFF/, "");
+  while (i < t.length) {
+    const c = t[i];
+    if (c === '"') {
+      const m = /^"(?:[^"\\]|\\.)*"/.exec(t.slice(i));
+      if (!m) throw new Error("unterminated string");
+      out += m[0];
+      i += m[0].length;
+    } else if (t.startsWith("//", i)) {
+      while (i < t.length && t[i] !== "\n") i++;
+    } else if (t.startsWith("/*", i)) {
+      const e = t.indexOf("*/", i + 2);
+      if (e < 0) throw new Error("unterminated comment");
+      i = e + 2;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return JSON.parse(out.replace(/,(\s*[}\]])/g, "$1"));
+}
+
+/** What an opencode.json sets that is not allowed: its keys outside OPENCODE_KEYS, and any substitution. */
+function opencodeConfigBad(text) {
+  const j = jsonc(text);
+  if (!j || typeof j !== "object" || Array.isArray(j)) return ["something that is not an object"];
+  const bad = Object.keys(j).filter((k) => !OPENCODE_KEYS.includes(k));
+  if (/\{(env|file):/i.test(JSON.stringify(j))) bad.push("an {env:...} or {file:...} substitution");
+  return bad;
+}
+
+/** Where a `.opencode/` entry may be: its config files at the top, Markdown under agent/command/skill folders. */
+function opencodeEntryAllowed(rel, isDir) {
+  const parts = rel.split("/");
+  if (parts.length === 1) {
+    if (isDir) return /^(agents?|commands?|skills?)$/.test(rel);
+    return ["opencode.json", "opencode.jsonc", ".gitignore", "README.md"].includes(rel);
+  }
+  if (!/^(agents?|commands?|skills?)$/.test(parts[0])) return false;
+  return isDir || /\.md$/.test(rel);
+}
+
+/** What in a `.opencode/` folder is not allowed (relative paths; a symlink or an unreadable entry counts). */
+function opencodeDirBad(dir) {
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory()) return [`${dir} (not a plain folder)`];
+  const bad = [];
+  let seen = 0;
+  const walk = (rel) => {
+    for (const e of fs.readdirSync(rel ? `${dir}/${rel}` : dir, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (++seen > 2000) throw new Error("too many files");
+      const plain = e.isDirectory() || e.isFile();
+      if (!plain || !opencodeEntryAllowed(r, e.isDirectory())) bad.push(`${dir}/${r}`);
+      else if (e.isDirectory()) walk(r);
+      else if (/\.md$/.test(r)) {
+        // an agent's or command's frontmatter is config too: no substitution of a variable or a file
+        if (/\{(env|file):/i.test(fs.readFileSync(`${dir}/${r}`, "utf8"))) {
+          bad.push(`${dir}/${r} ({env:...} or {file:...})`);
+        }
+      } else if (/^opencode\.jsonc?$/.test(r)) {
+        const b = opencodeConfigBad(fs.readFileSync(`${dir}/${r}`, "utf8"));
+        if (b.length) bad.push(`${dir}/${r} (${b.map(shown).join(", ")})`);
+      }
+    }
+  };
+  walk("");
+  return bad;
+}
+
 const found = [];
 for (const spec of specs) {
   const at = spec.indexOf(":");
@@ -81,7 +167,19 @@ for (const spec of specs) {
     }
     continue;
   }
-  if (format !== "json-env" && format !== "dotenv" && format !== "qwen-settings") {
+  if (format === "opencode-dir") {
+    try {
+      const bad = opencodeDirBad(path);
+      if (bad.length) {
+        found.push(`${bad.slice(0, 5).join(", ")} ${bad.length > 1 ? "are" : "is"} not allowed there`);
+      }
+    } catch (e) {
+      if (e.code === "ENOENT" || e.code === "ENOTDIR") continue;
+      found.push(`${path} cannot be read (${e.code ?? e.message}), so kodama cannot check it`);
+    }
+    continue;
+  }
+  if (!["json-env", "dotenv", "qwen-settings", "opencode-config"].includes(format)) {
     found.push(`${path}: unknown check ${format}`);
     continue;
   }
@@ -99,7 +197,7 @@ for (const spec of specs) {
     if (format === "dotenv") bad = dotenvNames(text).filter(steers);
     else if (format === "json-env") bad = jsonEnvNames(text).filter(steers);
     else if (format === "qwen-settings") bad = qwenNames(text, steers);
-    else throw new Error(`unknown format ${format}`);
+    else bad = opencodeConfigBad(text);
   } catch {
     found.push(`${path} is not plain JSON, so kodama cannot check it`);
     continue;

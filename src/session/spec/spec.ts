@@ -46,7 +46,7 @@ export const EDITOR_FILES: Record<string, string> = {
  * the session, src/agent/) do.
  */
 export interface SessionAgent {
-  /** claude, codex, gemini, pi, qwen or custom */
+  /** claude, codex, gemini, opencode, pi, qwen or custom */
   preset: string;
   /** the command up to the prompt (a variant's extra arguments included) */
   command: string[];

@@ -116,7 +116,7 @@ export const templateSchema = z.object({
   init: command.optional(),
   /** the coding agent: a preset (claude, codex, gemini, pi, qwen, custom) with extra args, or a command (custom) */
   agent: z.object({
-    preset: z.enum(["claude", "codex", "gemini", "pi", "qwen", "custom"]).optional(),
+    preset: z.enum(["claude", "codex", "gemini", "opencode", "pi", "qwen", "custom"]).optional(),
     command: argv.refine((a) => a.length > 0, { error: "agent.command needs at least the program name" })
       .optional(),
     args: z.array(z.string()).optional(),

@@ -182,9 +182,9 @@ Deno.test("presets: the local variables that may leave are the user's config alo
   assertEquals(forwardedEnv("custom", extra, src({ "agent.authEnv": "global" }))[0], "MY_GATEWAY_TOKEN");
   // `kodama agent presets` lists each, with its credentials
   const rows = presetRows(cfg);
-  assertEquals(rows.map((r) => r.name), ["claude", "codex", "gemini", "pi", "qwen", "custom"]);
-  assertEquals(rows[3].install, "@mariozechner/pi-coding-agent@0.73.1 (Node >= 20)");
-  assertEquals(rows[3].env, ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"]);
+  assertEquals(rows.map((r) => r.name), ["claude", "codex", "gemini", "opencode", "pi", "qwen", "custom"]);
+  assertEquals(rows[4].install, "@mariozechner/pi-coding-agent@0.73.1 (Node >= 20)");
+  assertEquals(rows[4].env, ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"]);
   assert(rows[0].runs.startsWith("IS_SANDBOX=1 ") && rows[0].runs.includes(" claude -p "));
   assert(rows[1].env.includes("OPENAI_API_KEY"));
 });

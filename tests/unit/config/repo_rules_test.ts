@@ -142,6 +142,7 @@ const DECISIONS: Record<string, string> = {
   "agent.forwardEnv.claude": "userOnly",
   "agent.forwardEnv.codex": "userOnly",
   "agent.forwardEnv.gemini": "userOnly",
+  "agent.forwardEnv.opencode": "userOnly",
   "agent.forwardEnv.pi": "userOnly",
   "agent.forwardEnv.qwen": "userOnly",
   "agent.forwardEnv.custom": "userOnly",
