@@ -4,7 +4,7 @@
  * status_memory_test and logs_stop_memory_test): the cluster's exec runs the real pod programs against
  * directories that stand for the session's volumes (tests/cluster/memexec.ts).
  */
-import type { V1Job, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Job, V1Pod } from "@kubernetes/client-node";
 import { configSchema } from "../src/config/schema.ts";
 import { buildSession } from "../src/session/spec/manifests.ts";
 import { AGENT_HOME, CONTAINER, resolveSpec, type SessionSpec } from "../src/session/spec/spec.ts";
@@ -84,3 +84,34 @@ export const home = () => ({ KODAMA_HOME: Deno.makeTempDirSync({ prefix: "kodama
 /** A fixture log of a real agent CLI's stream (tests/fixtures/agents). */
 export const fixture = (name: string) =>
   Deno.readTextFileSync(new URL(`./fixtures/agents/${name}.jsonl`, import.meta.url));
+
+/**
+ * `kubectl delete pod --wait` of a session's pod, as the cluster answers it: the pod gone from the API, the
+ * kubelet's Killing event about it left, and the Job controller's replacement made and scheduled, still
+ * starting (Pending). Returns the new pod's name.
+ */
+export async function deletedAndStarting(mem: MemCluster, pod: V1Pod, session: string): Promise<string> {
+  const old = pod.metadata!.name!;
+  await mem.deleteObject("pods", mem.namespace, old);
+  const at = new Date().toISOString() as unknown as Date;
+  await mem.createObject<CoreV1Event>("events", mem.namespace, {
+    metadata: { name: `${old}.killing` },
+    involvedObject: { kind: "Pod", name: old, namespace: mem.namespace, uid: pod.metadata!.uid },
+    reason: "Killing",
+    message: "Stopping container session",
+    type: "Normal",
+    firstTimestamp: at,
+    lastTimestamp: at,
+  });
+  let next: string | undefined;
+  for (let i = 0; i < 200 && !next; i++) {
+    await new Promise((r) => setTimeout(r, 0));
+    next = (await mem.listObjects<V1Pod>("pods", mem.namespace, {
+      labelSelector: `kodama.dev/session=${session}`,
+    }))
+      .items.map((p) => p.metadata!.name!).find((n) => n !== old);
+  }
+  if (!next) throw new Error(`the Job controller made no new pod for ${session}`);
+  mem.setPodStatus(next, { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }] });
+  return next;
+}

@@ -5,7 +5,7 @@
  * share names a replaced pod is told so in one line (exit 4).
  */
 import { assert, assertEquals, assertRejects } from "@kodama/test-assert";
-import type { CoreV1Event, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
+import type { V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import { clearForResume, stopSession } from "../../../src/session/lifecycle/lifecycle.ts";
 import { STOP_MARK } from "../../../src/session/lifecycle/workload.ts";
 import { findSession } from "../../../src/session/state/cluster.ts";
@@ -15,7 +15,7 @@ import { AGENT_HOME, CONTAINER } from "../../../src/session/spec/spec.ts";
 import { ExitCode, KodamaError } from "../../../src/base/errors.ts";
 import { memorySink } from "../../../src/base/sink.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";
-import { session } from "../../_session_memory.ts";
+import { deletedAndStarting, session } from "../../_session_memory.ts";
 
 const sinks = () => ({ out: memorySink(), err: memorySink() });
 const podNames = async (mem: MemCluster) =>
@@ -212,26 +212,7 @@ Deno.test("shares (in memory): shared while stopped, the share names no pod; the
 Deno.test("find (in memory): a pod starting after `kubectl delete --wait` took the last is Restarting", async () => {
   using mem = new MemCluster({ controllers: { backoffBaseMs: 0 } });
   const { pod } = await session(mem, "s");
-  const old = pod.metadata!.name!;
-  await mem.deleteObject("pods", mem.namespace, old);
-  // what the kubelet said of the pod it stopped; the pod itself is gone from the API
-  const at = new Date().toISOString() as unknown as Date;
-  await mem.createObject<CoreV1Event>("events", mem.namespace, {
-    metadata: { name: `${old}.killing` },
-    involvedObject: { kind: "Pod", name: old, namespace: mem.namespace, uid: pod.metadata!.uid },
-    reason: "Killing",
-    message: "Stopping container session",
-    type: "Normal",
-    firstTimestamp: at,
-    lastTimestamp: at,
-  });
-  let next: string | undefined;
-  for (let i = 0; i < 200 && !next; i++) {
-    await new Promise((r) => setTimeout(r, 0));
-    next = (await podNames(mem)).find((n) => n !== old);
-  }
-  assert(next, "the Job controller made no new pod");
-  mem.setPodStatus(next, { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }] });
+  const next = await deletedAndStarting(mem, pod, "s");
   const { view } = await findSession(mem, mem.namespace, "s", { observe: false });
   assertEquals(view?.pod?.metadata?.name, next);
   assertEquals(view?.restart?.cause, "deleted");
