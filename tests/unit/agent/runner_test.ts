@@ -469,7 +469,12 @@ Deno.test("runner: a message a live agent never took in is not lost: the next tu
       await until(`${run}/takes`);
       await drop(run, 1, { kind: "say", text: "dropped words" });
       await until(`${run}/sent/1.json`);
-      pending = parseRunState(await Deno.readTextFile(`${run}/state.json`)).undelivered ?? 0;
+      // the runner counts it in state.json just after it wrote the message out (two writes, not one)
+      for (const end = Date.now() + 20_000; Date.now() < end && pending !== 1;) {
+        pending = parseRunState(await Deno.readTextFile(`${run}/state.json`).catch(() => "{}")).undelivered ??
+          0;
+        if (pending !== 1) await new Promise((r) => setTimeout(r, 50));
+      }
       await Deno.writeTextFile(`${run}/go`, "");
     },
   }, STREAM);
