@@ -34,6 +34,8 @@ export class MemoryEndpoint implements SyncEndpoint {
   readonly unreadable = new Set<string>();
   /** run once, just before the next apply: a change made between the snapshot and the apply */
   meanwhile?: () => void;
+  /** run once, at the next fetch from this side: a write between the snapshot and the other side's apply */
+  beforeFetch?: () => void;
   /** every apply's steps, in order, and the ones refused (their path changed since the snapshot) */
   readonly refused: string[] = [];
   #seen = new Map<string, number>();
@@ -117,6 +119,9 @@ export class MemoryEndpoint implements SyncEndpoint {
   }
 
   fetch(paths: string[]): Promise<Fetched> {
+    const change = this.beforeFetch;
+    this.beforeFetch = undefined;
+    change?.();
     const got: Fetched = new Map();
     for (const p of paths) {
       const e = this.entries.get(p);
@@ -130,7 +135,7 @@ export class MemoryEndpoint implements SyncEndpoint {
     const change = this.meanwhile;
     this.meanwhile = undefined;
     change?.();
-    const out: Applied = { done: new Set(), tokens: new Map(), hashes: new Map() };
+    const out: Applied = { done: new Set(), tokens: new Map(), hashes: new Map(), sizes: new Map() };
     const wanted = moves.filter((a) => a.op === "copy" && a.entry.kind !== "dir").map((a) => a.path);
     const fetched = wanted.length ? await from.fetch(wanted) : new Map();
     for (const a of moves) {
@@ -160,7 +165,10 @@ export class MemoryEndpoint implements SyncEndpoint {
         this.entries.set(a.path, e);
         this.#seen.set(a.path, e.ver);
         out.tokens.set(a.path, `v${e.ver}`);
-        if (e.kind === "file") out.hashes.set(a.path, await hashBytes(e.data!));
+        if (e.kind === "file") {
+          out.hashes.set(a.path, await hashBytes(e.data!));
+          out.sizes!.set(a.path, e.data!.length);
+        }
       }
       out.done.add(a);
     }

@@ -123,6 +123,9 @@ export function nextAncestor(
       a.op === "copy" && a.to === side ? applied[side].tokens.get(a.path) : ends[side].token(a.path);
     const hash = a.op === "copy" ? applied[a.to].hashes.get(a.path) : undefined;
     if (hash) rec.hash = hash;
+    // the size goes with the hash: a record of one version's hash and another's size matches neither side
+    const size = a.op === "copy" ? applied[a.to].sizes?.get(a.path) : undefined;
+    if (size !== undefined) rec.size = size;
     const lk = token("local"), pk = token("pod");
     if (lk !== undefined) rec.lk = lk;
     if (pk !== undefined) rec.pk = pk;

@@ -37,6 +37,11 @@ export interface Applied {
   tokens: Map<string, string>;
   /** paths written: the hash of the bytes written, when the plan's may differ (a file changed meanwhile) */
   hashes: Map<string, string>;
+  /**
+   * paths written: the size of the bytes written where it can differ from the plan's (a pulled file is what
+   * the fetch read, which may be a later write than the snapshot saw); the ancestor records it with the hash
+   */
+  sizes?: Map<string, number>;
 }
 
 /** Keep a copy of a version a one-way mode replaces (keep.ts); returns where it was kept. */

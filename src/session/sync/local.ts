@@ -348,7 +348,7 @@ export class LocalEndpoint implements SyncEndpoint {
       a.path
     );
     const fetched = want.length ? await from.fetch(want) : new Map();
-    const out: Applied = { done: new Set(), tokens: new Map(), hashes: new Map() };
+    const out: Applied = { done: new Set(), tokens: new Map(), hashes: new Map(), sizes: new Map() };
     for (const a of moves) {
       const why = problem(a);
       const version = (line: string) => `${line}\0${a.op === "copy" ? from.token(a.path) : "deleted"}`;
@@ -405,7 +405,10 @@ export class LocalEndpoint implements SyncEndpoint {
         await this.o.halt?.("placing");
         this.o.wroteLocal?.(a.path, selfKey(st));
       });
-      if (f.kind === "file") out.hashes.set(a.path, await hashBytes(f.data!));
+      if (f.kind === "file") {
+        out.hashes.set(a.path, await hashBytes(f.data!));
+        out.sizes!.set(a.path, f.data!.length);
+      }
       const st = Deno.lstatSync(abs);
       out.tokens.set(a.path, `${st.size}:${st.mtime?.getTime() ?? 0}`);
     }

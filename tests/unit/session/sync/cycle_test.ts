@@ -4,7 +4,7 @@
  * between the snapshot and the apply. The real endpoints are covered by tests/cli/sync_*_test.ts.
  */
 import { assertEquals } from "@kodama/test-assert";
-import type { Ancestor } from "../../../../src/session/sync/ancestor.ts";
+import { type Ancestor, hashBytes } from "../../../../src/session/sync/ancestor.ts";
 import { cycle, type CycleResult } from "../../../../src/session/sync/cycle.ts";
 import type { SyncMode } from "../../../../src/session/sync/plan.ts";
 import { MemoryEndpoint } from "../../../_sync_memory.ts";
@@ -121,6 +121,21 @@ Deno.test("cycle: a pod file changed between the snapshot and the apply is not o
     "local edit",
     "pod edit, just after the snapshot",
   ]);
+});
+
+Deno.test("cycle: a pod file written again between its snapshot and the fetch: the ancestor records what was pulled, and a later delete holds", async () => {
+  const w = await world({ "a.txt": "a" });
+  // `echo y > f` in the pod: the snapshot sees the file empty, the fetch reads it written
+  w.pod.write("gone.txt", "");
+  w.pod.beforeFetch = () => w.pod.write("gone.txt", "y\n");
+  await sync(w);
+  assertEquals(w.local.read("gone.txt"), "y\n");
+  const rec = w.anc.get("gone.txt");
+  assertEquals([rec?.size, rec?.hash], [2, await hashBytes(new TextEncoder().encode("y\n"))]);
+  // the pod deletes it before any other cycle: it goes here too, it never comes back to the pod
+  w.pod.remove("gone.txt");
+  await sync(w);
+  assertEquals([w.local.read("gone.txt"), w.pod.read("gone.txt")], [undefined, undefined]);
 });
 
 Deno.test("cycle: a local file changed between the snapshot and the apply is not overwritten; next cycle sends it", async () => {
