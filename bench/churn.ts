@@ -58,6 +58,8 @@ const ask = async () => {
 interface Group {
   wall: number;
   runs: { name: string; outcome: string; resumes: { cause: string; at: string; resumedAt: string }[] }[];
+  /** `agent wait` printed no result: why */
+  waitFailed?: string;
 }
 
 class World {
@@ -82,6 +84,9 @@ class World {
     return this.r.work;
   }
   async kodama(args: string[], check = true): Promise<string> {
+    return (await this.kodamaOut(args, check)).stdout;
+  }
+  async kodamaOut(args: string[], check = true): Promise<{ stdout: string; stderr: string; code: number }> {
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -107,7 +112,7 @@ class World {
         `kodama ${args.join(" ")}: ${d.decode(out.stderr).trim().split("\n").slice(-3).join(" ")}`,
       );
     }
-    return d.decode(out.stdout);
+    return { stdout: d.decode(out.stdout), stderr: d.decode(out.stderr), code: out.code };
   }
   kc(args: string[]) {
     return kubectl(this.c, ["-n", "dev", ...args], { context: "dev" });
@@ -156,11 +161,20 @@ async function group(
       }
     }
   })();
-  const out = await w.kodama(["agent", "wait", name, "--timeout", "30m", "-o", "json"], false);
+  const waited = await w.kodamaOut(["agent", "wait", name, "--timeout", "30m", "-o", "json"], false);
+  const out = waited.stdout;
   const wall = (performance.now() - t0) / 1000;
   stop = true;
   await loop;
-  const parsed = JSON.parse(out || "{}");
+  // a wait that printed no result is a problem of its own, said with what the wait said
+  if (!out.trim()) {
+    return {
+      wall,
+      runs: [],
+      waitFailed: `agent wait ${name} (exit ${waited.code}): ${waited.stderr.trim()}`,
+    } as Group;
+  }
+  const parsed = JSON.parse(out);
   const items: Record<string, unknown>[] = parsed.items ?? (Array.isArray(parsed) ? parsed : [parsed]);
   // the wait's result says each run's end; its resumes (cause, when cut, when taken up again) are the run's own
   const runs = await Promise.all(items.map(async (r) => {
@@ -215,6 +229,7 @@ export async function benchChurn(
     const calm = await group(w, "calm", n);
     const deleted = new Map<string, number[]>();
     const churn = await group(w, "churn", n, { everyS: chaosS, deleted, how });
+    for (const g of [calm, churn]) if (g.waitFailed) problems.push(g.waitFailed);
     const lost = [...calm.runs, ...churn.runs].filter((r) => r.outcome !== "succeeded");
     if (lost.length) {
       problems.push(`${lost.length} lost runs: ${lost.map((r) => `${r.name} ${r.outcome}`).join(", ")}`);
