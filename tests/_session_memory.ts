@@ -93,16 +93,7 @@ export const fixture = (name: string) =>
 export async function deletedAndStarting(mem: MemCluster, pod: V1Pod, session: string): Promise<string> {
   const old = pod.metadata!.name!;
   await mem.deleteObject("pods", mem.namespace, old);
-  const at = new Date().toISOString() as unknown as Date;
-  await mem.createObject<CoreV1Event>("events", mem.namespace, {
-    metadata: { name: `${old}.killing` },
-    involvedObject: { kind: "Pod", name: old, namespace: mem.namespace, uid: pod.metadata!.uid },
-    reason: "Killing",
-    message: "Stopping container session",
-    type: "Normal",
-    firstTimestamp: at,
-    lastTimestamp: at,
-  });
+  await killingEvent(mem, pod);
   let next: string | undefined;
   for (let i = 0; i < 200 && !next; i++) {
     await new Promise((r) => setTimeout(r, 0));
@@ -114,4 +105,19 @@ export async function deletedAndStarting(mem: MemCluster, pod: V1Pod, session: s
   if (!next) throw new Error(`the Job controller made no new pod for ${session}`);
   mem.setPodStatus(next, { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }] });
   return next;
+}
+
+/** The kubelet's Killing event about a pod it stopped (the in-memory cluster has no kubelet to say it). */
+export async function killingEvent(mem: MemCluster, pod: V1Pod): Promise<void> {
+  const name = pod.metadata!.name!;
+  const at = new Date().toISOString() as unknown as Date;
+  await mem.createObject<CoreV1Event>("events", mem.namespace, {
+    metadata: { name: `${name}.killing` },
+    involvedObject: { kind: "Pod", name, namespace: mem.namespace, uid: pod.metadata!.uid },
+    reason: "Killing",
+    message: "Stopping container session",
+    type: "Normal",
+    firstTimestamp: at,
+    lastTimestamp: at,
+  });
 }

@@ -358,7 +358,13 @@ async function waitOnce(
   if (r.code !== 0 || !/^\d+$/.test(id)) {
     throw new KodamaError(`cannot wait for the run: ${r.stderr.trim() || `exit code ${r.code}`}`);
   }
-  const run = (await listRuns(kube, p)).find((x) => x.id === id);
+  // the pod can end between the wait's end and this look (an eviction's grace over): a cut as above
+  const runs = await listRuns(kube, p).catch(async (e) => {
+    if (!signal.aborted && await podGone(kube, namespace, name, p)) return "cut" as const;
+    throw e;
+  });
+  if (runs === "cut") return "cut";
+  const run = runs.find((x) => x.id === id);
   if (!run) throw new KodamaError(`run ${id} of session ${name} is gone`, ExitCode.NOT_FOUND);
   // still running once the pod's wait ended: its pod is ending (a cut), the next one resumes it
   if (run.state === "running") return "cut";

@@ -66,11 +66,14 @@ async function restartEvents(kube: KubeObjects, views: SessionView[]): Promise<C
 
 /**
  * Whether only the events can tell if the session's pod is coming back: seen restarting already, or its Job
- * at work with a pod still starting, whose predecessor may be gone from the API already (a `kubectl delete
- * --wait`): only the Killing event it left says this pod is not the first.
+ * at work with a pod still starting, or with no pod at all (the old one gone from the API, its replacement
+ * not made yet), whose predecessor may be gone already (a `kubectl delete --wait`, an eviction): only the
+ * Killing event it left says a pod was there. A young Job's Job status says nothing of an evicted pod (the
+ * podFailurePolicy ignores it), so without the events it would look like a Job making its first pod.
  */
 function mayBeRestarting(v: SessionView): boolean {
-  return !!v.restart || (jobActive(v.job) && (v.status === "Pending" || v.status === "Starting"));
+  return !!v.restart ||
+    (jobActive(v.job) && (!v.pod || v.status === "Pending" || v.status === "Starting"));
 }
 
 /** One session by name (undefined view when it does not exist). */

@@ -15,7 +15,7 @@ import { AGENT_HOME, CONTAINER } from "../../../src/session/spec/spec.ts";
 import { ExitCode, KodamaError } from "../../../src/base/errors.ts";
 import { memorySink } from "../../../src/base/sink.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";
-import { deletedAndStarting, session } from "../../_session_memory.ts";
+import { deletedAndStarting, killingEvent, session } from "../../_session_memory.ts";
 
 const sinks = () => ({ out: memorySink(), err: memorySink() });
 const podNames = async (mem: MemCluster) =>
@@ -217,4 +217,26 @@ Deno.test("find (in memory): a pod starting after `kubectl delete --wait` took t
   assertEquals(view?.pod?.metadata?.name, next);
   assertEquals(view?.restart?.cause, "deleted");
   assert(view?.status === "Starting" || view?.status === "Pending", view?.status);
+});
+
+Deno.test("find (in memory): a young Job's evicted pod gone, its replacement not made yet: Restarting, not Stopped", async () => {
+  using mem = new MemCluster({ controllers: { backoffBaseMs: 0 } });
+  const { pod } = await session(mem, "s");
+  // the Job controller has not made the replacement yet (it is about to): the session has no pod at all
+  mem.api.controllers.close();
+  await mem.api.evict(mem.namespace, pod.metadata!.name!, {
+    apiVersion: "policy/v1",
+    kind: "Eviction",
+    metadata: { name: pod.metadata!.name, namespace: mem.namespace },
+  });
+  const gone = async () =>
+    !(await mem.listObjects<V1Pod>("pods", mem.namespace, { labelSelector: `${LABEL_SESSION}=s` })).items
+      .length;
+  for (let i = 0; i < 500 && !await gone(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert(await gone(), "the evicted pod is still listed");
+  await killingEvent(mem, pod); // the kubelet's part (there is none here)
+  const { view } = await findSession(mem, mem.namespace, "s", { observe: false });
+  assertEquals(view?.pod, undefined);
+  assert(view?.restart, `no restart seen: ${view?.status} ${view?.reason ?? ""}`);
+  assertEquals(view?.status, "Pending");
 });
