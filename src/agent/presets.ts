@@ -22,14 +22,14 @@ import GEMINI_WRAP_SH from "./pod/geminiwrap.sh" with { type: "text" };
 import PI_WRAP_SH from "./pod/piwrap.sh" with { type: "text" };
 import QWEN_WRAP_SH from "./pod/qwenwrap.sh" with { type: "text" };
 import OPENCODE_WRAP_SH from "./pod/opencodewrap.sh" with { type: "text" };
+import { type AgentKindName, isPresetName, PRESET_NAMES, type PresetName } from "../config/agentnames.ts";
 
 /** What puts a session's rotated keys over the container's environment (pod/envload.sh): `sh -c ENVLOAD …`. */
 export const ENVLOAD_ARGV = ["sh", "-c", ENVLOAD, "kodama-env"];
 
-export const PRESET_NAMES = ["claude", "codex", "gemini", "opencode", "pi", "qwen"] as const;
-export type PresetName = typeof PRESET_NAMES[number];
+export { isPresetName, PRESET_NAMES, type PresetName } from "../config/agentnames.ts";
 /** A preset's name or `custom`. */
-export type AgentKind = PresetName | "custom";
+export type AgentKind = AgentKindName;
 
 /** The structured output of a run, for the stream parser (src/agent/stream.ts); `text` for custom. */
 export type OutputFormat =
@@ -312,10 +312,6 @@ export const PRESET_PROVIDER: Record<PresetName, "anthropic" | "openai" | "gemin
   pi: "anthropic",
   qwen: "openai",
 };
-
-export function isPresetName(s: string): s is PresetName {
-  return (PRESET_NAMES as readonly string[]).includes(s);
-}
 
 /** One layer's choice of agent: a preset (with extra arguments) or a custom command. */
 export interface AgentChoice {

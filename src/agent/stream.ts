@@ -10,8 +10,10 @@
  * Formats checked against the real CLIs (Claude Code 2.1.332, Codex 0.169.0, Gemini CLI 0.61.0, OpenCode
  * 1.18.33, pi 0.73.1, Qwen Code 0.24.4; fixtures in tests/fixtures/agents/).
  */
+import type { PresetName } from "../config/agentnames.ts";
 
-export type AgentKind = "claude" | "codex" | "gemini" | "opencode" | "pi" | "qwen";
+/** The agents whose output this reads: the presets (a custom command's is read as the one it prints). */
+export type AgentKind = PresetName;
 
 export type AgentEvent =
   | { kind: "init"; agent: AgentKind; model?: string; session?: string; version?: string }

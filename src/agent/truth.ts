@@ -7,6 +7,7 @@
  * `outcomeWord` says `succeeded (no changes)` and `truthNotes` says `denied: 3 tool uses`.
  */
 import { type AgentEvent, type AgentKind, parseStream } from "./stream.ts";
+import { isPresetName } from "../config/agentnames.ts";
 import { classify, type Facts, factsOf, type Outcome, OUTCOME_CLASSES, type RunEnd } from "./outcome.ts";
 
 export interface RunTruth {
@@ -191,10 +192,7 @@ export function parseTruth(text: string): RunTruth | undefined {
   const n = (k: string) => (typeof j[k] === "number" && Number.isFinite(j[k]) ? j[k] as number : undefined);
   const s = (k: string) => (typeof j[k] === "string" ? (j[k] as string).slice(0, MAX_TEXT + 1) : undefined);
   const t: RunTruth = { toolCalls: n("toolCalls") ?? 0, denied: n("denied") ?? 0 };
-  if (
-    j.agent === "claude" || j.agent === "codex" || j.agent === "gemini" || j.agent === "opencode" ||
-    j.agent === "pi" || j.agent === "qwen"
-  ) {
+  if (isPresetName(j.agent)) {
     t.agent = j.agent;
   }
   for (

@@ -43,6 +43,7 @@ export const CONFIG_CODE = [
   "config/keys.ts",
   "config/load.ts",
   "config/modelname.ts",
+  "config/agentnames.ts",
   "config/origin.ts",
   "config/paths.ts",
   "config/placement.ts",

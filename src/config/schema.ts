@@ -7,6 +7,7 @@
  * human-readable format hint used by `kodama config set` to coerce and explain values.
  */
 import { MODEL_RE } from "./modelname.ts";
+import { AGENT_CHOICES, PRESET_NAMES } from "./agentnames.ts";
 import { z } from "zod";
 import { DURATION_EXAMPLES, DURATION_RE } from "../base/duration.ts";
 import { parseCidr } from "../base/cidr.ts";
@@ -408,8 +409,10 @@ const registryUrl = () =>
   });
 
 const agent = z.object({
-  preset: oneOf(["claude", "codex", "gemini", "opencode", "pi", "qwen", "custom"]).optional().describe(
-    "The coding agent sessions run: claude (the default), codex, gemini, opencode, pi, qwen, or custom (agent.command). `--agent` and a template's agent.preset choose another; `kodama agent presets` shows what each runs. A repository may set it.",
+  preset: oneOf(AGENT_CHOICES).optional().describe(
+    `The coding agent sessions run: claude (the default), ${
+      PRESET_NAMES.filter((n) => n !== "claude").join(", ")
+    }, or custom (agent.command). \`--agent\` and a template's agent.preset choose another; \`kodama agent presets\` shows what each runs. A repository may set it.`,
   ),
   command: argvList("agent.command needs at least the program name").optional()
     .describe(

@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { Kube } from "../kube/client.ts";
 import type { KubeIdentity, KubeObjects } from "../kube/seam.ts";
 import type { Config } from "../config/schema.ts";
+import { AGENT_CHOICES } from "../config/agentnames.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
 import type { Sink } from "../base/sink.ts";
 import type { Call } from "./env.ts";
@@ -227,7 +228,7 @@ export const sessionStart = tool({
     replicas: z.number().int().min(1).max(16).optional().describe(
       "best of N: start sessions NAME-1 … NAME-N in parallel on the same task (then compare, adopt)",
     ),
-    agent: z.enum(["claude", "codex", "gemini", "opencode", "pi", "qwen", "custom"]).optional().describe(
+    agent: z.enum(AGENT_CHOICES).optional().describe(
       "the session's coding agent preset (default: the config's agent.preset, else claude); it never widens which local variables are sent",
     ),
     agentVariant: z.array(z.string()).optional().describe(

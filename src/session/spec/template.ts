@@ -16,6 +16,7 @@ import { z } from "zod";
 import { isHostPattern } from "../../base/hostpattern.ts";
 import { isAbsolute, join, resolve } from "node:path";
 import { CPU_RE, DNS_LABEL_RE, SIZE_RE } from "../../config/schema.ts";
+import { AGENT_CHOICES } from "../../config/agentnames.ts";
 import { displayPath, findRepo, globalConfigPath } from "../../config/paths.ts";
 import { readRepoFile } from "../../config/confine.ts";
 import { readTextBounded } from "../../base/fs/boundedread.ts";
@@ -114,9 +115,9 @@ export const templateSchema = z.object({
   sidecars: z.array(sidecarSchema).optional(),
   /** run once in the session container, in the workspace, after the first start (postCreateCommand) */
   init: command.optional(),
-  /** the coding agent: a preset (claude, codex, gemini, pi, qwen, custom) with extra args, or a command (custom) */
+  /** the coding agent: a preset (AGENT_CHOICES) with extra args, or a command (custom) */
   agent: z.object({
-    preset: z.enum(["claude", "codex", "gemini", "opencode", "pi", "qwen", "custom"]).optional(),
+    preset: z.enum(AGENT_CHOICES).optional(),
     command: argv.refine((a) => a.length > 0, { error: "agent.command needs at least the program name" })
       .optional(),
     args: z.array(z.string()).optional(),

@@ -320,3 +320,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test("presets: their names are listed once (src/config/agentnames.ts); every enum of them derives from it", async () => {
+  const src = new URL("../../../src/", import.meta.url);
+  const lists: string[] = [];
+  const walk = async (dir: URL, rel: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) await walk(new URL(`${e.name}/`, dir), `${rel}${e.name}/`);
+      else if (/\.(ts|js)$/.test(e.name) && `${rel}${e.name}` !== "config/agentnames.ts") {
+        const text = await Deno.readTextFile(new URL(e.name, dir));
+        // a hand-written list of two or more preset names: an enum that a new preset would miss
+        if (/["'](claude|codex|gemini)["']\s*,\s*["'](codex|gemini|opencode|pi|qwen)["']/.test(text)) {
+          lists.push(`${rel}${e.name}`);
+        }
+      }
+    }
+  };
+  await walk(src, "");
+  assertEquals(lists, [], "use PRESET_NAMES / AGENT_CHOICES from src/config/agentnames.ts");
+  const { AGENT_CHOICES, PRESET_NAMES } = await import("../../../src/config/agentnames.ts");
+  assertEquals(configSchema.shape.agent.unwrap().shape.preset.unwrap().options, [...AGENT_CHOICES]);
+  assertEquals(AGENT_CHOICES.at(-1), "custom");
+  assertEquals(AGENT_CHOICES.slice(0, -1), [...PRESET_NAMES]);
+});
