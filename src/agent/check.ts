@@ -48,86 +48,94 @@ export interface CheckPlan {
 
 const PROMPT = "Reply with the single word: ok";
 
-/** The request of a preset's check. `tokens`: how many output tokens to ask for (1: the smallest). */
-export function checkPlan(preset: PresetName, model: string, tokens = 1): CheckPlan {
-  if (preset === "pi") {
-    // pi speaks the Messages API with ANTHROPIC_API_KEY, at ANTHROPIC_BASE_URL (pod/piwrap.sh's models.json)
-    const plan = checkPlan("claude", model, tokens);
-    return { ...plan, preset, keys: plan.keys.filter((k) => k.variable === "ANTHROPIC_API_KEY") };
-  }
-  // opencode: its Anthropic provider, with the key from ANTHROPIC_API_KEY only (the base URL as Claude Code's:
-  // its wrap adds the /v1 OpenCode's SDK wants)
-  if (preset === "claude" || preset === "opencode") {
-    return {
-      preset,
-      model,
-      baseVar: "ANTHROPIC_BASE_URL",
-      defaultBase: "https://api.anthropic.com",
-      path: "/v1/messages",
-      keys: preset === "opencode" ? [{ variable: "ANTHROPIC_API_KEY", header: "x-api-key", prefix: "" }] : [
-        { variable: "ANTHROPIC_API_KEY", header: "x-api-key", prefix: "" },
-        { variable: "ANTHROPIC_AUTH_TOKEN", header: "authorization", prefix: "Bearer " },
-        {
-          variable: "CLAUDE_CODE_OAUTH_TOKEN",
-          header: "authorization",
-          prefix: "Bearer ",
-          extra: { "anthropic-beta": "oauth-2025-04-20" },
-        },
-      ],
-      headers: { "anthropic-version": "2023-06-01", "content-type": "application/json" },
-      body: { model, max_tokens: tokens, stream: true, messages: [{ role: "user", content: PROMPT }] },
-    };
-  }
-  if (preset === "codex") {
-    return {
-      preset,
-      model,
-      baseVar: "OPENAI_BASE_URL",
-      defaultBase: "https://api.openai.com/v1",
-      path: "/responses",
-      keys: [
-        { variable: "OPENAI_API_KEY", header: "authorization", prefix: "Bearer " },
-        { variable: "CODEX_API_KEY", header: "authorization", prefix: "Bearer " },
-      ],
-      headers: { "content-type": "application/json" },
-      // the Responses API's smallest output budget is 16 tokens
-      body: { model, input: PROMPT, max_output_tokens: Math.max(16, tokens), stream: true, store: false },
-    };
-  }
-  if (preset === "qwen") {
-    return {
-      preset,
-      model,
-      baseVar: "OPENAI_BASE_URL",
-      defaultBase: "https://api.openai.com/v1",
-      path: "/chat/completions",
-      keys: [{ variable: "OPENAI_API_KEY", header: "authorization", prefix: "Bearer " }],
-      headers: { "content-type": "application/json" },
-      body: {
-        model,
-        messages: [{ role: "user", content: PROMPT }],
-        max_tokens: tokens,
-        stream: true,
-        stream_options: { include_usage: true },
+/** The four request shapes the presets' CLIs speak (each the real API's). */
+type Wire = "messages" | "responses" | "chat" | "gemini";
+
+const API_KEY: KeyWay = { variable: "ANTHROPIC_API_KEY", header: "x-api-key", prefix: "" };
+const OPENAI_KEY: KeyWay = { variable: "OPENAI_API_KEY", header: "authorization", prefix: "Bearer " };
+
+/**
+ * Each preset's check: the API its CLI speaks and the key ways it reads, in the order it prefers them. A
+ * Record over the presets: a preset added without its check fails to compile.
+ */
+const PRESET_CHECK: Record<PresetName, { wire: Wire; keys: KeyWay[] }> = {
+  claude: {
+    wire: "messages",
+    keys: [
+      API_KEY,
+      { variable: "ANTHROPIC_AUTH_TOKEN", header: "authorization", prefix: "Bearer " },
+      {
+        variable: "CLAUDE_CODE_OAUTH_TOKEN",
+        header: "authorization",
+        prefix: "Bearer ",
+        extra: { "anthropic-beta": "oauth-2025-04-20" },
       },
-    };
-  }
-  return {
-    preset,
-    model,
-    baseVar: "GOOGLE_GEMINI_BASE_URL",
-    defaultBase: "https://generativelanguage.googleapis.com",
-    path: `/v1beta/models/${encodeURIComponent(model)}:streamGenerateContent?alt=sse`,
+    ],
+  },
+  // OpenCode: its Anthropic provider, the key from ANTHROPIC_API_KEY only (the base URL as Claude Code's: its
+  // wrap adds the /v1 OpenCode's SDK wants); pi: the Messages API at ANTHROPIC_BASE_URL (pod/piwrap.sh)
+  opencode: { wire: "messages", keys: [API_KEY] },
+  pi: { wire: "messages", keys: [API_KEY] },
+  codex: {
+    wire: "responses",
+    keys: [OPENAI_KEY, { variable: "CODEX_API_KEY", header: "authorization", prefix: "Bearer " }],
+  },
+  qwen: { wire: "chat", keys: [OPENAI_KEY] },
+  gemini: {
+    wire: "gemini",
     keys: [
       { variable: "GEMINI_API_KEY", header: "x-goog-api-key", prefix: "" },
       { variable: "GOOGLE_API_KEY", header: "x-goog-api-key", prefix: "" },
     ],
+  },
+};
+
+/** Each request shape: where it goes and what it asks, the smallest answer (`tokens`) for `model`. */
+const WIRES: Record<Wire, (model: string, tokens: number) => Omit<CheckPlan, "preset" | "model" | "keys">> = {
+  messages: (model, tokens) => ({
+    baseVar: "ANTHROPIC_BASE_URL",
+    defaultBase: "https://api.anthropic.com",
+    path: "/v1/messages",
+    headers: { "anthropic-version": "2023-06-01", "content-type": "application/json" },
+    body: { model, max_tokens: tokens, stream: true, messages: [{ role: "user", content: PROMPT }] },
+  }),
+  responses: (model, tokens) => ({
+    baseVar: "OPENAI_BASE_URL",
+    defaultBase: "https://api.openai.com/v1",
+    path: "/responses",
+    headers: { "content-type": "application/json" },
+    // the Responses API's smallest output budget is 16 tokens
+    body: { model, input: PROMPT, max_output_tokens: Math.max(16, tokens), stream: true, store: false },
+  }),
+  chat: (model, tokens) => ({
+    baseVar: "OPENAI_BASE_URL",
+    defaultBase: "https://api.openai.com/v1",
+    path: "/chat/completions",
+    headers: { "content-type": "application/json" },
+    body: {
+      model,
+      messages: [{ role: "user", content: PROMPT }],
+      max_tokens: tokens,
+      stream: true,
+      stream_options: { include_usage: true },
+    },
+  }),
+  gemini: (model, tokens) => ({
+    baseVar: "GOOGLE_GEMINI_BASE_URL",
+    defaultBase: "https://generativelanguage.googleapis.com",
+    path: `/v1beta/models/${encodeURIComponent(model)}:streamGenerateContent?alt=sse`,
     headers: { "content-type": "application/json" },
     body: {
       contents: [{ role: "user", parts: [{ text: PROMPT }] }],
       generationConfig: { maxOutputTokens: tokens },
     },
-  };
+  }),
+};
+
+/** The request of a preset's check. `tokens`: how many output tokens to ask for (1: the smallest). */
+export function checkPlan(preset: PresetName, model: string, tokens = 1): CheckPlan {
+  const { wire, keys } = PRESET_CHECK[preset];
+  return { preset, model, ...WIRES[wire](model, tokens), keys };
 }
 
 /** The rate-limit headers worth showing (Anthropic's, OpenAI's, and `retry-after`). */

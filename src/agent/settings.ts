@@ -17,6 +17,7 @@ import { quote } from "../base/text/escape.ts";
 import { durationValueMs } from "../base/duration.ts";
 import type { AgentSettings } from "../session/spec/spec.ts";
 import { MODEL_RE } from "../config/modelname.ts";
+import { isPresetName, type PresetName } from "../config/agentnames.ts";
 
 export type { AgentSettings };
 
@@ -156,27 +157,37 @@ export function asLayer(s: AgentSettings | undefined): SettingsLayer | undefined
   return { ...rest, ...(models?.length ? { model: models[0], fallbacks: models.slice(1) } : {}) };
 }
 
-/** The flag each CLI takes its model with (verified against the installed CLIs' --help). */
-export const MODEL_FLAG: Record<string, string> = {
-  claude: "--model",
-  codex: "-m",
-  gemini: "-m",
-  pi: "--model",
-  qwen: "-m",
-  opencode: "-m",
+/**
+ * How each CLI takes the model (verified against the installed CLIs' --help): its flag, the other spelling
+ * it accepts (a preset's extra arguments may use either), and how it names a model. Only Claude Code has
+ * flags of its own for fallbacks, turns and cost (settingsArgs); the others' fallbacks are kodama's (the
+ * runner's continuation switches model: KODAMA_MODELS). A Record over the presets: a preset added without
+ * its entry fails to compile.
+ */
+const MODEL_FLAGS: Record<PresetName, { flag: string; also?: string; name?: (m: string) => string }> = {
+  claude: { flag: "--model" },
+  codex: { flag: "-m", also: "--model" },
+  gemini: { flag: "-m", also: "--model" },
+  pi: { flag: "--model" },
+  qwen: { flag: "-m", also: "--model" },
+  // OpenCode names a model provider/model
+  opencode: { flag: "-m", also: "--model", name: (m) => opencodeModel(m) },
 };
 
 /** A model as OpenCode names it (provider/model): a bare name is its Anthropic provider's. */
 export const opencodeModel = (m: string): string => m.includes("/") ? m : `anthropic/${m}`;
 
+const modelFlags = (preset: string) => isPresetName(preset) ? MODEL_FLAGS[preset] : undefined;
+
 /** The runner's variables: only those that are set. */
 export function settingsEnv(preset: string, s: AgentSettings | undefined): Record<string, string> {
   if (!s) return {};
   const env: Record<string, string> = {};
+  const f = modelFlags(preset);
   if (s.models?.length) {
     // the runner's switch after an overload passes them to the CLI's model flag as they are
-    env.KODAMA_MODELS = (preset === "opencode" ? s.models.map(opencodeModel) : s.models).join(",");
-    if (MODEL_FLAG[preset]) env.KODAMA_MODEL_FLAG = MODEL_FLAG[preset];
+    env.KODAMA_MODELS = s.models.map(f?.name ?? ((m) => m)).join(",");
+    if (f) env.KODAMA_MODEL_FLAG = f.flag;
   }
   if (s.retry?.attempts !== undefined) env.KODAMA_RETRY_ATTEMPTS = String(s.retry.attempts);
   if (s.retry?.maxWaitSeconds !== undefined) env.KODAMA_RETRY_MAX_WAIT = String(s.retry.maxWaitSeconds);
@@ -201,21 +212,14 @@ export function settingsArgs(preset: string, command: string[], s: AgentSettings
     command.some((w) => flags.some((f) => w === f || w.startsWith(`${f}=`)));
   const out: string[] = [];
   const [model, ...fallbacks] = s.models ?? [];
+  const f = modelFlags(preset);
+  if (f && model && !has(f.flag, ...(f.also ? [f.also] : []))) out.push(f.flag, f.name ? f.name(model) : model);
   if (preset === "claude") {
-    if (model && !has("--model")) out.push("--model", model);
     if (fallbacks.length && !has("--fallback-model")) out.push("--fallback-model", fallbacks.join(","));
     if (s.maxTurns !== undefined && !has("--max-turns")) out.push("--max-turns", String(s.maxTurns));
     if (s.maxCostUsd !== undefined && !has("--max-budget-usd")) {
       out.push("--max-budget-usd", formatUsd(s.maxCostUsd));
     }
-  } else if (preset === "codex" || preset === "gemini" || preset === "qwen") {
-    // their fallbacks are kodama's: the runner's continuation switches model (KODAMA_MODELS)
-    if (model && !has("-m", "--model")) out.push("-m", model);
-  } else if (preset === "pi") {
-    if (model && !has("--model")) out.push("--model", model);
-  } else if (preset === "opencode") {
-    // its fallbacks are kodama's too (KODAMA_MODELS, each as OpenCode names it)
-    if (model && !has("-m", "--model")) out.push("-m", opencodeModel(model));
   }
   return out;
 }

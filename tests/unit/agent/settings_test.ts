@@ -11,6 +11,7 @@ import {
   withSettings,
 } from "../../../src/agent/settings.ts";
 import { agentChoiceOf, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+import { PRESET_NAMES, type PresetName } from "../../../src/config/agentnames.ts";
 
 const usage = (f: () => unknown, words: string) => {
   const e = assertThrows(f) as KodamaError;
@@ -144,4 +145,22 @@ Deno.test("--agent: a preset followed by arguments is that preset plus them, nev
     "--fallback-model",
     "x",
   ]);
+});
+
+Deno.test("settings args: every preset gets its model flag, in its own spelling and naming, unless its command has it", () => {
+  const want: Record<PresetName, string[]> = {
+    claude: ["--model", "m1"],
+    codex: ["-m", "m1"],
+    gemini: ["-m", "m1"],
+    pi: ["--model", "m1"],
+    qwen: ["-m", "m1"],
+    opencode: ["-m", "anthropic/m1"],
+  };
+  for (const p of PRESET_NAMES) {
+    assertEquals(settingsArgs(p, [p], { models: ["m1"] }).slice(0, 2), want[p], p);
+    assertEquals(settingsArgs(p, [p, `${want[p][0]}=x`], { models: ["m1"] }), [], p);
+    assertEquals(settingsEnv(p, { models: ["m1"] }).KODAMA_MODEL_FLAG, want[p][0], p);
+  }
+  assertEquals(settingsArgs("custom", ["my-agent"], { models: ["m1"] }), []);
+  assertEquals(settingsEnv("custom", { models: ["m1"] }).KODAMA_MODEL_FLAG, undefined);
 });
