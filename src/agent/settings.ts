@@ -213,7 +213,9 @@ export function settingsArgs(preset: string, command: string[], s: AgentSettings
   const out: string[] = [];
   const [model, ...fallbacks] = s.models ?? [];
   const f = modelFlags(preset);
-  if (f && model && !has(f.flag, ...(f.also ? [f.also] : []))) out.push(f.flag, f.name ? f.name(model) : model);
+  if (f && model && !has(f.flag, ...(f.also ? [f.also] : []))) {
+    out.push(f.flag, f.name ? f.name(model) : model);
+  }
   if (preset === "claude") {
     if (fallbacks.length && !has("--fallback-model")) out.push("--fallback-model", fallbacks.join(","));
     if (s.maxTurns !== undefined && !has("--max-turns")) out.push("--max-turns", String(s.maxTurns));
