@@ -38,23 +38,7 @@ export async function session(
         .items[0];
   }
   if (!pod) throw new Error(`the Job controller made no pod for ${name}`);
-  const t = new Date().toISOString();
-  mem.setPodStatus(pod.metadata!.name!, {
-    phase: "Running",
-    conditions: ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map((type) => ({
-      type,
-      status: "True",
-      lastTransitionTime: t,
-    })),
-    containerStatuses: [{
-      name: CONTAINER,
-      image: spec.image,
-      imageID: "",
-      ready: true,
-      restartCount: 0,
-      state: { running: { startedAt: t } },
-    }],
-  });
+  running(mem, pod.metadata!.name!, spec.image);
   return { pod, spec, runs: mem.podPath(pod.metadata!.name!, CONTAINER, `${AGENT_HOME}/.kodama/runs`) };
 }
 
@@ -119,5 +103,26 @@ export async function killingEvent(mem: MemCluster, pod: V1Pod): Promise<void> {
     type: "Normal",
     firstTimestamp: at,
     lastTimestamp: at,
+  });
+}
+
+/** The kubelet's report of a session pod Running and ready (its one container started now). */
+export function running(mem: MemCluster, pod: string, image = "kodama-dev:bookworm"): void {
+  const t = new Date().toISOString();
+  mem.setPodStatus(pod, {
+    phase: "Running",
+    conditions: ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map((type) => ({
+      type,
+      status: "True",
+      lastTransitionTime: t,
+    })),
+    containerStatuses: [{
+      name: CONTAINER,
+      image,
+      imageID: "",
+      ready: true,
+      restartCount: 0,
+      state: { running: { startedAt: t } },
+    }],
   });
 }

@@ -13,25 +13,13 @@
  */
 import { ExitCode } from "../base/errors.ts";
 import type { PresetName } from "./presets.ts";
+import { ADAPTERS, byPreset } from "./adapters/index.ts";
+import type { KeyWay, Wire } from "./adapters/types.ts";
 
-/** The model each preset's check asks for when none is chosen (the CLIs' usual default). */
-export const DEFAULT_MODEL: Record<PresetName, string> = {
-  claude: "claude-sonnet-4-5",
-  codex: "gpt-5-codex",
-  gemini: "gemini-2.5-pro",
-  pi: "claude-opus-4-7",
-  qwen: "qwen3-coder-plus",
-  opencode: "claude-sonnet-4-5",
-};
+/** The model each preset's check asks for when none is chosen (its adapter's: the CLI's usual default). */
+export const DEFAULT_MODEL: Record<PresetName, string> = byPreset((a) => a.check.defaultModel);
 
-/** One way to send the key: its variable, the header and what goes before the value. */
-export interface KeyWay {
-  variable: string;
-  header: string;
-  prefix: string;
-  /** extra headers this way needs (Claude Code's OAuth token) */
-  extra?: Record<string, string>;
-}
+export type { KeyWay } from "./adapters/types.ts";
 
 export interface CheckPlan {
   preset: PresetName;
@@ -47,48 +35,6 @@ export interface CheckPlan {
 }
 
 const PROMPT = "Reply with the single word: ok";
-
-/** The four request shapes the presets' CLIs speak (each the real API's). */
-type Wire = "messages" | "responses" | "chat" | "gemini";
-
-const API_KEY: KeyWay = { variable: "ANTHROPIC_API_KEY", header: "x-api-key", prefix: "" };
-const OPENAI_KEY: KeyWay = { variable: "OPENAI_API_KEY", header: "authorization", prefix: "Bearer " };
-
-/**
- * Each preset's check: the API its CLI speaks and the key ways it reads, in the order it prefers them. A
- * Record over the presets: a preset added without its check fails to compile.
- */
-const PRESET_CHECK: Record<PresetName, { wire: Wire; keys: KeyWay[] }> = {
-  claude: {
-    wire: "messages",
-    keys: [
-      API_KEY,
-      { variable: "ANTHROPIC_AUTH_TOKEN", header: "authorization", prefix: "Bearer " },
-      {
-        variable: "CLAUDE_CODE_OAUTH_TOKEN",
-        header: "authorization",
-        prefix: "Bearer ",
-        extra: { "anthropic-beta": "oauth-2025-04-20" },
-      },
-    ],
-  },
-  // OpenCode: its Anthropic provider, the key from ANTHROPIC_API_KEY only (the base URL as Claude Code's: its
-  // wrap adds the /v1 OpenCode's SDK wants); pi: the Messages API at ANTHROPIC_BASE_URL (pod/piwrap.sh)
-  opencode: { wire: "messages", keys: [API_KEY] },
-  pi: { wire: "messages", keys: [API_KEY] },
-  codex: {
-    wire: "responses",
-    keys: [OPENAI_KEY, { variable: "CODEX_API_KEY", header: "authorization", prefix: "Bearer " }],
-  },
-  qwen: { wire: "chat", keys: [OPENAI_KEY] },
-  gemini: {
-    wire: "gemini",
-    keys: [
-      { variable: "GEMINI_API_KEY", header: "x-goog-api-key", prefix: "" },
-      { variable: "GOOGLE_API_KEY", header: "x-goog-api-key", prefix: "" },
-    ],
-  },
-};
 
 /** Each request shape: where it goes and what it asks, the smallest answer (`tokens`) for `model`. */
 const WIRES: Record<Wire, (model: string, tokens: number) => Omit<CheckPlan, "preset" | "model" | "keys">> = {
@@ -134,7 +80,7 @@ const WIRES: Record<Wire, (model: string, tokens: number) => Omit<CheckPlan, "pr
 
 /** The request of a preset's check. `tokens`: how many output tokens to ask for (1: the smallest). */
 export function checkPlan(preset: PresetName, model: string, tokens = 1): CheckPlan {
-  const { wire, keys } = PRESET_CHECK[preset];
+  const { wire, keys } = ADAPTERS[preset].check;
   return { preset, model, ...WIRES[wire](model, tokens), keys };
 }
 

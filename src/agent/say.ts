@@ -30,6 +30,7 @@ import WAIT_SH from "./pod/wait.sh" with { type: "text" };
 import { lookAgain, PodTracker } from "../session/state/replaced.ts";
 import { notAttachable } from "../session/access/attach.ts";
 import { realClock } from "../base/clock.ts";
+import { byPreset } from "./adapters/index.ts";
 
 /** The largest message `agent say` sends (UTF-8 bytes). */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -104,14 +105,8 @@ export function sayAnswer(stdout: string): { how: string; run: string; agent?: s
   };
 }
 
-/** What a CLI that takes no input while it runs is called, in `say`'s words. */
-const HEADLESS: Record<string, string> = {
-  codex: "codex exec",
-  gemini: "gemini -p",
-  claude: "claude -p",
-  pi: "pi -p",
-  opencode: "opencode run",
-};
+/** What a CLI that takes no input while it runs is called, in `say`'s words (its adapter's). */
+const HEADLESS: Record<string, string> = byPreset((a) => a.headless);
 
 const LIVE_NOTE = "delivered in the running conversation (the agent took it in)";
 /** Written to a live CLI, not taken in yet: its next turn takes it, else the runner's next turn or run. */

@@ -18,6 +18,8 @@ import { durationValueMs } from "../base/duration.ts";
 import type { AgentSettings } from "../session/spec/spec.ts";
 import { MODEL_RE } from "../config/modelname.ts";
 import { isPresetName, type PresetName } from "../config/agentnames.ts";
+import { byPreset } from "./adapters/index.ts";
+import type { Adapter } from "./adapters/types.ts";
 
 export type { AgentSettings };
 
@@ -157,25 +159,8 @@ export function asLayer(s: AgentSettings | undefined): SettingsLayer | undefined
   return { ...rest, ...(models?.length ? { model: models[0], fallbacks: models.slice(1) } : {}) };
 }
 
-/**
- * How each CLI takes the model (verified against the installed CLIs' --help): its flag, the other spelling
- * it accepts (a preset's extra arguments may use either), and how it names a model. Only Claude Code has
- * flags of its own for fallbacks, turns and cost (settingsArgs); the others' fallbacks are kodama's (the
- * runner's continuation switches model: KODAMA_MODELS). A Record over the presets: a preset added without
- * its entry fails to compile.
- */
-const MODEL_FLAGS: Record<PresetName, { flag: string; also?: string; name?: (m: string) => string }> = {
-  claude: { flag: "--model" },
-  codex: { flag: "-m", also: "--model" },
-  gemini: { flag: "-m", also: "--model" },
-  pi: { flag: "--model" },
-  qwen: { flag: "-m", also: "--model" },
-  // OpenCode names a model provider/model
-  opencode: { flag: "-m", also: "--model", name: (m) => opencodeModel(m) },
-};
-
-/** A model as OpenCode names it (provider/model): a bare name is its Anthropic provider's. */
-export const opencodeModel = (m: string): string => m.includes("/") ? m : `anthropic/${m}`;
+/** How each CLI takes the model: its adapter's flag, other spelling and naming (src/agent/adapters/). */
+const MODEL_FLAGS: Record<PresetName, Adapter["model"]> = byPreset((a) => a.model);
 
 const modelFlags = (preset: string) => isPresetName(preset) ? MODEL_FLAGS[preset] : undefined;
 

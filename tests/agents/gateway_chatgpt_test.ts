@@ -12,7 +12,7 @@ import { CLAUDE, claudeCommand, CODEX, missing } from "./_clis.ts";
 import { startStandIn } from "./_standin.ts";
 import { ACCOUNT, startChatgptStandIn } from "./_chatgpt.ts";
 import { type Gateway, startGateway } from "./_gateway.ts";
-import { CODEX_WRAP } from "../../src/agent/presets.ts";
+import { PRESETS } from "../../src/agent/presets.ts";
 import { gatewayEnv, sessionClaims } from "../../src/agent/gateway/claims.ts";
 import { loginMeta, parseCodexAuth } from "../../src/agent/gateway/chatgpt.ts";
 import { mintToken } from "../../src/agent/gatewaytoken.ts";
@@ -44,7 +44,7 @@ async function runCodex(gw: Gateway, session: string, login: Parameters<typeof l
   const out = await new Deno.Command("sh", {
     args: [
       "-c",
-      CODEX_WRAP,
+      PRESETS.codex.wrap!,
       CODEX!,
       "exec",
       "--json",

@@ -8,7 +8,7 @@
  */
 import { assert, assertEquals } from "@kodama/test-assert";
 import { CLAUDE, claudeCommand, CODEX, codexCommand, GEMINI, missing, PI, QWEN } from "./_clis.ts";
-import { PI_WRAP, PRESETS, resolveAgent } from "../../src/agent/presets.ts";
+import { PRESETS, resolveAgent } from "../../src/agent/presets.ts";
 import { configSchema } from "../../src/config/schema.ts";
 import { type StandIn, startStandIn, type Turn } from "./_standin.ts";
 import { type Gateway, startGateway } from "./_gateway.ts";
@@ -304,7 +304,7 @@ Deno.test({
     await world([], {}, async (api, gw) => {
       const token = gw.token({ s: "p1" });
       const r = await runCli(
-        ["sh", "-c", PI_WRAP, PI!, ...PRESETS.pi.command.slice(1)],
+        ["sh", "-c", PRESETS.pi.wrap!, PI!, ...PRESETS.pi.command.slice(1)],
         { ...PRESETS.pi.env, ANTHROPIC_API_KEY: token, ANTHROPIC_BASE_URL: `${gw.url}/p/anthropic` },
         "Say hello.\n",
       ).done;

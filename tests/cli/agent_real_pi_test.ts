@@ -1,7 +1,7 @@
 /**
  * The real pi (npm @mariozechner/pi-coding-agent, pinned in .ci/run) as the `pi` preset, driven through kodama
  * against the Anthropic stand-in (tests/agents/_standin.ts): only the user's shell environment is set
- * (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL), which pod/piwrap.sh puts into pi's models.json. pi writes a file
+ * (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL), which src/agent/adapters/pi/pod/wrap.sh puts into pi's models.json. pi writes a file
  * and commits it; `agent status` shows its tokens and cost; `--continue` gives it its conversation; a 429 is
  * waited out; a refused key is `auth` (pi itself exits 0 then: the class is read from its JSON events); a
  * repository's .pi/ folder refuses the run. Skipped on a real cluster and without the CLI.

@@ -5,7 +5,9 @@ import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert"
 import { parseStream } from "../../../src/agent/stream.ts";
 import { outcomeWord, parseTruth, truthOfLog } from "../../../src/agent/truth.ts";
 import { createRenderer, renderLog } from "../../../src/agent/render.ts";
-import { ENVLOAD_ARGV, GEMINI_WRAP, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+import { ENVLOAD_ARGV, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+
+const GEMINI_WRAP = PRESETS.gemini.wrap!;
 import { configSchema } from "../../../src/config/schema.ts";
 
 const fixture = (name: string) =>

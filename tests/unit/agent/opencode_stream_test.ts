@@ -7,7 +7,9 @@ import { parseStream } from "../../../src/agent/stream.ts";
 import { outcomeWord, parseTruth, truthOfLog } from "../../../src/agent/truth.ts";
 import { renderLog } from "../../../src/agent/render.ts";
 import { classify, factsOf } from "../../../src/agent/pod/outcome.js";
-import { OPENCODE_WRAP, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+import { PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+
+const OPENCODE_WRAP = PRESETS.opencode.wrap!;
 import { settingsArgs, settingsEnv } from "../../../src/agent/settings.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 

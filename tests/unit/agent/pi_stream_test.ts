@@ -6,7 +6,9 @@ import { parseStream } from "../../../src/agent/stream.ts";
 import { truthOfLog } from "../../../src/agent/truth.ts";
 import { renderLog } from "../../../src/agent/render.ts";
 import { classify, factsOf } from "../../../src/agent/outcome.ts";
-import { ENVLOAD_ARGV, parseAgentSpec, PI_WRAP, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+import { ENVLOAD_ARGV, parseAgentSpec, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+
+const PI_WRAP = PRESETS.pi.wrap!;
 import { checkPlan } from "../../../src/agent/check.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 

@@ -343,3 +343,28 @@ Deno.test("presets: their names are listed once (src/config/agentnames.ts); ever
   assertEquals(AGENT_CHOICES.at(-1), "custom");
   assertEquals(AGENT_CHOICES.slice(0, -1), [...PRESET_NAMES]);
 });
+
+Deno.test("presets: one adapter folder per preset owns its tables and its pod programs", async () => {
+  const { ADAPTERS } = await import("../../../src/agent/adapters/index.ts");
+  const { PRESET_NAMES } = await import("../../../src/config/agentnames.ts");
+  const { DEFAULT_MODEL, checkPlan } = await import("../../../src/agent/check.ts");
+  const root = new URL("../../../src/agent/adapters/", import.meta.url);
+  const exists = (p: string) => Deno.stat(new URL(p, root)).then(() => true, () => false);
+  assertEquals(Object.keys(ADAPTERS).sort(), [...PRESET_NAMES].sort());
+  for (const p of PRESET_NAMES) {
+    const a = ADAPTERS[p];
+    assertEquals(a.preset.name, p);
+    assert(PRESETS[p] === a.preset, p);
+    assert(await exists(`${p}/adapter.ts`), `src/agent/adapters/${p}/adapter.ts`);
+    // a wrap is the folder's own pod program, and only its own
+    assertEquals(!!a.preset.wrap, await exists(`${p}/pod/wrap.sh`), p);
+    if (a.preset.wrap) {
+      assertEquals(a.preset.wrap, await Deno.readTextFile(new URL(`${p}/pod/wrap.sh`, root)));
+    }
+    assertEquals(DEFAULT_MODEL[p], a.check.defaultModel);
+    assertEquals(checkPlan(p, "m").keys, a.check.keys);
+    assert(a.interactive[0] === a.preset.install.bin && a.preset.command[0] === a.preset.install.bin, p);
+  }
+  // no preset's pod program left in the shared pod folder
+  for await (const e of Deno.readDir(new URL("../pod/", root))) assert(!/wrap\.sh$/.test(e.name), e.name);
+});

@@ -8,7 +8,9 @@ import { parseStream } from "../../../src/agent/stream.ts";
 import { parseTruth, truthOfLog } from "../../../src/agent/truth.ts";
 import { renderLog } from "../../../src/agent/render.ts";
 import { classify, factsOf, outcomeText } from "../../../src/agent/pod/outcome.js";
-import { ENVLOAD_ARGV, PRESETS, QWEN_WRAP, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+import { ENVLOAD_ARGV, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+
+const QWEN_WRAP = PRESETS.qwen.wrap!;
 import { checkPlan, sseFacts } from "../../../src/agent/check.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 

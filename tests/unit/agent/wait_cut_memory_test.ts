@@ -10,7 +10,7 @@ import { agentWait } from "../../../src/agent/say.ts";
 import type { ExecStreams } from "../../../src/kube/exec.ts";
 import { CONTAINER } from "../../../src/session/spec/spec.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";
-import { deletedAndStarting, run, session } from "../../_session_memory.ts";
+import { deletedAndStarting, run, running, session } from "../../_session_memory.ts";
 
 Deno.test("agent wait (in memory): the pod gone under the look at the run is a cut, the wait goes on", async () => {
   using mem = new MemCluster({ controllers: { backoffBaseMs: 0 } });
@@ -34,23 +34,3 @@ Deno.test("agent wait (in memory): the pod gone under the look at the run is a c
   assertEquals(rs.map((r) => [r.session, r.run, r.state]), [["w", "1", "succeeded"]]);
   assertEquals(typeof rs[0].replaced, "string");
 });
-
-function running(mem: MemCluster, pod: string): void {
-  const t = new Date().toISOString();
-  mem.setPodStatus(pod, {
-    phase: "Running",
-    conditions: ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map((type) => ({
-      type,
-      status: "True",
-      lastTransitionTime: t,
-    })),
-    containerStatuses: [{
-      name: CONTAINER,
-      image: "x",
-      imageID: "",
-      ready: true,
-      restartCount: 0,
-      state: { running: { startedAt: t } },
-    }],
-  });
-}

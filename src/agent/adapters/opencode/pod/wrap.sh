@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# The opencode preset's wrap (agent/presets.ts): `sh -c WRAP opencode ARGS…`. OpenCode 1.18 reads
+# The opencode preset's wrap (../adapter.ts): `sh -c WRAP opencode ARGS…`. OpenCode 1.18 reads
 # ANTHROPIC_BASE_URL as the Anthropic SDK's base, which ends in /v1 (it posts to {base}/messages), while
 # Claude Code's (a gateway's, kodama's) has no /v1: it is added when missing. Then the CLI. busybox sh and
 # dash run it.

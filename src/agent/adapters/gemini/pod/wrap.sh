@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# The gemini preset's wrap (agent/presets.ts): `sh -c WRAP gemini ARGS…`. The Gemini CLI 0.61 takes
+# The gemini preset's wrap (../adapter.ts): `sh -c WRAP gemini ARGS…`. The Gemini CLI 0.61 takes
 # GOOGLE_GEMINI_BASE_URL as its own "gateway" auth type, which its headless mode then refuses ("Invalid auth
 # method selected."): a chosen auth type (the API key's) in ~/.gemini/settings.json lets it use the base URL.
 # Also its usage statistics off. Only keys the user has not set are written; a settings file that is not

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# The qwen preset's wrap (agent/presets.ts): `sh -c WRAP qwen ARGS…`. Qwen Code 0.24 keeps its user settings
+# The qwen preset's wrap (../adapter.ts): `sh -c WRAP qwen ARGS…`. Qwen Code 0.24 keeps its user settings
 # in ~/.qwen/settings.json (QWEN_HOME when set): its usage statistics, telemetry, update checks and its
 # background memory extraction (a second model request after each answer, which writes ~/.qwen/memories) off.
 # Only keys the user has not set are written; a settings file that is not plain JSON is left alone. Then the

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# The codex preset's wrap (agent/presets.ts): `sh -c WRAP codex ARGS…`. With OPENAI_BASE_URL set (read in
+# The codex preset's wrap (../adapter.ts): `sh -c WRAP codex ARGS…`. With OPENAI_BASE_URL set (read in
 # the pod, never from an argument), a model provider of kodama's pointing there. Else, through the gateway's
 # ChatGPT login (agent/gateway/chatgpt.ts): the auth.json that holds only the session's token is written
 # (0600), and a provider of kodama's that uses that login goes to the gateway's /p/chatgpt/backend-api/codex

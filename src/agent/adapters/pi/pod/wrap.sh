@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# The pi preset's wrap (agent/presets.ts): `sh -c WRAP pi ARGS…`. pi 0.73 takes no ANTHROPIC_BASE_URL from
+# The pi preset's wrap (../adapter.ts): `sh -c WRAP pi ARGS…`. pi 0.73 takes no ANTHROPIC_BASE_URL from
 # its environment: the Anthropic provider's base URL is its agent dir's models.json (`providers.anthropic
 # .baseUrl`). It is set to ANTHROPIC_BASE_URL (the gateway, a stand-in, the user's own) when that is set, and
 # taken out when it is not (no stale endpoint keeps the key); other keys of the file are kept. A file that is
