@@ -11,6 +11,7 @@
  * 1.18.33, pi 0.73.1, Qwen Code 0.24.4; fixtures in tests/fixtures/agents/).
  */
 import type { PresetName } from "../config/agentnames.ts";
+import { agentOfLine } from "./pod/outcome.js";
 
 /** The agents whose output this reads: the presets (a custom command's is read as the one it prints). */
 export type AgentKind = PresetName;
@@ -383,10 +384,6 @@ function piParser() {
   };
 }
 
-/** pi's first line (`session` with its cwd) or any of its event types. */
-const PI_TYPES =
-  /^(agent_start|agent_end|turn_start|turn_end|message_start|message_update|message_end|tool_execution_\w+|auto_retry_\w+)$/;
-
 /**
  * OpenCode's events (`run --format json`): every line has its `sessionID` and a `part` — `step_start`, `text`
  * (a whole text part), `tool_use` (a call with its state: completed or error, input and output),
@@ -440,19 +437,6 @@ function opencodeParser() {
     }
     return out;
   };
-}
-
-/** Which agent a first JSON line is from (undefined: not sure yet, e.g. a bare `error`). */
-function kindOf(j: J): AgentKind | undefined {
-  const type = String(j.type);
-  if ("sessionID" in j && ("part" in j || type === "error")) return "opencode";
-  if (/^(thread|turn|item)\./.test(type)) return "codex";
-  if ((type === "session" && "cwd" in j) || PI_TYPES.test(type)) return "pi";
-  if (["init", "message", "tool_use", "tool_result"].includes(type)) return "gemini";
-  if (type === "error") return "severity" in j ? "gemini" : undefined;
-  if (type === "result" && "stats" in j && "status" in j) return "gemini";
-  if (type === "system" && "qwen_code_version" in j) return "qwen";
-  return "claude";
 }
 
 /**
@@ -513,7 +497,7 @@ export function createParser(): (line: string) => AgentEvent[] {
       } catch { /* not JSON after all */ }
       if (j && j.type === "kodama") return kodamaEvents(j);
       if (j && typeof j.type === "string") {
-        kind ??= kindOf(j);
+        kind ??= agentOfLine(j) as AgentKind | undefined;
         if (kind === "gemini") return gemini(j);
         if (kind === "pi") return pi(j);
         if (kind === "opencode") return opencode(j);

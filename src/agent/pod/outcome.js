@@ -261,6 +261,23 @@ function piLine(f, j, now) {
 const PI_TYPES =
   /^(agent_start|agent_end|turn_start|turn_end|message_start|message_update|message_end|tool_execution_\w+|auto_retry_\w+)$/;
 
+/**
+ * Which agent a JSON line of a run's log is from (undefined: not sure yet, e.g. a bare `error`): the one rule,
+ * here and in src/agent/stream.ts's parser, which imports it. Qwen Code writes Claude Code's stream-json; its
+ * init names its own version.
+ */
+export function agentOfLine(j) {
+  const type = String(j.type);
+  if ("sessionID" in j && ("part" in j || type === "error")) return "opencode";
+  if (/^(thread|turn|item)\./.test(type)) return "codex";
+  if ((type === "session" && "cwd" in j) || PI_TYPES.test(type)) return "pi";
+  if (["init", "message", "tool_use", "tool_result"].includes(type) || "severity" in j) return "gemini";
+  if (type === "result" && "stats" in j) return "gemini";
+  if (type === "error") return undefined;
+  if (type === "system" && "qwen_code_version" in j) return "qwen";
+  return "claude";
+}
+
 // OpenCode (`run --format json`): step_start, text, tool_use, step_finish (a model turn: its reason, tokens,
 // cost), and an `error` line with the API's status (`error.data.statusCode`) when it gives up (it retries a
 // 429 or an overload itself a few times first, and ends with exit 1)
@@ -339,12 +356,7 @@ export function feedLine(f, line, now = Date.now()) {
   }
   if (!isObj(j) || typeof j.type !== "string") return;
   if (j.type === "kodama") return kodamaLine(f, j);
-  if (!f.agent) {
-    if ("sessionID" in j && ("part" in j || j.type === "error")) f.agent = "opencode";
-    else if (/^(thread|turn|item)\./.test(j.type)) f.agent = "codex";
-    else if ((j.type === "session" && "cwd" in j) || PI_TYPES.test(j.type)) f.agent = "pi";
-    else if (j.type === "init" || "stats" in j || "severity" in j) f.agent = "gemini";
-  }
+  if (!f.agent) f.agent = agentOfLine(j);
   if (f.agent === "codex" || (!f.agent && j.type === "error")) codexLine(f, j, now);
   else if (f.agent === "gemini") geminiLine(f, j);
   else if (f.agent === "pi") piLine(f, j, now);

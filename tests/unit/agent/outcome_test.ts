@@ -220,3 +220,19 @@ Deno.test("a failed run's note leaves out the words its outcome already says", a
   const ended = { ...run, truth: { outcome: run.truth.outcome } };
   assertEquals(runNotes(ended as Parameters<typeof runNotes>[0]), ["HTTP 401 authentication_failed"]);
 });
+
+Deno.test("outcome and stream: one rule names the agent of every real CLI's log (pod/outcome.js's agentOfLine)", async () => {
+  const { parseStream } = await import("../../../src/agent/stream.ts");
+  const dir = new URL("../../fixtures/agents/", import.meta.url);
+  let n = 0;
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.name.endsWith(".jsonl")) continue;
+    const text = await Deno.readTextFile(new URL(e.name, dir));
+    const want = e.name.split("-")[0];
+    assertEquals(factsOf(text).agent, want, `${e.name}: the classifier`);
+    const init = parseStream(text).find((x) => x.kind === "init");
+    assertEquals(init?.kind === "init" ? init.agent : undefined, want, `${e.name}: the stream parser`);
+    n++;
+  }
+  assert(n >= 6, `${n} fixtures`);
+});
