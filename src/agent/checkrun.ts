@@ -41,6 +41,7 @@ import { checkModel } from "./settings.ts";
 import { type KeyStoreDeps, maskKey, storedVar, wrongKeyProblem } from "./keys.ts";
 import type { SessionAgent } from "../session/spec/spec.ts";
 import CHECK_JS from "./pod/check.js" with { type: "text" };
+import { gatewayServes } from "./adapters/index.ts";
 
 export interface CheckOptions {
   agent?: string;
@@ -328,12 +329,12 @@ export function gatewayVerdict(
   preset: string,
   held: string[],
 ): { verdict: Verdict; message: string } | undefined {
-  const provider = providerWord(preset);
-  if (!held.includes(provider)) return undefined;
+  const serves = isPresetName(preset) ? gatewayServes(preset, held) : undefined;
+  if (!serves) return undefined;
   return {
     verdict: "gateway",
     message:
-      `no key here: the namespace's gateway holds the ${provider} key, and a session started through it uses that one (see it: kodama gateway status; check it from a session's pod, through the gateway: kodama agent check SESSION)`,
+      `no key here: the namespace's gateway holds the ${serves}, and a session started through it uses that one (see it: kodama gateway status; check it from a session's pod, through the gateway: kodama agent check SESSION)`,
   };
 }
 

@@ -12,6 +12,7 @@ import { namesOf, type SessionSpec } from "../session/spec/spec.ts";
 import { type AgentChoice, isPresetName, PRESET_PROVIDER, PRESETS } from "./presets.ts";
 import { wrongKeyProblem } from "./keys.ts";
 import { POD_AUTH_VAR } from "./gateway/chatgpt.ts";
+import { gatewayServes } from "./adapters/index.ts";
 
 /** A preset's credential variables: its authEnv without the endpoints (`*_BASE_URL`). */
 export function credentialVars(preset: string): string[] {
@@ -105,9 +106,9 @@ export async function groupCheck(
   ].filter(isPresetName);
   const held = presets.length ? await o.heldByGateway?.() ?? [] : [];
   for (const preset of presets) {
-    const provider = providerOfPreset(preset);
-    if (held.includes(provider)) {
-      err.write(`agent check: ${preset} skipped: the namespace's gateway holds the ${provider} key\n`);
+    const serves = gatewayServes(preset, held);
+    if (serves) {
+      err.write(`agent check: ${preset} skipped: the namespace's gateway holds the ${serves}\n`);
       continue;
     }
     await checkOne(preset, o, cfg, err);

@@ -59,6 +59,34 @@ withSessionWorld(
         );
       });
 
+      await t.step(
+        "the login serves Codex alone: Qwen Code (OpenAI-compatible) gets no login files",
+        async () => {
+          const c = await w.k(["agent", "check", "--agent", "codex"], { env });
+          assertEquals(c.code, 0, c.stdout + c.stderr);
+          assertMatch(c.stdout + c.stderr, /holds the ChatGPT login/);
+          // Qwen Code speaks OpenAI's API, which the login does not serve: no key here, no gateway verdict
+          const q = await w.k(["agent", "check", "--agent", "qwen"], { env });
+          assertEquals(q.code, 4, q.stdout + q.stderr);
+          assertMatch(q.stderr, /no key is set/);
+          // through the gateway: no login files, the user's own key kept out too, and start says so
+          const st = await w.k(["start", "qw", "--no-sync", "--agent", "qwen", "--no-wait"], {
+            env: { ...env, OPENAI_API_KEY: "sk-qwen-own-1234" },
+          });
+          assertEquals(st.code, 0, st.stderr);
+          assertMatch(
+            st.stderr,
+            /warning: qw: the gateway kodama-gateway holds no openai key \(its ChatGPT login serves Codex alone\)/,
+          );
+          const sec = JSON.parse((await w.kc(["get", "secret", "kodama-env-qw", "-o", "json"])).stdout);
+          const vars = Object.keys(sec.data ?? {});
+          for (const v of ["KODAMA_CODEX_AUTH_JSON", "KODAMA_CODEX_CHATGPT_URL", "OPENAI_API_KEY"]) {
+            assert(!vars.includes(v), `${v} is in a Qwen session's env Secret`);
+          }
+          assertEquals((await w.k(["delete", "qw", "--force", "--purge"])).code, 0);
+        },
+      );
+
       await t.step("four Codex sessions on the expired login: all succeed, one refresh", async () => {
         const started = await Promise.all(
           NAMES.map((n) =>

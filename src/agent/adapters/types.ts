@@ -101,6 +101,9 @@ export interface Adapter<P extends PresetName = PresetName> {
   /** its own interactive interface on the session's last conversation (`agent attach`'s take-over): the
    * same permission posture as its runs (the pod is the sandbox); verified with its --help */
   interactive: string[];
+  /** it runs on the gateway's ChatGPT login (a ChatGPT plan's subscription, the login's auth.json in its
+   * home) as well as on its provider's key: Codex only; an OpenAI-compatible CLI cannot use that backend */
+  chatgptLogin?: true;
   /** what its headless run is called in `agent say`'s words (a message waits for the turn after it) */
   headless: string;
 }

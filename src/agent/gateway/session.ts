@@ -11,11 +11,12 @@ import type { Sink } from "../../base/sink.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import type { SessionPlan } from "../../session/lifecycle/start.ts";
 import { buildSession } from "../../session/spec/manifests.ts";
+import { ADAPTERS, gatewayServes } from "../adapters/index.ts";
 import { GATEWAY_NAME } from "../../session/spec/gateway.ts";
 import { isPresetName, PRESETS } from "../presets.ts";
 import { allowedHosts, gatewayEnv, sessionClaims, tokenSuffix } from "./claims.ts";
 import { configOf, gatewayUrl } from "./cluster.ts";
-import { KEY_VARS, revokedBefore } from "./config.ts";
+import { type GatewayConfig, KEY_VARS, revokedBefore } from "./config.ts";
 import { loginMeta } from "./chatgpt.ts";
 import { replacedBaseLine, replacedBaseUrls } from "./baseurls.ts";
 import type { V1Secret, V1Service } from "@kubernetes/client-node";
@@ -39,16 +40,20 @@ async function namespaceGateway(kube: KubeObjects, ns: string) {
 }
 
 /**
- * The providers whose keys the namespace's gateway holds (`anthropic`, `openai`, `gemini`; a ChatGPT login
- * counts as `openai`'s, Codex's), none without a gateway. A session of those providers needs no key of this
- * machine: the gateway's stands in for it (`start --replicas`' check asks for none).
+ * The providers whose keys the namespace's gateway holds (`anthropic`, `openai`, `gemini`), and `chatgpt` when
+ * it holds a ChatGPT login (Codex's alone: adapters/index.ts gatewayServes), none without a gateway. A session
+ * they serve needs no key of this machine (`start --replicas`' check asks for none).
  */
 export async function gatewayHeldProviders(kube: KubeObjects, ns: string): Promise<string[]> {
   const g = await namespaceGateway(kube, ns);
-  if (!g) return [];
-  const held = Object.entries(g.config.providers).filter(([p, slot]) => p !== "git" && slot?.keys.length);
-  const out = held.map(([p]) => p === "chatgpt" ? "openai" : p);
-  if (g.config.providers.chatgpt?.login) out.push("openai");
+  return g ? heldOf(g.config) : [];
+}
+
+/** What a gateway's config holds, as gatewayHeldProviders says it. Pure. */
+function heldOf(config: GatewayConfig): string[] {
+  const held = Object.entries(config.providers).filter(([p, slot]) => p !== "git" && slot?.keys.length);
+  const out = held.map(([p]) => p);
+  if (config.providers.chatgpt?.login) out.push("chatgpt");
   return [...new Set(out)];
 }
 
@@ -95,7 +100,8 @@ export function viaGateway(kube: KubeObjects, cfg: Config, err: Sink, narrowHost
       ...(spec.agent?.settings?.maxCostUsd !== undefined
         ? { budgetUsd: spec.agent.settings.maxCostUsd }
         : {}),
-      chatgptLogin: !!login,
+      // only an agent that runs on it (Codex) gets the login: another OpenAI one cannot use that backend
+      chatgptLogin: !!login && (!preset || !isPresetName(preset) || !!ADAPTERS[preset].chatgptLogin),
       // a session of this name deleted before: its token is newer than that revocation
       revokedBefore: finiteOr0(revokedBefore(g.config, spec.name)),
       now: new Date(),
@@ -128,6 +134,17 @@ export function viaGateway(kube: KubeObjects, cfg: Config, err: Sink, narrowHost
       `note: ${spec.name} goes through the gateway ${GATEWAY_NAME} (${g.url}): its env Secret holds a token, not the keys (--no-gateway: as without one)\n`,
     );
     for (const r of replaced) err.write(replacedBaseLine(spec.name, GATEWAY_NAME, r));
+    // the gateway keeps every key out of the pod, the user's too: an agent it does not serve has none there
+    if (preset && isPresetName(preset) && !gatewayServes(preset, heldOf(g.config))) {
+      const provider = ADAPTERS[preset].provider;
+      err.write(
+        `warning: ${spec.name}: the gateway ${GATEWAY_NAME} holds no ${provider} key${
+          login ? " (its ChatGPT login serves Codex alone)" : ""
+        } and keeps yours out of the pod: ${preset} has no key there (give the gateway one: kodama gateway ensure, with ${
+          PRESETS[preset].authEnv[0]
+        } set; or start --no-gateway)\n`,
+      );
+    }
     if (relay) {
       err.write(
         `note: the gateway sends ${spec.name}'s webhooks (notify.webhook) when a run ends, laptop closed or not; the pod holds a key of its own session, never the URL or your key\n`,

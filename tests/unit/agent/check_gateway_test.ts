@@ -15,9 +15,13 @@ import type { Kube } from "../../../src/kube/client.ts";
 Deno.test("check gateway: the verdict names the gateway for a provider it holds, none otherwise", () => {
   assertEquals(gatewayVerdict("claude", ["anthropic"])?.verdict, "gateway");
   assertStringIncludes(gatewayVerdict("claude", ["anthropic"])!.message, "kodama gateway status");
-  // Codex's key is OpenAI's (a ChatGPT login counts as one: gatewayHeldProviders)
+  // Codex's key is OpenAI's, or the gateway's ChatGPT login (gatewayHeldProviders says `chatgpt`)
   assertStringIncludes(gatewayVerdict("codex", ["openai"])!.message, "holds the openai key");
+  assertStringIncludes(gatewayVerdict("codex", ["chatgpt"])!.message, "holds the ChatGPT login");
   assertEquals(gatewayVerdict("codex", ["anthropic"]), undefined);
+  // the login serves Codex alone: Qwen Code (OpenAI-compatible) cannot use that backend
+  assertStringIncludes(gatewayVerdict("qwen", ["openai"])!.message, "holds the openai key");
+  assertEquals(gatewayVerdict("qwen", ["chatgpt"]), undefined);
   assertEquals(gatewayVerdict("gemini", []), undefined);
   assertEquals(VERDICT_EXIT.gateway, 0);
 });

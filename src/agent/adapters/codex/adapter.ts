@@ -43,4 +43,5 @@ export const codex: Adapter<"codex"> = {
   model: { flag: "-m", also: "--model" },
   interactive: ["codex", "resume", "--last", "--dangerously-bypass-approvals-and-sandbox"],
   headless: "codex exec",
+  chatgptLogin: true,
 };
