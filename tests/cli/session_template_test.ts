@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { hasStackTrace } from "./_run.ts";
 import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
-const SLEEP = `[sh, -c, "echo cache up; while :; do sleep 3600; done"]`;
+// a sidecar that ends on TERM, as a real one does (as PID 1 a shell without a trap ignores it: each stop
+// would wait out the pod's 30 s grace)
+const SLEEP = `[sh, -c, "trap 'exit 0' TERM; echo cache up; while :; do sleep 3600 & wait $!; done"]`;
 
 withSessionWorld(
   "templates: a sidecar template, flags over it, init once, devcontainer.json, --sidecar, list/show/validate",
