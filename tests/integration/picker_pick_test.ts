@@ -79,8 +79,11 @@ clusterTest(
         // resize: 120 columns have the preview on the right; at 70 it is gone and the list redrawn
         assertStringIncludes(await tm.screen(), "│ namespace  weka-operator-system");
         await tm.resize(70, 20);
-        const narrow = await tm.waitFor((s) => !s.includes("│"), "redraw without the side preview");
-        assertStringIncludes(narrow, "pod> dr");
+        // the resize clears the screen before the new frame: wait for the frame, not the blank between
+        const narrow = await tm.waitFor(
+          (s) => !s.includes("│") && s.includes("pod> dr") && rows(s) === 3,
+          "redraw without the side preview",
+        );
         for (const l of narrow.split("\n")) assert([...l].length <= 70, l);
         await tm.keys("Escape");
         assertEquals(await tm.exitCode(), 130);

@@ -268,7 +268,10 @@ clusterTest(
       try {
         await term.waitFor((s) => DEMO.apiPods.every((p) => s.includes(p)), "both api pods in the picker");
         await term.type("q7m4t");
-        await term.waitFor((s) => !s.includes(DEMO.apiPods[0]), "one row left");
+        await term.waitFor(
+          (s) => !s.includes(DEMO.apiPods[0]) && s.includes(DEMO.apiPods[1]),
+          "one row left",
+        );
         await term.keys("Enter");
         const code = await term.exitCode();
         const s = await term.screen();
