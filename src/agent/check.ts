@@ -15,6 +15,7 @@ import { ExitCode } from "../base/errors.ts";
 import type { PresetName } from "./presets.ts";
 import { ADAPTERS, byPreset } from "./adapters/index.ts";
 import type { KeyWay, Wire } from "./adapters/types.ts";
+import { defaultBase, type Provider, PROVIDERS } from "./providers.ts";
 
 /** The model each preset's check asks for when none is chosen (its adapter's: the CLI's usual default). */
 export const DEFAULT_MODEL: Record<PresetName, string> = byPreset((a) => a.check.defaultModel);
@@ -32,30 +33,36 @@ export interface CheckPlan {
   keys: KeyWay[];
   headers: Record<string, string>;
   body: unknown;
+  /** the response headers that state rate limits (regular expressions' sources): shown in the verdict */
+  rateHeaders: string[];
 }
 
 const PROMPT = "Reply with the single word: ok";
 
+/** Where a provider's requests go (its base URL's variable and its default), and its rate-limit headers. */
+const base = (p: Provider) => ({
+  baseVar: PROVIDERS[p].baseVar,
+  defaultBase: defaultBase(p),
+  rateHeaders: [...(PROVIDERS[p].rateHeaders ? [PROVIDERS[p].rateHeaders.source] : []), "^retry-after$"],
+});
+
 /** Each request shape: where it goes and what it asks, the smallest answer (`tokens`) for `model`. */
 const WIRES: Record<Wire, (model: string, tokens: number) => Omit<CheckPlan, "preset" | "model" | "keys">> = {
   messages: (model, tokens) => ({
-    baseVar: "ANTHROPIC_BASE_URL",
-    defaultBase: "https://api.anthropic.com",
+    ...base("anthropic"),
     path: "/v1/messages",
     headers: { "anthropic-version": "2023-06-01", "content-type": "application/json" },
     body: { model, max_tokens: tokens, stream: true, messages: [{ role: "user", content: PROMPT }] },
   }),
   responses: (model, tokens) => ({
-    baseVar: "OPENAI_BASE_URL",
-    defaultBase: "https://api.openai.com/v1",
+    ...base("openai"),
     path: "/responses",
     headers: { "content-type": "application/json" },
     // the Responses API's smallest output budget is 16 tokens
     body: { model, input: PROMPT, max_output_tokens: Math.max(16, tokens), stream: true, store: false },
   }),
   chat: (model, tokens) => ({
-    baseVar: "OPENAI_BASE_URL",
-    defaultBase: "https://api.openai.com/v1",
+    ...base("openai"),
     path: "/chat/completions",
     headers: { "content-type": "application/json" },
     body: {
@@ -67,8 +74,7 @@ const WIRES: Record<Wire, (model: string, tokens: number) => Omit<CheckPlan, "pr
     },
   }),
   gemini: (model, tokens) => ({
-    baseVar: "GOOGLE_GEMINI_BASE_URL",
-    defaultBase: "https://generativelanguage.googleapis.com",
+    ...base("gemini"),
     path: `/v1beta/models/${encodeURIComponent(model)}:streamGenerateContent?alt=sse`,
     headers: { "content-type": "application/json" },
     body: {
@@ -84,8 +90,10 @@ export function checkPlan(preset: PresetName, model: string, tokens = 1): CheckP
   return { preset, model, ...WIRES[wire](model, tokens), keys };
 }
 
-/** The rate-limit headers worth showing (Anthropic's, OpenAI's, and `retry-after`). */
-export const RATE_HEADERS = /^(anthropic-ratelimit-|x-ratelimit-|retry-after$)/;
+/** The rate-limit headers worth showing: the plan's provider's (./providers.ts), and `retry-after`. */
+export function isRateHeader(plan: Pick<CheckPlan, "rateHeaders">, h: string): boolean {
+  return plan.rateHeaders.some((r) => new RegExp(r).test(h));
+}
 
 /** What one request showed, wherever it was sent from. */
 export interface Probe {
@@ -162,7 +170,7 @@ export async function sendPlan(
       signal,
     });
     probe.status = res.status;
-    for (const [k, v] of res.headers) if (RATE_HEADERS.test(k)) probe.headers[k] = v;
+    for (const [k, v] of res.headers) if (isRateHeader(plan, k)) probe.headers[k] = v;
     if (!res.ok || !res.body) {
       probe.body = (await res.text()).slice(0, 2000);
       return probe;

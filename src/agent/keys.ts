@@ -18,43 +18,34 @@ import {
   type Platform,
 } from "../base/platform.ts";
 import { quote } from "../base/text/escape.ts";
+import { PROVIDER_NAMES, PROVIDERS as MODEL_PROVIDERS } from "./providers.ts";
 
-export const PROVIDERS = ["anthropic", "openai", "gemini", "github"] as const;
+/** What `agent keys` keeps: the model APIs' keys (./providers.ts) and a GitHub token for door git. */
+export const PROVIDERS = [...PROVIDER_NAMES, "github"] as const;
 export type Provider = typeof PROVIDERS[number];
 
-/** The variable each provider's key is read as (a preset's first credential variable). */
-export const PROVIDER_VAR: Record<Provider, string> = {
-  anthropic: "ANTHROPIC_API_KEY",
-  openai: "OPENAI_API_KEY",
-  gemini: "GEMINI_API_KEY",
-  github: "GITHUB_TOKEN",
+const GITHUB = {
+  word: "a GitHub",
+  keyVar: "GITHUB_TOKEN",
+  keys: [{ variable: "GITHUB_TOKEN" }],
+  keyPattern: /^(ghp_|gho_|ghs_|ghu_|github_pat_)/,
 };
+const spec = (p: Provider) => p === "github" ? GITHUB : MODEL_PROVIDERS[p];
+
+/** The variable each provider's key is read as (a preset's first credential variable). */
+export const PROVIDER_VAR = Object.fromEntries(PROVIDERS.map((p) => [p, spec(p).keyVar])) as Record<
+  Provider,
+  string
+>;
 
 /** The variables whose keys belong to a provider (a key of another provider in one of them is named). */
-export const VAR_PROVIDER: Record<string, Provider> = {
-  ANTHROPIC_API_KEY: "anthropic",
-  ANTHROPIC_AUTH_TOKEN: "anthropic",
-  OPENAI_API_KEY: "openai",
-  CODEX_API_KEY: "openai",
-  GEMINI_API_KEY: "gemini",
-  GOOGLE_API_KEY: "gemini",
-  GITHUB_TOKEN: "github",
-};
-
-const PROVIDER_WORD: Record<Provider, string> = {
-  anthropic: "an Anthropic",
-  openai: "an OpenAI",
-  gemini: "a Google (Gemini)",
-  github: "a GitHub",
-};
+export const VAR_PROVIDER: Record<string, Provider> = Object.fromEntries(
+  PROVIDERS.flatMap((p) => spec(p).keys.map((k) => [k.variable, p])),
+);
 
 /** Which provider a key's prefix says it is from (undefined: no telling). */
 export function providerOfKey(key: string): Provider | undefined {
-  if (key.startsWith("sk-ant-")) return "anthropic";
-  if (key.startsWith("sk-proj-") || key.startsWith("sk-")) return "openai";
-  if (key.startsWith("AIza")) return "gemini";
-  if (/^(ghp_|gho_|ghs_|ghu_|github_pat_)/.test(key)) return "github";
-  return undefined;
+  return PROVIDERS.find((p) => spec(p).keyPattern.test(key));
 }
 
 /** `this is an OpenAI key in ANTHROPIC_API_KEY`, when the key's prefix names another provider. */
@@ -62,7 +53,7 @@ export function wrongKeyProblem(variable: string, key: string): string | undefin
   const want = VAR_PROVIDER[variable];
   const got = providerOfKey(key.trim());
   if (!want || !got || want === got) return undefined;
-  return `this is ${PROVIDER_WORD[got]} key in ${variable} (it belongs in ${PROVIDER_VAR[got]})`;
+  return `this is ${spec(got).word} key in ${variable} (it belongs in ${PROVIDER_VAR[got]})`;
 }
 
 /** `…a1b2`: the last four characters only. */

@@ -5,6 +5,7 @@
 import type { Config } from "../config/schema.ts";
 import type { Sink } from "../base/sink.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
+import { PROVIDER_NAMES, PROVIDERS as MODEL_PROVIDERS } from "./providers.ts";
 import { checkProvider, type KeyStoreDeps, listKeys, PROVIDER_VAR, removeKey, setKey } from "./keys.ts";
 
 /** A line from a terminal without echo (Deno's raw mode), or stdin read whole when it is not one. */
@@ -103,7 +104,7 @@ export async function keysTestCommand(
 ): Promise<number> {
   const p = checkProvider(provider);
   if (p === "github") {
-    throw usageError("agent keys test checks the model APIs' keys (anthropic, openai, gemini)");
+    throw usageError(`agent keys test checks the model APIs' keys (${PROVIDER_NAMES.join(", ")})`);
   }
   const { getKey } = await import("./keys.ts");
   if (!(await getKey(d, p))) {
@@ -114,7 +115,7 @@ export async function keysTestCommand(
     );
   }
   const { agentCheckCommand } = await import("./checkrun.ts");
-  const agent = p === "anthropic" ? "claude" : p === "openai" ? "codex" : "gemini";
+  const agent = MODEL_PROVIDERS[p].checkedBy;
   return await agentCheckCommand({ agent, model: o.model, output: o.output, storedOnly: true }, cfg, {
     ...io,
     keys: d,

@@ -5,9 +5,9 @@
  * names (src/config/agentnames.ts): a preset added there without its adapter fails to compile.
  */
 import type { PresetName } from "../../config/agentnames.ts";
+import { type KeyWay, keyWay, type Provider } from "../providers.ts";
 
-/** The model API a preset speaks, as `agent keys` and the gateway name it. */
-export type Provider = "anthropic" | "openai" | "gemini";
+export type { KeyWay, Provider } from "../providers.ts";
 
 /** The structured output of a run, for the stream parser (src/agent/stream.ts); `text` for custom. */
 export type OutputFormat =
@@ -72,20 +72,12 @@ export interface ProjectFile {
   path: string;
 }
 
-/** One way to send the key: its variable, the header and what goes before the value. */
-export interface KeyWay {
-  variable: string;
-  header: string;
-  prefix: string;
-  /** extra headers this way needs (Claude Code's OAuth token) */
-  extra?: Record<string, string>;
-}
-
 /** The four request shapes the presets' CLIs speak (each the real API's): src/agent/check.ts sends them. */
 export type Wire = "messages" | "responses" | "chat" | "gemini";
 
-export const ANTHROPIC_KEY: KeyWay = { variable: "ANTHROPIC_API_KEY", header: "x-api-key", prefix: "" };
-export const OPENAI_KEY: KeyWay = { variable: "OPENAI_API_KEY", header: "authorization", prefix: "Bearer " };
+/** The usual key ways (src/agent/providers.ts's). */
+export const ANTHROPIC_KEY: KeyWay = keyWay("anthropic", "ANTHROPIC_API_KEY");
+export const OPENAI_KEY: KeyWay = keyWay("openai", "OPENAI_API_KEY");
 
 export interface Adapter<P extends PresetName = PresetName> {
   /** how it runs headless, continues, installs, what it reads (the preset) */

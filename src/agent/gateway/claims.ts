@@ -5,32 +5,29 @@
  * every one of them is removed, and only the token and the gateway's URLs go in.
  */
 import type { GatewayClaims } from "../gatewaytoken.ts";
+import { type Provider, PROVIDER_NAMES, PROVIDERS } from "../providers.ts";
 import { coversHost } from "../../base/hostpattern.ts";
 import { type LoginMeta, POD_AUTH_VAR, POD_URL_VAR, REFRESH_URL_VAR, sessionAuthJson } from "./chatgpt.ts";
 
 export { lifetime, TOKEN_LIFETIME_S } from "../../session/spec/gateway.ts";
 import { lifetime } from "../../session/spec/gateway.ts";
 
-/** The model providers the gateway swaps keys for (the contract's `p`). */
-export const GATEWAY_PROVIDERS = ["anthropic", "openai", "gemini"] as const;
-export type GatewayProvider = typeof GATEWAY_PROVIDERS[number];
+/** The model providers the gateway swaps keys for (the contract's `p`): ../providers.ts's. */
+export const GATEWAY_PROVIDERS = PROVIDER_NAMES;
+export type GatewayProvider = Provider;
 
 /** The variables that hold a provider's credential or endpoint: each is removed from a session's env. */
-export const PROVIDER_VARS: Record<GatewayProvider, string[]> = {
-  anthropic: ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_BASE_URL"],
-  openai: ["OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL"],
-  gemini: ["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"],
-};
+export const PROVIDER_VARS: Record<GatewayProvider, string[]> = Object.fromEntries(
+  PROVIDER_NAMES.map((p) => [p, [...PROVIDERS[p].keys.map((k) => k.variable), PROVIDERS[p].baseVar]]),
+) as Record<GatewayProvider, string[]>;
 
 /** Proxy variables: whatever the user had is replaced by the gateway's. */
 const PROXY_VARS = ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy"];
 
 /** What the session's env gets per provider: its base URL (under the gateway) and the token's variable. */
-const PROVIDER_ENV: Record<GatewayProvider, { base: string; path: string; key: string }> = {
-  anthropic: { base: "ANTHROPIC_BASE_URL", path: "/p/anthropic", key: "ANTHROPIC_API_KEY" },
-  openai: { base: "OPENAI_BASE_URL", path: "/p/openai/v1", key: "OPENAI_API_KEY" },
-  gemini: { base: "GOOGLE_GEMINI_BASE_URL", path: "/p/gemini", key: "GEMINI_API_KEY" },
-};
+function providerEnv(p: GatewayProvider): { base: string; path: string; key: string } {
+  return { base: PROVIDERS[p].baseVar, path: `/p/${p}${PROVIDERS[p].basePath}`, key: PROVIDERS[p].keyVar };
+}
 
 /** The provider whose credential a variable holds (undefined: none of theirs). */
 export function providerOfVar(name: string): GatewayProvider | undefined {
@@ -121,8 +118,8 @@ export function gatewayEnv(
     // the user's own git config variables would be renumbered over ours: ours win
     if (!drop.has(k) && !/^GIT_CONFIG_(COUNT|KEY_\d+|VALUE_\d+)$/.test(k)) out[k] = v;
   }
-  for (const p of o.claims.p.filter((p) => p in PROVIDER_ENV) as GatewayProvider[]) {
-    const e = PROVIDER_ENV[p];
+  for (const p of o.claims.p.filter((p) => p in PROVIDERS) as GatewayProvider[]) {
+    const e = providerEnv(p);
     out[e.base] = `${o.url}${e.path}`;
     out[e.key] = o.token;
   }

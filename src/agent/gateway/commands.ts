@@ -137,7 +137,9 @@ export async function gatewayEnsure(
   const chatgpt = o.chatgpt ?? kept?.providers.chatgpt?.login;
   if (!Object.keys(o.vars).some((v) => v in KEY_VARS) && !chatgpt) {
     throw usageError(
-      "no key for the gateway to hold: none of ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, OPENAI_API_KEY, GEMINI_API_KEY, GITHUB_TOKEN is set here, and no Codex ChatGPT login (~/.codex/auth.json)",
+      `no key for the gateway to hold: none of ${
+        Object.keys(KEY_VARS).join(", ")
+      } is set here, and no Codex ChatGPT login (~/.codex/auth.json)`,
       "export one, or store it: kodama agent keys set anthropic",
     );
   }

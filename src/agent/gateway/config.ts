@@ -7,6 +7,7 @@
 import { maskKey } from "../keys.ts";
 import { revokedBefore as revokedIn, type RevokedEntry } from "../../session/spec/gateway.ts";
 import type { GatewayProvider } from "./claims.ts";
+import { PROVIDER_NAMES, PROVIDERS } from "../providers.ts";
 import { CHATGPT_AUTH_URL, CHATGPT_UPSTREAM, type ChatgptLogin } from "./chatgpt.ts";
 
 export interface GatewayKey {
@@ -47,34 +48,28 @@ export function revokedBefore(c: GatewayConfig, name: string): number | undefine
 }
 
 /** The providers' real API hosts (the default upstreams). */
-export const DEFAULT_UPSTREAMS: Record<GatewayProvider, string> = {
-  anthropic: "https://api.anthropic.com",
-  openai: "https://api.openai.com",
-  gemini: "https://generativelanguage.googleapis.com",
-};
+export const DEFAULT_UPSTREAMS: Record<GatewayProvider, string> = Object.fromEntries(
+  PROVIDER_NAMES.map((p) => [p, PROVIDERS[p].origin]),
+) as Record<GatewayProvider, string>;
 
-/** Each credential variable: whose it is and how the gateway sends it (`value` made from the secret). */
-export const KEY_VARS: Record<
-  string,
-  { provider: GatewayProvider | "git"; prefix: string; header: string; value: (v: string) => string }
-> = {
-  ANTHROPIC_API_KEY: { provider: "anthropic", prefix: "a", header: "x-api-key", value: (v) => v },
-  CLAUDE_CODE_OAUTH_TOKEN: {
-    provider: "anthropic",
-    prefix: "a",
-    header: "authorization",
-    value: (v) => `Bearer ${v}`,
-  },
-  ANTHROPIC_AUTH_TOKEN: {
-    provider: "anthropic",
-    prefix: "a",
-    header: "authorization",
-    value: (v) => `Bearer ${v}`,
-  },
-  OPENAI_API_KEY: { provider: "openai", prefix: "o", header: "authorization", value: (v) => `Bearer ${v}` },
-  CODEX_API_KEY: { provider: "openai", prefix: "o", header: "authorization", value: (v) => `Bearer ${v}` },
-  GEMINI_API_KEY: { provider: "gemini", prefix: "g", header: "x-goog-api-key", value: (v) => v },
-  GOOGLE_API_KEY: { provider: "gemini", prefix: "g", header: "x-goog-api-key", value: (v) => v },
+/** How the gateway sends a credential: whose it is, its key ids' prefix, the header and the value. */
+export interface KeyVar {
+  provider: GatewayProvider | "git";
+  prefix: string;
+  header: string;
+  value: (v: string) => string;
+}
+
+/** Each credential variable the gateway holds (the providers' keys in the table's order, then git's). */
+export const KEY_VARS: Record<string, KeyVar> = {
+  ...Object.fromEntries(PROVIDER_NAMES.flatMap((p) =>
+    PROVIDERS[p].keys.map((k) => [k.variable, {
+      provider: p,
+      prefix: PROVIDERS[p].idPrefix,
+      header: k.header,
+      value: (v: string) => k.prefix + v,
+    }])
+  )),
   GITHUB_TOKEN: {
     provider: "git",
     prefix: "gh",
@@ -84,17 +79,16 @@ export const KEY_VARS: Record<
 };
 
 /** The base URL variables that become upstreams (the gateway adds the path the agent asks for). */
-export const BASE_URL_VARS: Record<GatewayProvider, string> = {
-  anthropic: "ANTHROPIC_BASE_URL",
-  openai: "OPENAI_BASE_URL",
-  gemini: "GOOGLE_GEMINI_BASE_URL",
-};
+export const BASE_URL_VARS: Record<GatewayProvider, string> = Object.fromEntries(
+  PROVIDER_NAMES.map((p) => [p, PROVIDERS[p].baseVar]),
+) as Record<GatewayProvider, string>;
 
-/** An upstream from a base URL: no trailing slash; OpenAI's `/v1` is the session's own path (/p/openai/v1). */
+/** An upstream from a base URL: no trailing slash, nor the provider's base path (the session's own route
+ * has it: /p/openai/v1). */
 export function upstreamOf(p: GatewayProvider, url: string): string {
-  let u = url.trim().replace(/\/+$/, "");
-  if (p === "openai") u = u.replace(/\/v1$/, "");
-  return u;
+  const u = url.trim().replace(/\/+$/, "");
+  const path = PROVIDERS[p].basePath;
+  return path && u.endsWith(path) ? u.slice(0, -path.length) : u;
 }
 
 /**

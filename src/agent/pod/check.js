@@ -3,7 +3,6 @@
 // probe (status, rate-limit headers, time to first token, output tokens) as one JSON line; never the key.
 // Node 18 or later (its fetch). Usage: node check.js TIMEOUT_MS < plan.json
 "use strict";
-const RATE = /^(anthropic-ratelimit-|x-ratelimit-|retry-after$)/;
 
 function facts(line) {
   if (!line.startsWith("data:")) return {};
@@ -39,6 +38,10 @@ async function main() {
   const plan = JSON.parse(Buffer.concat(chunks).toString("utf8"));
   const timeoutMs = Number(process.argv[2]) || 30000;
   const env = process.env;
+  // the provider's rate-limit headers (src/agent/providers.ts, by way of the plan)
+  const rate = (Array.isArray(plan.rateHeaders) ? plan.rateHeaders : ["^retry-after$"]).map((r) =>
+    new RegExp(r)
+  );
   const baseUrl = (env[plan.baseVar] || plan.defaultBase).replace(/\/+$/, "");
   const way = plan.keys.find((k) => env[k.variable]);
   const probe = { baseUrl, headers: {} };
@@ -61,7 +64,7 @@ async function main() {
     });
     probe.status = res.status;
     res.headers.forEach((v, k) => {
-      if (RATE.test(k)) probe.headers[k] = v;
+      if (rate.some((r) => r.test(k))) probe.headers[k] = v;
     });
     if (!res.ok || !res.body) {
       probe.body = (await res.text()).slice(0, 2000);

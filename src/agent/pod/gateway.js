@@ -43,11 +43,25 @@ const LIMIT = {
   // a token without an `exp` (minted before expiries were) ends this long after its `iat`
   tokenLifetimeS: 7 * 24 * 3600,
 };
-const DEFAULT_UPSTREAM = {
-  anthropic: "https://api.anthropic.com",
-  openai: "https://api.openai.com",
-  gemini: "https://generativelanguage.googleapis.com",
+// The model APIs the gateway routes (/p/NAME/…): their real origins, the shape of their error answers, and the
+// headers that state a key's rate limits ([remaining, reset] pairs). kodama builds everything else from
+// src/agent/providers.ts; tests/unit/agent/providers_test.ts fails when this table and that one differ.
+const PROVIDERS = {
+  anthropic: {
+    upstream: "https://api.anthropic.com",
+    errors: "anthropic",
+    limits: ["requests", "tokens", "input-tokens", "output-tokens"]
+      .map((k) => [`anthropic-ratelimit-${k}-remaining`, `anthropic-ratelimit-${k}-reset`]),
+  },
+  openai: {
+    upstream: "https://api.openai.com",
+    errors: "openai",
+    limits: ["requests", "tokens"].map((k) => [`x-ratelimit-remaining-${k}`, `x-ratelimit-reset-${k}`]),
+  },
+  // Gemini states no limits in headers: its 429's RetryInfo says how long (retryAfterMs)
+  gemini: { upstream: "https://generativelanguage.googleapis.com", errors: "gemini", limits: [] },
 };
+const DEFAULT_UPSTREAM = Object.fromEntries(Object.entries(PROVIDERS).map(([n, p]) => [n, p.upstream]));
 const HOP = new Set([
   "connection",
   "keep-alive",
@@ -216,14 +230,23 @@ const bearer = (h) => (typeof h === "string" && /^Bearer /i.test(h) ? h.slice(7)
 const ERROR_TYPE = { 400: "invalid_request_error", 401: "authentication_error", 403: "permission_error" };
 const GEMINI_STATUS = { 400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED" };
 
+const ERROR_SHAPES = {
+  anthropic: (status, message) => ({
+    type: "error",
+    error: { type: ERROR_TYPE[status] || "api_error", message },
+  }),
+  openai: (status, message) => ({
+    error: { message, type: ERROR_TYPE[status] || "api_error", param: null, code: null },
+  }),
+  gemini: (status, message) => ({
+    error: { code: status, message, status: GEMINI_STATUS[status] || "UNAVAILABLE" },
+  }),
+};
+
+/** An error answer as the provider's API words one (the ChatGPT backend's as OpenAI's). */
 function errorBody(provider, status, message) {
-  if (provider === "openai") {
-    return { error: { message, type: ERROR_TYPE[status] || "api_error", param: null, code: null } };
-  }
-  if (provider === "gemini") {
-    return { error: { code: status, message, status: GEMINI_STATUS[status] || "UNAVAILABLE" } };
-  }
-  return { type: "error", error: { type: ERROR_TYPE[status] || "api_error", message } };
+  const p = PROVIDERS[provider === "chatgpt" ? "openai" : provider];
+  return ERROR_SHAPES[p ? p.errors : "anthropic"](status, message);
 }
 
 function sendError(res, provider, status, message) {
@@ -454,14 +477,7 @@ function retryAfterMs(h, body, now) {
   return undefined;
 }
 
-const REMAINING = [
-  ["anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset"],
-  ["anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-reset"],
-  ["anthropic-ratelimit-input-tokens-remaining", "anthropic-ratelimit-input-tokens-reset"],
-  ["anthropic-ratelimit-output-tokens-remaining", "anthropic-ratelimit-output-tokens-reset"],
-  ["x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"],
-  ["x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"],
-];
+const REMAINING = Object.values(PROVIDERS).flatMap((p) => p.limits);
 
 /** What an answer's headers say about its key: none left until a time; requests left. */
 function learnLimits(key, h, now) {
@@ -1142,11 +1158,18 @@ function joinUrl(base, rest, search) {
   return u;
 }
 
+/** The headers a session's token comes in: the ones the providers' keys are sent in (providers.ts's). */
+const TOKEN_HEADERS = ["x-api-key", "authorization", "x-goog-api-key"];
+const tokenIn = (h) =>
+  TOKEN_HEADERS.map((n) => (n === "authorization" ? bearer(h[n]) : h[n])).find((v) =>
+    typeof v === "string" && v
+  );
+
 function providerRoute(req, res, provider, rest, url) {
   const p = cfg.providers[provider];
   if (!p) return sendError(res, provider, 404, `kodama-gateway: no provider ${provider}`);
   const h = req.headers;
-  let token = h["x-api-key"] || bearer(h.authorization) || h["x-goog-api-key"];
+  let token = tokenIn(h);
   if (provider === "gemini" && !token) token = url.searchParams.get("key") || undefined;
   url.searchParams.delete("key");
   const t = check(token);
@@ -1173,7 +1196,7 @@ function providerRoute(req, res, provider, rest, url) {
       claims,
       provider,
       target: joinUrl(p.upstream, rest, url.search),
-      drop: ["x-api-key", "authorization", "x-goog-api-key"], // wherever the token came in
+      drop: TOKEN_HEADERS, // wherever the token came in
       body,
       est,
       hold,
@@ -1577,8 +1600,8 @@ function route(req, res) {
   if (path === "/p/chatgpt-auth/oauth/token" && req.method === "POST") return chatgptAuthRoute(req, res);
   let m = /^\/p\/chatgpt(\/.*)?$/.exec(path);
   if (m) return chatgptRoute(req, res, m[1] || "/", url);
-  m = /^\/p\/(anthropic|openai|gemini)(\/.*)?$/.exec(path);
-  if (m) return providerRoute(req, res, m[1], m[2] || "/", url);
+  m = /^\/p\/([a-z0-9-]+)(\/.*)?$/.exec(path);
+  if (m && Object.hasOwn(PROVIDERS, m[1])) return providerRoute(req, res, m[1], m[2] || "/", url);
   m = /^\/git\/([a-z0-9.-]+(?::\d+)?)(\/.*)?$/i.exec(path);
   if (m) return gitRoute(req, res, m[1].toLowerCase(), m[2] || "/", url);
   plain(res, 404, "kodama-gateway: no such route\n");
@@ -1670,6 +1693,9 @@ function main() {
 
 if (require.main === module) main();
 module.exports = {
+  PROVIDERS,
+  TOKEN_HEADERS,
+  errorBody,
   keyFingerprint,
   verify,
   check,

@@ -26,6 +26,9 @@ const DEFAULT_PRICES = {
   "gpt-4o*": { input: 2.5, output: 10, cacheRead: 1.25 },
   "gemini-2.5-pro*": { input: 1.25, output: 10, cacheRead: 0.31 },
   "gemini-2.5-flash*": { input: 0.3, output: 2.5, cacheRead: 0.075 },
+  // Qwen Code's models on Alibaba Cloud Model Studio (international, the first tier: up to 32K input tokens)
+  "qwen3-coder-plus*": { input: 1, output: 5 },
+  "qwen3-coder-flash*": { input: 0.3, output: 1.5 },
 };
 
 /** The output tokens a request that names no maximum is assumed to ask for. */

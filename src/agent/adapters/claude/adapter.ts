@@ -2,6 +2,7 @@
  * Claude Code's adapter: everything kodama knows about that CLI (src/agent/adapters/types.ts).
  */
 import { type Adapter, ANTHROPIC_KEY } from "../types.ts";
+import { keyWay } from "../../providers.ts";
 
 export const claude: Adapter<"claude"> = {
   preset: {
@@ -45,13 +46,8 @@ export const claude: Adapter<"claude"> = {
     wire: "messages",
     keys: [
       ANTHROPIC_KEY,
-      { variable: "ANTHROPIC_AUTH_TOKEN", header: "authorization", prefix: "Bearer " },
-      {
-        variable: "CLAUDE_CODE_OAUTH_TOKEN",
-        header: "authorization",
-        prefix: "Bearer ",
-        extra: { "anthropic-beta": "oauth-2025-04-20" },
-      },
+      keyWay("anthropic", "ANTHROPIC_AUTH_TOKEN"),
+      keyWay("anthropic", "CLAUDE_CODE_OAUTH_TOKEN"),
     ],
     defaultModel: "claude-sonnet-4-5",
   },

@@ -2,6 +2,7 @@
  * Codex's adapter: everything kodama knows about that CLI (src/agent/adapters/types.ts).
  */
 import { type Adapter, OPENAI_KEY } from "../types.ts";
+import { keyWay } from "../../providers.ts";
 import WRAP_SH from "./pod/wrap.sh" with { type: "text" };
 
 /** codex (./pod/wrap.sh): a model provider of kodama's at OPENAI_BASE_URL, or the gateway's ChatGPT login. */
@@ -37,7 +38,7 @@ export const codex: Adapter<"codex"> = {
   provider: "openai",
   check: {
     wire: "responses",
-    keys: [OPENAI_KEY, { variable: "CODEX_API_KEY", header: "authorization", prefix: "Bearer " }],
+    keys: [OPENAI_KEY, keyWay("openai", "CODEX_API_KEY")],
     defaultModel: "gpt-5-codex",
   },
   model: { flag: "-m", also: "--model" },

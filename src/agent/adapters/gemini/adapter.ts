@@ -2,6 +2,7 @@
  * The Gemini CLI's adapter: everything kodama knows about that CLI (src/agent/adapters/types.ts).
  */
 import type { Adapter } from "../types.ts";
+import { PROVIDERS } from "../../providers.ts";
 import WRAP_SH from "./pod/wrap.sh" with { type: "text" };
 
 /**
@@ -40,10 +41,7 @@ export const gemini: Adapter<"gemini"> = {
   provider: "gemini",
   check: {
     wire: "gemini",
-    keys: [
-      { variable: "GEMINI_API_KEY", header: "x-goog-api-key", prefix: "" },
-      { variable: "GOOGLE_API_KEY", header: "x-goog-api-key", prefix: "" },
-    ],
+    keys: PROVIDERS.gemini.keys,
     defaultModel: "gemini-2.5-pro",
   },
   model: { flag: "-m", also: "--model" },
