@@ -15,9 +15,9 @@
  *
  *   deno run -A bench/agents.ts [N=8] [k=3] [R=6] [WINDOW_S=10]   (--smoke: 3 replicas × 2 requests, 2 a 1 s window)
  */
-import { startArgv } from "../src/agent/agent.ts";
-import { resumeOf } from "../src/agent/agentrun.ts";
-import { resolveAgent, runArgv } from "../src/agent/presets.ts";
+import { startArgv } from "../src/agent/runs/agent.ts";
+import { resumeOf } from "../src/agent/runs/agentrun.ts";
+import { resolveAgent, runArgv } from "../src/agent/presets/presets.ts";
 import { configSchema } from "../src/config/schema.ts";
 import { startStandIn } from "../tests/agents/_standin.ts";
 import { benchLine, type BenchResult, smokeFlag } from "./_util.ts";

@@ -12,7 +12,7 @@ import { SETTINGS_OPTIONS, settingsFlagsOf } from "./agentflags.ts";
 import { collect } from "./optspec.ts";
 
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
-const commands = () => import("../agent/agentcmd.ts");
+const commands = () => import("../agent/runs/agentcmd.ts");
 const connect = (inv: { opts: GlobalValues }) => connectFromOpts(inv.opts);
 const SESSION = arg("<name>", "session name");
 const RUN = arg("[run]", "run id (default: the latest)");
@@ -51,7 +51,7 @@ See docs/agents.md and \`kodama agent presets\`.`,
   ],
 };
 
-const keysDeps = () => import("../agent/keys.ts").then((m) => m.defaultDeps());
+const keysDeps = () => import("../agent/credentials/keys.ts").then((m) => m.defaultDeps());
 const OUTPUT = opt({
   flags: "-o, --output <format>",
   description: "output format",
@@ -103,7 +103,7 @@ Exit codes: 0 ok; 4 the key is missing, refused or another provider's; 3 the mod
   ],
   run: async (inv) => {
     const [{ agentCheckCommand }, cfg, keys] = await Promise.all([
-      import("../agent/checkrun.ts"),
+      import("../agent/credentials/checkrun.ts"),
       settings(),
       keysDeps(),
     ]);
@@ -164,7 +164,7 @@ The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Crede
       args: [PROVIDER],
       run: async (inv) => {
         const [{ keysSetCommand }, d, { stdoutSink, stderrSink }] = await Promise.all([
-          import("../agent/keyscmd.ts"),
+          import("../agent/credentials/keyscmd.ts"),
           keysDeps(),
           import("../base/sink.ts"),
         ]);
@@ -180,7 +180,7 @@ The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Crede
       options: [OUTPUT],
       run: async (inv) => {
         const [{ keysListCommand }, d, { stdoutSink }] = await Promise.all([
-          import("../agent/keyscmd.ts"),
+          import("../agent/credentials/keyscmd.ts"),
           keysDeps(),
           import("../base/sink.ts"),
         ]);
@@ -200,7 +200,7 @@ The macOS Keychain, the Secret Service (secret-tool) on Linux, the Windows Crede
       options: [{ flags: "--model <model>", description: "the model to ask" }, OUTPUT],
       run: async (inv) => {
         const [{ keysTestCommand }, d, cfg, { stdoutSink, stderrSink }] = await Promise.all([
-          import("../agent/keyscmd.ts"),
+          import("../agent/credentials/keyscmd.ts"),
           keysDeps(),
           settings(),
           import("../base/sink.ts"),
@@ -234,7 +234,7 @@ about the session changes: no restart, the workspace and conversations stay.`,
       }],
       run: async (inv) => {
         const [{ keysRotateCommand }, d, kube, { stdoutSink, stderrSink }] = await Promise.all([
-          import("../agent/rotate.ts"),
+          import("../agent/credentials/rotate.ts"),
           keysDeps(),
           connect(inv),
           import("../base/sink.ts"),
@@ -258,7 +258,7 @@ about the session changes: no restart, the workspace and conversations stay.`,
       args: [PROVIDER],
       run: async (inv) => {
         const [{ keysRmCommand }, d, { stdoutSink }] = await Promise.all([
-          import("../agent/keyscmd.ts"),
+          import("../agent/credentials/keyscmd.ts"),
           keysDeps(),
           import("../base/sink.ts"),
         ]);

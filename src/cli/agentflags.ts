@@ -1,10 +1,10 @@
 /**
- * The agent-settings flags `start` and `agent run` share (src/agent/settings.ts reads them): models,
+ * The agent-settings flags `start` and `agent run` share (src/agent/presets/settings.ts reads them): models,
  * retry and budgets. One table, so both commands spell and describe them the same way.
  */
 import { collect } from "./optspec.ts";
 import { type Options, opts } from "./opttypes.ts";
-import type { SettingsFlags } from "../agent/settings.ts";
+import type { SettingsFlags } from "../agent/presets/settings.ts";
 
 export const SETTINGS_OPTIONS = opts([
   {

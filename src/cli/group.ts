@@ -7,7 +7,7 @@ import { setExitCode } from "./exit.ts";
 import { connectFromOpts } from "./connect.ts";
 import { arg, type CommandSpec } from "./spec.ts";
 
-const impl = () => import("../agent/agentcmd.ts");
+const impl = () => import("../agent/runs/agentcmd.ts");
 const connect = (inv: { opts: GlobalValues }) => connectFromOpts(inv.opts);
 
 const compare = command({

@@ -9,14 +9,14 @@ import { connectFromOpts } from "./connect.ts";
 import type { Example, HelpSpec } from "./help.ts";
 import { collect } from "./optspec.ts";
 import { arg, type CommandSpec } from "./spec.ts";
-import { parseReplicas } from "../agent/replicas.ts";
+import { parseReplicas } from "../agent/group/replicas.ts";
 import { SETTINGS_OPTIONS, settingsFlagsOf } from "./agentflags.ts";
 
 const LIST_FORMATS = ["table", "wide", "json", "yaml", "name"];
 
 const settings = () => import("./settings.ts").then((m) => m.effectiveConfig());
 const impl = () => import("../session/commands.ts");
-const agentImpl = () => import("../agent/agentcmd.ts");
+const agentImpl = () => import("../agent/runs/agentcmd.ts");
 const connect = (inv: { opts: GlobalValues }) => connectFromOpts(inv.opts);
 const NAME = arg("<name>", "session name");
 
@@ -457,7 +457,7 @@ USAGE (sessions through a gateway): the tokens and cost the gateway metered, fro
     const [{ listCommand }, { fillRunOutcomes }, { fillGatewayFigures, fillGatewayWaits }, kube] =
       await Promise.all([
         impl(),
-        import("../agent/listoutcome.ts"),
+        import("../agent/outcome/listoutcome.ts"),
         import("../agent/gateway/figures.ts"),
         connect(inv),
       ]);
@@ -753,7 +753,7 @@ over VAR=VALUE, which is in this command's arguments.`,
   args: [NAME, arg("<vars...>", op === "set" ? "VAR=VALUE or VAR" : "variable names")],
   run: async (inv) => {
     const [{ sessionEnv }, kube, { stdoutSink }] = await Promise.all([
-      import("../agent/sessionenv.ts"),
+      import("../agent/credentials/sessionenv.ts"),
       connect(inv),
       import("../base/sink.ts"),
     ]);
@@ -807,7 +807,7 @@ finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/s
   ],
   run: async (inv) => {
     const [{ landCommand }, { doorGitIfAsked }, kube] = await Promise.all([
-      import("../agent/land.ts"),
+      import("../agent/runs/land.ts"),
       import("../session/git/doorgit.ts"),
       connect(inv),
     ]);

@@ -3,7 +3,7 @@
  * of a session's volumes (src/session/volumes/snapshot.ts, src/session/volumes/clone.ts).
  */
 import { command, type GlobalValues, opt } from "./opttypes.ts";
-import type { AgentKind } from "../agent/presets.ts";
+import type { AgentKind } from "../agent/presets/presets.ts";
 import { setExitCode } from "./exit.ts";
 import { connectFromOpts } from "./connect.ts";
 import { arg, type CommandSpec } from "./spec.ts";
@@ -198,7 +198,7 @@ read. The env Secret is made from your env files, as for a new start.`,
       impl(),
       connect(inv),
       settings(),
-      import("../agent/presets.ts"),
+      import("../agent/presets/presets.ts"),
       import("../config/origin.ts"),
     ]);
     setExitCode(

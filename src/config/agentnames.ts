@@ -1,7 +1,7 @@
 /**
  * The agent presets kodama knows, by name: the one list every enum of them derives from (the config's
  * agent.preset, a template's, the MCP door's `agent`, the stream parser's agent kinds, a run's recorded
- * agent). What each preset runs is src/agent/presets.ts's table, typed by this list: a name added here and
+ * agent). What each preset runs is src/agent/presets/presets.ts's table, typed by this list: a name added here and
  * not there fails to compile. Here, on the config floor, because the config schema names them too.
  */
 export const PRESET_NAMES = ["claude", "codex", "gemini", "opencode", "pi", "qwen"] as const;

@@ -8,7 +8,7 @@
  * name on this list from any other source is left out, and said once, by name, never by value.
  *
  * ONE list, used by every door (start from a terminal, MCP `session_start`, the web UI's start, templates,
- * `.kodama.yaml`, `agent check`, the gateway): `src/session/lifecycle/start.ts` and `src/agent/checkrun.ts`
+ * `.kodama.yaml`, `agent check`, the gateway): `src/session/lifecycle/start.ts` and `src/agent/credentials/checkrun.ts`
  * ask it, and the pod's start program is handed STEERING_PATTERN's source to check the repository's own
  * agent-CLI config files before every run (agent/pod/projcheck.js, presets.ts projectFiles). Every agent preset's endpoint variables match it by construction (`*_BASE_URL`, a provider's
  * `*URL*`); tests/unit/config/steering_test.ts checks each preset's, the gateway's and the pod wrappers'.

@@ -1,7 +1,7 @@
 /**
  * The MCP doors to a running agent (issue 65): `agent_say`, `agent_interrupt` (write tier) and `agent_wait`
  * (read tier, bounded by its `timeout` and the server's call deadline). The same feature functions as the
- * CLI (src/agent/say.ts); a message is text of at most 64 KiB, sent to the pod on an exec's stdin.
+ * CLI (src/agent/runs/say.ts); a message is text of at most 64 KiB, sent to the pod on an exec's stdin.
  */
 import { z } from "zod";
 import { durationValueMs } from "../base/duration.ts";
@@ -43,7 +43,7 @@ export const agentSayTool = tool({
     })),
   },
   async run(a, call) {
-    const { agentSay, checkMessage } = await import("../agent/say.ts");
+    const { agentSay, checkMessage } = await import("../agent/runs/say.ts");
     checkMessage(a.message);
     const [kube, ns] = await kubeFor(call, a);
     const cfg = await settings(await cwdOf(call, a));
@@ -68,7 +68,7 @@ export const agentInterruptTool = tool({
     results: z.array(z.object({ session: z.string(), run: z.string(), interrupted: z.boolean() })),
   },
   async run(a, call) {
-    const { agentInterrupt } = await import("../agent/say.ts");
+    const { agentInterrupt } = await import("../agent/runs/say.ts");
     const [kube, ns] = await kubeFor(call, a);
     const results = await agentInterrupt(kube, ns, a.name);
     const text = results.map((r) =>
@@ -100,7 +100,7 @@ export const agentWaitTool = tool({
     })),
   },
   async run(a, call) {
-    const { agentWait, waitExitCode } = await import("../agent/say.ts");
+    const { agentWait, waitExitCode } = await import("../agent/runs/say.ts");
     const [kube, ns] = await kubeFor(call, a);
     const timeoutMs = Math.min(
       durationValueMs(a.timeout ?? "5m", "timeout", { timer: true }),

@@ -76,7 +76,7 @@ export const compare = tool({
   output: { replicas: z.array(anyObject), count: z.number() },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const { gatherGroup, renderComparison, compareGroup } = await import("../agent/compare.ts");
+    const { gatherGroup, renderComparison, compareGroup } = await import("../agent/group/compare.ts");
     let rows;
     if (a.wait) {
       const { parseDuration } = await import("../base/duration.ts");
@@ -144,7 +144,7 @@ function adoptTool(force: boolean): Tool {
       const [kube, ns] = await kubeFor(call, a);
       const out = capture(), err = capture();
       const [{ adoptReplica }, { repoCwdOf }, { withDoorGit }] = await Promise.all([
-        import("../agent/group.ts"),
+        import("../agent/group/group.ts"),
         import("./sessions.ts"),
         import("../session/git/doorgit.ts"),
       ]);

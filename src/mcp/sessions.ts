@@ -160,8 +160,8 @@ export const sessionStatus = tool({
       ? `\n${(await import("../agent/gateway/figures.ts")).gatewayLine(d.view.gatewayFigures)}\n`
       : "";
     if (d.view.pod && d.view.status === "Running") {
-      const { listRuns, renderRuns } = await import("../agent/agentrun.ts");
-      const { runForOutput } = await import("../agent/runtruth.ts");
+      const { listRuns, renderRuns } = await import("../agent/runs/agentrun.ts");
+      const { runForOutput } = await import("../agent/outcome/runtruth.ts");
       const list = await listRuns(kube, d.view.pod).catch(() => undefined);
       if (list) {
         // each with its outcome (`succeeded (no changes)`), notes (`denied: 3 tool uses`) and truth
@@ -258,7 +258,7 @@ export const sessionStart = tool({
         if (line) call.progress(++step, undefined, line);
       },
     };
-    const { startWithAgent } = await import("../agent/launch.ts");
+    const { startWithAgent } = await import("../agent/runs/launch.ts");
     const opts = {
       name: a.name,
       namespace: ns,
@@ -296,7 +296,7 @@ export const sessionStart = tool({
       door: call.env.o.door,
     };
     if (a.replicas !== undefined) {
-      const { startGroup, groupMembers } = await import("../agent/group.ts");
+      const { startGroup, groupMembers } = await import("../agent/group/group.ts");
       const code = await startGroup(
         kube,
         { ...opts, replicas: a.replicas, variants: a.agentVariant ?? [] },
@@ -472,7 +472,7 @@ export const sessionLand = tool({
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
     const [{ landCommand }, { withDoorGit }] = await Promise.all([
-      import("../agent/land.ts"),
+      import("../agent/runs/land.ts"),
       import("../session/git/doorgit.ts"),
     ]);
     // land writes into the repository at cwd: its git root must pass the door too
@@ -541,12 +541,12 @@ export const agentRunTool = tool({
     const cfg = await settings(await cwdOf(call, a));
     const err = capture();
     const [{ startRun }, { CONTINUE_PROMPT }] = await Promise.all([
-      import("../agent/agentrun.ts"),
-      import("../agent/prompts.ts"),
+      import("../agent/runs/agentrun.ts"),
+      import("../agent/runs/prompts.ts"),
     ]);
     const prompt = a.prompt ?? CONTINUE_PROMPT;
     if (a.continue) {
-      const g = await import("../agent/groupcontinue.ts");
+      const g = await import("../agent/group/groupcontinue.ts");
       if (await g.isGroupOnly(kube, ns, a.name)) {
         const r = await g.continueGroup(kube, ns, a.name, { prompt, cfg, out: capture(), err });
         const text = [
@@ -570,8 +570,8 @@ export const agentRunTool = tool({
     } catch (e) {
       // a group's name: the prompt in every running replica (`kodama agent run GROUP`)
       if (!(e instanceof KodamaError) || e.code !== ExitCode.NOT_FOUND) throw e;
-      if (!await (await import("../agent/groupcontinue.ts")).isGroupOnly(kube, ns, a.name)) throw e;
-      const g = await import("../agent/grouprun.ts");
+      if (!await (await import("../agent/group/groupcontinue.ts")).isGroupOnly(kube, ns, a.name)) throw e;
+      const g = await import("../agent/group/grouprun.ts");
       const r = await g.runInGroup(kube, ns, a.name, o);
       const lines = capture();
       check(g.reportGroupRun(a.name, r, capture(), lines), `agent_run in group ${a.name}`, lines.text());
@@ -600,7 +600,7 @@ export const agentLogsTool = tool({
   output: { run: z.string(), output: z.string(), truncated: z.boolean() },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const { agentLogs } = await import("../agent/agentrun.ts");
+    const { agentLogs } = await import("../agent/runs/agentrun.ts");
     const { out } = await captured(
       "agent_logs",
       (io) => agentLogs(kube, ns, a.name, { run: a.run, format: "text", ...io }),

@@ -111,7 +111,7 @@ export async function resumeCommand(
   return await (await lifecycle()).resumeSession(kube, kube.namespace, name, f, cfg, await startIO());
 }
 
-/** The confirm/interactive/sinks of a delete, shared with a group's delete (src/agent/agentcmd.ts). */
+/** The confirm/interactive/sinks of a delete, shared with a group's delete (src/agent/runs/agentcmd.ts). */
 export function deleteIO() {
   return {
     interactive: isTerminal("stdin") && isTerminal("stderr"),

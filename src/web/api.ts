@@ -156,8 +156,8 @@ export class Api {
       ...(sync ? { sync } : { noSync: true }),
     };
     const [{ startWithAgent }, { startGroup, parseReplicas }, { startIO }] = await Promise.all([
-      import("../agent/launch.ts"),
-      import("../agent/group.ts"),
+      import("../agent/runs/launch.ts"),
+      import("../agent/group/group.ts"),
       import("../session/commands.ts"),
     ]);
     const r = b.replicas;
@@ -190,8 +190,8 @@ export class Api {
       { keyInfo },
     ] = await Promise.all([
       import("../session/spec/template_cmd.ts"),
-      import("../agent/presets.ts"),
-      import("../agent/group.ts"),
+      import("../agent/presets/presets.ts"),
+      import("../agent/group/group.ts"),
       import("../session/lifecycle/start.ts"),
       import("../config/keys.ts"),
     ]);
@@ -264,7 +264,7 @@ export class Api {
       case "adopt":
         // `kodama adopt NAME-i`: the replica's branch into the local repository as kodama/GROUP
         return this.op(`adopt ${s}`, async (out) => {
-          const { adoptReplica } = await import("../agent/group.ts");
+          const { adoptReplica } = await import("../agent/group/group.ts");
           return await doorGit(
             this.o.cwd,
             () => adoptReplica(k, k.namespace, s, { cwd: this.o.cwd, out, err: out }),
@@ -273,7 +273,7 @@ export class Api {
       case "land":
         // `kodama session land NAME`: the session's commits onto the current branch of the server's repository
         return this.op(`land ${s}`, async (out) => {
-          const { landCommand } = await import("../agent/land.ts");
+          const { landCommand } = await import("../agent/runs/land.ts");
           return await doorGit(
             this.o.cwd,
             () => landCommand(k, s, { rebase: b.rebase === true }, { out, err: out }, this.o.cwd),
@@ -290,7 +290,7 @@ export class Api {
       case "agent": {
         const prompt = str(b.prompt);
         if (!prompt) throw usageError("the prompt is empty");
-        const { startRun } = await import("../agent/agentrun.ts");
+        const { startRun } = await import("../agent/runs/agentrun.ts");
         const err = memorySink();
         const run = await startRun(k, k.namespace, s, {
           prompt,
@@ -305,21 +305,21 @@ export class Api {
       }
       // issue 65: talk to the running agent; the same feature functions as `agent say|interrupt`
       case "say": {
-        const { agentSay } = await import("../agent/say.ts");
+        const { agentSay } = await import("../agent/runs/say.ts");
         const err = memorySink();
         const [r] = await agentSay(k, k.namespace, s, b.message as string, { cfg: this.o.cfg, err });
         this.hub.refreshAgent(s);
         return json(r);
       }
       case "interrupt": {
-        const { agentInterrupt } = await import("../agent/say.ts");
+        const { agentInterrupt } = await import("../agent/runs/say.ts");
         const [r] = await agentInterrupt(k, k.namespace, s);
         this.hub.refreshAgent(s);
         return json(r);
       }
       case "continue":
       case "retry": {
-        const { againRun } = await import("../agent/retry.ts");
+        const { againRun } = await import("../agent/runs/retry.ts");
         const run = await againRun(k, k.namespace, s, verb, { cfg: this.o.cfg, err: memorySink() });
         this.hub.refreshAgent(s);
         return json({ run });
@@ -356,10 +356,10 @@ export class Api {
       }
       case "runs": {
         if (rest[0] !== undefined && rest[1] === "log") return this.runLog(req, s, rest[0]);
-        const { runningPod, listRuns } = await import("../agent/agentrun.ts");
+        const { runningPod, listRuns } = await import("../agent/runs/agentrun.ts");
         const runs = await listRuns(k, await runningPod(k, k.namespace, s));
         this.hub.noteRuns(s, runs);
-        const { runForOutput } = await import("../agent/runtruth.ts");
+        const { runForOutput } = await import("../agent/outcome/runtruth.ts");
         // each with its outcome (`succeeded (no changes)`) and notes (`denied: 3 tool uses`)
         return json(runs.map(runForOutput));
       }
@@ -394,7 +394,7 @@ export class Api {
   private async group(req: Request, g: string, verb: string | undefined): Promise<Response> {
     const k = this.kube;
     if (req.method === "GET" && !verb) {
-      const { gatherGroup } = await import("../agent/compare.ts");
+      const { gatherGroup } = await import("../agent/group/compare.ts");
       const items = await gatherGroup(k, k.namespace, g);
       // what was read tells the list too: a running agent (started from the CLI, say) is followed to its end
       for (const r of items) {
@@ -411,7 +411,7 @@ export class Api {
       return this.op(
         `delete group ${g}${keep.length ? ` (keep ${keep.join(", ")})` : ""}`,
         async (out) => {
-          const { deleteGroup } = await import("../agent/group.ts");
+          const { deleteGroup } = await import("../agent/group/group.ts");
           return await deleteGroup(k, k.namespace, g, {
             force: true,
             purge: b.purge === true,
@@ -430,8 +430,8 @@ export class Api {
       return this.op(`continue group ${g}`, async (out) => {
         const [{ continueGroup, reportGroupContinue }, { CONTINUE_PROMPT }, { loadConfig }] = await Promise
           .all([
-            import("../agent/groupcontinue.ts"),
-            import("../agent/prompts.ts"),
+            import("../agent/group/groupcontinue.ts"),
+            import("../agent/runs/prompts.ts"),
             import("../config/load.ts"),
           ]);
         const cfg = (await loadConfig({ cwd: this.o.cwd })).values;
@@ -486,7 +486,7 @@ export class Api {
     return sse(req, this.o.signal, async (send, signal) => {
       const dec = new TextDecoder();
       try {
-        const { agentLogs } = await import("../agent/agentrun.ts");
+        const { agentLogs } = await import("../agent/runs/agentrun.ts");
         const { isReplacedLine } = await import("../session/state/replaced.ts");
         await agentLogs(k, k.namespace, s, {
           run,

@@ -8,8 +8,8 @@ import type { Sink } from "../base/sink.ts";
 import { stripAnsi } from "../ui/color.ts";
 import type { SessionRow } from "../session/state/live.ts";
 import type { SessionView } from "../session/state/status.ts";
-import type { AgentRun } from "../agent/agent.ts";
-import { runNotes, runOutcome } from "../agent/runtruth.ts";
+import type { AgentRun } from "../agent/runs/agent.ts";
+import { runNotes, runOutcome } from "../agent/outcome/runtruth.ts";
 import { doubling, realClock } from "../base/clock.ts";
 import { type GatewayFigures, usageText } from "../session/spec/gateway.ts";
 
@@ -184,7 +184,7 @@ export class Hub {
 
   /** A retry's wait: `ms`, or until the API server answers again after an outage (the session watch's return). */
   private async wait(ms: number): Promise<void> {
-    const { waitOrBack } = await import("../agent/follow.ts");
+    const { waitOrBack } = await import("../agent/runs/follow.ts");
     await waitOrBack(realClock, ms, this.signal, this.kube.reach);
   }
 
@@ -198,7 +198,7 @@ export class Hub {
    */
   refreshAgent(name: string): void {
     (async () => {
-      const { runningPod, listRuns } = await import("../agent/agentrun.ts");
+      const { runningPod, listRuns } = await import("../agent/runs/agentrun.ts");
       try {
         this.noteRuns(
           name,
@@ -261,7 +261,7 @@ export class Hub {
     (async () => {
       if (ended > 0) await this.wait(backoff(ended));
       try {
-        const { agentLogs } = await import("../agent/agentrun.ts");
+        const { agentLogs } = await import("../agent/runs/agentrun.ts");
         const none = { write: () => {} };
         await agentLogs(this.kube, this.kube.namespace, name, {
           run,

@@ -4,7 +4,12 @@
  * mounted Secret is), its JSON log lines collected, `waitLog` waiting on one.
  */
 import { join } from "node:path";
-import { adminToken, type GatewayClaims, mintToken, newSigningKey } from "../../src/agent/gatewaytoken.ts";
+import {
+  adminToken,
+  type GatewayClaims,
+  mintToken,
+  newSigningKey,
+} from "../../src/agent/gateway/gatewaytoken.ts";
 
 export const GATEWAY_JS = join(import.meta.dirname!, "../../src/agent/pod/gateway.js");
 

@@ -12,10 +12,10 @@ import { CLAUDE, claudeCommand, CODEX, missing } from "./_clis.ts";
 import { startStandIn } from "./_standin.ts";
 import { ACCOUNT, startChatgptStandIn } from "./_chatgpt.ts";
 import { type Gateway, startGateway } from "./_gateway.ts";
-import { PRESETS } from "../../src/agent/presets.ts";
+import { PRESETS } from "../../src/agent/presets/presets.ts";
 import { gatewayEnv, sessionClaims } from "../../src/agent/gateway/claims.ts";
 import { loginMeta, parseCodexAuth } from "../../src/agent/gateway/chatgpt.ts";
-import { mintToken } from "../../src/agent/gatewaytoken.ts";
+import { mintToken } from "../../src/agent/gateway/gatewaytoken.ts";
 
 const skip = missing("codex", CODEX);
 

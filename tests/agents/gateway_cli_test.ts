@@ -8,11 +8,11 @@
  */
 import { assert, assertEquals } from "@kodama/test-assert";
 import { CLAUDE, claudeCommand, CODEX, codexCommand, GEMINI, missing, PI, QWEN } from "./_clis.ts";
-import { PRESETS, resolveAgent } from "../../src/agent/presets.ts";
+import { PRESETS, resolveAgent } from "../../src/agent/presets/presets.ts";
 import { configSchema } from "../../src/config/schema.ts";
 import { type StandIn, startStandIn, type Turn } from "./_standin.ts";
 import { type Gateway, startGateway } from "./_gateway.ts";
-import { classify, factsOf } from "../../src/agent/outcome.ts";
+import { classify, factsOf } from "../../src/agent/outcome/outcome.ts";
 
 const REAL = "sk-ant-real-cli-0099";
 const OPENAI = "sk-openai-real-cli-0098";

@@ -8,8 +8,8 @@
  */
 import { assert, assertEquals } from "@kodama/test-assert";
 import { type Gateway, type GatewayLine, startGateway } from "./_gateway.ts";
-import { NOTIFY_JS } from "../../src/agent/agent.ts";
-import { sessionNotifyKey, signature } from "../../src/agent/notifykey.ts";
+import { NOTIFY_JS } from "../../src/agent/runs/agent.ts";
+import { sessionNotifyKey, signature } from "../../src/agent/notify/notifykey.ts";
 
 const USER_KEY = "u".repeat(64);
 const NS = "team";

@@ -9,7 +9,7 @@ import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { startStandIn } from "./_standin.ts";
 import { startGateway } from "./_gateway.ts";
 import { figuresBySession, gatewayWaits, withGatewayWait } from "../../src/agent/gateway/figures.ts";
-import { classify, factsOf, waitingText } from "../../src/agent/outcome.ts";
+import { classify, factsOf, waitingText } from "../../src/agent/outcome/outcome.ts";
 
 const REAL = "sk-ant-real-key-waits-0042";
 

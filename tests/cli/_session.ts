@@ -4,7 +4,7 @@
  */
 import { kubectl, type TestCluster } from "../cluster/harness.ts";
 import { runKodama, type RunResult, spawnKodama } from "./_run.ts";
-import { NETWORK_ENV, PRESETS } from "../../src/agent/presets.ts";
+import { NETWORK_ENV, PRESETS } from "../../src/agent/presets/presets.ts";
 import { clusterTest, type ClusterTestOptions } from "../cluster/fixture.ts";
 import { onTimeout } from "../_timeout.ts";
 import { join } from "node:path";
@@ -72,7 +72,7 @@ export async function sessionWorld(c: TestCluster, context = "dev"): Promise<Ses
     // this machine's own Codex login (~/.codex/auth.json, which `gateway ensure` reads) stays out too
     CODEX_HOME: `${home}/codex`,
     // what this machine's environment would send along with a session's agent (proxies, a CA bundle, an
-    // endpoint: src/agent/presets.ts) stays out unless a test gives it
+    // endpoint: src/agent/presets/presets.ts) stays out unless a test gives it
     ...Object.fromEntries(FORWARDED_HERE.map((k) => [k, ""])),
     ...more,
   });

@@ -10,7 +10,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
-import { PRESETS } from "../../src/agent/presets.ts";
+import { PRESETS } from "../../src/agent/presets/presets.ts";
 import { drain, purge, readUntil, withSessionWorld } from "./_session.ts";
 import { onRealCluster } from "../cluster/harness.ts";
 import { generateCerts } from "../cluster/certs.ts";

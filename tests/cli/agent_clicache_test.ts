@@ -13,7 +13,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
-import { PRESETS } from "../../src/agent/presets.ts";
+import { PRESETS } from "../../src/agent/presets/presets.ts";
 import { purge, withSessionWorld } from "./_session.ts";
 import { kubectl, onRealCluster } from "../cluster/harness.ts";
 

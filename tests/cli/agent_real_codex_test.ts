@@ -5,7 +5,7 @@
  * did and `session fetch` brings the commit back. Skipped on a real cluster and without the CLI.
  *
  * `--continue` for Codex is `codex exec resume --last` (arguments in the middle of the command): that
- * needs the codex preset (src/agent/presets.ts), not a custom agent.command.
+ * needs the codex preset (src/agent/presets/presets.ts), not a custom agent.command.
  */
 import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { join } from "node:path";

@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { purge, SESSION_IMAGE, type SessionWorld, withSessionWorld } from "./_session.ts";
-import { mintToken, verifyToken } from "../../src/agent/gatewaytoken.ts";
+import { mintToken, verifyToken } from "../../src/agent/gateway/gatewaytoken.ts";
 
 const KEY = "sk-ant-api03-gatewaytokenstest-0123456789abcdefWXYZ";
 const env = { ANTHROPIC_API_KEY: KEY };

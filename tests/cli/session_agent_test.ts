@@ -8,7 +8,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
-import { PRESETS } from "../../src/agent/presets.ts";
+import { PRESETS } from "../../src/agent/presets/presets.ts";
 import { gitIn, makeTestRepo, podReachableRepo } from "./_git_server.ts";
 import { podOf, psArgs, purge, runScanningPs, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 

@@ -124,11 +124,13 @@ Deno.test("architecture: the rules catch what they are meant to", () => {
     "pods (floor 4) imports session (floor 5)",
   ]);
   assertEquals(broken("src/cli/sync.ts", "src/session/sync/commands.ts"), []);
-  assertEquals(broken("src/session/lifecycle/start.ts", "src/agent/agentrun.ts"), [
+  assertEquals(broken("src/session/lifecycle/start.ts", "src/agent/runs/agentrun.ts"), [
     "session (floor 5) imports agent (floor 6)",
   ]);
-  assertEquals(broken("src/agent/launch.ts", "src/session/lifecycle/start.ts"), []);
-  assertEquals(broken("src/agent/group.ts", "src/mcp/tools.ts"), ["agent (floor 6) imports mcp (floor 7)"]);
+  assertEquals(broken("src/agent/runs/launch.ts", "src/session/lifecycle/start.ts"), []);
+  assertEquals(broken("src/agent/group/group.ts", "src/mcp/tools.ts"), [
+    "agent (floor 6) imports mcp (floor 7)",
+  ]);
   assertEquals(broken("src/cli/sync.ts", "src/session/sync/pull.ts").length, 1);
   assertEquals(broken("src/session/lifecycle/start.ts", "src/session/sync/session.ts"), []);
   assertEquals(broken("src/workflow/run.ts", "src/session/lifecycle/start.ts").length, 1);

@@ -5,11 +5,11 @@
  * names (src/config/agentnames.ts): a preset added there without its adapter fails to compile.
  */
 import type { PresetName } from "../../config/agentnames.ts";
-import { type KeyWay, keyWay, type Provider } from "../providers.ts";
+import { type KeyWay, keyWay, type Provider } from "../credentials/providers.ts";
 
-export type { KeyWay, Provider } from "../providers.ts";
+export type { KeyWay, Provider } from "../credentials/providers.ts";
 
-/** The structured output of a run, for the stream parser (src/agent/stream.ts); `text` for custom. */
+/** The structured output of a run, for the stream parser (src/agent/outcome/stream.ts); `text` for custom. */
 export type OutputFormat =
   | "claude-stream-json"
   | "codex-json"
@@ -72,10 +72,10 @@ export interface ProjectFile {
   path: string;
 }
 
-/** The four request shapes the presets' CLIs speak (each the real API's): src/agent/check.ts sends them. */
+/** The four request shapes the presets' CLIs speak (each the real API's): src/agent/credentials/check.ts sends them. */
 export type Wire = "messages" | "responses" | "chat" | "gemini";
 
-/** The usual key ways (src/agent/providers.ts's). */
+/** The usual key ways (src/agent/credentials/providers.ts's). */
 export const ANTHROPIC_KEY: KeyWay = keyWay("anthropic", "ANTHROPIC_API_KEY");
 export const OPENAI_KEY: KeyWay = keyWay("openai", "OPENAI_API_KEY");
 

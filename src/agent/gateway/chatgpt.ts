@@ -21,7 +21,7 @@ export const CHATGPT_AUTH_URL = "https://auth.openai.com/oauth/token";
 export const REFRESH_URL_VAR = "CODEX_REFRESH_TOKEN_URL_OVERRIDE";
 /** The variable that moves the gateway's ChatGPT upstream (a user's own endpoint, a stand-in). */
 export const CHATGPT_URL_VAR = "KODAMA_CHATGPT_URL";
-/** The session pod's variables (read by the codex preset's wrap, src/agent/presets.ts). */
+/** The session pod's variables (read by the codex preset's wrap, src/agent/presets/presets.ts). */
 export const POD_URL_VAR = "KODAMA_CODEX_CHATGPT_URL";
 export const POD_AUTH_VAR = "KODAMA_CODEX_AUTH_JSON";
 

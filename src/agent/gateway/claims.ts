@@ -1,11 +1,11 @@
 /**
  * A session through the gateway, as pure functions: what its token may do (the claims of
- * src/agent/gatewaytoken.ts) and what its env Secret holds instead of the real keys (the contract in
+ * src/agent/gateway/gatewaytoken.ts) and what its env Secret holds instead of the real keys (the contract in
  * docs/agents.md "The gateway"). The real values of the credential variables never come out of here:
  * every one of them is removed, and only the token and the gateway's URLs go in.
  */
-import type { GatewayClaims } from "../gatewaytoken.ts";
-import { type Provider, PROVIDER_NAMES, PROVIDERS } from "../providers.ts";
+import type { GatewayClaims } from "./gatewaytoken.ts";
+import { type Provider, PROVIDER_NAMES, PROVIDERS } from "../credentials/providers.ts";
 import { coversHost } from "../../base/hostpattern.ts";
 import { type LoginMeta, POD_AUTH_VAR, POD_URL_VAR, REFRESH_URL_VAR, sessionAuthJson } from "./chatgpt.ts";
 

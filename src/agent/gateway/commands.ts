@@ -12,7 +12,7 @@ import { doubling } from "../../base/clock.ts";
 import { GATEWAY_NAME } from "../../session/spec/gateway.ts";
 import { LABEL_SESSION } from "../../session/spec/names.ts";
 import { renderTable } from "../../ui/table.ts";
-import { newSigningKey } from "../gatewaytoken.ts";
+import { newSigningKey } from "./gatewaytoken.ts";
 import {
   BASE_URL_VARS,
   buildGatewayConfig,
@@ -72,8 +72,8 @@ export async function localGatewayVars(
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
 ): Promise<Record<string, string>> {
   const [{ defaultDeps }, { ownEnvSources, localVars }] = await Promise.all([
-    import("../keys.ts"),
-    import("../checkrun.ts"),
+    import("../credentials/keys.ts"),
+    import("../credentials/checkrun.ts"),
   ]);
   const files = await ownEnvSources(cfg, cwd);
   const names = [...Object.keys(KEY_VARS), ...Object.values(BASE_URL_VARS)];
@@ -89,7 +89,7 @@ export async function localGatewayVars(
 
 /** The user's webhook for the gateway to relay to: notify.webhook, notify.on and this user's key. */
 export async function gatewayNotify(n: Config["notify"]): Promise<GatewayConfig["notify"]> {
-  const { notifyKey } = await import("../notifykey.ts");
+  const { notifyKey } = await import("../notify/notifykey.ts");
   return n.webhook ? { url: n.webhook, key: await notifyKey(), on: [...n.on] } : undefined;
 }
 

@@ -4,10 +4,10 @@
  * environment, then `kodama agent keys`); the upstreams from the user's base URLs (a stand-in, a proxy of
  * their own), else the providers' real hosts. Only the gateway's own Secret ever holds the result.
  */
-import { maskKey } from "../keys.ts";
+import { maskKey } from "../credentials/keys.ts";
 import { revokedBefore as revokedIn, type RevokedEntry } from "../../session/spec/gateway.ts";
 import type { GatewayProvider } from "./claims.ts";
-import { PROVIDER_NAMES, PROVIDERS } from "../providers.ts";
+import { PROVIDER_NAMES, PROVIDERS } from "../credentials/providers.ts";
 import { CHATGPT_AUTH_URL, CHATGPT_UPSTREAM, type ChatgptLogin } from "./chatgpt.ts";
 
 export interface GatewayKey {

@@ -7,7 +7,7 @@
 import type { KubeStreams } from "../../kube/seam.ts";
 import { type GatewayFigures, type GatewayWait, usageText } from "../../session/spec/gateway.ts";
 import type { SessionView } from "../../session/state/status.ts";
-import { waitingText } from "../outcome.ts";
+import { waitingText } from "../outcome/outcome.ts";
 import { gatewayLogLines } from "./cluster.ts";
 import { type LogEvent, usageRows } from "./usage.ts";
 

@@ -13,7 +13,7 @@ import type { SessionPlan } from "../../session/lifecycle/start.ts";
 import { buildSession } from "../../session/spec/manifests.ts";
 import { ADAPTERS, gatewayServes } from "../adapters/index.ts";
 import { GATEWAY_NAME } from "../../session/spec/gateway.ts";
-import { isPresetName, PRESETS } from "../presets.ts";
+import { isPresetName, PRESETS } from "../presets/presets.ts";
 import { allowedHosts, gatewayEnv, sessionClaims, tokenSuffix } from "./claims.ts";
 import { configOf, gatewayUrl } from "./cluster.ts";
 import { type GatewayConfig, KEY_VARS, revokedBefore } from "./config.ts";
@@ -69,7 +69,7 @@ async function relayEnv(
   url: string,
   token: string,
 ): Promise<Record<string, string>> {
-  const { notifyKey, sessionNotifyKey } = await import("../notifykey.ts");
+  const { notifyKey, sessionNotifyKey } = await import("../notify/notifykey.ts");
   return {
     KODAMA_NOTIFY_KEY: await sessionNotifyKey(await notifyKey(), spec.namespace, spec.name, n.gen),
     KODAMA_NOTIFY_ON: n.on.join(","),
@@ -107,7 +107,7 @@ export function viaGateway(kube: KubeObjects, cfg: Config, err: Sink, narrowHost
       now: new Date(),
     });
     // loaded only here: its HMAC is node:crypto's, and Deno's Node layer costs every start ~60 ms of CPU
-    const { mintToken } = await import("../gatewaytoken.ts");
+    const { mintToken } = await import("./gatewaytoken.ts");
     // the gateway relays the session's webhooks when it holds the user's (its token names the generation)
     const relay = spec.notify && g.config.notify?.url ? spec.notify : undefined;
     const token = mintToken(g.config.signingKey, relay ? { ...claims, n: relay.gen } : claims);

@@ -1,4 +1,4 @@
-// kodama agent check SESSION: one request of a check plan (src/agent/check.ts's checkPlan, JSON on stdin),
+// kodama agent check SESSION: one request of a check plan (src/agent/credentials/check.ts's checkPlan, JSON on stdin),
 // sent from the session's pod with the pod's own variables, so its key never leaves the pod. Prints the
 // probe (status, rate-limit headers, time to first token, output tokens) as one JSON line; never the key.
 // Node 18 or later (its fetch). Usage: node check.js TIMEOUT_MS < plan.json
@@ -38,7 +38,7 @@ async function main() {
   const plan = JSON.parse(Buffer.concat(chunks).toString("utf8"));
   const timeoutMs = Number(process.argv[2]) || 30000;
   const env = process.env;
-  // the provider's rate-limit headers (src/agent/providers.ts, by way of the plan)
+  // the provider's rate-limit headers (src/agent/credentials/providers.ts, by way of the plan)
   const rate = (Array.isArray(plan.rateHeaders) ? plan.rateHeaders : ["^retry-after$"]).map((r) =>
     new RegExp(r)
   );

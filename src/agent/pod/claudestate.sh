@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# `agent attach`'s first-run state of Claude Code's interactive CLI (agent/claudestate.ts), after prologue.sh
+# `agent attach`'s first-run state of Claude Code's interactive CLI (agent/runs/claudestate.ts), after prologue.sh
 # and run under envload.sh, so its CLAUDE_CONFIG_DIR is the one the CLI gets (a `session env set` one too):
 #   sh -c … kodama-claude-state read    the config file's path, the workspace, then `none`, `other` (not a
 #                                       plain file: left alone) or `file` and its text

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# `sh -c FILES kodama-files N` with N paths on stdin (agent/compare.ts, `compare --diff A B`): each file at
+# `sh -c FILES kodama-files N` with N paths on stdin (agent/group/compare.ts, `compare --diff A B`): each file at
 # HEAD in the workspace, framed as `@@file SIZE` + its bytes + a newline, or `@@none` when HEAD lacks it
 # (parseFiles). busybox sh and dash run it.
 set -u

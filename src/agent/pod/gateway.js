@@ -45,7 +45,7 @@ const LIMIT = {
 };
 // The model APIs the gateway routes (/p/NAME/…): their real origins, the shape of their error answers, and the
 // headers that state a key's rate limits ([remaining, reset] pairs). kodama builds everything else from
-// src/agent/providers.ts; tests/unit/agent/providers_test.ts fails when this table and that one differ.
+// src/agent/credentials/providers.ts; tests/unit/agent/providers_test.ts fails when this table and that one differ.
 const PROVIDERS = {
   anthropic: {
     upstream: "https://api.anthropic.com",

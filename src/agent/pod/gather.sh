@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# `sh -c GATHER kodama-compare TAIL_BYTES` (agent/compare.ts), after prologue.sh, status.sh and latest.sh
+# `sh -c GATHER kodama-compare TAIL_BYTES` (agent/group/compare.ts), after prologue.sh, status.sh and latest.sh
 # (which leave the latest run's id in $id): the latest run's status line, the git facts, the latest run's
 # check tail and summary. Eight replicas are read at once, so it is cheap: git runs four times (status gives
 # the branch, HEAD and the uncommitted count in one), and the tails (TAIL_BYTES) are cut to lines by kodama

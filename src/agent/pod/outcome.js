@@ -263,7 +263,7 @@ const PI_TYPES =
 
 /**
  * Which agent a JSON line of a run's log is from (undefined: not sure yet, e.g. a bare `error`): the one rule,
- * here and in src/agent/stream.ts's parser, which imports it. Qwen Code writes Claude Code's stream-json; its
+ * here and in src/agent/outcome/stream.ts's parser, which imports it. Qwen Code writes Claude Code's stream-json; its
  * init names its own version.
  */
 export function agentOfLine(j) {

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# `agent attach`'s interactive agent in the pod (agent/attach.ts), after prologue.sh and agenttmux.sh:
+# `agent attach`'s interactive agent in the pod (agent/runs/attach.ts), after prologue.sh and agenttmux.sh:
 #   sh -c TAKEOVER kodama-takeover probe            prints `tmux=0|1 live=0|1` (is there tmux; a live session)
 #   sh -c TAKEOVER kodama-takeover open TERM CMD...  attaches to the tmux session `kodama-agent`, creating it
 #                                                    with CMD (the agent's interactive CLI) when none is live
@@ -8,7 +8,7 @@
 # container's environment and the home volume, never from an argument. Detaching (C-b d, a closed terminal)
 # leaves the CLI running in tmux (`agent run` refuses to start beside it, or ends it with --force: start.sh).
 # Exit 64 when the image has no tmux. busybox sh and dash run it. Claude Code's first-run state is set before
-# (agent/claudestate.ts).
+# (agent/runs/claudestate.ts).
 # shellcheck disable=SC2154 # ws is prologue.sh's; sock, has and live are agenttmux.sh's
 set -u
 mode="$1"; shift

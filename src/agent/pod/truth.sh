@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# A run's truth (agent/runtruth.ts), after prologue.sh; exit 3 when the run ID has no directory:
+# A run's truth (agent/outcome/runtruth.ts), after prologue.sh; exit 3 when the run ID has no directory:
 #   sh -c TRUTH kodama-truth read ID BYTES     the last BYTES of the run's log (its structured stream)
 #   sh -c TRUTH kodama-truth write ID BYTES    truth.json from stdin, exactly BYTES (v4 exec cannot end
 #                                              stdin), put in place by rename

@@ -94,12 +94,12 @@ export interface StartOptions extends StartFlags {
    */
   afterReady?: (ready: { spec: SessionSpec; pod?: V1Pod; signal: AbortSignal }) => Promise<void>;
   /**
-   * the session's coding agent, from a template's `agent:` (src/agent/presets.ts resolves it above the
+   * the session's coding agent, from a template's `agent:` (src/agent/presets/presets.ts resolves it above the
    * session): recorded with the session, and the local variables its env Secret may take (names only;
    * the user's config decides them). Without it: agent.authEnv.
    */
   agentFor?: (template?: TemplateAgent, kept?: SessionAgent) => { agent: SessionAgent; forwardEnv: string[] };
-  /** the session's webhook (agent/notifykey.ts): recorded in its spec; no URL or key goes into the pod */
+  /** the session's webhook (agent/notify/notifykey.ts): recorded in its spec; no URL or key goes into the pod */
   notifyOf?: () => Promise<SessionNotify | undefined>;
   /**
    * a forwarded variable this environment does not set, from a store of the user's own (the agent's
@@ -107,7 +107,7 @@ export interface StartOptions extends StartFlags {
    */
   storedEnv?: (name: string) => Promise<string | undefined>;
   /**
-   * which entry of the namespace's agent-CLI cache the session pod mounts, if any (src/agent/clicachestart.ts,
+   * which entry of the namespace's agent-CLI cache the session pod mounts, if any (src/agent/clicache/clicachestart.ts,
    * above the session): begun once the name is claimed, alongside the volumes, and awaited before the pod
    */
   cliCache?: (

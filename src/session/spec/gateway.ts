@@ -119,7 +119,7 @@ export interface GatewayFigures {
   unreachable?: string;
 }
 
-/** A session's wait in the gateway, shaped as a run's own wait (src/agent/outcome.ts Waiting). */
+/** A session's wait in the gateway, shaped as a run's own wait (src/agent/outcome/outcome.ts Waiting). */
 export interface GatewayWait {
   /** `gateway: 429`, `gateway queue`, `gateway cannot reach api.example.com (502)` */
   reason: string;

@@ -2,7 +2,7 @@
  * The gateway's session tokens (docs/agents.md, "Inside the gateway"): what goes into a session pod instead
  * of a real key. Here, below the agent floor, because `resume` renews a session's token and `delete`
  * revokes it (src/session/lifecycle/gatewaytokens.ts); kodama's gateway commands reach it through
- * src/agent/gatewaytoken.ts. `kgw1.<payload>.<mac>`: payload is base64url(JSON claims), mac is
+ * src/agent/gateway/gatewaytoken.ts. `kgw1.<payload>.<mac>`: payload is base64url(JSON claims), mac is
  * base64url(HMAC-SHA256(signingKey, "kgw1." + payload)), the signing key being the base64 of 32 random bytes
  * in the gateway's config. Pure: kodama mints them, tests verify them; the gateway (pod/gateway.js) has its
  * own verification of the same format. A token means nothing without the gateway that holds the key.

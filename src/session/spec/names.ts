@@ -13,7 +13,7 @@ import { quote } from "../../base/text/escape.ts";
 /** Labels every object of a session carries (so `list` works from any machine). */
 export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "kodama";
-/** The namespace's agent-CLI cache PVC (src/agent/clicache.ts fills it); no session label: never a session's. */
+/** The namespace's agent-CLI cache PVC (src/agent/clicache/clicache.ts fills it); no session label: never a session's. */
 export const CLI_CACHE_PVC = "kodama-agent-clis";
 /** Where a session pod mounts it, read-only (src/agent/pod/install.sh looks there). */
 export const CLI_CACHE_PATH = "/opt/kodama-clis";

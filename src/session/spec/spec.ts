@@ -64,7 +64,7 @@ export interface SessionAgent {
 }
 
 /**
- * What a session's runs are allowed and asked to do (src/agent/settings.ts turns it into the runner's
+ * What a session's runs are allowed and asked to do (src/agent/presets/settings.ts turns it into the runner's
  * KODAMA_* variables and the CLI's own flags). Plain values, never secrets.
  */
 export interface AgentSettings {
@@ -91,7 +91,7 @@ export function agentSettingsWords(s: AgentSettings | undefined): string[] {
 }
 
 /**
- * A session's webhook (src/agent/notifykey.ts): its generation (which its key, if it has one, is derived
+ * A session's webhook (src/agent/notify/notifykey.ts): its generation (which its key, if it has one, is derived
  * from), who sends its events on (the namespace's gateway, or kodama on the laptop when it sees a run
  * end) and the events sent (notify.on). Plain values: the URL and every key stay off the pod.
  */
@@ -157,7 +157,7 @@ export interface SessionSpec {
   init?: string | string[];
   /** the coding agent's command for this session (a template's agent.command; else agent.command) */
   agentCommand?: string[];
-  /** the coding agent of this session as resolved at start (src/agent/presets.ts): every run uses it */
+  /** the coding agent of this session as resolved at start (src/agent/presets/presets.ts): every run uses it */
   agent?: SessionAgent;
   /** the ConfigMap holds a CA bundle (CA_CERTS_KEY), mounted at CA_CERTS_PATH (NODE_EXTRA_CA_CERTS) */
   caCerts?: boolean;

@@ -121,7 +121,7 @@ export const templateSchema = z.object({
     command: argv.refine((a) => a.length > 0, { error: "agent.command needs at least the program name" })
       .optional(),
     args: z.array(z.string()).optional(),
-    /** the models, primary first (src/agent/settings.ts checks each name) */
+    /** the models, primary first (src/agent/presets/settings.ts checks each name) */
     models: z.array(z.string().min(1)).optional(),
     /** the pod-side runner's continuations on transient API trouble */
     retry: z.object({
@@ -154,7 +154,7 @@ export const templateSchema = z.object({
 }).strict();
 
 export type TemplateBody = z.output<typeof templateSchema>;
-/** A template's `agent:` (src/agent/presets.ts reads it). */
+/** A template's `agent:` (src/agent/presets/presets.ts reads it). */
 export type TemplateAgent = NonNullable<TemplateBody["agent"]>;
 
 export interface Template extends TemplateBody {

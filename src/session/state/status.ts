@@ -62,7 +62,7 @@ export interface SessionView {
 export const ANNOTATION_AGENT_RUN = "kodama.dev/agent-run";
 /**
  * On the workspace volume: `RUN OUTCOME` of the latest ended run, recorded when kodama read its truth
- * (src/agent/runtruth.ts): `list` shows it without reading any pod.
+ * (src/agent/outcome/runtruth.ts): `list` shows it without reading any pod.
  */
 export const ANNOTATION_AGENT_OUTCOME = "kodama.dev/agent-outcome";
 

@@ -101,7 +101,7 @@ export function GroupPage({ name, sessions, go, onError, now }) {
 function agentText(r) {
   if (!r.agent) return r.status === "Running" ? "no run" : r.status.toLowerCase();
   const a = r.agent;
-  // the outcome in words (src/agent/outcome.ts): `failed: overloaded (retryable)`, `running (429, retry 3/10
+  // the outcome in words (src/agent/outcome/outcome.ts): `failed: overloaded (retryable)`, `running (429, retry 3/10
   // in 15s)`, `succeeded (no changes)`, with notes (`denied: 2 tool uses`)
   const text = r.outcome?.text ?? a.state;
   if (text === "failed" && a.exitCode !== undefined) return `failed (${a.exitCode})`;

@@ -14,8 +14,8 @@ import {
   STATUS_SCRIPT,
   STOP_SCRIPT,
   TAKEN_OVER_EXIT,
-} from "../../../src/agent/agent.ts";
-import { PRESET_NAMES, PRESETS } from "../../../src/agent/presets.ts";
+} from "../../../src/agent/runs/agent.ts";
+import { PRESET_NAMES, PRESETS } from "../../../src/agent/presets/presets.ts";
 import { parseFetchHeader } from "../../../src/session/git/fetch.ts";
 import { runExit, runStart } from "./_start.ts";
 

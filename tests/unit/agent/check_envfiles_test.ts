@@ -6,7 +6,7 @@
 import { assertEquals } from "@kodama/test-assert";
 import { configSchema } from "../../../src/config/schema.ts";
 import { setOrigin } from "../../../src/config/origin.ts";
-import { configEnvFiles } from "../../../src/agent/checkrun.ts";
+import { configEnvFiles } from "../../../src/agent/credentials/checkrun.ts";
 
 const origin = (source: "global" | "repo") => ({
   sources: { "env.dotenvFiles": source },

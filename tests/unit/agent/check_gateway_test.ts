@@ -5,8 +5,8 @@
  * the gateway's Service and Secret from a fake cluster, as `start` reads them.
  */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@kodama/test-assert";
-import { agentCheckCommand, gatewayVerdict } from "../../../src/agent/checkrun.ts";
-import { VERDICT_EXIT } from "../../../src/agent/check.ts";
+import { agentCheckCommand, gatewayVerdict } from "../../../src/agent/credentials/checkrun.ts";
+import { VERDICT_EXIT } from "../../../src/agent/credentials/check.ts";
 import { buildGatewayConfig } from "../../../src/agent/gateway/config.ts";
 import { KodamaError } from "../../../src/base/errors.ts";
 import { configSchema } from "../../../src/config/schema.ts";

@@ -8,7 +8,7 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "@koda
 import { join } from "node:path";
 import { configSchema } from "../../../src/config/schema.ts";
 import { setOrigin } from "../../../src/config/origin.ts";
-import { agentCheckCommand } from "../../../src/agent/checkrun.ts";
+import { agentCheckCommand } from "../../../src/agent/credentials/checkrun.ts";
 import { KodamaError } from "../../../src/base/errors.ts";
 
 const sink = () => ({

@@ -1,4 +1,4 @@
-/** agent check's pure core (src/agent/check.ts): the real APIs' request shapes, the SSE facts, the verdicts. */
+/** agent check's pure core (src/agent/credentials/check.ts): the real APIs' request shapes, the SSE facts, the verdicts. */
 import { assert, assertEquals } from "@kodama/test-assert";
 import {
   checkPlan,
@@ -7,8 +7,8 @@ import {
   sseFacts,
   tokensPerSecond,
   VERDICT_EXIT,
-} from "../../../src/agent/check.ts";
-import { credentialProblem } from "../../../src/agent/preflight.ts";
+} from "../../../src/agent/credentials/check.ts";
+import { credentialProblem } from "../../../src/agent/credentials/preflight.ts";
 
 Deno.test("check: each preset's smallest streaming request, the key by variable name only", () => {
   const c = checkPlan("claude", "claude-sonnet-4-5");

@@ -1,12 +1,12 @@
 /**
- * Claude Code's first-run state for `agent attach` (src/agent/claudestate.ts, pod/claudestate.sh): the merge
+ * Claude Code's first-run state for `agent attach` (src/agent/runs/claudestate.ts, pod/claudestate.sh): the merge
  * sets the onboarding and the workspace's trust once and nothing else; the pod program reads and writes the
  * file the CLI reads (CLAUDE_CONFIG_DIR from envload's rotated variables too), with sh alone, never through a
  * link.
  */
 import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
-import { claudeStateArgv, parseStateRead, withFirstRunDone } from "../../../src/agent/claudestate.ts";
+import { claudeStateArgv, parseStateRead, withFirstRunDone } from "../../../src/agent/runs/claudestate.ts";
 
 Deno.test("withFirstRunDone: sets the two marks, keeps the rest, writes nothing the second time", () => {
   const before = JSON.stringify({

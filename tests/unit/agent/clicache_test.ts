@@ -1,5 +1,5 @@
 /**
- * The namespace's agent-CLI cache: its manifests (src/agent/clicache.ts) and its two pod programs run for
+ * The namespace's agent-CLI cache: its manifests (src/agent/clicache/clicache.ts) and its two pod programs run for
  * real under dash with a fake npm: the install pod's fill (pod/cachefill.sh, with its integrity check) and a
  * run's lookup (pod/install.sh) that then needs no npm at all. Issue 79: the install pod takes nothing of
  * the session's (env Secret, env, image) and runs under an egress policy; entries are keyed by source.
@@ -33,9 +33,9 @@ import {
   PENDING_BOUND_MS,
   probeArgv,
   probedImage,
-} from "../../../src/agent/clicache.ts";
+} from "../../../src/agent/clicache/clicache.ts";
 import { matchPodFailurePolicy } from "../../cluster/controllers/job.ts";
-import { PRESETS } from "../../../src/agent/presets.ts";
+import { PRESETS } from "../../../src/agent/presets/presets.ts";
 import INSTALL_SH from "../../../src/agent/pod/install.sh" with { type: "text" };
 
 const spec = (config: Record<string, unknown> = {}, flags: Record<string, unknown> = {}) =>
@@ -632,7 +632,7 @@ Deno.test("cli cache: its state from the install Job, its pods, the claim and th
 });
 
 Deno.test("cli cache: the install's CA bundle is the session's and this machine's certificates, each once", async () => {
-  const { joinCerts } = await import("../../../src/agent/clicachestart.ts");
+  const { joinCerts } = await import("../../../src/agent/clicache/clicachestart.ts");
   const a = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
   const b = "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n";
   const key = "-----BEGIN PRIVATE KEY-----\nKKKK\n-----END PRIVATE KEY-----\n";

@@ -1,9 +1,9 @@
 /**
- * againOnCut (src/agent/follow.ts), on a manual clock: what `agent logs -f` and the UI's log panes do when a
+ * againOnCut (src/agent/runs/follow.ts), on a manual clock: what `agent logs -f` and the UI's log panes do when a
  * stream is cut — the waits between tries, when it gives up, what ends it at once, what it says.
  */
 import { assertEquals, assertRejects } from "@kodama/test-assert";
-import { againOnCut, FOLLOW_GIVE_UP_MS, isCut } from "../../../src/agent/follow.ts";
+import { againOnCut, FOLLOW_GIVE_UP_MS, isCut } from "../../../src/agent/runs/follow.ts";
 import { ExitCode, isRefusal, KodamaError } from "../../../src/base/errors.ts";
 import { memorySink } from "../../../src/base/sink.ts";
 import { ManualClock } from "../../_clock.ts";

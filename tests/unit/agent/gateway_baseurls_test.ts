@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { replacedBaseLine, replacedBaseUrls, shownUrl } from "../../../src/agent/gateway/baseurls.ts";
 import { buildGatewayConfig } from "../../../src/agent/gateway/config.ts";
-import { PRESETS } from "../../../src/agent/presets.ts";
+import { PRESETS } from "../../../src/agent/presets/presets.ts";
 
 const claude = PRESETS.claude.authEnv;
 const held = buildGatewayConfig({ ANTHROPIC_API_KEY: "sk-ant-a-1", OPENAI_API_KEY: "sk-o-1" }, {

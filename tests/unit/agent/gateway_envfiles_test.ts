@@ -8,7 +8,7 @@ import { setOrigin } from "../../../src/config/origin.ts";
 import { localGatewayVars } from "../../../src/agent/gateway/commands.ts";
 import { lockEnv } from "../../_env_lock.ts";
 import { git } from "../../_git.ts";
-import { ownEnvSources } from "../../../src/agent/checkrun.ts";
+import { ownEnvSources } from "../../../src/agent/credentials/checkrun.ts";
 
 const origin = (source: "global" | "repo", gitRoot: string) => ({
   sources: { "env.dotenvFiles": source },

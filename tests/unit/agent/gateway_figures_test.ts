@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { figuresBySession, gatewayLine, withBudget } from "../../../src/agent/gateway/figures.ts";
 import type { LogEvent } from "../../../src/agent/gateway/usage.ts";
-import { gatewayTotal, renderComparison, type ReplicaRow } from "../../../src/agent/compare.ts";
+import { gatewayTotal, renderComparison, type ReplicaRow } from "../../../src/agent/group/compare.ts";
 import { type GatewayFigures, usageText } from "../../../src/session/spec/gateway.ts";
 import { renderSessions, sessionObject } from "../../../src/session/state/list.ts";
 import type { SessionView } from "../../../src/session/state/status.ts";

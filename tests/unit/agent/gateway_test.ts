@@ -14,7 +14,7 @@ import {
 import { buildGatewayConfig, keyRows, upstreamOf } from "../../../src/agent/gateway/config.ts";
 import { allowedHosts, gatewayEnv, sessionClaims } from "../../../src/agent/gateway/claims.ts";
 import { lastDenied, logRows, usageRows } from "../../../src/agent/gateway/usage.ts";
-import { mintToken, newSigningKey, verifyToken } from "../../../src/agent/gatewaytoken.ts";
+import { mintToken, newSigningKey, verifyToken } from "../../../src/agent/gateway/gatewaytoken.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 import { buildNetworkPolicy } from "../../../src/session/spec/manifests.ts";
 import { resolveSpec } from "../../../src/session/spec/spec.ts";

@@ -1,6 +1,11 @@
-// Session tokens of kodama's gateway (src/agent/gatewaytoken.ts): minted by kodama, verified by the gateway.
+// Session tokens of kodama's gateway (src/agent/gateway/gatewaytoken.ts): minted by kodama, verified by the gateway.
 import { assert, assertEquals } from "@kodama/test-assert";
-import { adminToken, mintToken, newSigningKey, verifyToken } from "../../../src/agent/gatewaytoken.ts";
+import {
+  adminToken,
+  mintToken,
+  newSigningKey,
+  verifyToken,
+} from "../../../src/agent/gateway/gatewaytoken.ts";
 
 const claims = {
   s: "s1",

@@ -2,10 +2,10 @@
 // stand-in of tests/agents/_standin.ts (tests/fixtures/agents/gemini-*.jsonl: its stderr, then its stdout,
 // as a run's log holds them), into the same RunTruth and `agent logs` lines as Claude's and Codex's.
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
-import { parseStream } from "../../../src/agent/stream.ts";
-import { outcomeWord, parseTruth, truthOfLog } from "../../../src/agent/truth.ts";
-import { createRenderer, renderLog } from "../../../src/agent/render.ts";
-import { ENVLOAD_ARGV, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+import { parseStream } from "../../../src/agent/outcome/stream.ts";
+import { outcomeWord, parseTruth, truthOfLog } from "../../../src/agent/outcome/truth.ts";
+import { createRenderer, renderLog } from "../../../src/agent/outcome/render.ts";
+import { ENVLOAD_ARGV, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets/presets.ts";
 
 const GEMINI_WRAP = PRESETS.gemini.wrap!;
 import { configSchema } from "../../../src/config/schema.ts";

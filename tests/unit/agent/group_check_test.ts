@@ -8,7 +8,7 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "@koda
 import { join } from "node:path";
 import { configSchema } from "../../../src/config/schema.ts";
 import { setOrigin } from "../../../src/config/origin.ts";
-import { groupCheck } from "../../../src/agent/preflight.ts";
+import { groupCheck } from "../../../src/agent/credentials/preflight.ts";
 import { KodamaError } from "../../../src/base/errors.ts";
 import { startStandIn } from "../../agents/_standin.ts";
 

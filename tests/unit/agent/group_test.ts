@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "@kodama/test-assert";
 import { join } from "node:path";
-import { parseRuns, START_SCRIPT, startArgv, STATUS_SCRIPT } from "../../../src/agent/agent.ts";
+import { parseRuns, START_SCRIPT, startArgv, STATUS_SCRIPT } from "../../../src/agent/runs/agent.ts";
 import {
   GATHER_SCRIPT,
   gatherArgv,
@@ -9,8 +9,8 @@ import {
   renderComparison,
   type ReplicaRow,
   settled,
-} from "../../../src/agent/compare.ts";
-import { parseVariants, splitWords } from "../../../src/agent/group.ts";
+} from "../../../src/agent/group/compare.ts";
+import { parseVariants, splitWords } from "../../../src/agent/group/group.ts";
 import { buildSession } from "../../../src/session/spec/manifests.ts";
 import { resolveSpec } from "../../../src/session/spec/spec.ts";
 import { configSchema } from "../../../src/config/schema.ts";

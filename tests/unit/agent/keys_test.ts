@@ -1,5 +1,5 @@
 /**
- * agent keys (src/agent/keys.ts, src/base/platform.ts's keychainCommand): the command each OS gets, with the
+ * agent keys (src/agent/credentials/keys.ts, src/base/platform.ts's keychainCommand): the command each OS gets, with the
  * secret on stdin and never in argv; the 0600 file when there is no keychain; wrong keys named.
  */
 import { assert, assertEquals, assertRejects } from "@kodama/test-assert";
@@ -15,7 +15,7 @@ import {
   setKey,
   storedVar,
   wrongKeyProblem,
-} from "../../../src/agent/keys.ts";
+} from "../../../src/agent/credentials/keys.ts";
 
 const SECRET = "sk-ant-api03-SECRETSECRET-7781";
 const item = { service: "kodama", account: "anthropic" };
@@ -151,7 +151,7 @@ Deno.test("keys: no keychain (or a refusing one): a 0600 file under KODAMA_HOME,
 Deno.test("rotate: pod/rotate.sh writes the key (stdin) 0600; pod/envload.sh puts it over the container's env", async () => {
   const home = await Deno.makeTempDir();
   try {
-    const { ENVLOAD_ARGV } = await import("../../../src/agent/presets.ts");
+    const { ENVLOAD_ARGV } = await import("../../../src/agent/presets/presets.ts");
     const ROTATE = await Deno.readTextFile(new URL("../../../src/agent/pod/rotate.sh", import.meta.url));
     const sh = async (args: string[], env: Record<string, string>, stdin = "") => {
       const p = new Deno.Command(args[0], {

@@ -1,11 +1,11 @@
 /**
- * A custom command whose program is a preset's CLI (agent/knowncli.ts, issue 84.3): `start` warns, with the
+ * A custom command whose program is a preset's CLI (agent/presets/knowncli.ts, issue 84.3): `start` warns, with the
  * agent.authEnv to add, when none of that preset's keys is forwarded; another program, or a key listed, is
  * not warned about.
  */
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
-import { knownCliOf, knownCliWarning } from "../../../src/agent/knowncli.ts";
-import { NETWORK_ENV } from "../../../src/agent/presets.ts";
+import { knownCliOf, knownCliWarning } from "../../../src/agent/presets/knowncli.ts";
+import { NETWORK_ENV } from "../../../src/agent/presets/presets.ts";
 
 Deno.test("known cli: each spelling of a preset's CLI is known", () => {
   const cases: [string[], string | undefined][] = [

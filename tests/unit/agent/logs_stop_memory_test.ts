@@ -1,5 +1,5 @@
 /**
- * `agent logs` and `agent stop` in-process (src/agent/agentrun.ts `agentLogs`, `agentStop`) on the in-memory
+ * `agent logs` and `agent stop` in-process (src/agent/runs/agentrun.ts `agentLogs`, `agentStop`) on the in-memory
  * cluster, whose exec runs the real pod programs (pod/logs.sh, pod/stop.sh) against directories that stand for
  * the session's volumes: a run's log as it was written, a followed run's outcome as the exit code and the line
  * on stderr, the errors for a run that is not there, a live run's process group ended and the run marked
@@ -7,7 +7,7 @@
  * agent_real_*_test against the test server.
  */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@kodama/test-assert";
-import { agentLogs, agentStop } from "../../../src/agent/agentrun.ts";
+import { agentLogs, agentStop } from "../../../src/agent/runs/agentrun.ts";
 import { KodamaError } from "../../../src/base/errors.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";
 import { envTest } from "../../_env_lock.ts";

@@ -6,7 +6,7 @@
  * (The real relay: tests/agents/gateway_notify_test.ts.)
  */
 import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
-import { NOTIFY_JS } from "../../../src/agent/agent.ts";
+import { NOTIFY_JS } from "../../../src/agent/runs/agent.ts";
 
 const KEY = "k".repeat(64);
 const line = (o: unknown) => JSON.stringify(o);

@@ -1,10 +1,16 @@
 /**
- * Being told (src/agent/notify.ts, outcome.js's needsInput, platform.ts's desktopNotifyCommand): which
+ * Being told (src/agent/notify/notify.ts, outcome.js's needsInput, platform.ts's desktopNotifyCommand): which
  * event a run's end is, the one-line summary, the terminal's OSC 9/777 + bell with the agent's text made
  * safe, and the desktop notifier's command per OS with the text never where it could be code.
  */
 import { assert, assertEquals } from "@kodama/test-assert";
-import { classify, factsOf, isQuestion, needsInput, type Outcome } from "../../../src/agent/outcome.ts";
+import {
+  classify,
+  factsOf,
+  isQuestion,
+  needsInput,
+  type Outcome,
+} from "../../../src/agent/outcome/outcome.ts";
 import {
   announceRunEnd,
   eventOf,
@@ -12,8 +18,8 @@ import {
   type RunEndNote,
   summaryLine,
   terminalNotification,
-} from "../../../src/agent/notify.ts";
-import { groupNote, type ReplicaRow } from "../../../src/agent/compare.ts";
+} from "../../../src/agent/notify/notify.ts";
+import { groupNote, type ReplicaRow } from "../../../src/agent/group/compare.ts";
 import { desktopNotifyCommand, type NotifyCommand, platformFor } from "../../../src/base/platform.ts";
 
 const ok: Outcome = { class: "succeeded", retryable: false, message: "done" };

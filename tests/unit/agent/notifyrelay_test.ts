@@ -1,14 +1,19 @@
 /**
- * The laptop as the webhook's relay (src/agent/notifyrelay.ts) against a loopback receiver: a session no
+ * The laptop as the webhook's relay (src/agent/notify/notifyrelay.ts) against a loopback receiver: a session no
  * gateway relays for is told from here, signed with the user's key in the documented format, once per run;
  * a gateway's session, a session without a webhook, an event outside its notify.on, a --no-notify run are
  * not. And the session keys (notifykey.ts): one per session, namespace and generation, never the user's.
  */
 import { assert, assertEquals, assertNotEquals } from "@kodama/test-assert";
 import { join } from "node:path";
-import { markSent, relayFromLaptop, sendWebhook } from "../../../src/agent/notifyrelay.ts";
-import { notifyKey, sessionNotify, sessionNotifyKey, signature } from "../../../src/agent/notifykey.ts";
-import type { NotifyEvent, RunEndNote } from "../../../src/agent/notify.ts";
+import { markSent, relayFromLaptop, sendWebhook } from "../../../src/agent/notify/notifyrelay.ts";
+import {
+  notifyKey,
+  sessionNotify,
+  sessionNotifyKey,
+  signature,
+} from "../../../src/agent/notify/notifykey.ts";
+import type { NotifyEvent, RunEndNote } from "../../../src/agent/notify/notify.ts";
 import type { SessionSpec } from "../../../src/session/spec/spec.ts";
 
 function receiver() {

@@ -3,14 +3,14 @@
 // rate limit it gave up on (429, after its own retries) and an API that was not there, into the same
 // RunTruth, `agent logs` lines and outcome classes as the other presets'.
 import { assertEquals } from "@kodama/test-assert";
-import { parseStream } from "../../../src/agent/stream.ts";
-import { outcomeWord, parseTruth, truthOfLog } from "../../../src/agent/truth.ts";
-import { renderLog } from "../../../src/agent/render.ts";
+import { parseStream } from "../../../src/agent/outcome/stream.ts";
+import { outcomeWord, parseTruth, truthOfLog } from "../../../src/agent/outcome/truth.ts";
+import { renderLog } from "../../../src/agent/outcome/render.ts";
 import { classify, factsOf } from "../../../src/agent/pod/outcome.js";
-import { PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+import { PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets/presets.ts";
 
 const OPENCODE_WRAP = PRESETS.opencode.wrap!;
-import { settingsArgs, settingsEnv } from "../../../src/agent/settings.ts";
+import { settingsArgs, settingsEnv } from "../../../src/agent/presets/settings.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 
 const fixture = (name: string) =>

@@ -1,7 +1,7 @@
 // The outcome classifier (src/agent/pod/outcome.js) on the errors of kodama's gateway (src/agent/pod/gateway.js),
 // which come in the provider's own error shape: a budget (400), an unreachable upstream (502), a denied host.
 import { assertEquals, assertStringIncludes } from "@kodama/test-assert";
-import { causeOf, classify, factsOf } from "../../../src/agent/outcome.ts";
+import { causeOf, classify, factsOf } from "../../../src/agent/outcome/outcome.ts";
 
 const INIT = `{"type":"system","subtype":"init","model":"claude-sonnet-4-5","session_id":"s"}`;
 const result = (status: number, message: string) =>

@@ -3,7 +3,7 @@
 // terminal_reason, system/api_retry, rate_limit_event, system/model_fallback), Codex's --json
 // (turn.failed, error items), the Gemini CLI's stream-json (result.error, exit codes 41/42/53).
 import { assert, assertEquals } from "@kodama/test-assert";
-import { classify, factsOf, outcomeText, waitingText } from "../../../src/agent/outcome.ts";
+import { classify, factsOf, outcomeText, waitingText } from "../../../src/agent/outcome/outcome.ts";
 
 const fixture = (n: string) =>
   Deno.readTextFileSync(new URL(`../../fixtures/agents/${n}.jsonl`, import.meta.url));
@@ -191,7 +191,7 @@ Deno.test("outcome: kodama's own end and state: stalled, budget, stopped, interr
 });
 
 Deno.test("a failed run's note leaves out the words its outcome already says", async () => {
-  const { beyond, runNotes } = await import("../../../src/agent/runtruth.ts");
+  const { beyond, runNotes } = await import("../../../src/agent/outcome/runtruth.ts");
   assertEquals(
     beyond("invalid API key (HTTP 401 authentication_failed)", "failed: invalid API key"),
     "HTTP 401 authentication_failed",
@@ -222,7 +222,7 @@ Deno.test("a failed run's note leaves out the words its outcome already says", a
 });
 
 Deno.test("outcome and stream: one rule names the agent of every real CLI's log (pod/outcome.js's agentOfLine)", async () => {
-  const { parseStream } = await import("../../../src/agent/stream.ts");
+  const { parseStream } = await import("../../../src/agent/outcome/stream.ts");
   const dir = new URL("../../fixtures/agents/", import.meta.url);
   let n = 0;
   for await (const e of Deno.readDir(dir)) {

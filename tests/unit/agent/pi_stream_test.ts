@@ -2,14 +2,20 @@
 // tests/agents/_standin.ts (tests/fixtures/agents/pi-*.jsonl), into the same RunTruth, outcome classes and
 // `agent logs` lines as the other presets'. pi exits 0 when the API refused it: its events say the failure.
 import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
-import { parseStream } from "../../../src/agent/stream.ts";
-import { truthOfLog } from "../../../src/agent/truth.ts";
-import { renderLog } from "../../../src/agent/render.ts";
-import { classify, factsOf } from "../../../src/agent/outcome.ts";
-import { ENVLOAD_ARGV, parseAgentSpec, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+import { parseStream } from "../../../src/agent/outcome/stream.ts";
+import { truthOfLog } from "../../../src/agent/outcome/truth.ts";
+import { renderLog } from "../../../src/agent/outcome/render.ts";
+import { classify, factsOf } from "../../../src/agent/outcome/outcome.ts";
+import {
+  ENVLOAD_ARGV,
+  parseAgentSpec,
+  PRESETS,
+  resolveAgent,
+  runArgv,
+} from "../../../src/agent/presets/presets.ts";
 
 const PI_WRAP = PRESETS.pi.wrap!;
-import { checkPlan } from "../../../src/agent/check.ts";
+import { checkPlan } from "../../../src/agent/credentials/check.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 
 const fixture = (name: string) =>

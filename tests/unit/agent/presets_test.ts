@@ -19,9 +19,9 @@ import {
   runArgv,
   sessionAgentOf,
   templateChoice,
-} from "../../../src/agent/presets.ts";
-import { agentFor } from "../../../src/agent/launch.ts";
-import { parseVariants } from "../../../src/agent/group.ts";
+} from "../../../src/agent/presets/presets.ts";
+import { agentFor } from "../../../src/agent/runs/launch.ts";
+import { parseVariants } from "../../../src/agent/group/group.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 import { loadConfig, originOf } from "../../../src/config/load.ts";
 import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
@@ -347,7 +347,7 @@ Deno.test("presets: their names are listed once (src/config/agentnames.ts); ever
 Deno.test("presets: one adapter folder per preset owns its tables and its pod programs", async () => {
   const { ADAPTERS } = await import("../../../src/agent/adapters/index.ts");
   const { PRESET_NAMES } = await import("../../../src/config/agentnames.ts");
-  const { DEFAULT_MODEL, checkPlan } = await import("../../../src/agent/check.ts");
+  const { DEFAULT_MODEL, checkPlan } = await import("../../../src/agent/credentials/check.ts");
   const root = new URL("../../../src/agent/adapters/", import.meta.url);
   const exists = (p: string) => Deno.stat(new URL(p, root)).then(() => true, () => false);
   assertEquals(Object.keys(ADAPTERS).sort(), [...PRESET_NAMES].sort());

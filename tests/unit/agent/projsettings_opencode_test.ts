@@ -10,9 +10,9 @@
 import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
 import { dirname, join } from "node:path";
 import { configSchema } from "../../../src/config/schema.ts";
-import { resolveAgent, runArgv } from "../../../src/agent/presets.ts";
-import { startArgv, STEERED_EXIT } from "../../../src/agent/agent.ts";
-import { projectConfigLine, resumeOf } from "../../../src/agent/agentrun.ts";
+import { resolveAgent, runArgv } from "../../../src/agent/presets/presets.ts";
+import { startArgv, STEERED_EXIT } from "../../../src/agent/runs/agent.ts";
+import { projectConfigLine, resumeOf } from "../../../src/agent/runs/agentrun.ts";
 import { STEERING_PATTERN } from "../../../src/config/steering.ts";
 import PROJCHECK_JS from "../../../src/agent/pod/projcheck.js" with { type: "text" };
 import { type StandIn, startStandIn } from "../../agents/_standin.ts";

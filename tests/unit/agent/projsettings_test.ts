@@ -8,11 +8,11 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { dirname, join } from "node:path";
 import { configSchema } from "../../../src/config/schema.ts";
-import { resolveAgent } from "../../../src/agent/presets.ts";
-import { presetTable, startArgv, STEERED_EXIT } from "../../../src/agent/agent.ts";
-import { projectConfigLine, resumeOf } from "../../../src/agent/agentrun.ts";
+import { resolveAgent } from "../../../src/agent/presets/presets.ts";
+import { presetTable, startArgv, STEERED_EXIT } from "../../../src/agent/runs/agent.ts";
+import { projectConfigLine, resumeOf } from "../../../src/agent/runs/agentrun.ts";
 import { STEERING_PATTERN } from "../../../src/config/steering.ts";
-import { PRESETS } from "../../../src/agent/presets.ts";
+import { PRESETS } from "../../../src/agent/presets/presets.ts";
 import PROJCHECK_JS from "../../../src/agent/pod/projcheck.js" with { type: "text" };
 import { type StandIn, startStandIn } from "../../agents/_standin.ts";
 import { CLAUDE, GEMINI, missing, QWEN } from "../../agents/_clis.ts";
@@ -62,7 +62,7 @@ async function start(
   o: { cont?: boolean; gateway?: boolean } = {},
 ) {
   const agent = resolveAgent([{ preset }], cfg);
-  const { runArgv } = await import("../../../src/agent/presets.ts");
+  const { runArgv } = await import("../../../src/agent/presets/presets.ts");
   const { argv, continues } = runArgv(agent, o.cont === true);
   const prompt = new TextEncoder().encode("say hello");
   const out = await runStart(
@@ -423,7 +423,7 @@ Deno.test("projcheck: a file the agent writes during a run stops the runner's ne
   ].join("\n");
   const argv = ["sh", "-c", agent, "agent"];
   const resume = { argv: [...argv, "--continue"], modelAt: argv.length + 1, switchModels: false };
-  const { RUNNER_JS, RUNNER_SCRIPT, NOTIFY_JS } = await import("../../../src/agent/agent.ts");
+  const { RUNNER_JS, RUNNER_SCRIPT, NOTIFY_JS } = await import("../../../src/agent/runs/agent.ts");
   try {
     const out = await new Deno.Command("sh", {
       args: ["-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, NOTIFY_JS, ...argv],
@@ -457,7 +457,7 @@ Deno.test("projcheck: a file the agent writes during a run stops the runner's ne
 });
 
 Deno.test("projcheck: a refused run's outcome is the refusal's line, not a bare exit code", async () => {
-  const { classify, factsOf } = await import("../../../src/agent/outcome.ts");
+  const { classify, factsOf } = await import("../../../src/agent/outcome/outcome.ts");
   const line =
     "refused: .env sets GOOGLE_GEMINI_BASE_URL: only you choose where your key goes (remove it, or run through a gateway: kodama gateway ensure)";
   assertEquals(classify(factsOf(`kodama: ${line}\n`), { state: "failed", exitCode: STEERED_EXIT }), {

@@ -1,16 +1,26 @@
 /**
- * The one provider table (src/agent/providers.ts) and what is built from it or must agree with it: the
+ * The one provider table (src/agent/credentials/providers.ts) and what is built from it or must agree with it: the
  * gateway's own program (pod/gateway.js: routes, default upstreams, error shapes, rate-limit headers, the
  * headers a token comes in), its meter's prices, the adapters' providers and `agent check`'s requests, the
  * keys `agent keys` stores, and the session env a gateway gives.
  */
 import { assert, assertEquals } from "@kodama/test-assert";
 import { createRequire } from "node:module";
-import { defaultBase, PROVIDER_NAMES, providerOfKeyVar, PROVIDERS } from "../../../src/agent/providers.ts";
+import {
+  defaultBase,
+  PROVIDER_NAMES,
+  providerOfKeyVar,
+  PROVIDERS,
+} from "../../../src/agent/credentials/providers.ts";
 import { ADAPTERS } from "../../../src/agent/adapters/index.ts";
 import { PRESET_NAMES } from "../../../src/config/agentnames.ts";
-import { checkPlan, isRateHeader } from "../../../src/agent/check.ts";
-import { PROVIDER_VAR, providerOfKey, VAR_PROVIDER, wrongKeyProblem } from "../../../src/agent/keys.ts";
+import { checkPlan, isRateHeader } from "../../../src/agent/credentials/check.ts";
+import {
+  PROVIDER_VAR,
+  providerOfKey,
+  VAR_PROVIDER,
+  wrongKeyProblem,
+} from "../../../src/agent/credentials/keys.ts";
 import { buildGatewayConfig, KEY_VARS, upstreamOf } from "../../../src/agent/gateway/config.ts";
 import { gatewayEnv, PROVIDER_VARS } from "../../../src/agent/gateway/claims.ts";
 

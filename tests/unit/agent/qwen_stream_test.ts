@@ -4,14 +4,14 @@
 // holds them): the same RunTruth, `agent logs` lines and outcome classes as the other presets'. Its model
 // API errors are the model's text (`[API Error: 401 …]`) and the result's `error.message`.
 import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
-import { parseStream } from "../../../src/agent/stream.ts";
-import { parseTruth, truthOfLog } from "../../../src/agent/truth.ts";
-import { renderLog } from "../../../src/agent/render.ts";
+import { parseStream } from "../../../src/agent/outcome/stream.ts";
+import { parseTruth, truthOfLog } from "../../../src/agent/outcome/truth.ts";
+import { renderLog } from "../../../src/agent/outcome/render.ts";
 import { classify, factsOf, outcomeText } from "../../../src/agent/pod/outcome.js";
-import { ENVLOAD_ARGV, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+import { ENVLOAD_ARGV, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets/presets.ts";
 
 const QWEN_WRAP = PRESETS.qwen.wrap!;
-import { checkPlan, sseFacts } from "../../../src/agent/check.ts";
+import { checkPlan, sseFacts } from "../../../src/agent/credentials/check.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 
 const fixture = (name: string) =>

@@ -4,7 +4,13 @@
 // the next pod's keepalive.sh runs the hook (pod/resume.sh), whose runner continues the same conversation.
 // A stop (`kodama stop`'s mark) is never resumed; agent.resumeLimit ends the run interrupted.
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
-import { parseRuns, parseRunState, type Resume, startArgv, STATUS_SCRIPT } from "../../../src/agent/agent.ts";
+import {
+  parseRuns,
+  parseRunState,
+  type Resume,
+  startArgv,
+  STATUS_SCRIPT,
+} from "../../../src/agent/runs/agent.ts";
 import KEEPALIVE from "../../../src/session/pod/keepalive.sh" with { type: "text" };
 import { runExit, runStart } from "./_start.ts";
 
@@ -297,7 +303,7 @@ Deno.test("resume: an old pod still holding the run (its lock beats) is waited f
 });
 
 Deno.test("resume: a custom command with continue arguments is resumed only (never continued after transient trouble)", async () => {
-  const { resumeOf } = await import("../../../src/agent/agentrun.ts");
+  const { resumeOf } = await import("../../../src/agent/runs/agentrun.ts");
   const custom = { preset: "custom", command: ["my-agent", "--yes"], continueArgs: ["--continue"] };
   assertEquals(resumeOf(custom, 2), {
     argv: ["my-agent", "--yes", "--continue"],

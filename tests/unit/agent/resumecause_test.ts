@@ -2,9 +2,9 @@
 // and how a table says it.
 import { assertEquals } from "@kodama/test-assert";
 import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
-import type { RunResume } from "../../../src/agent/agent.ts";
-import { refineResumes, resumeCause, resumedText, withResumes } from "../../../src/agent/resumecause.ts";
-import { runOutcome } from "../../../src/agent/runtruth.ts";
+import type { RunResume } from "../../../src/agent/runs/agent.ts";
+import { refineResumes, resumeCause, resumedText, withResumes } from "../../../src/agent/runs/resumecause.ts";
+import { runOutcome } from "../../../src/agent/outcome/runtruth.ts";
 
 const OLD = "0b1c-old", NEW = "9f2e-new";
 const r = (cause: RunResume["cause"], pod = OLD): RunResume => ({

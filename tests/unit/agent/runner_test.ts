@@ -3,9 +3,9 @@
 // continued with the continue arguments; a permanent one is not; a budget ends the run; an announced wait
 // is not a stall; the state file says the wait while it happens.
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
-import { renderLog } from "../../../src/agent/render.ts";
-import { NOTIFY_JS, parseRunState, RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/agent.ts";
-import { classify, factsOf } from "../../../src/agent/outcome.ts";
+import { renderLog } from "../../../src/agent/outcome/render.ts";
+import { NOTIFY_JS, parseRunState, RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/runs/agent.ts";
+import { classify, factsOf } from "../../../src/agent/outcome/outcome.ts";
 import { shellQuote } from "../../../src/base/text/escape.ts";
 
 const result = (o: Record<string, unknown>) =>
@@ -286,7 +286,7 @@ Deno.test("runner: after an overload, a preset without its own fallback moves to
   assertStringIncludes(r.log, `"type":"kodama","event":"model","model":"gpt-b","reason":"overloaded"`);
   assert(r.state.models?.includes("gpt-b"), JSON.stringify(r.state));
   // logs -f says it
-  const { renderLog } = await import("../../../src/agent/render.ts");
+  const { renderLog } = await import("../../../src/agent/outcome/render.ts");
   assertStringIncludes(renderLog(r.log), ".. switched to gpt-b (overloaded)");
 });
 

@@ -11,9 +11,9 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@kodama/test-assert";
 import { join } from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
-import { sayAnswer, sayToSession } from "../../../src/agent/say.ts";
-import { podRunId, PROLOGUE } from "../../../src/agent/agent.ts";
-import { renderRuns } from "../../../src/agent/agentrun.ts";
+import { sayAnswer, sayToSession } from "../../../src/agent/runs/say.ts";
+import { podRunId, PROLOGUE } from "../../../src/agent/runs/agent.ts";
+import { renderRuns } from "../../../src/agent/runs/agentrun.ts";
 import type { Kube } from "../../../src/kube/client.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 import { ExitCode, KodamaError } from "../../../src/base/errors.ts";

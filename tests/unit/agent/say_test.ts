@@ -6,9 +6,9 @@ import {
   sayAnswer,
   waitExitCode,
   type WaitResult,
-} from "../../../src/agent/say.ts";
-import { runNotes } from "../../../src/agent/runtruth.ts";
-import { parseRunState } from "../../../src/agent/agent.ts";
+} from "../../../src/agent/runs/say.ts";
+import { runNotes } from "../../../src/agent/outcome/runtruth.ts";
+import { parseRunState } from "../../../src/agent/runs/agent.ts";
 import { KodamaError } from "../../../src/base/errors.ts";
 
 Deno.test("agent say: a message is text, not empty, at most 64 KiB of UTF-8, no NUL", () => {

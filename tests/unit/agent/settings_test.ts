@@ -1,4 +1,4 @@
-/** Agent settings (src/agent/settings.ts): flags, config and template layers, the runner's env, the CLIs' flags. */
+/** Agent settings (src/agent/presets/settings.ts): flags, config and template layers, the runner's env, the CLIs' flags. */
 import { assert, assertEquals, assertThrows } from "@kodama/test-assert";
 import { ExitCode, type KodamaError } from "../../../src/base/errors.ts";
 import { configSchema } from "../../../src/config/schema.ts";
@@ -9,8 +9,8 @@ import {
   settingsArgs,
   settingsEnv,
   withSettings,
-} from "../../../src/agent/settings.ts";
-import { agentChoiceOf, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets.ts";
+} from "../../../src/agent/presets/settings.ts";
+import { agentChoiceOf, PRESETS, resolveAgent, runArgv } from "../../../src/agent/presets/presets.ts";
 import { PRESET_NAMES, type PresetName } from "../../../src/config/agentnames.ts";
 
 const usage = (f: () => unknown, words: string) => {

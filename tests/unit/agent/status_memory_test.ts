@@ -1,5 +1,5 @@
 /**
- * `agent status` in-process (src/agent/agentrun.ts `agentStatus`): a session's pod and claims as `start`
+ * `agent status` in-process (src/agent/runs/agentrun.ts `agentStatus`): a session's pod and claims as `start`
  * makes them (buildSession), on the in-memory cluster, whose exec runs the real pod programs
  * (pod/status.sh, pod/runs.sh, pod/truth.sh) against directories that stand for the session's volumes
  * (tests/cluster/memexec.ts). A run's state is what its files say, as the runner leaves them: the states
@@ -10,7 +10,7 @@
  */
 import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@kodama/test-assert";
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
-import { agentStatus } from "../../../src/agent/agentrun.ts";
+import { agentStatus } from "../../../src/agent/runs/agentrun.ts";
 import { namesOf } from "../../../src/session/spec/spec.ts";
 import { ANNOTATION_AGENT_OUTCOME } from "../../../src/session/state/status.ts";
 import { KodamaError } from "../../../src/base/errors.ts";

@@ -1,7 +1,7 @@
-/** `compare --wait --stop-others-when-passed` (src/agent/stopothers.ts): which replica passed, which to stop. */
+/** `compare --wait --stop-others-when-passed` (src/agent/group/stopothers.ts): which replica passed, which to stop. */
 import { assertEquals } from "@kodama/test-assert";
-import { passedReplica, stillGoing } from "../../../src/agent/stopothers.ts";
-import type { ReplicaRow } from "../../../src/agent/compare.ts";
+import { passedReplica, stillGoing } from "../../../src/agent/group/stopothers.ts";
+import type { ReplicaRow } from "../../../src/agent/group/compare.ts";
 
 const row = (n: number, agent: string, check?: string, status = "Running"): ReplicaRow => ({
   name: `fix-${n}`,

@@ -1,9 +1,15 @@
 // The parsers, the run summary and the log renderer on REAL output of the real CLIs (Claude Code 2.1.332,
 // Codex 0.169.0) captured against tests/agents/_standin.ts: tests/fixtures/agents/*.jsonl.
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
-import { createParser, parseStream, unwrapShell } from "../../../src/agent/stream.ts";
-import { formatTokens, outcomeWord, parseTruth, truthNotes, truthOfLog } from "../../../src/agent/truth.ts";
-import { createRenderer, renderLog } from "../../../src/agent/render.ts";
+import { createParser, parseStream, unwrapShell } from "../../../src/agent/outcome/stream.ts";
+import {
+  formatTokens,
+  outcomeWord,
+  parseTruth,
+  truthNotes,
+  truthOfLog,
+} from "../../../src/agent/outcome/truth.ts";
+import { createRenderer, renderLog } from "../../../src/agent/outcome/render.ts";
 
 const fixture = (name: string) =>
   Deno.readTextFileSync(new URL(`../../fixtures/agents/${name}.jsonl`, import.meta.url));
@@ -136,7 +142,7 @@ Deno.test("unwrapShell: Codex's login-shell wrapping is taken off", () => {
 });
 
 Deno.test("compare: per replica the agent, its turns, tool calls, denied uses, tokens; --wait fails on a failed check", async () => {
-  const { renderComparison, failedReplicas } = await import("../../../src/agent/compare.ts");
+  const { renderComparison, failedReplicas } = await import("../../../src/agent/group/compare.ts");
   const claude = truthOfLog(fixture("claude-commit"), { commits: 1, filesChanged: 1 });
   const denied = truthOfLog(fixture("claude-denied"), { commits: 0, filesChanged: 0 });
   const codex = truthOfLog(fixture("codex-commit"), { commits: 1, filesChanged: 1 });

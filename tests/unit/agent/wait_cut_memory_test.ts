@@ -6,7 +6,7 @@
  */
 import { assertEquals } from "@kodama/test-assert";
 import type { V1Pod } from "@kubernetes/client-node";
-import { agentWait } from "../../../src/agent/say.ts";
+import { agentWait } from "../../../src/agent/runs/say.ts";
 import type { ExecStreams } from "../../../src/kube/exec.ts";
 import { CONTAINER } from "../../../src/session/spec/spec.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";

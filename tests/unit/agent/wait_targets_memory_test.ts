@@ -4,7 +4,7 @@
  * replicas only. In-process, on the in-memory cluster.
  */
 import { assertEquals } from "@kodama/test-assert";
-import { targets } from "../../../src/agent/say.ts";
+import { targets } from "../../../src/agent/runs/say.ts";
 import { MemCluster } from "../../cluster/memcluster.ts";
 import { deletedAndStarting, session } from "../../_session_memory.ts";
 

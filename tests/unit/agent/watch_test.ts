@@ -1,8 +1,8 @@
-// The runner's watchdog (src/agent/watch.ts), run for real with sh: an agent that prints nothing is ended as
+// The runner's watchdog (src/agent/runs/watch.ts), run for real with sh: an agent that prints nothing is ended as
 // stalled, one that only retries its model API as unreachable; one that works is left alone; git facts.
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
-import { NOTIFY_JS, RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/agent.ts";
-import { runFacts } from "../../../src/agent/truth.ts";
+import { NOTIFY_JS, RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/runs/agent.ts";
+import { runFacts } from "../../../src/agent/outcome/truth.ts";
 
 async function runAgent(
   agent: string,

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "@kodama/test-assert";
 import { holdSteering, isSteering, STEERING, steeringNote } from "../../../src/config/steering.ts";
-import { NETWORK_ENV, PRESETS } from "../../../src/agent/presets.ts";
+import { NETWORK_ENV, PRESETS } from "../../../src/agent/presets/presets.ts";
 import { BASE_URL_VARS, KEY_VARS } from "../../../src/agent/gateway/config.ts";
 import { PROVIDER_VARS } from "../../../src/agent/gateway/claims.ts";
 import { CHATGPT_URL_VAR, REFRESH_URL_VAR } from "../../../src/agent/gateway/chatgpt.ts";

@@ -7,7 +7,7 @@ import { assert, assertEquals, assertMatch, assertRejects } from "@kodama/test-a
 import { join } from "node:path";
 import { certificatesOf } from "../../../src/session/spec/cabundle.ts";
 import { planSession } from "../../../src/session/lifecycle/start.ts";
-import { agentFor } from "../../../src/agent/launch.ts";
+import { agentFor } from "../../../src/agent/runs/launch.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 import { Door } from "../../../src/config/doors.ts";
 import { memorySink } from "../../../src/base/sink.ts";

@@ -14,8 +14,8 @@ import {
   sayForwarded,
   type StartOptions,
 } from "../../../src/session/lifecycle/start.ts";
-import { agentFor, startWithAgent } from "../../../src/agent/launch.ts";
-import { startGroup } from "../../../src/agent/group.ts";
+import { agentFor, startWithAgent } from "../../../src/agent/runs/launch.ts";
+import { startGroup } from "../../../src/agent/group/group.ts";
 import { viaGateway } from "../../../src/agent/gateway/session.ts";
 import { buildGatewayConfig } from "../../../src/agent/gateway/config.ts";
 import { loadConfig } from "../../../src/config/load.ts";

@@ -2,7 +2,7 @@
  * Claude Code's adapter: everything kodama knows about that CLI (src/agent/adapters/types.ts).
  */
 import { type Adapter, ANTHROPIC_KEY } from "../types.ts";
-import { keyWay } from "../../providers.ts";
+import { keyWay } from "../../credentials/providers.ts";
 
 export const claude: Adapter<"claude"> = {
   preset: {

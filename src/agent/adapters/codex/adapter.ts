@@ -2,7 +2,7 @@
  * Codex's adapter: everything kodama knows about that CLI (src/agent/adapters/types.ts).
  */
 import { type Adapter, OPENAI_KEY } from "../types.ts";
-import { keyWay } from "../../providers.ts";
+import { keyWay } from "../../credentials/providers.ts";
 import WRAP_SH from "./pod/wrap.sh" with { type: "text" };
 
 /** codex (./pod/wrap.sh): a model provider of kodama's at OPENAI_BASE_URL, or the gateway's ChatGPT login. */

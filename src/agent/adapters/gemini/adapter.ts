@@ -2,7 +2,7 @@
  * The Gemini CLI's adapter: everything kodama knows about that CLI (src/agent/adapters/types.ts).
  */
 import type { Adapter } from "../types.ts";
-import { PROVIDERS } from "../../providers.ts";
+import { PROVIDERS } from "../../credentials/providers.ts";
 import WRAP_SH from "./pod/wrap.sh" with { type: "text" };
 
 /**

@@ -7,8 +7,8 @@
 import { assert, assertEquals } from "@kodama/test-assert";
 import { terminalJson, terminalText } from "../../../../src/base/text/escape.ts";
 import { safeLine, stripControl } from "../../../../src/ui/color.ts";
-import { renderLog } from "../../../../src/agent/render.ts";
-import { logSink } from "../../../../src/agent/render.ts";
+import { renderLog } from "../../../../src/agent/outcome/render.ts";
+import { logSink } from "../../../../src/agent/outcome/render.ts";
 import { formatItems } from "../../../../src/session/sync/pull.ts";
 
 const FORMAT = [
