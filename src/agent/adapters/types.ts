@@ -6,6 +6,7 @@
  */
 import type { PresetName } from "../../config/agentnames.ts";
 import { type KeyWay, keyWay, type Provider } from "../credentials/providers.ts";
+import type { AgentEvent, J } from "../outcome/events.ts";
 
 export type { KeyWay, Provider } from "../credentials/providers.ts";
 
@@ -98,4 +99,7 @@ export interface Adapter<P extends PresetName = PresetName> {
   chatgptLogin?: true;
   /** what its headless run is called in `agent say`'s words (a message waits for the turn after it) */
   headless: string;
+  /** reading its output (./NAME/stream.ts): a parser of its JSON lines (one per run: it may keep state), and
+   * what of its stderr is a fact (a retry, a refusal) */
+  stream: { parser: () => (j: J) => AgentEvent[]; stderr?: (line: string) => AgentEvent | undefined };
 }

@@ -1,6 +1,7 @@
 /**
  * Claude Code's adapter: everything kodama knows about that CLI (src/agent/adapters/types.ts).
  */
+import { claudeStream } from "./stream.ts";
 import { type Adapter, ANTHROPIC_KEY } from "../types.ts";
 import { keyWay } from "../../credentials/providers.ts";
 
@@ -54,4 +55,5 @@ export const claude: Adapter<"claude"> = {
   model: { flag: "--model" },
   interactive: ["claude", "--continue", "--dangerously-skip-permissions"],
   headless: "claude -p",
+  stream: { parser: claudeStream },
 };

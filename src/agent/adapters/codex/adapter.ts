@@ -1,6 +1,7 @@
 /**
  * Codex's adapter: everything kodama knows about that CLI (src/agent/adapters/types.ts).
  */
+import { codexStderr, codexStream } from "./stream.ts";
 import { type Adapter, OPENAI_KEY } from "../types.ts";
 import { keyWay } from "../../credentials/providers.ts";
 import WRAP_SH from "./pod/wrap.sh" with { type: "text" };
@@ -44,5 +45,6 @@ export const codex: Adapter<"codex"> = {
   model: { flag: "-m", also: "--model" },
   interactive: ["codex", "resume", "--last", "--dangerously-bypass-approvals-and-sandbox"],
   headless: "codex exec",
+  stream: { parser: codexStream, stderr: codexStderr },
   chatgptLogin: true,
 };

@@ -1,6 +1,7 @@
 /**
  * The Gemini CLI's adapter: everything kodama knows about that CLI (src/agent/adapters/types.ts).
  */
+import { geminiStderr, geminiStream } from "./stream.ts";
 import type { Adapter } from "../types.ts";
 import { PROVIDERS } from "../../credentials/providers.ts";
 import WRAP_SH from "./pod/wrap.sh" with { type: "text" };
@@ -47,4 +48,5 @@ export const gemini: Adapter<"gemini"> = {
   model: { flag: "-m", also: "--model" },
   interactive: ["gemini", "--resume", "latest", "--yolo", "--skip-trust"],
   headless: "gemini -p",
+  stream: { parser: geminiStream, stderr: geminiStderr },
 };

@@ -1,6 +1,7 @@
 /**
  * OpenCode's adapter: everything kodama knows about that CLI (src/agent/adapters/types.ts).
  */
+import { opencodeStream } from "./stream.ts";
 import { type Adapter, ANTHROPIC_KEY } from "../types.ts";
 import WRAP_SH from "./pod/wrap.sh" with { type: "text" };
 
@@ -55,4 +56,5 @@ export const opencode: Adapter<"opencode"> = {
   model: { flag: "-m", also: "--model", name: opencodeModel },
   interactive: ["opencode", "--continue"],
   headless: "opencode run",
+  stream: { parser: opencodeStream },
 };

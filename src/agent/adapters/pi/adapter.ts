@@ -1,6 +1,7 @@
 /**
  * pi's adapter: everything kodama knows about that CLI (src/agent/adapters/types.ts).
  */
+import { piStream } from "./stream.ts";
 import { type Adapter, ANTHROPIC_KEY } from "../types.ts";
 import WRAP_SH from "./pod/wrap.sh" with { type: "text" };
 
@@ -35,4 +36,5 @@ export const pi: Adapter<"pi"> = {
   model: { flag: "--model" },
   interactive: ["pi", "--continue", "--provider", "anthropic"],
   headless: "pi -p",
+  stream: { parser: piStream },
 };

@@ -1,6 +1,7 @@
 /**
  * Qwen Code's adapter: everything kodama knows about that CLI (src/agent/adapters/types.ts).
  */
+import { qwenStream } from "./stream.ts";
 import { type Adapter, OPENAI_KEY } from "../types.ts";
 import WRAP_SH from "./pod/wrap.sh" with { type: "text" };
 
@@ -47,4 +48,5 @@ export const qwen: Adapter<"qwen"> = {
   model: { flag: "-m", also: "--model" },
   interactive: ["qwen", "--continue", "--yolo", "--auth-type", "openai"],
   headless: "qwen -p",
+  stream: { parser: qwenStream },
 };
