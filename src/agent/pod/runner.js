@@ -188,6 +188,42 @@ async function takeLock() {
   setInterval(beat, 5000).unref();
 }
 let cutting = false;
+// A resuming runner holds nothing of the run until the run's lock is its own: the cut it resumes from, the
+// resumes so far and the budgets' facts are the run's, read only then.
+let holding = !RESUMING;
+/**
+ * This pod ended while its runner waited for the run's lock: it overwrites nothing (the cut record and the
+ * resumes so far stay the run's, with what was spent), and its end is noted in RUN/waits, where the runner
+ * that takes the run up counts it toward agent.resumeLimit: a run whose pods keep ending ends.
+ */
+function endWaiting() {
+  try {
+    fs.appendFileSync(file("waits"), JSON.stringify({ pod: POD, at: new Date().toISOString() }) + "\n");
+    fs.writeSync(
+      log,
+      `kodama: this pod ended while it waited for the run: the session's next pod resumes it\n`,
+    );
+  } catch { /* a full disk: the end is not counted */ }
+  process.exit(143);
+}
+/** The pods that ended while they waited for the run (RUN/waits), as resumes that never took it up. */
+function waitedEnds() {
+  let text = "";
+  try {
+    text = fs.readFileSync(file("waits"), "utf8");
+    fs.rmSync(file("waits"));
+  } catch { /* none */ }
+  const out = [];
+  for (const line of text.split("\n").slice(0, 100)) {
+    try {
+      const w = JSON.parse(line);
+      if (w && typeof w.pod === "string" && w.pod !== POD) {
+        out.push({ cause: "deleted", at: String(w.at), pod: w.pod, resumedAt: "" });
+      }
+    } catch { /* a torn line */ }
+  }
+  return out;
+}
 /** SIGTERM that is not a stop: the pod ends under the run. Recorded durably for the next pod's resume. */
 function recordCut() {
   cutting = true;
@@ -646,6 +682,7 @@ function continuation(o) {
 /** Resume a cut run on this pod: the preset's continue, up to agent.resumeLimit; else its end. */
 async function resumeRun() {
   await takeLock();
+  holding = true;
   if (fs.existsSync(file("exit")) || stopped()) process.exit(0); // the old pod ended it after all
   cut = readJson("cut");
   const before = readJson("state.json");
@@ -666,6 +703,7 @@ async function resumeRun() {
     pod: cut?.pod ?? old,
     resumedAt: new Date().toISOString(),
   });
+  resumes.push(...waitedEnds());
   fs.writeFileSync(file("pod"), POD + "\n");
   try {
     fs.rmSync(file("cut"));
@@ -823,6 +861,7 @@ function signalGroup(child, sig) {
 // the pod's end (keepalive.sh passes the kubelet's SIGTERM on) is a cut, unless it is a stop: `agent stop`
 // (RUN/stopped) or `kodama stop` (its mark names this pod)
 process.on("SIGTERM", () => {
+  if (!holding) return endWaiting();
   if (!cutting && !stopped() && !stopMarked() && !fs.existsSync(file("exit"))) recordCut();
   if (!current) process.exit(143);
   const c = current;

@@ -302,6 +302,48 @@ Deno.test("resume: an old pod still holding the run (its lock beats) is waited f
   }
 });
 
+Deno.test("resume: a pod that ends while it waits for the run overwrites nothing, and its end counts toward the limit", async () => {
+  const w = await world();
+  const [a, b, c] = ["a", "b", "c"].map((x) => `pod-${x}-${crypto.randomUUID()}`);
+  const pa = pod(w, a);
+  await startRun(w, a, 1);
+  await endPod(pa);
+  const cut = await read(`${w.run}/cut`);
+  const lock = () =>
+    Deno.writeTextFile(`${w.run}/lock`, JSON.stringify({ pod: "pod-old", pid: 1, beat: Date.now() }));
+  await lock();
+  const beating = setInterval(lock, 1000);
+  try {
+    // pod b's runner waits for the run, and b ends before it gets it
+    const pb = pod(w, b);
+    await until(
+      "b's runner waiting",
+      async () => ((await read(`${w.run}/log`)) ?? "").includes("still held by pod pod-old: waiting"),
+    );
+    await endPod(pb);
+    await until("b's end noted", () => exists(`${w.run}/waits`));
+    // a's cut (with what the run had spent) is still the one to resume from
+    assertEquals(await read(`${w.run}/cut`), cut);
+    assertStringIncludes((await read(`${w.run}/log`))!, "this pod ended while it waited for the run");
+  } finally {
+    clearInterval(beating);
+  }
+  await Deno.remove(`${w.run}/lock`);
+  // pod c takes the run up: two pod ends under it, over agent.resumeLimit 1
+  const pc = pod(w, c);
+  try {
+    assertEquals(await runExit(w.run, 20_000), "130");
+    const st = parseRunState(await read(`${w.run}/state.json`));
+    assertEquals(st.runnerOutcome?.message, "cut by the pod's end 2 times; agent.resumeLimit is 1");
+    assertEquals(st.resumes?.map((r) => r.pod), [a, b]);
+    assertEquals(await read(`${w.ws}/progress`), "step1");
+    assertEquals(await exists(`${w.run}/waits`), false);
+  } finally {
+    await endPod(pc);
+    await Deno.remove(`${w.home}/..`, { recursive: true });
+  }
+});
+
 Deno.test("resume: a custom command with continue arguments is resumed only (never continued after transient trouble)", async () => {
   const { resumeOf } = await import("../../../src/agent/runs/agentrun.ts");
   const custom = { preset: "custom", command: ["my-agent", "--yes"], continueArgs: ["--continue"] };
