@@ -17,7 +17,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { KubeIdentity, KubeObjects, KubeSessions, KubeStreams } from "../../kube/seam.ts";
 import type { Config } from "../../config/schema.ts";
 import { ExitCode, KodamaError, timeoutError, usageError } from "../../base/errors.ts";
-import { execCapture, listRuns, runningPod, startRun } from "./agentrun.ts";
+import { execCapture, listRuns, runningPod, startRun, withResumeCauses } from "./agentrun.ts";
 import { runningPodOnceBack } from "../../session/access/podexec.ts";
 import { type AgentRun, podRunId, PROLOGUE } from "./agent.ts";
 import { quote } from "../../base/text/escape.ts";
@@ -359,10 +359,12 @@ async function waitOnce(
     throw e;
   });
   if (runs === "cut") return "cut";
-  const run = runs.find((x) => x.id === id);
-  if (!run) throw new KodamaError(`run ${id} of session ${name} is gone`, ExitCode.NOT_FOUND);
+  const found = runs.find((x) => x.id === id);
+  if (!found) throw new KodamaError(`run ${id} of session ${name} is gone`, ExitCode.NOT_FOUND);
   // still running once the pod's wait ended: its pod is ending (a cut), the next one resumes it
-  if (run.state === "running") return "cut";
+  if (found.state === "running") return "cut";
+  // the causes of its resumes as the cluster said them (an eviction, not the pod's guess of a delete)
+  const [run] = await withResumeCauses(kube, namespace, name, [found]);
   const res: WaitResult = {
     session: name,
     run: id,
