@@ -189,24 +189,37 @@ export async function findPods(
   target: TargetFlags,
   list?: PodLister,
 ): Promise<V1Pod[]> {
+  return (await findPodsAt(kube, target, list)).pods;
+}
+
+/**
+ * findPods plus the resourceVersion its read saw (the list's; for one named pod, that pod's, as `kubectl
+ * wait` watches from; none from a PodLister or when nothing was read): a watch started from it misses no
+ * event that came after the read, a DELETED included (a watch without one replays only the pods still there).
+ */
+export async function findPodsAt(
+  kube: KubeObjects & KubePods,
+  target: TargetFlags,
+  list?: PodLister,
+): Promise<{ pods: V1Pod[]; resourceVersion?: string }> {
   validateTarget(target); // fail fast on bad names or a bad regex, before any request
   const t = await resolveTarget(kube, target);
   const namespace = targetNamespace(kube, t);
   if (list) {
     const pods = await list(namespace, { labelSelector: t.selector, fieldSelector: fieldSelectorWith(t) });
-    if (pods) return filterPods(pods, t);
+    if (pods) return { pods: filterPods(pods, t) };
   }
   if (t.pod !== undefined && namespace !== undefined && !t.selector && !t.fieldSelector) {
     // one named pod: GET it, as kubectl does — the `get` right kubectl exec needs (not `list`), and the
     // API server's cheapest read (a list, even narrowed to one name, filters the namespace's pods)
     const pod = await kube.findObject<V1Pod>("pods", namespace, t.pod);
-    return filterPods(pod ? [pod] : [], t);
+    return { pods: filterPods(pod ? [pod] : [], t), resourceVersion: pod?.metadata?.resourceVersion };
   }
-  const pods = await kube.listPods(namespace, {
+  const { items, resourceVersion } = await kube.listPodsAt(namespace, {
     labelSelector: t.selector,
     fieldSelector: fieldSelectorWith(t),
   });
-  return filterPods(pods, t);
+  return { pods: filterPods(items, t), resourceVersion };
 }
 
 /** "namespace prod, name contains api, label app=api" — for messages. */
