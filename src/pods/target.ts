@@ -4,7 +4,7 @@
  * picks the pods (deploy/api, svc/web, session/x), and the Running-only filter.
  */
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
-import { type Resource, type Workload, WORKLOAD_APIS } from "../kube/resources.ts";
+import { type PodQuery, type Resource, type Workload, WORKLOAD_APIS } from "../kube/resources.ts";
 import type { KubeObjects, KubePods } from "../kube/seam.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../base/errors.ts";
 import { suggest } from "../base/text/suggest.ts";
@@ -189,17 +189,26 @@ export async function findPods(
   target: TargetFlags,
   list?: PodLister,
 ): Promise<V1Pod[]> {
-  return (await findPodsAt(kube, target, list)).pods;
+  const read = async (ns: string | undefined, q: PodQuery) => ({ items: await kube.listPods(ns, q) });
+  return (await readPods(kube, target, read, list)).pods;
 }
 
 /**
  * findPods plus the resourceVersion its read saw (the list's; for one named pod, that pod's, as `kubectl
- * wait` watches from; none from a PodLister or when nothing was read): a watch started from it misses no
- * event that came after the read, a DELETED included (a watch without one replays only the pods still there).
+ * wait` watches from): a watch started from it misses no event that came after the read, a DELETED
+ * included (a watch without one replays only the pods still there).
  */
-export async function findPodsAt(
+export function findPodsAt(
   kube: KubeObjects & KubePods,
   target: TargetFlags,
+): Promise<{ pods: V1Pod[]; resourceVersion?: string }> {
+  return readPods(kube, target, (ns, q) => kube.listPodsAt(ns, q));
+}
+
+async function readPods(
+  kube: KubeObjects & KubePods,
+  target: TargetFlags,
+  read: (namespace: string | undefined, q: PodQuery) => Promise<{ items: V1Pod[]; resourceVersion?: string }>,
   list?: PodLister,
 ): Promise<{ pods: V1Pod[]; resourceVersion?: string }> {
   validateTarget(target); // fail fast on bad names or a bad regex, before any request
@@ -215,7 +224,7 @@ export async function findPodsAt(
     const pod = await kube.findObject<V1Pod>("pods", namespace, t.pod);
     return { pods: filterPods(pod ? [pod] : [], t), resourceVersion: pod?.metadata?.resourceVersion };
   }
-  const { items, resourceVersion } = await kube.listPodsAt(namespace, {
+  const { items, resourceVersion } = await read(namespace, {
     labelSelector: t.selector,
     fieldSelector: fieldSelectorWith(t),
   });
