@@ -4,7 +4,7 @@
  * picks the pods (deploy/api, svc/web, session/x), and the Running-only filter.
  */
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
-import { type Resource, type Workload, WORKLOAD_APIS } from "../kube/resources.ts";
+import { type PodQuery, type Resource, type Workload, WORKLOAD_APIS } from "../kube/resources.ts";
 import type { KubeObjects, KubePods } from "../kube/seam.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../base/errors.ts";
 import { suggest } from "../base/text/suggest.ts";
@@ -189,24 +189,46 @@ export async function findPods(
   target: TargetFlags,
   list?: PodLister,
 ): Promise<V1Pod[]> {
+  const read = async (ns: string | undefined, q: PodQuery) => ({ items: await kube.listPods(ns, q) });
+  return (await readPods(kube, target, read, list)).pods;
+}
+
+/**
+ * findPods plus the resourceVersion its read saw (the list's; for one named pod, that pod's, as `kubectl
+ * wait` watches from): a watch started from it misses no event that came after the read, a DELETED
+ * included (a watch without one replays only the pods still there).
+ */
+export function findPodsAt(
+  kube: KubeObjects & KubePods,
+  target: TargetFlags,
+): Promise<{ pods: V1Pod[]; resourceVersion?: string }> {
+  return readPods(kube, target, (ns, q) => kube.listPodsAt(ns, q));
+}
+
+async function readPods(
+  kube: KubeObjects & KubePods,
+  target: TargetFlags,
+  read: (namespace: string | undefined, q: PodQuery) => Promise<{ items: V1Pod[]; resourceVersion?: string }>,
+  list?: PodLister,
+): Promise<{ pods: V1Pod[]; resourceVersion?: string }> {
   validateTarget(target); // fail fast on bad names or a bad regex, before any request
   const t = await resolveTarget(kube, target);
   const namespace = targetNamespace(kube, t);
   if (list) {
     const pods = await list(namespace, { labelSelector: t.selector, fieldSelector: fieldSelectorWith(t) });
-    if (pods) return filterPods(pods, t);
+    if (pods) return { pods: filterPods(pods, t) };
   }
   if (t.pod !== undefined && namespace !== undefined && !t.selector && !t.fieldSelector) {
     // one named pod: GET it, as kubectl does — the `get` right kubectl exec needs (not `list`), and the
     // API server's cheapest read (a list, even narrowed to one name, filters the namespace's pods)
     const pod = await kube.findObject<V1Pod>("pods", namespace, t.pod);
-    return filterPods(pod ? [pod] : [], t);
+    return { pods: filterPods(pod ? [pod] : [], t), resourceVersion: pod?.metadata?.resourceVersion };
   }
-  const pods = await kube.listPods(namespace, {
+  const { items, resourceVersion } = await read(namespace, {
     labelSelector: t.selector,
     fieldSelector: fieldSelectorWith(t),
   });
-  return filterPods(pods, t);
+  return { pods: filterPods(items, t), resourceVersion };
 }
 
 /** "namespace prod, name contains api, label app=api" — for messages. */

@@ -16,6 +16,7 @@ import {
   fieldSelectorWith,
   filterPods,
   findPods,
+  findPodsAt,
   nothingMatched,
   resolveTarget,
   type TargetFlags,
@@ -380,7 +381,10 @@ export async function waitForPods(kube: KubeTargets, t: TargetFlags, o: WaitOpti
     return p;
   };
 
-  state.start(await findPods(kube, tt));
+  // the watch starts from what this read saw: a pod deleted between the two is a DELETED event, not a pod
+  // the wait holds until its next re-list (5 s on)
+  const first = await findPodsAt(kube, tt);
+  state.start(first.pods);
   if (state.pods.size === 0 && o.for !== "exists" && o.for !== "deleted") {
     throw nothingMatched(tt, kube.namespace, "use --for exists to wait for matching pods to appear");
   }
@@ -437,14 +441,20 @@ export async function waitForPods(kube: KubeTargets, t: TargetFlags, o: WaitOpti
     ? clock.after(Math.max(0, started + o.timeoutMs - clock.now()), () => finished.reject(timeoutMsg()))
     : undefined;
 
-  kube.watchPods(ns, { labelSelector: tt.selector, fieldSelector: fieldSelectorWith(tt) }, (type, pod) => {
-    if (ac.signal.aborted) return;
-    if (type !== "DELETED" && filterPods([pod], tt).length === 0) {
-      // no longer matches (e.g. a label changed): treat as gone from the target
-      state.apply("DELETED", pod);
-    } else state.apply(type, pod);
-    check();
-  }, ac.signal).catch((e) => finished.reject(e));
+  kube.watchPods(
+    ns,
+    { labelSelector: tt.selector, fieldSelector: fieldSelectorWith(tt) },
+    (type, pod) => {
+      if (ac.signal.aborted) return;
+      if (type !== "DELETED" && filterPods([pod], tt).length === 0) {
+        // no longer matches (e.g. a label changed): treat as gone from the target
+        state.apply("DELETED", pod);
+      } else state.apply(type, pod);
+      check();
+    },
+    ac.signal,
+    first.resourceVersion,
+  ).catch((e) => finished.reject(e));
 
   const relistMs = o.relistMs ?? 5000;
   let relisting = false;

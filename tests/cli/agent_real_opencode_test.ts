@@ -123,6 +123,14 @@ withSessionWorld(
           assertEquals(run.outcome.class, "no-changes", JSON.stringify(run));
           assert(run.continuations >= 1, JSON.stringify(run));
           assertMatch(f.stderr, /agent run 3 succeeded\b.*\d+ rate limit/, f.stderr);
+          // each wait was the API's own (its retry-after-ms of 300, long past once OpenCode gave up: the
+          // runner's floor of 1 s), read from OpenCode's error line, not the runner's backoff (2.5 s and up)
+          const raw = await w.k(["agent", "logs", "o1", "3", "--raw"]);
+          const waits = raw.stdout.split("\n").filter((l) => l.includes('"event":"wait"')).map((l) =>
+            JSON.parse(l).ms
+          );
+          assert(waits.length >= 1, raw.stdout);
+          assertEquals(waits, waits.map(() => 1000), raw.stdout);
         },
       );
 

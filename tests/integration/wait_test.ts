@@ -68,7 +68,7 @@ clusterTest("wait against the test cluster", { seed: "demo" }, async (t, cluster
           listed.resolve();
         },
       });
-      // the wait has listed the pod (a deletion before its watch opens is the re-list's: wait_memory_test.ts)
+      // the wait has listed the pod (a deletion before its watch opens: wait_memory_test.ts)
       await listed.promise;
       await kube.deleteObject("pods", "dev", "w-del");
       const gone = await waiting;

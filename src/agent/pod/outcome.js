@@ -288,7 +288,15 @@ function opencodeLine(f, j) {
     const e = isObj(j.error) ? j.error : {};
     const d = isObj(e.data) ? e.data : {};
     const m = str(d.message) ?? str(e.name) ?? "error";
-    f.result = { ok: false, status: num(d.statusCode), kind: str(e.name), message: m };
+    // the API's own time to come back (its answer's retry-after), from when OpenCode gave up
+    const at = retryAtOf(d.responseHeaders, num(j.timestamp) ?? Date.now());
+    f.result = {
+      ok: false,
+      status: num(d.statusCode),
+      kind: str(e.name),
+      message: m,
+      ...(at ? { retryAt: at } : {}),
+    };
     return;
   }
   f.waiting = undefined;
@@ -299,6 +307,22 @@ function opencodeLine(f, j) {
     f.costUsd += num(part.cost) ?? 0;
     if (part.reason !== "tool-calls") f.result = { ok: true, message: f.lastMessage };
   }
+}
+
+/**
+ * When an API answer's headers say to come back (ms since the epoch), counted from `at` (when it was
+ * answered): `retry-after-ms` (Anthropic, OpenAI), else `retry-after` in seconds or as an HTTP date.
+ */
+function retryAtOf(headers, at) {
+  if (!isObj(headers)) return undefined;
+  const h = {};
+  for (const [k, v] of Object.entries(headers)) if (str(v)) h[k.toLowerCase()] = v.trim();
+  if (/^\d+(\.\d+)?$/.test(h["retry-after-ms"] ?? "")) return at + Number(h["retry-after-ms"]);
+  const ra = h["retry-after"];
+  if (!ra) return undefined;
+  if (/^\d+(\.\d+)?$/.test(ra)) return at + Number(ra) * 1000;
+  const d = Date.parse(ra);
+  return Number.isNaN(d) ? undefined : d;
 }
 
 /** `Reconnecting... 2/5 (…)` → [2, 5] */
@@ -521,7 +545,9 @@ export function classify(f, end) {
   const message = ((r && !r.ok ? r.message : undefined) ?? f.lastError?.message ?? text ??
     (end.exitCode !== undefined ? `exited ${end.exitCode}` : "failed")) + denied;
   if (cause === "rate-limited" || cause === "overloaded") {
-    const at = cause === "rate-limited" ? f.resetsAt ?? retryAfterIn(message) : retryAfterIn(message);
+    // the API's retry-after where the CLI passed its answer's headers on (OpenCode), else what it said
+    const at = (r && !r.ok ? r.retryAt : undefined) ??
+      (cause === "rate-limited" ? f.resetsAt ?? retryAfterIn(message) : retryAfterIn(message));
     return out(cause, message, at);
   }
   if (cause) return out(cause, message);

@@ -53,8 +53,26 @@ Deno.test("opencode errors: a refused key is auth (not retried), a 429 and no AP
   assertEquals(outcome("auth", 1), { class: "auth", retryable: false, message: "invalid x-api-key" });
   const rl = outcome("ratelimit", 1);
   assertEquals([rl.class, rl.retryable], ["rate-limited", true]);
+  // the wait is the API's: its answer's `retry-after: 2`, from the error line's time (1795914797680)
+  assertEquals(rl.retryAt, new Date(1795914797680 + 2000).toISOString());
   const un = outcome("unreachable", 1);
   assertEquals([un.class, un.retryable], ["unreachable", true]);
+  // retry-after-ms before retry-after; an HTTP date; none: the runner's own backoff
+  const said = (headers: Record<string, string>) => {
+    const line = JSON.stringify({
+      type: "error",
+      timestamp: 1_000_000,
+      sessionID: "s",
+      error: {
+        name: "APIError",
+        data: { message: "rate limited", statusCode: 429, responseHeaders: headers },
+      },
+    });
+    return classify(factsOf(line + "\n"), { state: "failed", exitCode: 1 }).retryAt;
+  };
+  assertEquals(said({ "retry-after": "1", "Retry-After-Ms": "300" }), new Date(1_000_300).toISOString());
+  assertEquals(said({ "retry-after": "Sun, 29 Nov 2026 01:13:19 GMT" }), "2026-11-29T01:13:19.000Z");
+  assertEquals(said({ "content-type": "application/json" }), undefined);
   const t = truthOfLog(fixture("auth"), {});
   assertEquals([t.agent, t.error], ["opencode", "invalid x-api-key (HTTP 401)"]);
   // each error is its own run's end: a continued run that then succeeds is a success
