@@ -12,6 +12,7 @@
  * verdict and its exit code.
  */
 import { ExitCode } from "../../base/errors.ts";
+import * as js from "../pod/check.js";
 import type { PresetName } from "../presets/presets.ts";
 import { ADAPTERS, byPreset } from "../adapters/index.ts";
 import type { KeyWay, Wire } from "../adapters/types.ts";
@@ -92,7 +93,7 @@ export function checkPlan(preset: PresetName, model: string, tokens = 1): CheckP
 
 /** The rate-limit headers worth showing: the plan's provider's (./providers.ts), and `retry-after`. */
 export function isRateHeader(plan: Pick<CheckPlan, "rateHeaders">, h: string): boolean {
-  return plan.rateHeaders.some((r) => new RegExp(r).test(h));
+  return js.rateHeaders(plan)(h);
 }
 
 /** What one request showed, wherever it was sent from. */
@@ -115,84 +116,20 @@ export interface Probe {
   streamError?: string;
 }
 
-/** A stream's content and usage, from its SSE `data:` lines (the three APIs' shapes). */
-export function sseFacts(line: string): { content?: boolean; outputTokens?: number; error?: string } {
-  if (!line.startsWith("data:")) return {};
-  let d: Record<string, unknown>;
-  try {
-    d = JSON.parse(line.slice(5).trim());
-  } catch {
-    return {};
-  }
-  const t = d.type;
-  const out: { content?: boolean; outputTokens?: number; error?: string } = {};
-  if (t === "content_block_delta" || t === "response.output_text.delta") out.content = true;
-  // Gemini: every chunk is a candidate's content
-  if (Array.isArray(d.candidates)) out.content = true;
-  // Chat Completions: a chunk whose delta has text
-  if (
-    Array.isArray(d.choices) &&
-    d.choices.some((c) => typeof c?.delta?.content === "string" && c.delta.content)
-  ) {
-    out.content = true;
-  }
-  const usage = (d.usage ?? (d.response as Record<string, unknown> | undefined)?.usage ??
-    d.usageMetadata) as Record<string, unknown> | undefined;
-  const n = usage?.output_tokens ?? usage?.candidatesTokenCount ?? usage?.completion_tokens;
-  if (typeof n === "number" && n > 0) out.outputTokens = n;
-  if (t === "error" || t === "response.failed") {
-    const e = (d.error ?? (d.response as Record<string, unknown> | undefined)?.error) as
-      | Record<string, unknown>
-      | undefined;
-    out.error = String(e?.message ?? e?.type ?? "error");
-  }
-  return out;
-}
+/** A stream's content and usage, from its SSE `data:` lines (the APIs' shapes): pod/check.js's. */
+export const sseFacts: (line: string) => { content?: boolean; outputTokens?: number; error?: string } =
+  js.sseFacts;
 
-/** Send a plan from this machine with `env`'s variables; `timeoutMs` bounds the whole request. */
+/**
+ * Send a plan from this machine with `env`'s variables; `timeoutMs` bounds the whole request. The same code
+ * a session's pod sends it with (pod/check.js): the request is written once.
+ */
 export async function sendPlan(
   plan: CheckPlan,
   env: Record<string, string>,
   timeoutMs = 30_000,
 ): Promise<Probe> {
-  const baseUrl = (env[plan.baseVar] || plan.defaultBase).replace(/\/+$/, "");
-  const way = plan.keys.find((k) => env[k.variable]);
-  const probe: Probe = { baseUrl, headers: {}, ...(way ? { keyVar: way.variable } : {}) };
-  if (!way) return probe;
-  const headers = { ...plan.headers, ...way.extra, [way.header]: `${way.prefix}${env[way.variable]}` };
-  const t0 = performance.now();
-  const signal = AbortSignal.timeout(timeoutMs);
-  try {
-    const res = await fetch(baseUrl + plan.path, {
-      method: "POST",
-      headers,
-      body: JSON.stringify(plan.body),
-      signal,
-    });
-    probe.status = res.status;
-    for (const [k, v] of res.headers) if (isRateHeader(plan, k)) probe.headers[k] = v;
-    if (!res.ok || !res.body) {
-      probe.body = (await res.text()).slice(0, 2000);
-      return probe;
-    }
-    let buf = "";
-    const dec = new TextDecoder();
-    for await (const chunk of res.body) {
-      buf += dec.decode(chunk, { stream: true });
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const f = sseFacts(buf.slice(0, nl).trim());
-        buf = buf.slice(nl + 1);
-        if (f.content && probe.firstTokenMs === undefined) probe.firstTokenMs = performance.now() - t0;
-        if (f.outputTokens !== undefined) probe.outputTokens = f.outputTokens;
-        if (f.error) probe.streamError = f.error;
-      }
-    }
-    probe.doneMs = performance.now() - t0;
-  } catch (e) {
-    probe.error = signal.aborted ? `no answer in ${Math.round(timeoutMs / 1000)}s` : (e as Error).message;
-  }
-  return probe;
+  return await js.sendPlan(plan, env, timeoutMs) as Probe;
 }
 
 export type Verdict =

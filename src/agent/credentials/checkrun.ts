@@ -41,6 +41,7 @@ import { checkModel } from "../presets/settings.ts";
 import { type KeyStoreDeps, maskKey, storedVar, wrongKeyProblem } from "./keys.ts";
 import type { SessionAgent } from "../../session/spec/spec.ts";
 import CHECK_JS from "../pod/check.js" with { type: "text" };
+import CHECKMAIN_JS from "../pod/checkmain.js" with { type: "text" };
 import { gatewayServes } from "../adapters/index.ts";
 
 export interface CheckOptions {
@@ -163,7 +164,8 @@ async function fromPod(
   const model = o.model ?? agent?.settings?.models?.[0] ?? cfg.agent.models?.[0] ?? DEFAULT_MODEL[preset];
   const plan = checkPlan(preset, model, n.tokens);
   // the pod's variables as a run has them: the env Secret's, with `agent keys rotate`'s files over them
-  const argv = [...ENVLOAD_ARGV, "node", "-e", CHECK_JS, "kodama-check", String(n.timeoutMs)];
+  const program = CHECK_JS.replace(/^export /gm, "") + "\n" + CHECKMAIN_JS;
+  const argv = [...ENVLOAD_ARGV, "node", "-e", program, "kodama-check", String(n.timeoutMs)];
   const r = await execCapture(kube, pod, argv, { stdin: new TextEncoder().encode(JSON.stringify(plan)) });
   if (r.code === 127 || r.code === 126) {
     throw new KodamaError(

@@ -1,17 +1,23 @@
-// kodama agent check SESSION: one request of a check plan (src/agent/credentials/check.ts's checkPlan, JSON on stdin),
-// sent from the session's pod with the pod's own variables, so its key never leaves the pod. Prints the
-// probe (status, rate-limit headers, time to first token, output tokens) as one JSON line; never the key.
-// Node 18 or later (its fetch). Usage: node check.js TIMEOUT_MS < plan.json
-"use strict";
+// kodama agent check: one request of a check plan (src/agent/credentials/check.ts's checkPlan), sent with
+// given variables. One file for both places it is sent from: this machine (check.ts imports sendPlan) and a
+// session's pod (credentials/checkrun.ts runs it, its `export`s dropped, before pod/checkmain.js, with the
+// pod's own variables, so its key never leaves the pod). Never prints the key. Node 18 or later (its fetch).
 
-function facts(line) {
+/**
+ * A stream's content and usage, from its SSE `data:` lines (the APIs' shapes).
+ * @param {string} line
+ * @returns {{ content?: boolean, outputTokens?: number, error?: string }}
+ */
+export function sseFacts(line) {
   if (!line.startsWith("data:")) return {};
+  /** @type {any} */
   let d;
   try {
     d = JSON.parse(line.slice(5).trim());
   } catch {
     return {};
   }
+  /** @type {{ content?: boolean, outputTokens?: number, error?: string }} */
   const out = {};
   if (d.type === "content_block_delta" || d.type === "response.output_text.delta") out.content = true;
   if (Array.isArray(d.candidates)) out.content = true;
@@ -32,25 +38,38 @@ function facts(line) {
   return out;
 }
 
-async function main() {
-  const chunks = [];
-  for await (const c of process.stdin) chunks.push(c);
-  const plan = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  const timeoutMs = Number(process.argv[2]) || 30000;
-  const env = process.env;
-  // the provider's rate-limit headers (src/agent/credentials/providers.ts, by way of the plan)
-  const rate = (Array.isArray(plan.rateHeaders) ? plan.rateHeaders : ["^retry-after$"]).map((r) =>
+/**
+ * Whether a response header states a rate limit: the plan's provider's (src/agent/credentials/providers.ts,
+ * by way of the plan), and retry-after.
+ * @param {{ rateHeaders?: string[] }} plan
+ * @returns {(header: string) => boolean}
+ */
+export function rateHeaders(plan) {
+  const res = (Array.isArray(plan.rateHeaders) ? plan.rateHeaders : ["^retry-after$"]).map((r) =>
     new RegExp(r)
   );
+  return (h) => res.some((r) => r.test(h));
+}
+
+/**
+ * Send a check plan with `env`'s variables (the key never leaves this function but in the request); the
+ * probe: status, rate-limit headers, time to the first token and to the end, output tokens, an error.
+ * @param {{ baseVar: string, defaultBase: string, path: string, keys: { variable: string, header: string, prefix: string, extra?: Record<string, string> }[], headers: Record<string, string>, body: unknown, rateHeaders?: string[] }} plan
+ * @param {Record<string, string | undefined>} env
+ * @param {number} timeoutMs
+ */
+export async function sendPlan(plan, env, timeoutMs) {
+  const rate = rateHeaders(plan);
   const baseUrl = (env[plan.baseVar] || plan.defaultBase).replace(/\/+$/, "");
   const way = plan.keys.find((k) => env[k.variable]);
+  /** @type {Record<string, any>} */
   const probe = { baseUrl, headers: {} };
   if (!way) return probe;
   probe.keyVar = way.variable;
   const headers = Object.assign({}, plan.headers, way.extra || {});
-  headers[way.header] = way.prefix + env[way.variable];
+  headers[way.header] = way.prefix + /** @type {string} */ (env[way.variable]);
   if (typeof fetch !== "function") {
-    probe.error = `node ${process.version} has no fetch (Node 18 or later is needed)`;
+    probe.error = "this Node has no fetch (Node 18 or later is needed)";
     return probe;
   }
   const t0 = performance.now();
@@ -64,7 +83,7 @@ async function main() {
     });
     probe.status = res.status;
     res.headers.forEach((v, k) => {
-      if (rate.some((r) => r.test(k))) probe.headers[k] = v;
+      if (rate(k)) probe.headers[k] = v;
     });
     if (!res.ok || !res.body) {
       probe.body = (await res.text()).slice(0, 2000);
@@ -76,7 +95,7 @@ async function main() {
       buf += dec.decode(chunk, { stream: true });
       let nl;
       while ((nl = buf.indexOf("\n")) >= 0) {
-        const f = facts(buf.slice(0, nl).trim());
+        const f = sseFacts(buf.slice(0, nl).trim());
         buf = buf.slice(nl + 1);
         if (f.content && probe.firstTokenMs === undefined) probe.firstTokenMs = performance.now() - t0;
         if (f.outputTokens !== undefined) probe.outputTokens = f.outputTokens;
@@ -89,11 +108,3 @@ async function main() {
   }
   return probe;
 }
-
-main().then(
-  (p) => process.stdout.write(JSON.stringify(p) + "\n"),
-  (e) => {
-    process.stderr.write(`kodama check: ${e && e.message}\n`);
-    process.exit(2);
-  },
-);
