@@ -8,7 +8,9 @@
  *    result, the final message; the token is in no output and no description; one line on stdout;
  *  - updated: a second call (after another commit, with --title, -o json) updates the same request;
  *  - refused: a wrong token is exit 4 in one line, nothing fetched or pushed; no token is exit 2 naming the
- *    variable; --draft with --ready is exit 2; a host that is not a known forge is exit 2 naming forge.hosts;
+ *    variable; --draft with --ready, a bad --base or empty --title, -o yaml, no repository, no remote, a
+ *    remote that is a path, a host that is not a known forge (naming forge.hosts) are exit 2; no such session
+ *    is exit 3; a base the forge lacks is exit 1 with the forge's words;
  *  - GitLab and Gitea through the same command (forge.hosts' type): a merge request and a pull request;
  *  - a history the session rewrote: the forge's branch is kept (exit 1) until --force replaces it;
  *  - the control: the user's own `git push` in that repository does run its hook and its credential helper.
@@ -116,7 +118,7 @@ withSessionWorld(
       await run("Write the task file\nwith a second line");
       const podHead = async () => (await w.sh(NAME, "cd /workspace && git rev-parse HEAD")).stdout.trim();
 
-      await t.step("bad input: --draft with --ready, no token, a host no forge is known for", async () => {
+      await t.step("bad input: a short error and its exit code each, nothing pushed", async () => {
         oneLine(await pr(["--draft", "--ready"]), 2, /--draft and --ready cannot be given together/);
         const none = await pr([]);
         oneLine(none, 2, /^error: session pr: no token for 127\.0\.0\.1:\d+: set GH_TOKEN or GITHUB_TOKEN/);
@@ -132,7 +134,27 @@ withSessionWorld(
         } finally {
           await Deno.remove(other, { recursive: true });
         }
+        // a flag's value
+        oneLine(await pr(["--base", "bad..name"], { GH_TOKEN: f.token }), 2, /invalid --base "bad\.\.name"/);
+        oneLine(await pr(["--title", " "], { GH_TOKEN: f.token }), 2, /--title is empty/);
+        oneLine(await pr(["-o", "yaml"], { GH_TOKEN: f.token }), 2, /yaml/);
+        // where it runs: no repository, a repository without a remote, a remote that is a path
+        const elsewhere = async (dir: string, code: number, re: RegExp, args = [NAME]) => {
+          const r = await w.k(["session", "pr", ...args], { cwd: dir, env: env({ GH_TOKEN: f.token }) });
+          oneLine(r, code, re);
+        };
+        const plainDir = join(w.cwd, "plain");
+        await Deno.mkdir(plainDir);
+        await elsewhere(plainDir, 2, /session pr runs inside a local clone of the session's repository/);
+        const lonely = join(w.cwd, "lonely");
+        git(["init", "-q", lonely], w.cwd);
+        await elsewhere(lonely, 2, /has no remote "origin" to push to/);
+        git(["remote", "add", "origin", bare], lonely);
+        await elsewhere(lonely, 2, /the remote \S+widget\.git is not on a forge/);
+        // no such session: the token is good, the session is not there (exit 3)
+        await elsewhere(project, 3, /no-such-session/, ["no-such-session"]);
         assertEquals(bareRef(`refs/heads/kodama/${NAME}`), "");
+        assertEquals(bareRef("refs/heads/kodama/no-such-session"), "");
       });
 
       await t.step("a refused token: exit 4 in one line, nothing fetched or pushed", async () => {
@@ -204,6 +226,11 @@ withSessionWorld(
         assertStringIncludes(p[0].body, "Add a third line");
         assertEquals(bareRef(`refs/heads/kodama/${NAME}`), await podHead());
         noToken(r);
+      });
+
+      await t.step("a base the forge lacks: exit 1 with the forge's own words", async () => {
+        oneLine(await pr(["--base", "nope"], { GH_TOKEN: f.token }), 1, /HTTP 422: Validation Failed/);
+        assertEquals(f.pulls.filter((x) => x.kind === "github")[0].base, "main");
       });
 
       await t.step("GitLab and Gitea: a merge request and a pull request from the same command", async () => {
