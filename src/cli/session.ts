@@ -742,9 +742,10 @@ kodama/NAME (as session fetch does), pushed to the same name on the repository's
 credentials (door git: no hook, no program the repository's config names), and a pull request (GitHub,
 GitHub Enterprise Server, Gitea, Forgejo) or merge request (GitLab) is opened from it, or the open one of that
 branch updated. Its description tells a reviewer the latest agent run: the prompt, the outcome, turns and cost,
-the check and its result, the agent's final message. The forge and the repository come from the remote's URL
-(forge.hosts in ~/.kodama/config.yaml for other hosts); the token from GH_TOKEN or GITHUB_TOKEN (or agent keys'
-github), GITLAB_TOKEN, GITEA_TOKEN. The token is checked before anything is pushed.`,
+the check and its result, the agent's final message; for a replica, its group's comparison. The forge and the
+repository come from the remote's URL (forge.hosts in ~/.kodama/config.yaml for other hosts); the token from
+GH_TOKEN or GITHUB_TOKEN (or agent keys' github), GITLAB_TOKEN, GITEA_TOKEN. The token is checked before
+anything is pushed.`,
     examples: [
       ["Open a pull request of the session's work [not in the demo: a forge]", "kodama session pr my-work"],
       [

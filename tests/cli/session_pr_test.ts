@@ -13,6 +13,7 @@
  *    is exit 3; a base the forge lacks is exit 1 with the forge's words;
  *  - GitLab and Gitea through the same command (forge.hosts' type): a merge request and a pull request;
  *  - a history the session rewrote: the forge's branch is kept (exit 1) until --force replaces it;
+ *  - a replica of a best-of-2 group: its description compares the group's replicas, this one marked;
  *  - the control: the user's own `git push` in that repository does run its hook and its credential helper.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
@@ -280,6 +281,39 @@ withSessionWorld(
         },
       );
 
+      await t.step("a replica of a best-of-2 group: its description compares the group", async () => {
+        await config("github");
+        const g = await w.k([
+          "start",
+          "pg",
+          "--repo",
+          ".",
+          "--no-sync",
+          "--image",
+          SESSION_IMAGE,
+          "--replicas",
+          "2",
+          "--prompt",
+          "Group task",
+          "--check",
+          "test -s task.txt",
+        ], { cwd: project, env: env() });
+        assertEquals(g.code, 0, g.stderr);
+        const done = await w.k(["compare", "pg", "--wait"]);
+        assertEquals(done.code, 0, done.stderr);
+        const r = await w.k(["session", "pr", "pg-2"], { cwd: project, env: env({ GH_TOKEN: f.token }) });
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(r.stdout, /^pull request #2: \S+\/pull\/2 \(opened\)\n$/);
+        const p = f.pulls.find((x) => x.kind === "github" && x.head === "kodama/pg-2")!;
+        for (
+          const want of [
+            "### Its group: best of 2 (pg)",
+            "| pg-1 | succeeded | passed | 1 | 1 (+1/-0) |",
+            "| **pg-2** (this one) | succeeded | passed | 1 | 1 (+1/-0) |",
+          ]
+        ) assertStringIncludes(p.body, want);
+      });
+
       await t.step("control: the user's own git push in that repository does run its hook", async () => {
         // not outputSync: the stand-in answers from this process
         const r = await new Deno.Command("git", {
@@ -293,7 +327,7 @@ withSessionWorld(
         assertEquals([...Deno.readDirSync(marks)].map((e) => e.name).sort(), ["hook", "repo-helper"]);
       });
     } finally {
-      await purge(w, NAME);
+      for (const n of [NAME, "pg-1", "pg-2"]) await purge(w, n);
       await f.close();
       await Deno.remove(f.root, { recursive: true }).catch(() => {});
     }

@@ -29,17 +29,36 @@ export interface RunFacts {
   final?: string;
 }
 
+/** One replica of a best-of-N group, as its comparison shows it (src/agent/group/compare.ts gatherGroup). */
+export interface ReplicaFacts {
+  name: string;
+  /** its latest run's outcome in words, else its agent's or session's state */
+  outcome: string;
+  check?: string;
+  commits?: number;
+  files?: number;
+  insertions?: number;
+  deletions?: number;
+  /** the agent's tokens in words (truth.ts formatTokens) */
+  tokens?: string;
+  costUsd?: number;
+}
+
 export interface BodyInput {
   session: string;
   /** the head branch */
   branch: string;
   /** the session's latest run, when it has one */
   run?: RunFacts;
+  /** a replica's group: the comparison of its replicas (this one is `session`) */
+  group?: { name: string; replicas: ReplicaFacts[] };
   /** values never to be shown (the forge's token) */
   secrets?: string[];
 }
 
 export const BODY_MAX = 12_000;
+/** At most this many replicas are compared (start --replicas allows 16). */
+const GROUP_ROWS = 16;
 const PROMPT_LINES = 20;
 const PROMPT_CHARS = 2_000;
 const FINAL_CHARS = 4_000;
@@ -140,6 +159,7 @@ export function prBody(b: BodyInput): string {
       );
     }
   }
+  if (b.group?.replicas.length) lines.push(...groupTable(b.session, b.group, mask), "");
   lines.push(
     `<sub>Opened by \`kodama session pr ${plain(b.session)}\`; a later call updates this description.</sub>`,
   );
@@ -154,4 +174,31 @@ export function inlineCode(text: string): string {
   const tick = "`".repeat(longest + 1);
   const pad = text.startsWith("`") || text.endsWith("`") ? " " : "";
   return `${tick}${pad}${text}${pad}${tick}`;
+}
+
+/** The group's replicas side by side, this one marked: what a reviewer compares this attempt with. */
+function groupTable(
+  self: string,
+  g: { name: string; replicas: ReplicaFacts[] },
+  mask: (s: string) => string,
+) {
+  const n = (v: number | undefined) => (v === undefined ? "-" : String(v));
+  const rows = g.replicas.slice(0, GROUP_ROWS).map((r) => {
+    const diff = r.insertions !== undefined || r.deletions !== undefined
+      ? ` (+${r.insertions ?? 0}/-${r.deletions ?? 0})`
+      : "";
+    return `| ${r.name === self ? `**${plain(r.name)}** (this one)` : plain(r.name)} | ${
+      plain(mask(r.outcome)).slice(0, 80)
+    } | ${r.check ? plain(r.check) : "-"} | ${n(r.commits)} | ${n(r.files)}${diff} | ${
+      r.tokens ? plain(r.tokens) : "-"
+    } | ${r.costUsd !== undefined ? `$${r.costUsd.toFixed(r.costUsd < 1 ? 4 : 2)}` : "-"} |`;
+  });
+  return [
+    `### Its group: best of ${g.replicas.length} (${plain(g.name)})`,
+    "",
+    "| replica | outcome | check | commits | files | tokens | cost |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    ...rows,
+    ...(g.replicas.length > GROUP_ROWS ? ["", `… and ${g.replicas.length - GROUP_ROWS} more`] : []),
+  ];
 }

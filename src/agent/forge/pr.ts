@@ -23,7 +23,8 @@ import { checkWord, execCapture, listRuns, runningPod } from "../runs/agentrun.t
 import { type AgentRun, PROLOGUE } from "../runs/agent.ts";
 import { runOutcome } from "../outcome/runtruth.ts";
 import { type ForgeHostConfig, forgeOf, type ForgeRepo, tokenVars } from "./forgeurl.ts";
-import { defaultTitle, maskSecrets, prBody, type RunFacts } from "./body.ts";
+import { defaultTitle, maskSecrets, prBody, type ReplicaFacts, type RunFacts } from "./body.ts";
+import { formatTokens } from "../outcome/truth.ts";
 import { forgeApi, type PullRequest } from "./api.ts";
 import RUNFILE_SH from "../pod/runfile.sh" with { type: "text" };
 
@@ -123,7 +124,8 @@ export async function prCommand(kube: Kube, name: string, o: PrOptions): Promise
       forceWith: `kodama session pr ${name} --force`,
     });
     o.err.write(`pushed ${fetched.h.head.slice(0, 12)} to ${forge.webUrl} as ${branch}\n`);
-    const body = prBody({ session: name, branch, run: facts, secrets: [token] });
+    const group = await groupFacts(kube, pod, o.err);
+    const body = prBody({ session: name, branch, run: facts, ...(group ? { group } : {}), secrets: [token] });
     const open = await api.openFor(branch);
     let pr: PullRequest;
     if (open) {
@@ -197,4 +199,39 @@ async function latestRun(kube: Kube, pod: V1Pod): Promise<RunFacts | undefined> 
     prompt: prompt || undefined,
     final: t?.final ?? (summary || undefined),
   };
+}
+
+/** A replica's group compared (compare.ts gatherGroup), or undefined: a single session, or unreadable. */
+async function groupFacts(
+  kube: Kube,
+  pod: V1Pod,
+  err: Sink,
+): Promise<{ name: string; replicas: ReplicaFacts[] } | undefined> {
+  const g = specOf(pod)?.group;
+  if (!g) return undefined;
+  try {
+    const { gatherGroup } = await import("../group/compare.ts");
+    const rows = await gatherGroup(kube, kube.namespace, g.name);
+    return {
+      name: g.name,
+      replicas: rows.map((r) => ({
+        name: r.name,
+        outcome: r.outcome?.text ?? r.agent?.state ?? r.status,
+        ...(r.check
+          ? { check: r.check.state === "failed" ? `failed (${r.check.exitCode})` : r.check.state }
+          : {}),
+        commits: r.commits,
+        files: r.diffstat?.files,
+        insertions: r.diffstat?.insertions,
+        deletions: r.diffstat?.deletions,
+        ...(r.truth && (r.truth.inputTokens !== undefined || r.truth.outputTokens !== undefined)
+          ? { tokens: formatTokens(r.truth) }
+          : {}),
+        costUsd: r.truth?.costUsd,
+      })),
+    };
+  } catch (e) {
+    err.write(`note: group ${g.name} could not be compared: ${(e as Error).message.split("\n")[0]}\n`);
+    return undefined;
+  }
 }

@@ -121,3 +121,38 @@ Deno.test("body: the default title is the prompt's first line, short; else the s
   assertEquals(defaultTitle("s", undefined), "kodama session s");
   assertEquals(defaultTitle("s", "\u001b[31mred\u0007"), "[31mred");
 });
+
+Deno.test("body: a replica's group side by side, this one marked, bounded", () => {
+  const replicas = [
+    {
+      name: "fix-1",
+      outcome: "succeeded",
+      check: "passed",
+      commits: 2,
+      files: 3,
+      insertions: 10,
+      deletions: 2,
+      tokens: "1.2k/340",
+      costUsd: 0.05,
+    },
+    { name: "fix-2", outcome: "failed: overloaded (retryable)", check: "failed (1)", commits: 0, files: 0 },
+    { name: "fix-3|x", outcome: "running" },
+  ];
+  const b = prBody({ session: "fix-1", branch: "kodama/fix-1", run: RUN, group: { name: "fix", replicas } });
+  for (
+    const want of [
+      "### Its group: best of 3 (fix)",
+      "| replica | outcome | check | commits | files | tokens | cost |",
+      "| **fix-1** (this one) | succeeded | passed | 2 | 3 (+10/-2) | 1.2k/340 | $0.0500 |",
+      "| fix-2 | failed: overloaded \\(retryable\\) | failed \\(1\\) | 0 | 0 | - | - |",
+      // a cell cannot end the table's cell early
+      "| fix-3\\|x | running | - | - | - | - | - |",
+    ]
+  ) assertStringIncludes(b, want);
+  const many = Array.from({ length: 20 }, (_, i) => ({ name: `g-${i + 1}`, outcome: "succeeded" }));
+  const c = prBody({ session: "g-1", branch: "b", group: { name: "g", replicas: many } });
+  assertStringIncludes(c, "| g-16 |");
+  assert(!c.includes("| g-17 |"));
+  assertStringIncludes(c, "… and 4 more");
+  assert(!prBody({ session: "s", branch: "b", run: RUN }).includes("Its group"));
+});
