@@ -84,6 +84,8 @@ withSessionWorld(
         GIT_CONFIG_GLOBAL: globalCfg,
         GH_TOKEN: "",
         GITHUB_TOKEN: "",
+        GH_ENTERPRISE_TOKEN: "",
+        GITHUB_ENTERPRISE_TOKEN: "",
         GITLAB_TOKEN: "",
         GITEA_TOKEN: "",
         FORGEJO_TOKEN: "",
@@ -122,7 +124,11 @@ withSessionWorld(
       await t.step("bad input: a short error and its exit code each, nothing pushed", async () => {
         oneLine(await pr(["--draft", "--ready"]), 2, /--draft and --ready cannot be given together/);
         const none = await pr([]);
-        oneLine(none, 2, /^error: session pr: no token for 127\.0\.0\.1:\d+: set GH_TOKEN or GITHUB_TOKEN/);
+        oneLine(
+          none,
+          2,
+          /^error: session pr: no token for 127\.0\.0\.1:\d+: set GH_ENTERPRISE_TOKEN, GITHUB_ENTERPRISE_TOKEN, GH_TOKEN or GITHUB_TOKEN$/m,
+        );
         const other = await Deno.makeTempDir({ prefix: "kodama-home-" });
         try {
           const r = await w.k(["session", "pr", NAME], {

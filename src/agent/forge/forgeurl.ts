@@ -141,10 +141,14 @@ function defaultApi(type: ForgeType, hostname: string, web: string): string {
   return `${web}/api/${type === "gitlab" ? "v4" : "v1"}`;
 }
 
-/** The environment variables a forge's token is read from, in order. */
-export function tokenVars(type: ForgeType): string[] {
-  return type === "github" ? ["GH_TOKEN", "GITHUB_TOKEN"] : type === "gitlab" ? ["GITLAB_TOKEN"] : [
-    "GITEA_TOKEN",
-    "FORGEJO_TOKEN",
-  ];
+/**
+ * The environment variables a forge's token is read from, in order: gh's own for GitHub (GH_TOKEN, GITHUB_TOKEN;
+ * on an Enterprise Server host GH_ENTERPRISE_TOKEN and GITHUB_ENTERPRISE_TOKEN first, as gh reads them).
+ */
+export function tokenVars(type: ForgeType, host = "github.com"): string[] {
+  if (type === "github") {
+    const dotcom = ["GH_TOKEN", "GITHUB_TOKEN"];
+    return host === "github.com" ? dotcom : ["GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN", ...dotcom];
+  }
+  return type === "gitlab" ? ["GITLAB_TOKEN"] : ["GITEA_TOKEN", "FORGEJO_TOKEN"];
 }

@@ -60,7 +60,7 @@ export async function forgeToken(
   env: (name: string) => string | undefined,
   storedGithub?: () => Promise<string | undefined>,
 ): Promise<{ token: string; from: string }> {
-  const vars = tokenVars(f.type);
+  const vars = tokenVars(f.type, f.host.replace(/:\d+$/, ""));
   for (const v of vars) {
     const t = env(v)?.trim();
     if (t) return { token: t, from: v };
@@ -70,7 +70,9 @@ export async function forgeToken(
     if (t) return { token: t, from: "the agent keys store (github)" };
   }
   throw usageError(
-    `session pr: no token for ${f.host}: set ${vars.join(" or ")}`,
+    `session pr: no token for ${f.host}: set ${vars.slice(0, -1).join(", ")}${vars.length > 1 ? " or " : ""}${
+      vars.at(-1)
+    }`,
     f.type === "github"
       ? `a token that may open pull requests on ${f.path}; or store one: kodama agent keys set github`
       : `a token that may open ${f.type === "gitlab" ? "merge" : "pull"} requests on ${f.path}`,

@@ -150,6 +150,13 @@ Deno.test("forgeurl: refusals are usage errors a person can act on, never showin
 
 Deno.test("forgeurl: the token variables of each forge", () => {
   assertEquals(tokenVars("github"), ["GH_TOKEN", "GITHUB_TOKEN"]);
+  // an Enterprise Server host: gh's enterprise variables first
+  assertEquals(tokenVars("github", "github.acme.corp"), [
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+    "GH_TOKEN",
+    "GITHUB_TOKEN",
+  ]);
   assertEquals(tokenVars("gitlab"), ["GITLAB_TOKEN"]);
   assertEquals(tokenVars("gitea"), ["GITEA_TOKEN", "FORGEJO_TOKEN"]);
 });
