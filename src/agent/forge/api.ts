@@ -141,12 +141,12 @@ export function forgeApi(f: ForgeRepo, token: string, tokenVar: string): ForgeAp
 /** An answer of the forge other than 2xx, 401 and 403. */
 export class ForgeHttpError extends KodamaError {
   constructor(readonly status: number, said: string) {
-    super(`the forge answered HTTP ${status}${said ? `: ${said}` : ""}`, ExitCode.FAILED);
+    super(`session pr: the forge answered HTTP ${status}${said ? `: ${said}` : ""}`, ExitCode.FAILED);
   }
 }
 
 type Call = (method: string, path: string, body?: unknown) => Promise<unknown>;
-type Ops = Omit<ForgeApi, never>;
+type Ops = ForgeApi;
 
 const num = (v: unknown) => typeof v === "number" ? v : Number(v);
 const text = (v: unknown) => typeof v === "string" ? v : "";

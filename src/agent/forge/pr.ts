@@ -19,6 +19,7 @@ import { ExitCode, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import { checkBranch } from "../../session/git/git.ts";
 import { specOf } from "../../session/spec/spec.ts";
+import { safeLine } from "../../ui/color.ts";
 import { checkWord, execCapture, listRuns, runningPod } from "../runs/agentrun.ts";
 import { type AgentRun, PROLOGUE } from "../runs/agent.ts";
 import { runOutcome } from "../outcome/runtruth.ts";
@@ -155,7 +156,9 @@ export async function prCommand(kube: Kube, name: string, o: PrOptions): Promise
     return { url: pr.url, number: pr.number, action: open ? "updated" : "opened" } satisfies PrResult;
   });
   o.out.write(
-    o.output === "json" ? JSON.stringify(r) + "\n" : `pull request #${r.number}: ${r.url} (${r.action})\n`,
+    o.output === "json"
+      ? JSON.stringify(r) + "\n"
+      : `pull request #${r.number}: ${safeLine(r.url)} (${r.action})\n`,
   );
   return ExitCode.OK;
 }
