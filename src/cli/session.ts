@@ -733,6 +733,87 @@ agent's rewritten history) only with --force; a refusal is exit 2, and no local 
   },
 });
 
+const pr = command({
+  names: ["pr"],
+  help: {
+    summary: "Push the session's branch to the forge and open (or update) its pull/merge request",
+    long: `Run it inside the local clone of the session's repository. The session's branch is fetched into
+kodama/NAME (as session fetch does), pushed to the same name on the repository's push remote with your own git
+credentials (door git: no hook, no program the repository's config names), and a pull request (GitHub,
+GitHub Enterprise Server, Gitea, Forgejo) or merge request (GitLab) is opened from it, or the open one of that
+branch updated. Its description tells a reviewer the latest agent run: the prompt, the outcome, turns and cost,
+the check and its result, the agent's final message; for a replica, its group's comparison. The forge and the
+repository come from the remote's URL (forge.hosts in ~/.kodama/config.yaml for other hosts); the token from
+GH_TOKEN or GITHUB_TOKEN (or agent keys' github), GITLAB_TOKEN, GITEA_TOKEN. The token is checked before
+anything is pushed.`,
+    examples: [
+      ["Open a pull request of the session's work [not in the demo: a forge]", "kodama session pr my-work"],
+      [
+        "As a draft into the release branch [not in the demo: a forge]",
+        "kodama session pr my-work --base release --draft",
+      ],
+      ["Its URL and number, for a script [not in the demo: a forge]", "kodama session pr my-work -o json"],
+    ],
+    notes: "Exit codes: 2 no remote, a host that is not a forge, no token (the variable to set is named), " +
+      "--draft with --ready; 3 no such session or repository; 4 the forge refused the token (nothing pushed) or the " +
+      "remote refused your git credentials; 1 the remote's branch has commits the session's lacks (--force), the " +
+      "forge refused the request; 5 the forge did not answer.",
+  },
+  args: [NAME],
+  options: [
+    {
+      flags: "--base <branch>",
+      description: "the branch to merge into (default: the forge's default branch)",
+    },
+    { flags: "--draft", description: "open it as a draft" },
+    {
+      flags: "--ready",
+      description: "open it ready for review (the default), or mark a draft ready (GitLab, Gitea)",
+    },
+    {
+      flags: "--title <title>",
+      description: "its title (default: the prompt's first line); given, it updates one",
+    },
+    {
+      flags: "--force",
+      description:
+        "move kodama/NAME and the remote's branch even when they have commits the session's lacks (a rewritten history; never a checked-out branch)",
+    },
+    {
+      flags: "-o, --output <format>",
+      description: "text, or json: {url, number, action}",
+      choices: ["text", "json"],
+      default: "text",
+    },
+  ],
+  run: async (inv) => {
+    const [{ prCommand }, kube, { loadConfig }, { stdoutSink, stderrSink }, keys] = await Promise.all([
+      import("../agent/forge/pr.ts"),
+      connect(inv),
+      import("../config/load.ts"),
+      import("../base/sink.ts"),
+      import("../agent/credentials/keys.ts"),
+    ]);
+    const o = inv.opts;
+    const cfg = (await loadConfig()).values;
+    setExitCode(
+      await prCommand(kube, inv.args[0], {
+        base: o.base,
+        draft: o.draft,
+        ready: o.ready,
+        title: o.title,
+        force: o.force,
+        output: o.output,
+        cwd: Deno.cwd(),
+        out: stdoutSink,
+        err: stderrSink,
+        hosts: cfg.forge.hosts,
+        storedGithub: async () => await keys.getKey(await keys.defaultDeps(), "github"),
+      }),
+    );
+  },
+});
+
 const envVerb = (op: "set" | "unset"): CommandSpec => (command({
   names: [op],
   help: {
@@ -905,6 +986,7 @@ const session = command({
     logs,
     fetch,
     land,
+    pr,
   ].map(underSession).concat([env]),
   // `kodama session` alone lists
   run: async (inv) => {

@@ -613,6 +613,35 @@ const gateway = z.object({
   ),
 }).strict().describe("The namespace's gateway (kodama gateway; docs/security.md).");
 
+const FORGE_WHY = "a repository cannot choose where kodama sends your forge token";
+
+const forgeHost = z.object({
+  type: oneOf(["github", "gitlab", "gitea"]).optional().describe(
+    "Which forge the host runs: github (github.com, Enterprise Server), gitlab, or gitea (Gitea and Forgejo).",
+  ),
+  apiUrl: str().refine((v) => {
+    try {
+      return ["http:", "https:"].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, { error: "forge.hosts.<host>.apiUrl must be an http:// or https:// URL" }).optional().describe(
+    "The forge's REST API base (default: https://api.github.com for github.com, https://HOST/api/v3 for GitHub Enterprise Server, https://HOST/api/v4 for GitLab, https://HOST/api/v1 for Gitea).",
+  ),
+}).strict();
+
+const forge = z.object({
+  hosts: fromRepo(
+    "userOnly",
+    z.record(str(), forgeHost, {
+      error: typeMsg('a map of hosts to forges (expected e.g. {"git.example.com": {type: gitlab}})'),
+    }),
+    { why: FORGE_WHY },
+  ).default({}).describe(
+    "`session pr`: the forge of a remote's host (`host` or `host:port`) when its name does not say it, and its API's base. Only ~/.kodama/config.yaml sets it: the forge gets your token.",
+  ),
+}).strict().describe("Forges: where `session pr` opens pull and merge requests (docs/sessions.md).");
+
 /** The whole config file. Every section is optional in a file; defaults are applied on load. */
 export const configSchema = z.object({
   defaults: defaults.prefault({}),
@@ -631,6 +660,7 @@ export const configSchema = z.object({
   portForward: portForward.prefault({}),
   workflows: workflows.prefault({}),
   mcp: mcp.prefault({}),
+  forge: forge.prefault({}),
   log: log.prefault({}),
 }).strict().describe("kodama configuration (~/.kodama/config.yaml and a repo's .kodama.yaml)");
 

@@ -92,6 +92,8 @@ const DECISIONS: Record<string, string> = {
   "session.gateway": "userOnly",
   "gateway.image": "userOnly",
   "gateway.prices": "userOnly",
+  // where `session pr` sends the user's forge token
+  "forge.hosts": "userOnly",
   "git.authMethod": "repo",
   "git.tokenEnv": "userOnly",
   "git.secretName": "repo",
