@@ -13,8 +13,7 @@
  * All local git runs in door git (doorgit.ts): no hook and no program the repository's config names runs.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../../kube/client.ts";
-import type { KubeStreams } from "../../kube/seam.ts";
+import type { KubeSessions, KubeStreams } from "../../kube/seam.ts";
 import { ExitCode, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import { checkBranch } from "../../session/git/git.ts";
@@ -81,7 +80,7 @@ export async function forgeToken(
 }
 
 /** `session pr NAME`: push the session's branch and open or update its request; prints one line or JSON. */
-export async function prCommand(kube: Kube, name: string, o: PrOptions): Promise<number> {
+export async function prCommand(kube: KubeSessions, name: string, o: PrOptions): Promise<number> {
   if (o.draft && o.ready) throw usageError("session pr: --draft and --ready cannot be given together");
   if (o.base !== undefined) checkBranch(o.base, "--base");
   if (o.title !== undefined && !o.title.trim()) throw usageError("session pr: --title is empty");
@@ -178,7 +177,7 @@ async function runFile(kube: KubeStreams, pod: V1Pod, id: string, file: string, 
 }
 
 /** What the description tells of the session's latest run, or undefined when it has none. */
-async function latestRun(kube: Kube, pod: V1Pod): Promise<RunFacts | undefined> {
+async function latestRun(kube: KubeSessions, pod: V1Pod): Promise<RunFacts | undefined> {
   const runs = await listRuns(kube, pod);
   const run: AgentRun | undefined = runs.at(-1);
   if (!run) return undefined;
@@ -208,7 +207,7 @@ async function latestRun(kube: Kube, pod: V1Pod): Promise<RunFacts | undefined> 
 
 /** A replica's group compared (compare.ts gatherGroup), or undefined: a single session, or unreadable. */
 async function groupFacts(
-  kube: Kube,
+  kube: KubeSessions,
   pod: V1Pod,
   err: Sink,
 ): Promise<{ name: string; replicas: ReplicaFacts[] } | undefined> {

@@ -12,7 +12,7 @@
  */
 import { join } from "node:path";
 import type { Kube } from "../../kube/client.ts";
-import type { KubeSessions } from "../../kube/seam.ts";
+import type { KubeSessions, KubeStreams } from "../../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import { withInterrupt } from "../../base/proc/proc.ts";
 import type { Sink } from "../../base/sink.ts";
@@ -229,7 +229,7 @@ export async function fetchSession(
  * session's commit already). `local` then moves only forward, unless `move.force` (src/session/git/branchmove.ts).
  */
 export async function fetchInto(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
   o: {
@@ -389,7 +389,7 @@ async function takeObjects(root: string, name: string, bundle: string, head: str
  * 1 when the exec or the bundle failed.
  */
 async function receive(
-  kube: Kube,
+  kube: KubeStreams,
   namespace: string,
   name: string,
   podName: string,
@@ -402,10 +402,9 @@ async function receive(
   let bytes = 0, errBytes = 0, offered = 0;
   let over: string | undefined;
   const stop = new AbortController();
-  const { execInPod } = await import("../../kube/exec.ts");
   let res;
   try {
-    res = await execInPod(kube, namespace, podName, CONTAINER, [
+    res = await kube.execIn(namespace, podName, CONTAINER, [
       "sh",
       "-c",
       FETCH_SCRIPT,
