@@ -378,7 +378,9 @@ function requeueSent() {
 /** Messages said and not yet in a conversation (RUN/sent and RUN/queued): agent status shows them. */
 const undelivered = () => names(SENT).length + names(QUEUED).length;
 const LIVE = isLive(firstArgv);
-fs.writeFileSync(file("takes"), (LIVE ? "live" : "queue") + "\n");
+// written whole (a rename): whoever sees the file sees what it says
+fs.writeFileSync(file("takes.tmp"), (LIVE ? "live" : "queue") + "\n");
+fs.renameSync(file("takes.tmp"), file("takes"));
 /** Set by an interrupt: the run ends as interrupted, unless a message said after it starts another turn. */
 let interrupted = false;
 const userLine = (text) =>
