@@ -175,26 +175,7 @@ export async function startGitHttps(root: string, token: string, certDir: string
     await w.close();
     const out = await cgi.output();
     const bytes = out.stdout;
-    // CGI: headers, a blank line, the body
-    let split = -1;
-    for (let i = 0; i + 3 < bytes.length; i++) {
-      if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) {
-        split = i;
-        break;
-      }
-    }
-    if (split < 0) return new Response("bad CGI output\n", { status: 500 });
-    const headers = new Headers();
-    let status = 200;
-    for (const line of new TextDecoder().decode(bytes.subarray(0, split)).split("\r\n")) {
-      const i = line.indexOf(":");
-      if (i < 0) continue;
-      const k = line.slice(0, i).trim();
-      const v = line.slice(i + 1).trim();
-      if (k.toLowerCase() === "status") status = parseInt(v, 10);
-      else headers.append(k, v);
-    }
-    return new Response(bytes.subarray(split + 4), { status, headers });
+    return cgiResponse(bytes);
   });
   const port = (server.addr as Deno.NetAddr).port;
   return {
@@ -206,4 +187,26 @@ export async function startGitHttps(root: string, token: string, certDir: string
       await server.finished;
     },
   };
+}
+
+/** A CGI program's output (git http-backend's) as a Response: its headers, a blank line, the body. */
+export function cgiResponse(bytes: Uint8Array<ArrayBuffer>): Response {
+  let split = -1;
+  for (let i = 0; i + 3 < bytes.length; i++) {
+    if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) {
+      split = i;
+      break;
+    }
+  }
+  if (split < 0) return new Response("bad CGI output\n", { status: 500 });
+  const headers = new Headers();
+  let status = 200;
+  for (const line of new TextDecoder().decode(bytes.subarray(0, split)).split("\r\n")) {
+    const i = line.indexOf(":");
+    if (i < 0) continue;
+    const k = line.slice(0, i).trim(), v = line.slice(i + 1).trim();
+    if (k.toLowerCase() === "status") status = parseInt(v, 10);
+    else headers.append(k, v);
+  }
+  return new Response(bytes.subarray(split + 4), { status, headers });
 }

@@ -11,6 +11,7 @@
  * (GitLab); a second open request of the same head is 422 / 409 / 409. git's smart HTTP wants Basic auth
  * with `gitPassword` (401 with a Basic challenge otherwise), as a forge's git over https does.
  */
+import { cgiResponse } from "../cli/_git_server.ts";
 import { join } from "node:path";
 
 export type ForgeKind = "github" | "gitlab" | "gitea";
@@ -364,25 +365,7 @@ export async function startForge(
     const w = cgi.stdin.getWriter();
     await w.write(req.body ? new Uint8Array(await req.arrayBuffer()) : new Uint8Array());
     await w.close();
-    const bytes = (await cgi.output()).stdout;
-    let split = -1;
-    for (let i = 0; i + 3 < bytes.length; i++) {
-      if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) {
-        split = i;
-        break;
-      }
-    }
-    if (split < 0) return new Response("bad CGI output\n", { status: 500 });
-    const headers = new Headers();
-    let status = 200;
-    for (const line of new TextDecoder().decode(bytes.subarray(0, split)).split("\r\n")) {
-      const i = line.indexOf(":");
-      if (i < 0) continue;
-      const k = line.slice(0, i).trim(), v = line.slice(i + 1).trim();
-      if (k.toLowerCase() === "status") status = parseInt(v, 10);
-      else headers.append(k, v);
-    }
-    return new Response(bytes.subarray(split + 4), { status, headers });
+    return cgiResponse((await cgi.output()).stdout);
   }
 
   const server = Deno.serve(
