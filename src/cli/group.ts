@@ -45,9 +45,20 @@ its output.`,
         "Stop the other replicas once one passes its check [demo project]",
         "kodama compare fix --wait --stop-others-when-passed",
       ],
+      [
+        "Have a Codex reviewer rank the replicas that passed [not in the demo]",
+        "kodama compare fix --judge codex",
+      ],
     ],
     notes:
-      `Exit codes: 0 shown, 1 (--wait/-w) a replica's agent or check failed, 3 no such group, 5 --wait/-w ran past --timeout, 130 Ctrl-C.`,
+      `--judge PRESET[:MODEL]: once every agent and check has ended, a reviewer agent of that preset (session
+GROUP-judge, a pod of its own, read access to the judged replicas' branches only) ranks the replicas that
+passed; the table then has RANK and REASON (-o json: items[].rank, items[].reason, judgement), and a footer
+with the judge's cost. The judgement is kept with the group: compare shows it later, adopt GROUP --best and
+session pr GROUP take rank 1.
+Exit codes: 0 shown (with --judge: ranked), 1 (--wait/-w) a replica's agent or check failed, (--judge) no
+replica passed, the judge's run failed or its answer was not a ranking (the table is still printed), 2 bad
+flags or GROUP-judge exists, 3 no such group, 5 --wait/-w/--judge ran past --timeout, 130 Ctrl-C.`,
   },
   args: [
     arg("<group>", "the group's name (start NAME --replicas N)"),
@@ -72,6 +83,11 @@ its output.`,
     { flags: "--wait", description: "print once every agent (and its check) has ended" },
     { flags: "--timeout <duration>", description: "with -w or --wait: give up after this long (exit 5)" },
     {
+      flags: "--judge <preset[:model]>",
+      description:
+        "wait for every agent and check, then a reviewer agent of this preset ranks the replicas that passed (RANK, REASON)",
+    },
+    {
       flags: "--stop-others-when-passed",
       description:
         "with -w or --wait: once one replica's agent succeeded and its check passed, stop the runs still going in the others",
@@ -82,7 +98,9 @@ its output.`,
     const [{ compareCommand }, kube, cfg] = await Promise.all([
       impl(),
       connect(inv),
-      o.wait || o.watch ? import("./settings.ts").then((m) => m.effectiveConfig()) : undefined,
+      o.wait || o.watch || o.judge !== undefined
+        ? import("./settings.ts").then((m) => m.effectiveConfig())
+        : undefined,
     ]);
     const extra = inv.args.slice(1);
     if (extra.length && !o.diff) {
@@ -102,6 +120,7 @@ its output.`,
         timeout: o.timeout,
         stopOthersWhenPassed: o.stopOthersWhenPassed,
         notify: cfg?.notify,
+        ...(o.judge !== undefined ? { judge: o.judge, cfg } : {}),
       }),
     );
   },
@@ -126,15 +145,23 @@ Run it inside a clone of the repository.`,
         "Into another branch [demo project]",
         "kodama adopt fix-2 --branch feature/parser",
       ],
+      [
+        "Keep the replica the judge ranked first (compare fix --judge codex) [not in the demo]",
+        "kodama adopt fix --best",
+      ],
     ],
     notes: `Then remove the other replicas: kodama delete fix --group --keep fix-2.
-Exit codes: 0 adopted, 2 not a replica, the branch has other commits or is checked out, 3 no such session.`,
+--best: the argument is the group, and the replica its judge ranked first is adopted (compare GROUP --judge
+PRESET makes the ranking); one that moved since it was judged is refused.
+Exit codes: 0 adopted, 1 (--best) rank 1 has moved since it was judged, 2 not a replica, the branch has other
+commits or is checked out, 3 no such session, or (--best) no judgement: run compare GROUP --judge PRESET first.`,
   },
-  args: [arg("<replica>", "the replica's session name, e.g. fix-2")],
+  args: [arg("<replica>", "the replica's session name, e.g. fix-2 (with --best: the group)")],
   complete: ["sessions"],
   options: [
     { flags: "--branch <local>", description: "the local branch to point at it (default: kodama/GROUP)" },
     { flags: "-f, --force", description: "move the branch even when it has commits the replica lacks" },
+    { flags: "--best", description: "the argument is a group: adopt the replica its judge ranked first" },
   ],
   run: async (inv) => {
     const [{ adoptCommand }, kube] = await Promise.all([impl(), connect(inv)]);
@@ -142,6 +169,7 @@ Exit codes: 0 adopted, 2 not a replica, the branch has other commits or is check
       await adoptCommand(kube, inv.args[0], {
         branch: inv.opts.branch,
         force: inv.opts.force,
+        best: inv.opts.best,
       }),
     );
   },

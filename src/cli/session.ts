@@ -132,7 +132,8 @@ Ctrl-C while it waits removes what it created except the PVCs (a new start of th
 --replicas N (at most 16) starts sessions NAME-1 … NAME-N in parallel, each with every option given, the
 label kodama.dev/group=NAME and its own branch kodama/NAME-i-<UTC time>; a replica that fails is reported
 and the others go on (exit 1 when one failed). Then: kodama compare NAME, kodama adopt NAME-i,
-kodama delete NAME --group. --check (or agent.check) runs in the workspace when the agent has ended.
+kodama delete NAME --group. --judge PRESET[:MODEL] then waits for them and has a reviewer agent rank the
+replicas that passed (session NAME-judge; stdout's last line is rank 1; exit as compare --judge). --check (or agent.check) runs in the workspace when the agent has ended.
 The agent is a preset (--agent; claude by default, its permission prompts off: the pod is the sandbox), its
 credential and proxy variables go into the env Secret, names listed by --dry-run (docs/agents.md).
 Exit codes: 1 the pod cannot start (the reason and recent events are printed), 2 bad input or the session
@@ -341,6 +342,11 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
         "with --replicas N: the group's total cost in US dollars, split evenly (each replica's --max-cost is USD/N)",
     },
     {
+      flags: "--judge <preset[:model]>",
+      description:
+        "with --replicas N and a prompt: once every replica has ended, a reviewer agent of this preset ranks those that passed, in a pod of its own (see kodama compare --judge)",
+    },
+    {
       flags: "--timeout <duration>",
       description: "how long to wait for the pod to be ready (default: session.readyTimeout, 5m)",
     },
@@ -418,6 +424,7 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
         noPreflight: o.preflight === false,
         ...(o.notify !== undefined ? { notify: o.notify } : {}),
         budget: o.budget,
+        ...(o.judge !== undefined ? { judge: o.judge } : {}),
         timeout: o.timeout,
         noWait: o.wait === false,
         keepOnFailure: o.keepOnFailure,

@@ -84,6 +84,8 @@ export async function prCommand(kube: KubeSessions, name: string, o: PrOptions):
   if (o.draft && o.ready) throw usageError("session pr: --draft and --ready cannot be given together");
   if (o.base !== undefined) checkBranch(o.base, "--base");
   if (o.title !== undefined && !o.title.trim()) throw usageError("session pr: --title is empty");
+  // a best-of-N group's name: its judge's rank 1 (judgecmd.ts; exit 3 without a judgement)
+  name = await (await import("../group/judgecmd.ts")).prSession(kube, name, o.err);
   const [{ withDoorGit }, { localRoot, fetchInto }, { pushRemoteOf, pushCommit }] = await Promise.all([
     import("../../session/git/doorgit.ts"),
     import("../../session/git/fetch.ts"),

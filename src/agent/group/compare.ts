@@ -33,6 +33,8 @@ import type { Waiting } from "../outcome/outcome.ts";
 import { execCapture } from "../runs/agentrun.ts";
 import { DIFF_SCRIPT } from "../../session/git/fetch.ts";
 import { stopOthersWhenPassed } from "./stopothers.ts";
+import type { Judgement } from "./judgestore.ts";
+import { judgeFooter, rankRows } from "./judgeview.ts";
 import { groupMembers, replicaOf } from "./group.ts";
 import type { SessionView } from "../../session/state/status.ts";
 import { type GatewayFigures, usageText } from "../../session/spec/gateway.ts";
@@ -104,6 +106,10 @@ export interface ReplicaRow {
   gateway?: GatewayFigures | null;
   /** the runner's own outcome (read from the pod; not shown) */
   runnerOutcome?: AgentRun["runnerOutcome"];
+  /** the group's judgement (judge.ts): rank 1 first, absent when not ranked; the reason, or why not */
+  rank?: number;
+  reason?: string;
+  movedSinceJudged?: boolean;
 }
 
 const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -295,6 +301,8 @@ const oneLine = (s: string | undefined, max = 60) => {
 };
 
 export function renderComparison(rows: ReplicaRow[]): string {
+  // RANK and REASON once the group was judged (judgeview.ts)
+  const judged = rows.some((r) => r.reason !== undefined);
   // which agent each replica ran and what it did, once some replica's agent wrote structured output
   const agents = rows.some((r) => r.truth?.agent);
   const n = (v: number | undefined) => (v === undefined ? "-" : String(v));
@@ -304,6 +312,7 @@ export function renderComparison(rows: ReplicaRow[]): string {
   const table = renderTable(
     [
       "REPLICA",
+      ...(judged ? ["RANK"] : []),
       ...(agents ? ["AGENT", "STATE"] : ["AGENT"]),
       "DURATION",
       ...(agents ? ["TURNS", "TOOLS", "DENIED", "TOKENS"] : []),
@@ -312,10 +321,11 @@ export function renderComparison(rows: ReplicaRow[]): string {
       "FILES",
       "+/-",
       "CHECK",
-      "SUMMARY",
+      ...(judged ? ["REASON"] : ["SUMMARY"]),
     ],
     rows.map((r) => [
       r.name,
+      ...(judged ? [r.rank !== undefined ? `${r.rank}${r.movedSinceJudged ? "*" : ""}` : "-"] : []),
       ...(agents ? [r.truth?.agent ?? "-"] : []),
       agentCell(r),
       r.agent?.durationSeconds !== undefined
@@ -331,7 +341,7 @@ export function renderComparison(rows: ReplicaRow[]): string {
       r.diffstat ? String(r.diffstat.files) : "-",
       r.diffstat ? `+${r.diffstat.insertions}/-${r.diffstat.deletions}` : "-",
       checkCell(r),
-      r.error ? `error: ${oneLine(r.error)}` : oneLine(r.summary),
+      r.error ? `error: ${oneLine(r.error)}` : judged ? oneLine(r.reason, 100) : oneLine(r.summary),
     ]),
   );
   return metered ? table + gatewayFooter(total, agents) : table;
@@ -414,11 +424,16 @@ export interface CompareOptions {
   signal?: AbortSignal;
   /** with -w/--wait: announce the group's end (notify.ts) */
   announce?: AnnounceOptions;
+  /** `--judge PRESET[:MODEL]`: once all have ended, a reviewer agent ranks those that passed (judge.ts) */
+  judge?: () => Promise<Judgement>;
+  /** the group's judgement, shown as RANK and REASON (judgestore.ts) */
+  judgement?: Judgement;
 }
 
-function document(group: string, namespace: string, rows: ReplicaRow[]) {
+function document(group: string, namespace: string, rows: ReplicaRow[], j?: Judgement) {
   const metered = rows.some((r) => r.gateway !== undefined);
   return {
+    ...(j ? { judgement: { at: j.at, judge: j.judge, unranked: j.unranked } } : {}),
     apiVersion: "kodama.dev/v1",
     kind: "GroupComparison",
     metadata: { name: group, namespace },
@@ -428,10 +443,11 @@ function document(group: string, namespace: string, rows: ReplicaRow[]) {
   };
 }
 
-async function render(group: string, namespace: string, rows: ReplicaRow[], format: string) {
-  if (format === "json") return JSON.stringify(document(group, namespace, rows), null, 2) + "\n";
-  if (format === "yaml") return (await import("yaml")).stringify(document(group, namespace, rows));
-  return renderComparison(rows);
+async function render(group: string, namespace: string, rows: ReplicaRow[], format: string, j?: Judgement) {
+  if (j) rows = rankRows(rows, j);
+  if (format === "json") return JSON.stringify(document(group, namespace, rows, j), null, 2) + "\n";
+  if (format === "yaml") return (await import("yaml")).stringify(document(group, namespace, rows, j));
+  return renderComparison(rows) + (j ? judgeFooter(j, rows) : "");
 }
 
 export async function compareGroup(
@@ -449,12 +465,27 @@ export async function compareGroup(
     if (o.diff.length === 2) return await diffTwo(kube, namespace, group, o.diff as [string, string], o);
     throw usageError("--diff takes no replica (every replica's diff) or two (where they differ)");
   }
+  // the group's judgement, when one was made (read once; a Role that cannot read it shows none)
+  if (!o.judge && !o.judgement) {
+    const { loadJudgement } = await import("./judgestore.ts");
+    o = { ...o, judgement: await loadJudgement(kube, namespace, group).catch(() => undefined) };
+  }
+  if (o.judge) {
+    // the table is printed whatever the judge did; then its error, if any (the CLI's exit code)
+    let failed: unknown;
+    const j = await o.judge().catch((e) => void (failed = e));
+    o.out.write(
+      await render(group, namespace, await gatherGroup(kube, namespace, group), format, j ?? undefined),
+    );
+    if (failed) throw failed;
+    return ExitCode.OK;
+  }
   if (o.stopOthersWhenPassed && !o.watch && !o.wait) {
     throw usageError("--stop-others-when-passed acts while compare waits: add --wait or -w");
   }
   if (!o.watch && !o.wait) {
     const rows = await gatherGroup(kube, namespace, group);
-    o.out.write(await render(group, namespace, rows, format));
+    o.out.write(await render(group, namespace, rows, format, o.judgement));
     return ExitCode.OK;
   }
   const deadline = o.timeoutMs ? Date.now() + o.timeoutMs : Infinity;
@@ -468,7 +499,7 @@ export async function compareGroup(
       }
       const done = settled(rows);
       if (o.watch) {
-        const text = await render(group, namespace, rows, format);
+        const text = await render(group, namespace, rows, format, o.judgement);
         if (text !== last) {
           // on a terminal the table is redrawn in place; otherwise each new table follows the last
           if (o.tty && format === "table" && drawn) o.out.write(`\x1b[${drawn}A\x1b[J`);
@@ -479,7 +510,7 @@ export async function compareGroup(
         }
       }
       if (done) {
-        if (!o.watch) o.out.write(await render(group, namespace, rows, format));
+        if (!o.watch) o.out.write(await render(group, namespace, rows, format, o.judgement));
         if (o.announce) {
           // each replica's webhook (the laptop relays those no gateway does), then the group's notification
           for (const r of rows) {
@@ -492,7 +523,7 @@ export async function compareGroup(
         return failedReplicas(rows, o.err);
       }
       if (Date.now() > deadline) {
-        if (!o.watch) o.out.write(await render(group, namespace, rows, format));
+        if (!o.watch) o.out.write(await render(group, namespace, rows, format, o.judgement));
         throw new KodamaError(
           `timed out: agents of group ${group} still running (${
             rows.filter((r) => r.agent?.state === "running" || r.agent?.state === "checking").map((r) =>

@@ -237,10 +237,12 @@ export async function startCommand(
     replicas?: string;
     variants?: string[];
     budget?: string;
+    /** `--judge PRESET[:MODEL]`: once the replicas have ended, a reviewer agent ranks them (judge.ts) */
+    judge?: string;
   },
   cfg: Config,
 ): Promise<number> {
-  const { promptFile: _, replicas, variants = [], budget, ...rest } = o;
+  const { promptFile: _, replicas, variants = [], budget, judge, ...rest } = o;
   const opts = {
     ...rest,
     namespace: kube.namespace,
@@ -264,16 +266,23 @@ export async function startCommand(
   }
   if (replicas === undefined) {
     if (variants.length) throw usageError("--agent-variant needs --replicas");
+    if (judge !== undefined) {
+      throw usageError("--judge ranks a group's replicas: it needs --replicas N (N > 1)");
+    }
     const { startWithAgent } = await import("./launch.ts");
     return await startWithAgent(kube, opts, cfg, await startIO());
   }
   const { startGroup, parseReplicas } = await import("../group/group.ts");
-  return await startGroup(
-    kube,
-    { ...opts, replicas: parseReplicas(replicas), variants },
-    cfg,
-    await startIO(),
-  );
+  const n = parseReplicas(replicas);
+  if (judge !== undefined) {
+    return await (await import("../group/judgecmd.ts")).startJudged(
+      kube,
+      { ...opts, replicas: n, variants },
+      judge,
+      cfg,
+    );
+  }
+  return await startGroup(kube, { ...opts, replicas: n, variants }, cfg, await startIO());
 }
 
 /** `kodama delete NAME --group [--keep I]`: every replica of a group (src/cli/session.ts's delete). */
@@ -308,15 +317,30 @@ export async function compareCommand(
     timeout?: string;
     stopOthersWhenPassed?: boolean;
     notify?: Config["notify"];
+    /** `--judge PRESET[:MODEL]` (judge.ts), with the config it starts the judge's session with */
+    judge?: string;
+    cfg?: Config;
   },
 ): Promise<number> {
-  const { notify, ...rest } = f;
-  const [{ compareGroup }, { parseDuration }] = await Promise.all([
+  const { notify, judge, cfg, ...rest } = f;
+  const [{ compareGroup }, { parseDuration }, jc] = await Promise.all([
     import("../group/compare.ts"),
     import("../../base/duration.ts"),
+    judge !== undefined ? import("../group/judgecmd.ts") : undefined,
   ]);
+  const choice = jc?.checkCompareJudge(judge, f);
+  const timeoutMs = f.timeout !== undefined ? parseDuration(f.timeout, "--timeout") : undefined;
   return await compareGroup(kube, kube.namespace, group, {
     ...rest,
+    ...(jc && choice && cfg
+      ? {
+        judge: jc.judgeHook(kube, group, choice, {
+          cfg,
+          io: await (await import("../../session/commands.ts")).startIO(),
+          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        }),
+      }
+      : {}),
     ...(notify && (f.wait || f.watch) ? { announce: announceOptions(notify, kube) } : {}),
     ...(f.timeout !== undefined ? { timeoutMs: parseDuration(f.timeout, "--timeout") } : {}),
     tty: isTerminal("stdout"),
@@ -328,9 +352,13 @@ export async function compareCommand(
 export async function adoptCommand(
   kube: Kube,
   name: string,
-  f: { branch?: string; force?: boolean },
+  f: { branch?: string; force?: boolean; best?: boolean },
 ): Promise<number> {
   const { adoptReplica } = await import("../group/group.ts");
+  // --best: NAME is the group, and the judge's rank 1 is adopted (judgestore.ts)
+  if (f.best) {
+    name = await (await import("../group/judgecmd.ts")).adoptBestName(kube, kube.namespace, name, stderrSink);
+  }
   return await adoptReplica(kube, kube.namespace, name, {
     ...f,
     cwd: Deno.cwd(),

@@ -165,6 +165,8 @@ export interface StartOptions extends StartFlags {
   allowOverlap?: boolean;
   /** local files never synced into this session (`--prompt-file`: the agent's task, not its work) */
   neverSync?: string[];
+  /** the env Secret holds the agent's forwarded variables only, nothing else of the env files (a judge) */
+  agentEnvOnly?: boolean;
 }
 
 export interface CloneSource {
@@ -318,6 +320,8 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   // said once the gateway step has decided what the env Secret holds (forwardedNotes)
   const forwarded: { name: string; from: string }[] = [];
   const forward = chosen?.forwardEnv ?? (fromRepo("agent.authEnv") ? [] : cfg.agent.authEnv);
+  // an allow-list: the agent's own variables, whatever else the env files hold
+  if (o.agentEnvOnly) { for (const k of Object.keys(env.vars)) if (!forward.includes(k)) delete env.vars[k]; }
   const resolved = await resolveVars(forward, {
     sources,
     forward,
