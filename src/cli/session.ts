@@ -760,6 +760,10 @@ anything is pushed.`,
         "kodama session pr my-work --base release --draft",
       ],
       ["Its URL and number, for a script [not in the demo: a forge]", "kodama session pr my-work -o json"],
+      [
+        "A best-of-N group's name: the replica its judge ranked first (compare fix --judge PRESET) [not in the demo: a forge]",
+        "kodama session pr fix",
+      ],
     ],
     notes: "Exit codes: 2 no remote, a host that is not a forge, no token (the variable to set is named), " +
       "--draft with --ready; 3 no such session or repository; 4 the forge refused the token (nothing pushed) or the " +

@@ -156,6 +156,13 @@ withSessionWorld(
           assertMatch(refs.stdout, /^refs\/remotes\/replicas\/j-1$/m);
           assertMatch(refs.stdout, /^refs\/remotes\/replicas\/j-3$/m);
           assert(!/j-2/.test(refs.stdout), refs.stdout);
+          // nothing else of the replicas' pods (their other branches), nothing of the origin's
+          for (const ref of refs.stdout.trim().split("\n").filter((l) => l.startsWith("refs/"))) {
+            assertMatch(
+              ref,
+              /^refs\/(heads\/(judge-base|kodama\/j-judge-\d{14})|remotes\/replicas\/j-[13])$/,
+            );
+          }
           assert(!/^origin$/m.test(refs.stdout), refs.stdout);
           // it tries to rewrite a replica's branch and push it: there is nowhere to push to, in any spelling
           const push = await k([
@@ -216,6 +223,13 @@ withSessionWorld(
             /the judge's answer is not a ranking: ranking entry 1 names "j-2", which was not judged/,
           );
           assert(!hasStackTrace(bad.stderr), bad.stderr);
+          // the whole group deleted: its judgement goes with it
+          const del = await k(["delete", "j", "--group", "-f", "--purge"]);
+          assertEquals(del.code, 0, del.stderr);
+          assertEquals(
+            (await w.kc(["get", "configmap", "kodama-judgement-j", "-o", "name"])).code !== 0,
+            true,
+          );
         },
       );
     } finally {

@@ -423,6 +423,11 @@ export async function deleteGroup(
       o.err.write(`error: could not delete ${going[i].name}: ${(r.reason as Error).message}\n`);
     } else done.push(going[i].name);
   });
+  // the whole group gone: its judgement too (a new group of the name starts unjudged)
+  if (!o.keep.length && done.length === going.length) {
+    const { judgementName } = await import("./judgestore.ts");
+    await kube.deleteObject("configmaps", namespace, judgementName(group)).catch(() => false);
+  }
   if (done.length) {
     o.out.write(
       `deleted ${done.join(", ")} (${o.purge ? "with their volumes" : "volumes kept"})${

@@ -299,7 +299,7 @@ export async function judgeGroup(kube: Kube, ns: string, group: string, o: Judge
         prompt,
       },
       cfg,
-      { ...o.io, out: quiet, cwd: dir, repoRoot: dir },
+      { ...o.io, out: quiet },
     );
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -2,7 +2,7 @@
  * The judge's answer (judge.ts) read into a ranking. Pure.
  *
  * The answer is the judge agent's final message: prose, then a JSON block
- * `{"ranking":[{"replica":"g-2","reason":"…"}, …]}` (the prompt, judge_prompt.md, asks for it last). Everything
+ * `{"ranking":[{"replica":"g-2","reason":"…"}, …]}` (the prompt, judge_prompt.txt, asks for it last). Everything
  * in it is the agent's to choose — it read the replicas' diffs, which may ask it anything — so what is taken is
  * an allow-list: the last JSON object that has a `ranking`, whose entries name each replica that was judged
  * exactly once (no other name, no repeat, none missing), each with a reason kept to one line of printable

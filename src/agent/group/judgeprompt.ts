@@ -1,12 +1,12 @@
 /**
- * The judge's prompt (judge.ts): the template judge_prompt.md filled with the task, each judged replica's diff
+ * The judge's prompt (judge.ts): the template judge_prompt.txt filled with the task, each judged replica's diff
  * stat, check result and diff (cut to a budget), and the replicas not judged. Pure.
  *
  * What the replicas wrote is data in the prompt: each diff sits in a code fence longer than any run of
  * backticks inside it, so it cannot close its fence and pose as the prompt's own text; the template's
  * placeholders are filled in one pass, so a diff or task that says `{{task}}` stays as written.
  */
-import TEMPLATE from "./judge_prompt.md" with { type: "text" };
+import TEMPLATE from "./judge_prompt.txt" with { type: "text" };
 
 /** Characters of diff the whole prompt carries (split evenly between the judged replicas). */
 export const DIFF_BUDGET = 120_000;
