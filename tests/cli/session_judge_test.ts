@@ -223,6 +223,13 @@ withSessionWorld(
             /the judge's answer is not a ranking: ranking entry 1 names "j-2", which was not judged/,
           );
           assert(!hasStackTrace(bad.stderr), bad.stderr);
+          // a judge's session left from before: a new judged group is refused before any replica starts
+          const left = await k(["start", "j", "--replicas", "2", "-p", "t", "--judge", "claude"]);
+          assertEquals(left.code, 2, left.stderr);
+          assertMatch(
+            left.stderr,
+            /session j-judge exists already: the judge of group j would need its name/,
+          );
           // the whole group deleted: its judgement goes with it
           const del = await k(["delete", "j", "--group", "-f", "--purge"]);
           assertEquals(del.code, 0, del.stderr);

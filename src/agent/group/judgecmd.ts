@@ -9,7 +9,8 @@ import type { Config } from "../../config/schema.ts";
 import { usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import type { StartIO } from "../../session/lifecycle/startio.ts";
-import { type JudgeChoice, judgeGroup, parseJudgeFlag } from "./judge.ts";
+import { type JudgeChoice, judgeGroup, judgeSession, parseJudgeFlag } from "./judge.ts";
+import { validateSessionName } from "../../session/spec/names.ts";
 import { bestOf, requireJudgement } from "./judgestore.ts";
 
 /** `--judge` checked with the other flags of compare (exit 2 before anything is asked). */
@@ -86,6 +87,17 @@ export async function startJudged(
     throw usageError("--judge ranks the agents' work: it needs --prompt or --prompt-file");
   }
   if (o.noWait) throw usageError("--judge waits for the replicas: it cannot be combined with --no-wait");
+  // the judge's session name is checked before any replica starts (its length, a session left from before)
+  const judgeName = validateSessionName(judgeSession(o.name));
+  if (!o.dryRun && !o.replace) {
+    const { listSessions } = await import("../../session/state/cluster.ts");
+    if ((await listSessions(kube, o.namespace)).sessions.some((v) => v.name === judgeName)) {
+      throw usageError(
+        `session ${judgeName} exists already: the judge of group ${o.name} would need its name`,
+        `remove it first: kodama delete ${judgeName} --purge -f`,
+      );
+    }
+  }
   const [{ startGroup }, { startIO }] = await Promise.all([
     import("./group.ts"),
     import("../../session/commands.ts"),
