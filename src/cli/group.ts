@@ -58,7 +58,8 @@ with the judge's cost. The judgement is kept with the group: compare shows it la
 session pr GROUP take rank 1.
 Exit codes: 0 shown (with --judge: ranked), 1 (--wait/-w) a replica's agent or check failed, (--judge) no
 replica passed, the judge's run failed or its answer was not a ranking (the table is still printed), 2 bad
-flags or GROUP-judge exists, 3 no such group, 5 --wait/-w/--judge ran past --timeout, 130 Ctrl-C.`,
+flags or GROUP-judge exists, 3 no such group, 4 (--judge) the judge's agent has no credentials, 5
+--wait/-w/--judge ran past --timeout, 130 Ctrl-C.`,
   },
   args: [
     arg("<group>", "the group's name (start NAME --replicas N)"),

@@ -86,6 +86,22 @@ withSessionWorld(
           assertMatch(r.stderr, msg);
           assert(!hasStackTrace(r.stderr), r.stderr);
         }
+        // the judge's agent is checked before any replica starts: codex has no key here (exit 4)
+        const nokey = await k([
+          "start",
+          "u",
+          "--repo",
+          repo.bare,
+          "--replicas",
+          "2",
+          "-p",
+          "t",
+          "--judge",
+          "codex",
+        ]);
+        assertEquals(nokey.code, 4, nokey.stderr);
+        assertMatch(nokey.stderr, /codex check .*no key is set: no replica was started/);
+        assertEquals((await k(["list", "-o", "name"])).stdout, "");
         const none = await k(["adopt", "u", "--best"]);
         assertEquals(none.code, 3, none.stderr);
         assertMatch(none.stderr, /group u has no judgement: run compare u --judge PRESET first/);

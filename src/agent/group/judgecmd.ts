@@ -104,6 +104,25 @@ export async function startJudged(
   ]);
   const io = await startIO();
   if (o.dryRun) return await startGroup(kube, o, cfg, io);
+  // the judge's agent answers before any replica starts (as the replicas' agents are checked: exit 4, 3)
+  if (!o.noPreflight) {
+    const { groupCheck } = await import("../credentials/preflight.ts");
+    const viaGateway = !o.noGateway && cfg.session.gateway !== false;
+    await groupCheck(
+      {
+        agentName: choice.preset,
+        settings: choice.model ? { model: choice.model } : {},
+        ...(viaGateway
+          ? {
+            heldByGateway: async () =>
+              (await import("../gateway/session.ts")).gatewayHeldProviders(kube, o.namespace),
+          }
+          : {}),
+      },
+      cfg,
+      io.err,
+    );
+  }
   const code = await startGroup(kube, o, cfg, io);
   if (code !== 0) {
     io.err.write(
