@@ -112,9 +112,12 @@ export async function saveJudgement(kube: KubeObjects, namespace: string, j: Jud
     },
     data: { [JUDGEMENT_KEY]: JSON.stringify(j) },
   };
-  const had = await kube.findObject<ConfigMap>("configmaps", namespace, name);
-  if (had) await kube.patchObject("configmaps", namespace, name, { data: body.data });
-  else await kube.createObject("configmaps", namespace, body);
+  // replaced whole, with the verbs a session's Role has on ConfigMaps already (examples/rbac.yaml: get,
+  // create, delete; no patch)
+  if (await kube.findObject<ConfigMap>("configmaps", namespace, name)) {
+    await kube.deleteObject("configmaps", namespace, name);
+  }
+  await kube.createObject("configmaps", namespace, body);
 }
 
 /** The judgement, or exit 3 saying how to make one. */
