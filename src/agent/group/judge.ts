@@ -204,6 +204,78 @@ async function judgeRun(kube: Kube, ns: string, name: string, o: JudgeOptions) {
   return { w, run, answer };
 }
 
+/** The judge's prompt: the task, and each judged replica's facts and diff (read from its pod). */
+async function promptFor(
+  kube: KubeSessions,
+  judged: ReplicaRow[],
+  unranked: { replica: string; why: string }[],
+  view: (name: string) => SessionView,
+  task?: string,
+): Promise<string> {
+  const [text, diffs] = await Promise.all([
+    task !== undefined ? Promise.resolve(task) : taskOf(kube, view(judged[0].name)),
+    Promise.all(judged.map((r) => diffOf(kube, view(r.name)))),
+  ]);
+  const input: JudgedReplica[] = judged.map((r, i) => ({
+    name: r.name,
+    files: r.diffstat?.files,
+    insertions: r.diffstat?.insertions,
+    deletions: r.diffstat?.deletions,
+    paths: r.diffstat?.paths,
+    check: r.check ? r.check.state : "- (no check)",
+    ...(r.check?.tail ? { checkTail: r.check.tail } : {}),
+    diff: diffs[i],
+  }));
+  return judgePrompt({
+    task: text,
+    judged: input,
+    unranked: unranked.map((u) => ({ name: u.replica, why: u.why })),
+  });
+}
+
+/**
+ * Session NAME (GROUP-judge) with the prompt as its first run: the one start of any session with a prompt,
+ * from the temporary repository of the judged branches, with the judge preset's own variables only.
+ */
+async function startJudge(
+  kube: Kube,
+  ns: string,
+  name: string,
+  judged: ReplicaRow[],
+  image: string | undefined,
+  prompt: string,
+  o: JudgeOptions,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "kodama-judge-" });
+  try {
+    await judgeRepo(kube, ns, judged, dir);
+    const { startWithAgent } = await import("../runs/launch.ts");
+    // the judge's run has no check of its own (the replicas' agent.check is theirs)
+    const cfg: Config = { ...o.cfg, agent: { ...o.cfg.agent, check: undefined } };
+    const quiet: Sink = { write: () => {} };
+    await startWithAgent(
+      kube,
+      {
+        name,
+        namespace: ns,
+        ...(image ? { image } : {}),
+        repo: dir,
+        envFiles: [],
+        envExclude: [],
+        noSync: true,
+        agentEnvOnly: true,
+        agentName: o.judge.preset,
+        ...(o.judge.model ? { settings: { model: o.judge.model } } : {}),
+        prompt,
+      },
+      cfg,
+      { ...o.io, out: quiet },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
 /**
  * Judge the group: the ranking stored and returned. Exit 1 when no replica passed, the judge's run failed or
  * its answer is not a ranking of the judged replicas; 2 when GROUP-judge exists already; 5 past the timeout.
@@ -253,57 +325,11 @@ export async function judgeGroup(kube: Kube, ns: string, group: string, o: Judge
       } did: a judge of another preset shares fewer of their blind spots\n`,
     );
   }
-  const [task, diffs] = await Promise.all([
-    o.task !== undefined ? Promise.resolve(o.task) : taskOf(kube, view(judged[0].name)),
-    Promise.all(judged.map((r) => diffOf(kube, view(r.name)))),
-  ]);
-  const input: JudgedReplica[] = judged.map((r, i) => ({
-    name: r.name,
-    files: r.diffstat?.files,
-    insertions: r.diffstat?.insertions,
-    deletions: r.diffstat?.deletions,
-    paths: r.diffstat?.paths,
-    check: r.check ? r.check.state : "- (no check)",
-    ...(r.check?.tail ? { checkTail: r.check.tail } : {}),
-    diff: diffs[i],
-  }));
-  const prompt = judgePrompt({
-    task,
-    judged: input,
-    unranked: unranked.map((u) => ({ name: u.replica, why: u.why })),
-  });
-  const dir = await Deno.makeTempDir({ prefix: "kodama-judge-" });
-  try {
-    err.write(
-      `judge: ${judged.map((r) => r.name).join(", ")} passed; ${name} (${o.judge.preset}) ranks them\n`,
-    );
-    await judgeRepo(kube, ns, judged, dir);
-    const { startWithAgent } = await import("../runs/launch.ts");
-    const image = view(judged[0].name).spec?.image;
-    // the judge's own run: the agent's check is not its business, nor is a repository's agent command
-    const cfg: Config = { ...o.cfg, agent: { ...o.cfg.agent, check: undefined } };
-    const quiet: Sink = { write: () => {} };
-    await startWithAgent(
-      kube,
-      {
-        name,
-        namespace: ns,
-        ...(image ? { image } : {}),
-        repo: dir,
-        envFiles: [],
-        envExclude: [],
-        noSync: true,
-        agentEnvOnly: true,
-        agentName: o.judge.preset,
-        ...(o.judge.model ? { settings: { model: o.judge.model } } : {}),
-        prompt,
-      },
-      cfg,
-      { ...o.io, out: quiet },
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+  const prompt = await promptFor(kube, judged, unranked, view, o.task);
+  err.write(
+    `judge: ${judged.map((r) => r.name).join(", ")} passed; ${name} (${o.judge.preset}) ranks them\n`,
+  );
+  await startJudge(kube, ns, name, judged, view(judged[0].name).spec?.image, prompt, o);
   const { w, run, answer } = await judgeRun(kube, ns, name, o);
   if (w.state !== "succeeded") {
     throw new KodamaError(
