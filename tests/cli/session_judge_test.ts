@@ -209,6 +209,35 @@ withSessionWorld(
         },
       );
 
+      await t.step("one replica passed: ranked 1 without a judge (no session, no cost)", async () => {
+        const r = await k([
+          "start",
+          "o",
+          "--repo",
+          repo.bare,
+          "--image",
+          DEMO_AGENT_IMAGE,
+          "--replicas",
+          "2",
+          "-p",
+          "t",
+        ]);
+        assertEquals(r.code, 0, r.stderr);
+        const before = api.mainRequests().length;
+        const c = await k(["compare", "o", "--judge", "claude", "--timeout", "3m"]);
+        assertEquals(c.code, 0, c.stderr);
+        assertStringIncludes(c.stderr, "judge: only o-1 passed: it is ranked 1 without a judge");
+        assertMatch(c.stdout, /^o-1\s+1\s+.*the only replica that passed$/m);
+        assertMatch(c.stdout, /^o-2\s+-\s+.*not ranked: check failed \(1\)$/m);
+        assertMatch(c.stdout, /^judged \S+ by no judge \(one replica passed\)$/m);
+        assertEquals(api.mainRequests().length, before, "no model was asked");
+        assertEquals(
+          (await w.kc(["get", "pods", "-l", "kodama.dev/session=o-judge", "-o", "name"])).stdout,
+          "",
+        );
+        assertEquals((await k(["delete", "o", "--group", "-f", "--purge"])).code, 0);
+      });
+
       await t.step("adopt j --best: the rank-1 replica's commits as kodama/j", async () => {
         const r = await k(["adopt", "j", "--best"]);
         assertEquals(r.code, 0, r.stderr);
@@ -256,7 +285,7 @@ withSessionWorld(
         },
       );
     } finally {
-      for (const n of ["j-1", "j-2", "j-3", "j-judge"]) await purge(w, n);
+      for (const n of ["j-1", "j-2", "j-3", "j-judge", "o-1", "o-2"]) await purge(w, n);
       await api.close();
       await Deno.remove(repo.dir, { recursive: true }).catch(() => {});
     }
