@@ -127,7 +127,7 @@ withSessionWorld(
           assertEquals(r.code, 0, r.stderr);
           assertEquals(r.stdout, "session/j-1 ready\nsession/j-2 ready\nsession/j-3 ready\nj-3\n");
           assertStringIncludes(r.stderr, "judge: j-1, j-3 passed; j-judge (claude) ranks them");
-          assertStringIncludes(r.stderr, "judged: 1. j-3, 2. j-1");
+          assertStringIncludes(r.stderr, "judged: 1. j-3, 2. j-1; not ranked: j-2 (check failed (1))\n");
           assert(!r.stderr.includes(KEY) && !r.stderr.includes(LEAK), r.stderr);
           // one model request of the judge: the task, the passing replicas' diffs, the failing one named only
           const asked = api.mainRequests().map((q) => q.text).join("\n");

@@ -38,7 +38,13 @@ export function judgeHook(
 ) {
   return async () => {
     const j = await judgeGroup(kube, kube.namespace, group, { judge, ...o });
-    o.io.err.write(`judged: ${j.ranking.map((r, i) => `${i + 1}. ${r.replica}`).join(", ")}\n`);
+    // ranked best first, then the replicas not ranked and why
+    const not = j.unranked.map((u) => `${u.replica} (${u.why})`).join(", ");
+    o.io.err.write(
+      `judged: ${j.ranking.map((r, i) => `${i + 1}. ${r.replica}`).join(", ")}${
+        not ? `; not ranked: ${not}` : ""
+      }\n`,
+    );
     return j;
   };
 }
