@@ -186,9 +186,10 @@ withSessionWorld(
             "j-judge",
             "--command",
             `git update-ref refs/remotes/replicas/j-3 HEAD && git push origin HEAD:refs/heads/kodama/j-3; echo "push=$?"; ` +
-            `git push ${repo.bare} HEAD:refs/heads/main; echo "bare=$?"; env | grep -c ${LEAK}; true`,
+            `git push --all; echo "all=$?"; env | grep -c ${LEAK}; true`,
           ]);
           assertMatch(push.stdout + push.stderr, /push=(?!0)\d+/);
+          assertMatch(push.stdout + push.stderr, /all=(?!0)\d+/);
           assertMatch(push.stdout + push.stderr, /^0$/m);
           // its env Secret: the claude preset's variables only; a replica's has the env file's too
           const keys = async (s: string) =>
