@@ -63,7 +63,8 @@ export const compare = tool({
   title: "Compare the replicas of a group",
   description:
     "The replicas of a best-of-N group side by side (`kodama compare GROUP`): agent state, duration, commits, " +
-    "diffstat, check result, summary. wait: until every agent (and its check) has ended.",
+    "diffstat, check result, summary; when the group was judged (`compare GROUP --judge`), each one's rank and " +
+    "reason. wait: until every agent (and its check) has ended.",
   tier: "read",
   annotations: READS_CLUSTER,
   input: {
@@ -76,8 +77,10 @@ export const compare = tool({
   output: { replicas: z.array(anyObject), count: z.number() },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
-    const { gatherGroup, renderComparison, compareGroup } = await import("../agent/group/compare.ts");
-    let rows;
+    const { gatherGroup, renderComparison, compareGroup, rankedGroup } = await import(
+      "../agent/group/compare.ts"
+    );
+    let rows, judgement;
     if (a.wait) {
       const { parseDuration } = await import("../base/duration.ts");
       const out = capture();
@@ -90,16 +93,17 @@ export const compare = tool({
         signal: call.signal,
       });
       rows = (JSON.parse(out.text()) as { items: Awaited<ReturnType<typeof gatherGroup>> }).items;
-    } else rows = await gatherGroup(kube, ns, a.name);
+    } else ({ rows, judgement } = await rankedGroup(kube, ns, a.name));
     if (!rows.length) {
       throw notFound(
         `group ${a.name} has no replicas in namespace ${ns}`,
         "start one with `kodama start NAME --replicas N`; sessions_list shows the groups",
       );
     }
+    const { judgeFooter } = await import("../agent/group/judgeview.ts");
     return {
       data: { replicas: rows as unknown as Record<string, unknown>[], count: rows.length },
-      text: renderComparison(rows),
+      text: renderComparison(rows) + (judgement ? judgeFooter(judgement, rows) : ""),
     };
   },
 });
@@ -111,16 +115,19 @@ function adoptTool(force: boolean): Tool {
     description:
       "Take one replica's work (`kodama adopt NAME-i`): its commits are fetched into the repository at cwd and the " +
       "local branch kodama/GROUP (or branch) points at them. The branch only moves forward, and never while " +
-      "checked out in a work tree" +
+      "checked out in a work tree. best: name is the group, and the replica its judge ranked first is adopted" +
       (force
         ? "; force moves it even when it has commits the replica lacks (they stay in git's reflog)."
         : "."),
     tier: force ? "destructive" : "write",
     annotations: { readOnlyHint: false, destructiveHint: force, idempotentHint: true, openWorldHint: true },
     input: {
-      name: z.string().min(1).describe("the replica's session name (GROUP-i)"),
+      name: z.string().min(1).describe("the replica's session name (GROUP-i); with best: the group"),
       context: contextArg,
       namespace: namespaceArg,
+      best: z.boolean().optional().describe(
+        "name is a group: adopt the replica its judge ranked first (compare GROUP --judge PRESET judged it)",
+      ),
       branch: z.string().optional().describe("the local branch to point at it (default: kodama/GROUP)"),
       ...(force
         ? { force: z.boolean().optional().describe("move the branch even when it has other commits") }
@@ -135,6 +142,7 @@ function adoptTool(force: boolean): Tool {
         name: string;
         context?: string;
         namespace?: string;
+        best?: boolean;
         branch?: string;
         force?: boolean;
         cwd?: string;
@@ -149,10 +157,14 @@ function adoptTool(force: boolean): Tool {
         import("../session/git/doorgit.ts"),
       ]);
       const cwd = await repoCwdOf(call, a);
+      // best: the group's judge's rank 1, as `adopt GROUP --best` (judgecmd.ts: refused when it moved since)
+      const name = a.best
+        ? await (await import("../agent/group/judgecmd.ts")).adoptBestName(kube, ns, a.name, err)
+        : a.name;
       // door git: the repository's config, hooks and includes are never read (src/session/git/doorgit.ts)
       await withDoorGit(
         cwd,
-        () => adoptReplica(kube, ns, a.name, { branch: a.branch, force: force && !!a.force, cwd, out, err }),
+        () => adoptReplica(kube, ns, name, { branch: a.branch, force: force && !!a.force, cwd, out, err }),
       );
       return { data: { branch: out.text().trim(), output: err.text() }, text: out.text() + err.text() };
     },

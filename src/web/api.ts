@@ -394,8 +394,9 @@ export class Api {
   private async group(req: Request, g: string, verb: string | undefined): Promise<Response> {
     const k = this.kube;
     if (req.method === "GET" && !verb) {
-      const { gatherGroup } = await import("../agent/group/compare.ts");
-      const items = await gatherGroup(k, k.namespace, g);
+      const { rankedGroup } = await import("../agent/group/compare.ts");
+      // each with its judge's rank and reason when the group was judged (compare GROUP --judge)
+      const { rows: items, judgement } = await rankedGroup(k, k.namespace, g);
       // what was read tells the list too: a running agent (started from the CLI, say) is followed to its end
       for (const r of items) {
         if (r.agent) {
@@ -403,7 +404,14 @@ export class Api {
           this.hub.noteRuns(r.name, [{ id: r.agent.run, state }]);
         }
       }
-      return json({ group: g, namespace: k.namespace, items });
+      return json({
+        group: g,
+        namespace: k.namespace,
+        items,
+        ...(judgement
+          ? { judgement: { at: judgement.at, judge: judgement.judge, unranked: judgement.unranked } }
+          : {}),
+      });
     }
     if (req.method === "POST" && verb === "delete") {
       const b = await body(req);

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { gitIn, makeTestRepo } from "./_git_server.ts";
-import { purge, withSessionWorld } from "./_session.ts";
+import { purge, readUntil, withSessionWorld } from "./_session.ts";
+import { startMcp } from "./_mcp.ts";
 import { type StandIn, startStandIn } from "../agents/_standin.ts";
 import { CLAUDE, missing } from "../agents/_clis.ts";
 import { DEMO_AGENT_IMAGE } from "../cluster/demo_agents.ts";
@@ -239,6 +240,51 @@ withSessionWorld(
         assertEquals((await k(["delete", "o", "--group", "-f", "--purge"])).code, 0);
       });
 
+      await t.step(
+        "the doors: MCP's compare and the web UI's group show RANK and REASON; MCP adopt best",
+        async () => {
+          const m = await startMcp(w.c.kubeconfig, ["--context", "dev"], { cwd });
+          try {
+            const c = await m.call("compare", { name: "j" });
+            assert(!c.isError, c.text);
+            assertEquals(c.data.replicas.map((r: { rank?: number }) => r.rank ?? null), [2, null, 1]);
+            assertEquals(c.data.replicas[2].reason, "final answer, clean history [2J");
+            assertMatch(c.text, /^REPLICA\s+RANK\s+/m);
+            assertMatch(c.text, /^judged \S+ by j-judge \(claude\)/m);
+            const a = await m.call("adopt", { name: "j", best: true, branch: "mcp-best" });
+            assert(!a.isError, a.text);
+            assertEquals(a.data.branch, "mcp-best");
+            assertStringIncludes(a.text, "the judge ranked j-3 first");
+            assertEquals(await gitIn(["show", "mcp-best:result.txt"], cwd), "good 3");
+            const notGroup = await m.call("adopt", { name: "no-such", best: true });
+            assert(notGroup.isError, notGroup.text);
+            assertMatch(notGroup.text, /no judgement/);
+          } finally {
+            await m.close();
+          }
+          const ui = w.spawn(["ui"]);
+          try {
+            const { text, rest } = await readUntil(ui.stdout, /\n/);
+            rest.releaseLock();
+            const url = new URL(text.trim());
+            const page = await (await fetch(`${url.origin}/?token=${url.searchParams.get("token")}`)).text();
+            const cred = /<meta name="kodama-session" content="([0-9a-f]+)">/.exec(page)?.[1];
+            const res = await fetch(`${url.origin}/api/groups/j`, {
+              headers: { authorization: `Bearer ${cred}` },
+            });
+            const g = await res.json();
+            assertEquals(res.status, 200);
+            assertEquals(g.items.map((r: { rank?: number }) => r.rank ?? null), [2, null, 1]);
+            assertEquals(g.judgement.judge.session, "j-judge");
+            assert(!JSON.stringify(g).includes(KEY), "no key in what the page reads");
+          } finally {
+            ui.kill("SIGTERM");
+            await ui.status;
+            await ui.stdout.cancel().catch(() => {});
+          }
+        },
+      );
+
       await t.step("adopt j --best: the rank-1 replica's commits as kodama/j", async () => {
         const r = await k(["adopt", "j", "--best"]);
         assertEquals(r.code, 0, r.stderr);
@@ -276,9 +322,11 @@ withSessionWorld(
             left.stderr,
             /session j-judge exists already: the judge of group j would need its name/,
           );
-          // the whole group deleted: its judgement goes with it
+          // the whole group deleted: its judgement goes with it, and the judge's session it names
           const del = await k(["delete", "j", "--group", "-f", "--purge"]);
           assertEquals(del.code, 0, del.stderr);
+          assertMatch(del.stdout, /^deleted j-1, j-2, j-3, j-judge \(with their volumes\)$/m);
+          assertEquals((await k(["list", "-o", "name"])).stdout.includes("j-judge"), false);
           assertEquals(
             (await w.kc(["get", "configmap", "kodama-judgement-j", "-o", "name"])).code !== 0,
             true,

@@ -252,6 +252,23 @@ export async function gatherGroup(
   return rows;
 }
 
+/**
+ * Every replica with its judge's RANK and REASON when the group was judged (judgestore.ts): what `compare`
+ * shows, for the doors (MCP, the web UI) that read a group. A Role that cannot read the judgement shows none.
+ */
+export async function rankedGroup(
+  kube: KubeSessions,
+  namespace: string,
+  group: string,
+): Promise<{ rows: ReplicaRow[]; judgement?: Judgement }> {
+  const { loadJudgement } = await import("./judgestore.ts");
+  const [rows, j] = await Promise.all([
+    gatherGroup(kube, namespace, group),
+    loadJudgement(kube, namespace, group).catch(() => undefined),
+  ]);
+  return j ? { rows: rankRows(rows, j), judgement: j } : { rows };
+}
+
 /** The group's total of the gateway's figures (the replicas it could read), undefined when none. */
 export function gatewayTotal(rows: ReplicaRow[]): GatewayFigures | undefined {
   const fs = rows.map((r) => r.gateway).filter((f): f is GatewayFigures => !!f);

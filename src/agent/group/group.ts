@@ -351,6 +351,15 @@ export interface GroupDeleteOptions {
   err: Sink;
 }
 
+/** The group's judge session, when its judgement names it and it still exists (judge.ts). */
+async function judgeOfGroup(kube: Kube, namespace: string, group: string): Promise<{ name: string }[]> {
+  const { loadJudgement, judgeSession } = await import("./judgestore.ts");
+  const j = await loadJudgement(kube, namespace, group).catch(() => undefined);
+  if (!j || j.judge.session !== judgeSession(group)) return [];
+  const { sessions } = await listSessions(kube, namespace);
+  return sessions.some((v) => v.name === j.judge.session) ? [{ name: j.judge.session }] : [];
+}
+
 /**
  * `delete NAME --group [--keep NAME-i]`: deletes the replicas (each as `delete`), then says what happened in
  * one line. Volumes follow `delete`'s one rule, with or without --keep: kept unless --purge (a discarded
@@ -382,7 +391,10 @@ export async function deleteGroup(
       );
     }
   }
-  const going = members.filter((v) => !o.keep.includes(v.name));
+  const going: { name: string }[] = members.filter((v) => !o.keep.includes(v.name));
+  // the whole group: its judge's session goes with it (the one its judgement names: never a session that
+  // only shares the name GROUP-judge)
+  if (!o.keep.length) going.push(...await judgeOfGroup(kube, namespace, group));
   if (!going.length) {
     o.err.write(`nothing to delete: every replica of ${group} is kept\n`);
     return ExitCode.OK;

@@ -32,7 +32,7 @@ import { gatherGroup, type ReplicaRow, settled } from "./compare.ts";
 import { groupMembers } from "./group.ts";
 import { JudgeAnswerError, parseJudgement } from "./judgeparse.ts";
 import { type JudgedReplica, judgePrompt } from "./judgeprompt.ts";
-import { type Judgement, saveJudgement } from "./judgestore.ts";
+import { type Judgement, judgeSession, saveJudgement } from "./judgestore.ts";
 import { execCapture } from "../runs/agentrun.ts";
 import { LOGS_SCRIPT, PROLOGUE } from "../runs/agent.ts";
 import RUNFILE_SH from "../pod/runfile.sh" with { type: "text" };
@@ -61,7 +61,7 @@ export function parseJudgeFlag(v: string): JudgeChoice {
 }
 
 /** The judge's session of a group. */
-export const judgeSession = (group: string) => `${group}-judge`;
+export { judgeSession };
 
 /** Which replicas are judged, and why the others are not. Pure. */
 export function splitForJudge(rows: ReplicaRow[]): {

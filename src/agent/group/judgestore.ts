@@ -35,6 +35,8 @@ export interface Judgement {
 }
 
 export const judgementName = (group: string) => `kodama-judgement-${group}`;
+/** The judge's session of a group (judge.ts). */
+export const judgeSession = (group: string) => `${group}-judge`;
 
 interface ConfigMap {
   metadata?: { name?: string; labels?: Record<string, string> };

@@ -120,8 +120,16 @@ function ReplicaCard({ r, since, selected, showDiff, adopt, keep }) {
   } ${selected ? "selected" : ""}`} data-replica=${r.name}>
     <div class="replica-head">
       <a class="name mono" href=${`#/sessions/${r.name}`}>${r.name}</a>
+      ${
+    r.rank !== undefined && html`
+      <span class="rank" data-field="rank"
+        title=${r.movedSinceJudged ? "it has new commits since it was judged" : "the judge's rank"}>#${r
+          .rank}${r.movedSinceJudged ? "*" : ""}</span>
+    `
+  }
       <${StatusPill} status=${r.status} />
     </div>
+    ${r.reason && html`<div class="reason muted" data-field="reason">Judge: ${r.reason}</div>`}
     <dl class="kv">
       <dt>Agent</dt><dd data-field="agent"><span class=${`agent a-${a?.state ?? "none"}`}>${
     agentText(r)
