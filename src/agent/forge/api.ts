@@ -71,9 +71,20 @@ export function forgeMessage(body: unknown): string {
   return safeLine(parts.join("; ")).slice(0, 300);
 }
 
-/** The API of the repository's forge, with this token. */
-export function forgeApi(f: ForgeRepo, token: string, tokenVar: string): ForgeApi {
-  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+/** How a forge call reads its answer: `tail` keeps only the last bytes of a text answer (a job's log). */
+export interface CallOptions {
+  tail?: number;
+}
+
+/** One call of the forge's REST API: the token in its header only; refused 401/403 is exit 4. */
+export type ForgeCall = (method: string, path: string, body?: unknown, o?: CallOptions) => Promise<unknown>;
+
+/**
+ * The forge's REST API with this token: `what` names the command in its errors (`session pr`,
+ * `agent run --from-pr`).
+ */
+export function forgeCall(f: ForgeRepo, token: string, tokenVar: string, what = "session pr"): ForgeCall {
+  return async (method, path, body, o = {}) => {
     const headers: Record<string, string> = { "accept": "application/json", "user-agent": "kodama" };
     if (f.type === "github") {
       headers.authorization = `Bearer ${token}`;
@@ -93,14 +104,15 @@ export function forgeApi(f: ForgeRepo, token: string, tokenVar: string): ForgeAp
     } catch (e) {
       const timedOut = (e as Error).name === "TimeoutError";
       throw new KodamaError(
-        `session pr: ${timedOut ? "no answer within 30 s from" : "cannot reach"} ${f.apiUrl}${
+        `${what}: ${timedOut ? "no answer within 30 s from" : "cannot reach"} ${f.apiUrl}${
           timedOut ? "" : `: ${safeLine((e as Error).message).slice(0, 200)}`
         }`,
         timedOut ? ExitCode.TIMEOUT : ExitCode.FAILED,
         `is ${f.host} the forge's host? its API can be set in ~/.kodama/config.yaml (forge.hosts)`,
       );
     }
-    const text = await res.text();
+    const text = o.tail !== undefined && res.ok ? await tailOf(res, o.tail) : await res.text();
+    if (o.tail !== undefined && res.ok) return text;
     let data: unknown = text;
     try {
       data = text ? JSON.parse(text) : undefined;
@@ -109,15 +121,37 @@ export function forgeApi(f: ForgeRepo, token: string, tokenVar: string): ForgeAp
     const said = forgeMessage(data) || res.statusText;
     if (res.status === 401 || res.status === 403) {
       throw new KodamaError(
-        `session pr: ${f.host} refused the token in ${tokenVar} (HTTP ${res.status}${
-          said ? `: ${said}` : ""
-        })`,
+        `${what}: ${f.host} refused the token in ${tokenVar} (HTTP ${res.status}${said ? `: ${said}` : ""})`,
         ExitCode.FORBIDDEN,
-        `give a token that may open pull requests on ${f.path} in ${tokenVar}; nothing was pushed`,
+        what === "session pr"
+          ? `give a token that may open pull requests on ${f.path} in ${tokenVar}; nothing was pushed`
+          : `give a token that may read and comment on ${f.path}'s requests in ${tokenVar}; no run was started`,
       );
     }
-    throw new ForgeHttpError(res.status, said);
+    throw new ForgeHttpError(res.status, said, what);
   };
+}
+
+/** The last `max` bytes of a response's body, read as a stream (a log of any size costs `max` bytes). */
+async function tailOf(res: Response, max: number): Promise<string> {
+  if (!res.body) return "";
+  let kept = new Uint8Array(0);
+  let dropped = 0;
+  for await (const c of res.body) {
+    const all = new Uint8Array(kept.length + c.length);
+    all.set(kept);
+    all.set(c, kept.length);
+    const cut = Math.max(0, all.length - max);
+    dropped += cut;
+    kept = all.slice(cut);
+  }
+  const t = new TextDecoder().decode(kept);
+  return dropped ? `[… ${dropped} earlier bytes left out]\n${t}` : t;
+}
+
+/** The API of the repository's forge, with this token. */
+export function forgeApi(f: ForgeRepo, token: string, tokenVar: string, what = "session pr"): ForgeApi {
+  const call = forgeCall(f, token, tokenVar, what);
   const ops = f.type === "github" ? github(f, call) : f.type === "gitlab" ? gitlab(f, call) : gitea(f, call);
   return {
     ...ops,
@@ -127,7 +161,7 @@ export function forgeApi(f: ForgeRepo, token: string, tokenVar: string): ForgeAp
       } catch (e) {
         if (e instanceof ForgeHttpError && e.status === 404) {
           throw new KodamaError(
-            `session pr: no repository ${f.path} on ${f.host}, or the token in ${tokenVar} cannot see it`,
+            `${what}: no repository ${f.path} on ${f.host}, or the token in ${tokenVar} cannot see it`,
             ExitCode.NOT_FOUND,
             `check the remote's URL (${f.webUrl}) and the token's access`,
           );
@@ -140,12 +174,12 @@ export function forgeApi(f: ForgeRepo, token: string, tokenVar: string): ForgeAp
 
 /** An answer of the forge other than 2xx, 401 and 403. */
 export class ForgeHttpError extends KodamaError {
-  constructor(readonly status: number, said: string) {
-    super(`session pr: the forge answered HTTP ${status}${said ? `: ${said}` : ""}`, ExitCode.FAILED);
+  constructor(readonly status: number, said: string, what = "session pr") {
+    super(`${what}: the forge answered HTTP ${status}${said ? `: ${said}` : ""}`, ExitCode.FAILED);
   }
 }
 
-type Call = (method: string, path: string, body?: unknown) => Promise<unknown>;
+type Call = ForgeCall;
 type Ops = ForgeApi;
 
 const num = (v: unknown) => typeof v === "number" ? v : Number(v);
