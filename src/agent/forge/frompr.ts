@@ -26,6 +26,8 @@ const WHAT = "agent run --from-pr";
 export interface FromPrOptions {
   /** the local clone of the session's repository */
   cwd: string;
+  /** the session's namespace (default: the client's) */
+  namespace?: string;
   /** `forge.hosts` of the user's config */
   hosts?: Record<string, ForgeHostConfig>;
   /** the feedback's most bytes (feedback.ts) */
@@ -81,7 +83,8 @@ export async function prepareFromPr(
     import("../../session/access/podexec.ts"),
   ]);
   // the session first: no such session is exit 3 before the forge is asked anything
-  await runningPod(kube, kube.namespace, name);
+  const namespace = o.namespace ?? kube.namespace;
+  await runningPod(kube, namespace, name);
   try {
     return await withDoorGit(o.cwd, async () => {
       const root = await localRoot(o.cwd, WHAT);

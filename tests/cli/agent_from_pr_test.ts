@@ -1,0 +1,198 @@
+/**
+ * `kodama agent run NAME --continue --from-pr` and the replies of a later `session pr NAME`, black-box: the
+ * real program against the test server and the forge stand-in (tests/forge/_forge.ts, GitHub's API). A
+ * session whose stand-in agent keeps the prompt it was given and commits to src/a.ts; `session pr` opens the
+ * request; a reviewer comments on src/a.ts and on other.ts, and a check fails with a long log. Then:
+ *  - a refused token: exit 4 in one line, no run started, nothing recorded;
+ *  - the feedback run: the agent's prompt holds each thread's file and line, the comments, the log's tail,
+ *    the user's --prompt after them; what is recorded locally holds no comment text and no token;
+ *  - `session pr` replies "Addressed in <sha>: …" on the src/a.ts thread (its file changed), not on other.ts;
+ *  - nothing left to act on: exit 0, a clear line, no run started.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
+import { join } from "node:path";
+import { onRealCluster } from "../cluster/harness.ts";
+import { hasStackTrace } from "./_run.ts";
+import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { startForge } from "../forge/_forge.ts";
+
+const NAME = "fpr";
+// keeps its prompt in the home volume, commits a change to src/a.ts
+const AGENT = `p=$(cat); printf '%s\\n' "$p" > "$HOME/last-prompt.txt"; mkdir -p src; ` +
+  `echo "// $(date +%s%N)" >> src/a.ts; git add src/a.ts; ` +
+  `git -c user.name=agent -c user.email=agent@pod commit -qm "agent: rename foo to bar"; echo agent: done`;
+
+withSessionWorld(
+  "agent run --from-pr: continues with the request's review threads and failed checks; session pr answers them",
+  { ignore: onRealCluster, timeoutMs: 8 * 60_000 },
+  async (t, w) => {
+    const f = await startForge();
+    const project = join(w.cwd, "project");
+    const git = (args: string[], cwd = project) => {
+      const r = new Deno.Command("git", {
+        args,
+        cwd,
+        env: { GIT_CONFIG_GLOBAL: "/dev/null" },
+        stdout: "piped",
+        stderr: "piped",
+      }).outputSync();
+      if (!r.success) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+      return new TextDecoder().decode(r.stdout).trim();
+    };
+    try {
+      const bare = await f.addRepo("acme/widget");
+      git(["clone", "-q", bare, project], w.cwd);
+      git(["remote", "set-url", "origin", f.gitUrl("acme/widget")]);
+      const creds = join(w.cwd, "git-credentials");
+      await Deno.writeTextFile(creds, `http://tester:${f.gitPassword}@${f.host}\n`, { mode: 0o600 });
+      const globalCfg = join(w.cwd, "gitconfig");
+      await Deno.writeTextFile(globalCfg, `[credential]\n\thelper = store --file ${creds}\n`);
+      await Deno.writeTextFile(
+        join(w.home, "config.yaml"),
+        `agent:\n  command: [sh, -c, ${JSON.stringify(AGENT)}]\n` +
+          `forge:\n  hosts:\n    "${f.host}": {type: github}\n`,
+      );
+      const env = (token: string) => ({
+        GIT_CONFIG_GLOBAL: globalCfg,
+        GH_TOKEN: "",
+        GITHUB_TOKEN: "",
+        GH_ENTERPRISE_TOKEN: token,
+        GITHUB_ENTERPRISE_TOKEN: "",
+        KODAMA_KEYS_STORE: "file",
+      });
+      const k = (args: string[], token = f.token) => w.k(args, { cwd: project, env: env(token) });
+      const runs = async () => {
+        const r = await w.k(["agent", "status", NAME, "-o", "json"]);
+        assertEquals(r.code, 0, r.stderr);
+        return (JSON.parse(r.stdout).items ?? []).length as number;
+      };
+      const wait = async (id: string) => {
+        const done = await w.k(["agent", "logs", NAME, id, "-f"]);
+        assertEquals(done.code, 0, done.stderr);
+      };
+      const record = join(w.home, "sessions", `${NAME}.forge.json`);
+
+      const s = await k(["start", NAME, "--repo", ".", "--no-sync", "--image", SESSION_IMAGE]);
+      assertEquals(s.code, 0, s.stderr);
+      const first = await w.k(["agent", "run", NAME, "--prompt", "Write src/a.ts"]);
+      assertEquals(first.code, 0, first.stderr);
+      await wait(first.stdout.trim());
+      const opened = await k(["session", "pr", NAME]);
+      assertEquals(opened.code, 0, opened.stderr);
+      const pr = f.pulls.find((x) => x.head === `kodama/${NAME}`)!;
+      const sha = await f.headSha("acme/widget", `kodama/${NAME}`);
+      const at = { kind: "github" as const, repo: "acme/widget", number: pr.number };
+      const onA = f.feedback.nextId(), onOther = f.feedback.nextId();
+      f.feedback.notes.push(
+        { ...at, id: onA, path: "src/a.ts", line: 1, author: "alice", body: "Rename foo to bar here" },
+        { ...at, id: onOther, path: "other.ts", line: 7, author: "bob", body: "Is other.ts still needed?" },
+      );
+      const log = Array.from({ length: 3000 }, (_, i) => `step ${i}: fine`).join("\n") +
+        "\nFAIL src/a.test.ts\nError: expected 2, got 3\n";
+      const check = { kind: "github" as const, repo: "acme/widget", sha, id: f.feedback.nextId() };
+      f.feedback.checks.push({ ...check, name: "test", state: "failure", log });
+
+      await t.step("a refused token: exit 4 in one line, no run started", async () => {
+        const before = await runs();
+        const r = await k(["agent", "run", NAME, "--continue", "--from-pr"], "not-the-token");
+        assertEquals(r.code, 4, r.stderr);
+        assertMatch(
+          r.stderr,
+          /^error: agent run --from-pr: 127\.0\.0\.1:\d+ refused the token in GH_ENTERPRISE_TOKEN/,
+        );
+        assert(!hasStackTrace(r.stderr) && r.stderr.trim().split("\n").length <= 2, r.stderr);
+        assert(!r.stderr.includes("not-the-token"));
+        assertEquals(await runs(), before);
+        assert(!(await Deno.stat(record).then(() => true, () => false)), "a record was written");
+      });
+
+      await t.step(
+        "the feedback run: threads with file and line, the log's tail, the user's words last",
+        async () => {
+          const before = await runs();
+          const r = await k([
+            "agent",
+            "run",
+            NAME,
+            "--continue",
+            "--from-pr",
+            "--prompt",
+            "Keep the API stable",
+          ]);
+          assertEquals(r.code, 0, r.stderr);
+          assertStringIncludes(
+            r.stderr,
+            "continuing with pull request #1's 2 review threads and 1 failed check",
+          );
+          await wait(r.stdout.trim());
+          assertEquals(await runs(), before + 1);
+          const seen = (await w.sh(NAME, 'cat "$HOME/last-prompt.txt"')).stdout;
+          for (
+            const want of [
+              "### Review thread 1: `src/a.ts` line 1",
+              "Rename foo to bar here",
+              "`other.ts` line 7",
+              "### Failed check `test` (`failure`)",
+              "Error: expected 2, got 3",
+              "## The user adds\n\nKeep the API stable",
+            ]
+          ) assertStringIncludes(seen, want);
+          assert(!seen.includes("step 0: fine"), "the log's head was given");
+          assert(seen.indexOf("Keep the API stable") > seen.indexOf("Error: expected 2"));
+          const rec = await Deno.readTextFile(record);
+          assertEquals((await Deno.stat(record)).mode! & 0o777, 0o600);
+          assertEquals(JSON.parse(rec).threads.map((x: { id: string }) => x.id), [
+            String(onA),
+            String(onOther),
+          ]);
+          for (const secret of [f.token, "Rename foo", "other.ts still"]) {
+            assert(!rec.includes(secret), secret);
+          }
+        },
+      );
+
+      await t.step("session pr answers the thread whose file changed, not the other", async () => {
+        const r = await k(["session", "pr", NAME]);
+        assertEquals(r.code, 0, r.stderr);
+        assertStringIncludes(r.stderr, "replied on 1 review thread it addressed");
+        const head = (await w.sh(NAME, "cd /workspace && git rev-parse HEAD")).stdout.trim();
+        const replies = f.feedback.notes.filter((x) => x.inReplyTo);
+        assertEquals(replies.map((x) => [x.inReplyTo, x.body]), [
+          [onA, `Addressed in ${head.slice(0, 12)}: \`agent: rename foo to bar\``],
+        ]);
+        // other.ts stays recorded for a later session pr
+        assertEquals(JSON.parse(await Deno.readTextFile(record)).threads.map((x: { id: string }) => x.id), [
+          String(onOther),
+        ]);
+        // again: nothing new to answer, no second reply
+        const again = await k(["session", "pr", NAME]);
+        assertEquals(again.code, 0, again.stderr);
+        assertEquals(f.feedback.notes.filter((x) => x.inReplyTo).length, 1);
+      });
+
+      await t.step("nothing left to act on: exit 0, one clear line, no run", async () => {
+        f.feedback.notes.push({
+          ...at,
+          id: f.feedback.nextId(),
+          inReplyTo: onOther,
+          author: "bob",
+          body: "Resolved",
+        });
+        f.feedback.checks.splice(0, f.feedback.checks.length);
+        const before = await runs();
+        const r = await k(["agent", "run", NAME, "--from-pr"]);
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(
+          r.stderr,
+          /pull request #1 of kodama\/fpr has no unresolved review comment.*no run started/,
+        );
+        assertEquals(r.stdout, "");
+        assertEquals(await runs(), before);
+      });
+    } finally {
+      await purge(w, NAME);
+      await f.close();
+      await Deno.remove(f.root, { recursive: true }).catch(() => {});
+    }
+  },
+);
