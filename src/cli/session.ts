@@ -745,7 +745,8 @@ branch updated. Its description tells a reviewer the latest agent run: the promp
 the check and its result, the agent's final message; for a replica, its group's comparison. The forge and the
 repository come from the remote's URL (forge.hosts in ~/.kodama/config.yaml for other hosts); the token from
 GH_TOKEN or GITHUB_TOKEN (or agent keys' github), GITLAB_TOKEN, GITEA_TOKEN. The token is checked before
-anything is pushed.`,
+anything is pushed. After agent run --from-pr, it replies "Addressed in SHA: …" on each review thread that run
+was given whose file a newer commit changed (--resolve: GitLab resolves the discussion too).`,
     examples: [
       ["Open a pull request of the session's work [not in the demo: a forge]", "kodama session pr my-work"],
       [
