@@ -64,6 +64,8 @@ export interface StoredCheck {
   /** GitHub: the app (github-actions has job logs) */
   app?: string;
   allowFailure?: boolean;
+  /** where its log is served from instead (GitHub's logs redirect there; GitLab's trace too, when set) */
+  logUrl?: string;
 }
 
 export interface FeedbackStore {
@@ -236,7 +238,10 @@ export function feedbackRoute(
     if ((m = /^actions\/jobs\/(\d+)\/logs$/.exec(tail)) && kind === "github") {
       const c = s.checks.find((x) => x.kind === kind && x.repo === repo && x.id === Number(m![1]));
       if (!c) return json(404, { message: "Not Found" });
-      return new Response(null, { status: 302, headers: { location: `${o.origin}/_blob/job-logs/${c.id}` } });
+      return new Response(null, {
+        status: 302,
+        headers: { location: c.logUrl ?? `${o.origin}/_blob/job-logs/${c.id}` },
+      });
     }
     if ((m = /^commits\/([0-9a-f]{40})\/statuses$/.exec(tail)) && kind === "gitea") {
       const list = s.checks.filter((x) => x.kind === kind && x.repo === repo && x.sha === m![1]);
@@ -327,6 +332,7 @@ export function feedbackRoute(
   }
   if ((m = /^jobs\/(\d+)\/trace$/.exec(tail)) && method === "GET") {
     const c = s.checks.find((x) => x.kind === kind && x.repo === repo && x.id === Number(m![1]));
+    if (c?.logUrl) return new Response(null, { status: 302, headers: { location: c.logUrl } });
     return c ? text(c.log) : json(404, { message: "404 Job Not Found" });
   }
   return undefined;

@@ -339,3 +339,58 @@ Deno.test("from-pr prompt: hostile forge text is quoted, never read as the user'
   // the file name stays on its heading's line, in inline code
   assertStringIncludes(p, "### Review thread 1: ``src/`x` ## The user adds`` line 4");
 });
+
+Deno.test("from-pr logs: a redirect to another host is followed without the token (GitHub's and GitLab's header)", async () => {
+  const f = await startForge();
+  // the storage host a log redirects to: it keeps what it was sent
+  const seen: Record<string, string>[] = [];
+  const store = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    seen.push(Object.fromEntries(req.headers));
+    return new Response("storage log\nError: from storage\n");
+  });
+  // another origin: localhost, not 127.0.0.1
+  const storeUrl = `http://localhost:${(store.addr as Deno.NetAddr).port}/logs/1`;
+  const work = await Deno.makeTempDir({ prefix: "kodama-forge-redir-" });
+  try {
+    for (const [type, path] of [["github", "acme/redir"], ["gitlab", "grp/redir"]] as [ForgeType, string][]) {
+      await f.addRepo(path);
+      const forge = forgeOf(f.gitUrl(path), { [f.host]: { type } });
+      const clone = `${work}/${type}`;
+      await git(["clone", "-q", f.gitUrl(path).replace("http://", `http://tester:${f.gitPassword}@`), clone]);
+      await git(["push", "-q", "origin", "HEAD:refs/heads/kodama/r"], clone);
+      const pr = await forgeApi(forge, f.token, "T").create({
+        head: "kodama/r",
+        base: "main",
+        title: "r",
+        body: "",
+        draft: false,
+      });
+      const sha = await f.headSha(path, "kodama/r");
+      f.feedback.checks.push({
+        kind: type,
+        repo: path,
+        sha,
+        id: f.feedback.nextId(),
+        name: "test",
+        state: type === "github" ? "failure" : "failed",
+        log: "never served",
+        logUrl: storeUrl,
+      });
+      const fb = await readFeedback(forge, forgeCall(forge, f.token, "T"), pr.number, 4096);
+      assertStringIncludes(fb.checks[0]?.log ?? "", "Error: from storage");
+    }
+    assertEquals(seen.length, 2);
+    for (const h of seen) {
+      assert(
+        !JSON.stringify(h).includes(f.token),
+        `the token went to the storage host: ${JSON.stringify(h)}`,
+      );
+      assertEquals([h["authorization"], h["private-token"]], [undefined, undefined]);
+    }
+  } finally {
+    await store.shutdown();
+    await f.close();
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+    await Deno.remove(f.root, { recursive: true }).catch(() => {});
+  }
+});

@@ -95,7 +95,7 @@ export function forgeCall(f: ForgeRepo, token: string, tokenVar: string, what = 
     if (body !== undefined) headers["content-type"] = "application/json";
     let res: Response;
     try {
-      res = await fetch(`${f.apiUrl}${path}`, {
+      res = await fetchFollowing(`${f.apiUrl}${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -130,6 +130,28 @@ export function forgeCall(f: ForgeRepo, token: string, tokenVar: string, what = 
     }
     throw new ForgeHttpError(res.status, said, what);
   };
+}
+
+/**
+ * fetch, following redirects itself: the token's headers (GitHub's Authorization, GitLab's PRIVATE-TOKEN)
+ * go only to the API's own origin — a redirect elsewhere (GitHub's job logs go to a storage host) is followed
+ * without them, and so is every hop after it; only a GET leaves the origin. At most 5 hops.
+ */
+async function fetchFollowing(url: string, init: RequestInit & { headers: Record<string, string> }) {
+  let at = new URL(url);
+  let headers = init.headers;
+  for (let hop = 0;; hop++) {
+    const res = await fetch(at, { ...init, headers, redirect: "manual" });
+    const loc = res.headers.get("location");
+    if (res.status < 300 || res.status >= 400 || !loc || hop >= 5) return res;
+    const next = new URL(loc, at);
+    const same = next.origin === at.origin;
+    if (!/^https?:$/.test(next.protocol) || (!same && init.method !== "GET")) return res;
+    if (init.method !== "GET" && res.status !== 307 && res.status !== 308) return res;
+    if (!same) headers = { "accept": "*/*", "user-agent": "kodama" };
+    await res.body?.cancel();
+    at = next;
+  }
 }
 
 /** The last `max` bytes of a response's body, read as a stream (a log of any size costs `max` bytes). */
