@@ -7,13 +7,17 @@
  *  - the feedback run: the agent's prompt holds each thread's file and line, the comments, the log's tail,
  *    the user's --prompt after them; what is recorded locally holds no comment text and no token;
  *  - `session pr` replies "Addressed in <sha>: …" on the src/a.ts thread (its file changed), not on other.ts;
- *  - nothing left to act on: exit 0, a clear line, no run started.
+ *  - the web UI's continue with `{fromPr: true}` (a token and an API base in its body are not read): the run
+ *    gets what is still open — other.ts, not the thread kodama answered;
+ *  - nothing left to act on: exit 0, a clear line, no run started;
+ *  - GitLab (a discussion and a failed job; `session pr --resolve` replies and resolves) and Gitea (a review
+ *    comment and a failed status; the reply a comment on the pull request) through the same commands.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
-import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { startForge } from "../forge/_forge.ts";
 
 const NAME = "fpr";
@@ -27,7 +31,9 @@ withSessionWorld(
   { ignore: onRealCluster, timeoutMs: 8 * 60_000 },
   async (t, w) => {
     const f = await startForge();
-    const project = join(w.cwd, "project");
+    // the project is the world's directory: where `kodama ui` runs too
+    const project = w.cwd;
+    const aside = await Deno.makeTempDir({ prefix: "kodama-fpr-" });
     const git = (args: string[], cwd = project) => {
       const r = new Deno.Command("git", {
         args,
@@ -41,23 +47,28 @@ withSessionWorld(
     };
     try {
       const bare = await f.addRepo("acme/widget");
-      git(["clone", "-q", bare, project], w.cwd);
+      git(["clone", "-q", bare, "."], project);
       git(["remote", "set-url", "origin", f.gitUrl("acme/widget")]);
-      const creds = join(w.cwd, "git-credentials");
+      const creds = join(aside, "git-credentials");
       await Deno.writeTextFile(creds, `http://tester:${f.gitPassword}@${f.host}\n`, { mode: 0o600 });
-      const globalCfg = join(w.cwd, "gitconfig");
+      const globalCfg = join(aside, "gitconfig");
       await Deno.writeTextFile(globalCfg, `[credential]\n\thelper = store --file ${creds}\n`);
-      await Deno.writeTextFile(
-        join(w.home, "config.yaml"),
-        `agent:\n  command: [sh, -c, ${JSON.stringify(AGENT)}]\n` +
-          `forge:\n  hosts:\n    "${f.host}": {type: github}\n`,
-      );
+      const config = (type: string) =>
+        Deno.writeTextFile(
+          join(w.home, "config.yaml"),
+          `agent:\n  command: [sh, -c, ${JSON.stringify(AGENT)}]\n` +
+            `forge:\n  hosts:\n    "${f.host}": {type: ${type}}\n`,
+        );
+      await config("github");
       const env = (token: string) => ({
         GIT_CONFIG_GLOBAL: globalCfg,
         GH_TOKEN: "",
         GITHUB_TOKEN: "",
         GH_ENTERPRISE_TOKEN: token,
         GITHUB_ENTERPRISE_TOKEN: "",
+        GITLAB_TOKEN: token,
+        GITEA_TOKEN: token,
+        FORGEJO_TOKEN: "",
         KODAMA_KEYS_STORE: "file",
       });
       const k = (args: string[], token = f.token) => w.k(args, { cwd: project, env: env(token) });
@@ -170,6 +181,55 @@ withSessionWorld(
         assertEquals(f.feedback.notes.filter((x) => x.inReplyTo).length, 1);
       });
 
+      await t.step(
+        "the web UI's continue {fromPr}: what is still open, with the user's token only",
+        async () => {
+          const ui = w.spawn(["ui"], { env: env(f.token) });
+          try {
+            const { text: first, rest } = await readUntil(ui.stdout, /\n/);
+            rest.releaseLock();
+            const login = first.trim();
+            const origin = new URL(login).origin;
+            const page = await (await fetch(login)).text();
+            const session = /<meta name="kodama-session" content="([0-9a-f]+)">/.exec(page)?.[1] ?? "";
+            const csrf = /name="csrf-token" content="([^"]+)"/.exec(page)?.[1] ?? "";
+            assert(session && csrf, "the page carries its credentials");
+            const before = { runs: await runs(), requests: f.requests.length };
+            const r = await fetch(`${origin}/api/sessions/${NAME}/continue`, {
+              method: "POST",
+              headers: {
+                authorization: `Bearer ${session}`,
+                origin,
+                "x-csrf-token": csrf,
+                "content-type": "application/json",
+              },
+              // a page cannot choose the token or where it goes: these are not read
+              body: JSON.stringify({
+                fromPr: true,
+                token: "page-token",
+                apiUrl: "http://127.0.0.1:9/api/v3",
+              }),
+            });
+            const j = await r.json();
+            assertEquals(r.status, 200, JSON.stringify(j));
+            assertMatch(j.message, /^run \d+ continues with pull request #1's feedback$/);
+            await wait(String(j.run));
+            assertEquals(await runs(), before.runs + 1);
+            const asked = f.requests.slice(before.requests).filter((x) => x.path.startsWith("/api/"));
+            assert(asked.length > 0 && asked.every((x) => x.auth === "ok"), JSON.stringify(asked));
+            const seen = (await w.sh(NAME, 'cat "$HOME/last-prompt.txt"')).stdout;
+            assertStringIncludes(seen, "### Review thread 1: `other.ts` line 7");
+            // answered by kodama ("Addressed in …"): settled, not given again
+            assert(!seen.includes("Rename foo to bar here"), seen);
+          } finally {
+            ui.kill();
+            await ui.status;
+            await ui.stdout.cancel().catch(() => {});
+            await ui.stderr.cancel().catch(() => {});
+          }
+        },
+      );
+
       await t.step("nothing left to act on: exit 0, one clear line, no run", async () => {
         f.feedback.notes.push({
           ...at,
@@ -189,7 +249,121 @@ withSessionWorld(
         assertEquals(r.stdout, "");
         assertEquals(await runs(), before);
       });
+
+      await t.step(
+        "GitLab: a discussion and a failed job; session pr --resolve replies and resolves",
+        async () => {
+          await config("gitlab");
+          const opened = await k(["session", "pr", NAME]);
+          assertEquals(opened.code, 0, opened.stderr);
+          const mr = f.pulls.find((x) => x.kind === "gitlab")!;
+          const sha = await f.headSha("acme/widget", `kodama/${NAME}`);
+          const at = { kind: "gitlab" as const, repo: "acme/widget", number: mr.number };
+          const d = "ab".repeat(20);
+          f.feedback.notes.push({
+            ...at,
+            id: f.feedback.nextId(),
+            discussion: d,
+            path: "src/a.ts",
+            line: 2,
+            author: "gl-reviewer",
+            body: "GitLab wants a guard here",
+            resolvable: true,
+          });
+          f.feedback.checks.push({
+            kind: "gitlab",
+            repo: "acme/widget",
+            sha,
+            id: f.feedback.nextId(),
+            name: "unit",
+            state: "failed",
+            log: "$ npm test\nGitLab job: 1 failing\n",
+          });
+          const r = await k(["agent", "run", NAME, "--from-pr"]);
+          assertEquals(r.code, 0, r.stderr);
+          assertStringIncludes(r.stderr, "merge request !1's 1 review thread and 1 failed check");
+          await wait(r.stdout.trim());
+          const seen = (await w.sh(NAME, 'cat "$HOME/last-prompt.txt"')).stdout;
+          for (
+            const want of [
+              "`src/a.ts` line 2",
+              "GitLab wants a guard here",
+              "### Failed check `test: unit`",
+              "1 failing",
+            ]
+          ) {
+            assertStringIncludes(seen, want);
+          }
+          const pr = await k(["session", "pr", NAME, "--resolve"]);
+          assertEquals(pr.code, 0, pr.stderr);
+          const notes = f.feedback.notes.filter((x) => x.discussion === d);
+          assertEquals(notes.length, 2);
+          assertMatch(notes[1].body, /^Addressed in [0-9a-f]{12}: `agent: rename foo to bar`$/);
+          assert(notes.every((x) => x.resolved), "the discussion was not resolved");
+        },
+      );
+
+      await t.step(
+        "Gitea: a review comment and a failed status; the reply a comment on the pull request",
+        async () => {
+          await config("gitea");
+          const opened = await k(["session", "pr", NAME]);
+          assertEquals(opened.code, 0, opened.stderr);
+          const p = f.pulls.find((x) => x.kind === "gitea")!;
+          const sha = await f.headSha("acme/widget", `kodama/${NAME}`);
+          const at = { kind: "gitea" as const, repo: "acme/widget", number: p.number };
+          const review = f.feedback.nextId();
+          f.feedback.reviews.push({
+            ...at,
+            id: review,
+            author: "tea",
+            state: "REQUEST_CHANGES",
+            body: "Needs a test",
+          });
+          f.feedback.notes.push({
+            ...at,
+            id: f.feedback.nextId(),
+            review,
+            path: "src/a.ts",
+            line: 5,
+            author: "tea",
+            body: "Gitea wants a comment here",
+          });
+          f.feedback.checks.push({
+            kind: "gitea",
+            repo: "acme/widget",
+            sha,
+            id: f.feedback.nextId(),
+            name: "ci/test",
+            state: "failure",
+            log: "Gitea CI: 2 tests failed",
+          });
+          const r = await k(["agent", "run", NAME, "--continue", "--from-pr"]);
+          assertEquals(r.code, 0, r.stderr);
+          await wait(r.stdout.trim());
+          const seen = (await w.sh(NAME, 'cat "$HOME/last-prompt.txt"')).stdout;
+          for (
+            const want of [
+              "`src/a.ts` line 5",
+              "Gitea wants a comment here",
+              "Needs a test",
+              "Gitea CI: 2 tests failed",
+            ]
+          ) {
+            assertStringIncludes(seen, want);
+          }
+          const pr = await k(["session", "pr", NAME]);
+          assertEquals(pr.code, 0, pr.stderr);
+          const comments = f.feedback.notes.filter((x) => x.kind === "gitea" && x.issue);
+          assertEquals(comments.length, 1);
+          assertMatch(
+            comments[0].body,
+            /^Addressed in [0-9a-f]{12}: `agent: rename foo to bar` \(review comment on `src\/a\.ts` line 5\)$/,
+          );
+        },
+      );
     } finally {
+      await Deno.remove(aside, { recursive: true }).catch(() => {});
       await purge(w, NAME);
       await f.close();
       await Deno.remove(f.root, { recursive: true }).catch(() => {});
