@@ -627,7 +627,10 @@ async function agentRunFromPr(
   await r.record();
   return {
     data: { run: id, session: a.name },
-    text: `agent run ${id} started in session ${a.name} with ${r.request}'s feedback (${r.threads} review ` +
+    text:
+      `${
+        fp.outsideNote(r)
+      }agent run ${id} started in session ${a.name} with ${r.request}'s feedback (${r.threads} review ` +
       `threads, ${r.checks} failed checks)\n`,
   };
 }

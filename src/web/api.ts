@@ -337,7 +337,8 @@ export class Api {
           });
           await r.record();
           this.hub.refreshAgent(s);
-          return json({ run, message: `run ${run} continues with ${r.request}'s feedback` });
+          const note = fp.outsideNote(r).replace(/^note: /, " (").replace(/\n$/, ")");
+          return json({ run, message: `run ${run} continues with ${r.request}'s feedback${note}` });
         }
       /* falls through */
       case "retry": {

@@ -37,6 +37,8 @@ export interface StoredNote {
   resolved?: boolean;
   /** a comment on the request itself (Gitea's issue comments) */
   issue?: boolean;
+  /** GitHub's author_association (default COLLABORATOR) */
+  association?: string;
 }
 
 export interface StoredReview {
@@ -49,6 +51,8 @@ export interface StoredReview {
   state: string;
   body: string;
   dismissed?: boolean;
+  /** GitHub's author_association (default COLLABORATOR) */
+  association?: string;
 }
 
 export interface StoredCheck {
@@ -120,6 +124,7 @@ export function feedbackRoute(
     position: note.line ?? null,
     ...(note.inReplyTo ? { in_reply_to_id: note.inReplyTo } : {}),
     user: { login: note.author, type: "User" },
+    author_association: note.association ?? "COLLABORATOR",
     body: note.body,
     html_url: `${o.origin}/${note.repo}/pull/${note.number}#discussion_r${note.id}`,
   });
@@ -167,6 +172,7 @@ export function feedbackRoute(
           user: { login: r.author },
           body: r.body,
           state: r.state,
+          ...(kind === "github" ? { author_association: r.association ?? "COLLABORATOR" } : {}),
           ...(kind === "gitea"
             ? {
               dismissed: r.dismissed === true,

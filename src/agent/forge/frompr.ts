@@ -46,6 +46,8 @@ export interface FromPr {
   request: string;
   threads: number;
   checks: number;
+  /** GitHub: comments and reviews of people outside the repository, left out */
+  outside?: number;
   /** after the run started: the threads given to it recorded for `session pr` */
   record: () => Promise<void>;
 }
@@ -110,12 +112,14 @@ export async function prepareFromPr(
         { budget, userPrompt: o.userPrompt, secrets: [token] },
       );
       const request = `${kind} ${forge.type === "gitlab" ? "!" : "#"}${open.number}`;
-      if (!built) return { request, threads: 0, checks: 0, record: () => Promise.resolve() };
+      const outside = fb.outside ? { outside: fb.outside } : {};
+      if (!built) return { request, threads: 0, checks: 0, ...outside, record: () => Promise.resolve() };
       const { localGit } = await import("../../session/git/gitrun.ts");
       const base = await localGit(["rev-parse", "-q", "--verify", `refs/heads/${branch}^{commit}`], root);
       return {
         prompt: built.prompt,
         request,
+        ...outside,
         threads: built.threads.length,
         checks: fb.checks.length,
         record: async () => {
@@ -151,6 +155,14 @@ export function userForgeOptions(cfg: Config): Pick<FromPrOptions, "hosts" | "st
     },
   };
 }
+
+/** The note a front end says when GitHub comments of people outside the repository were left out. */
+export const outsideNote = (r: FromPr) =>
+  r.outside
+    ? `note: ${r.outside} comment${r.outside === 1 ? "" : "s"} or review${
+      r.outside === 1 ? "" : "s"
+    } by people outside the repository left out (GitHub's author_association)\n`
+    : "";
 
 /** The line a front end says when the request has nothing to act on. */
 export const nothingToDo = (name: string, r: FromPr) =>

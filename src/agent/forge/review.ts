@@ -17,6 +17,10 @@
  *    description and target URL (Gitea's API gives no job log); a reply is a comment on the pull request
  *    (`POST /issues/N/comments`: its API cannot reply inside a review conversation).
  *
+ * GitHub says who a comment's author is to the repository (`author_association`): only the repository's
+ * people (OWNER, MEMBER, COLLABORATOR) steer the agent; a comment or review of anyone else — on a public
+ * repository, any account — is left out and counted (GitLab's and Gitea's lists do not say it).
+ *
  * Every id that goes back into a URL is checked against its forge's shape first (digits; GitLab's hex).
  */
 import { type ForgeCall, ForgeHttpError } from "./api.ts";
@@ -37,7 +41,14 @@ export interface ForgeFeedback {
   threads: ReviewThread[];
   reviews: ChangeRequest[];
   checks: FailedCheck[];
+  /** GitHub: comments and reviews of people outside the repository, left out */
+  outside?: number;
 }
+
+/** GitHub's associations of the repository's own people: the only ones whose words reach the agent. */
+export const INSIDE = ["OWNER", "MEMBER", "COLLABORATOR"];
+/** Said by someone GitHub says is outside the repository (no association given: the forge cannot tell). */
+const outsider = (c: J) => typeof c.author_association === "string" && !INSIDE.includes(c.author_association);
 
 /** Up to PAGES pages of a list (`page` appended). */
 async function pages(call: ForgeCall, path: string, per: number): Promise<J[]> {
@@ -95,7 +106,8 @@ async function github(f: ForgeRepo, call: ForgeCall, n: number, tail: number): P
   const repo = repoPath(f);
   const pr = await call("GET", `${repo}/pulls/${n}`) as J;
   const sha = str((pr?.head as J | undefined)?.sha);
-  const comments = await pages(call, `${repo}/pulls/${n}/comments?per_page=100`, 100);
+  const all = await pages(call, `${repo}/pulls/${n}/comments?per_page=100`, 100);
+  const comments = all.filter((c) => !outsider(c));
   const roots = comments.filter((c) => !int(c.in_reply_to_id) && int(c.id));
   const threads: ReviewThread[] = [];
   for (const root of roots) {
@@ -110,11 +122,13 @@ async function github(f: ForgeRepo, call: ForgeCall, n: number, tail: number): P
       comments: [root, ...replies].map((c) => ({ author: login(c.user), body: str(c.body) })),
     });
   }
+  const reviewList = await pages(call, `${repo}/pulls/${n}/reviews?per_page=100`, 100);
   const reviews = changeRequests(
-    await pages(call, `${repo}/pulls/${n}/reviews?per_page=100`, 100),
+    reviewList.filter((r) => !outsider(r)),
     "CHANGES_REQUESTED",
     ["APPROVED", "DISMISSED"],
   );
+  const outside = all.filter(outsider).length + reviewList.filter(outsider).length;
   const checks: FailedCheck[] = [];
   if (SHA.test(sha)) {
     const runs = await call("GET", `${repo}/commits/${sha}/check-runs?per_page=100`) as J;
@@ -134,7 +148,7 @@ async function github(f: ForgeRepo, call: ForgeCall, n: number, tail: number): P
       });
     }
   }
-  return { threads, reviews, checks };
+  return { threads, reviews, checks, ...(outside ? { outside } : {}) };
 }
 
 async function gitlab(f: ForgeRepo, call: ForgeCall, n: number, tail: number): Promise<ForgeFeedback> {

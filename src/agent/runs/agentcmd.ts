@@ -173,6 +173,7 @@ async function fromPrOf(
     ...(userPrompt !== undefined ? { userPrompt } : {}),
     ...fp.userForgeOptions(cfg),
   });
+  stderrSink.write(fp.outsideNote(r));
   if (r.prompt) {
     stderrSink.write(
       `continuing with ${r.request}'s ${r.threads} review thread${
