@@ -62,6 +62,8 @@ const COMMENT_MAX = 4096;
 const NAME_MAX = 200;
 /** a log's least bytes when many checks share the budget */
 const LOG_MIN = 512;
+/** what a check's block costs besides its log: its heading (a name and a URL of 200 bytes each), label, fences */
+const CHECK_FRAME = 520;
 const MAX_THREADS = 100;
 const MAX_CHECKS = 20;
 
@@ -125,29 +127,41 @@ const PREAMBLE = (fb: Feedback) => [
 ];
 
 /** The thread as the prompt shows it: where, then each comment fenced. */
-function threadText(t: ReviewThread, i: number, secrets: string[]): string {
+function threadText(
+  t: ReviewThread,
+  i: number,
+  secrets: string[],
+  o: { cap: number; comment: number },
+): string {
   const where = t.file
     ? `${quotedName(t.file)}${t.line !== undefined ? ` line ${t.line}` : ""}${
       t.outdated ? " (outdated)" : ""
     }`
     : "the request as a whole";
   const parts = [`### Review thread ${i + 1}: ${where}`, ""];
+  let size = bytes(parts[0]) + 2;
+  let left = 0;
+  // the first comment always; replies while the thread's share lasts
   t.comments.forEach((c, j) => {
-    parts.push(
+    const block = [
       `${j === 0 ? "Quoted review comment" : "Quoted reply"} by ${quotedName(c.author ?? "someone")}:`,
-      fenced(untrusted(c.body, COMMENT_MAX, "head", secrets) || "(empty)"),
+      fenced(untrusted(c.body, o.comment, "head", secrets) || "(empty)"),
       "",
-    );
+    ].join("\n");
+    if (j > 0 && size + bytes(block) > o.cap) return void left++;
+    parts.push(block);
+    size += bytes(block) + 1;
   });
+  if (left) parts.push(`(${left} more repl${left === 1 ? "y" : "ies"} left out to keep this short.)`, "");
   return parts.join("\n");
 }
 
-function reviewText(r: ChangeRequest, i: number, secrets: string[]): string {
+function reviewText(r: ChangeRequest, i: number, secrets: string[], comment: number): string {
   return [
     `### Review ${i + 1} requesting changes, by ${quotedName(r.author ?? "someone")}`,
     "",
     "Quoted review text:",
-    fenced(untrusted(r.body, COMMENT_MAX, "head", secrets) || "(empty)"),
+    fenced(untrusted(r.body, comment, "head", secrets) || "(empty)"),
     "",
   ].join("\n");
 }
@@ -178,6 +192,8 @@ export function feedbackPrompt(
   const out = [...PREAMBLE(fb), ""];
   let used = bytes(out.join("\n"));
   const half = Math.floor(budget / 2);
+  // one comment's most: 4 KiB, less in a small budget
+  const comment = Math.min(COMMENT_MAX, Math.floor(budget / 4));
   const threads: ReviewThread[] = [];
   let leftThreads = 0;
   const all = fb.threads.slice(0, MAX_THREADS);
@@ -186,7 +202,7 @@ export function feedbackPrompt(
     out.push(`## Unresolved review comments (${all.length})`, "");
     used += bytes(out.at(-2)!) + 2;
     for (const t of all) {
-      const text = threadText(t, threads.length, secrets);
+      const text = threadText(t, threads.length, secrets, { cap: Math.max(comment, half - used), comment });
       if (used + bytes(text) > half && threads.length) {
         leftThreads++;
         continue;
@@ -199,20 +215,24 @@ export function feedbackPrompt(
   if (fb.reviews.length) {
     out.push(`## Reviews requesting changes (${fb.reviews.length})`, "");
     fb.reviews.forEach((r, i) => {
-      const text = reviewText(r, i, secrets);
+      const text = reviewText(r, i, secrets, comment);
       if (used + bytes(text) > half && i) return;
       out.push(text);
       used += bytes(text) + 1;
     });
   }
-  const checks = fb.checks.slice(0, MAX_CHECKS);
+  // as many failed checks as can each have LOG_MIN of log; each log an equal share of what is left
+  const room = Math.max(0, budget - used - 40);
+  const fit = Math.max(1, Math.floor(room / (LOG_MIN + CHECK_FRAME)));
+  const checks = fb.checks.slice(0, Math.min(MAX_CHECKS, fit));
   if (checks.length) {
-    out.push(`## Failed checks (${checks.length})`, "");
-    used += 40;
-    // what each check's block costs besides its log: its heading, label and fences
-    const frame = 400;
-    const per = Math.max(LOG_MIN, Math.floor((budget - used) / checks.length) - frame);
+    out.push(`## Failed checks (${fb.checks.length})`, "");
+    const per = Math.max(LOG_MIN, Math.floor(room / checks.length) - CHECK_FRAME);
     for (const c of checks) out.push(checkText(c, per, secrets));
+    const more = fb.checks.length - checks.length;
+    if (more) {
+      out.push(`(${more} more failed check${more === 1 ? "" : "s"} left out to keep this short.)`, "");
+    }
   }
   if (leftThreads) {
     out.push(
