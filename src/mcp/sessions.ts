@@ -631,7 +631,7 @@ async function agentRunFromPr(
       `${
         fp.outsideNote(r)
       }agent run ${id} started in session ${a.name} with ${r.request}'s feedback (${r.threads} review ` +
-      `threads, ${r.checks} failed checks)\n`,
+      `thread${r.threads === 1 ? "" : "s"}, ${r.checks} failed check${r.checks === 1 ? "" : "s"})\n`,
   };
 }
 

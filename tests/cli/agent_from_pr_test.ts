@@ -9,6 +9,7 @@
  *  - `session pr` replies "Addressed in <sha>: …" on the src/a.ts thread (its file changed), not on other.ts;
  *  - the web UI's continue with `{fromPr: true}` (a token and an API base in its body are not read): the run
  *    gets what is still open — other.ts, not the thread kodama answered;
+ *  - MCP's agent_run with `fromPr`: a `token` argument is refused; without it, the same run as the CLI's;
  *  - nothing left to act on: exit 0, a clear line, no run started;
  *  - GitLab (a discussion and a failed job; `session pr --resolve` replies and resolves) and Gitea (a review
  *    comment and a failed status; the reply a comment on the pull request) through the same commands.
@@ -19,6 +20,7 @@ import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { startForge } from "../forge/_forge.ts";
+import { startMcp } from "./_mcp.ts";
 
 const NAME = "fpr";
 // keeps its prompt in the home volume, commits a change to src/a.ts
@@ -105,6 +107,17 @@ withSessionWorld(
 
       await t.step("a refused token: exit 4 in one line, no run started", async () => {
         const before = await runs();
+        // the budget's bad spellings first: exit 2 before anything is asked
+        for (
+          const [args, re] of [
+            [["--from-pr", "--from-pr-budget", "1"], /invalid --from-pr-budget "1": bytes from 4KiB to 1MiB/],
+            [["--continue", "--from-pr-budget", "8k"], /--from-pr-budget goes with --from-pr/],
+          ] as [string[], RegExp][]
+        ) {
+          const r = await k(["agent", "run", NAME, ...args]);
+          assertEquals(r.code, 2, r.stderr);
+          assertMatch(r.stderr, re);
+        }
         const r = await k(["agent", "run", NAME, "--continue", "--from-pr"], "not-the-token");
         assertEquals(r.code, 4, r.stderr);
         assertMatch(
@@ -229,6 +242,31 @@ withSessionWorld(
           }
         },
       );
+
+      await t.step("MCP agent_run fromPr: a token argument refused; the same feature otherwise", async () => {
+        const m = await startMcp(w.c.kubeconfig, ["--context", "dev"], {
+          env: { ...env(f.token), KODAMA_HOME: w.home },
+          cwd: project,
+        });
+        try {
+          const before = { runs: await runs(), requests: f.requests.length };
+          for (const extra of [{ token: "agent-token" }, { apiUrl: "http://127.0.0.1:9/api/v3" }]) {
+            const refused = await m.call("agent_run", { name: NAME, fromPr: true, ...extra });
+            assert(refused.isError, refused.text);
+          }
+          assertEquals(f.requests.length, before.requests);
+          const r = await m.call("agent_run", { name: NAME, fromPr: true, prompt: "From the MCP client" });
+          assert(!r.isError, r.text);
+          assertMatch(r.text, /with pull request #1's feedback \(1 review thread, 0 failed checks\)/);
+          await wait(String(r.data.run));
+          assertEquals(await runs(), before.runs + 1);
+          const seen = (await w.sh(NAME, 'cat "$HOME/last-prompt.txt"')).stdout;
+          assertStringIncludes(seen, "`other.ts` line 7");
+          assertStringIncludes(seen, "## The user adds\n\nFrom the MCP client");
+        } finally {
+          await m.close();
+        }
+      });
 
       await t.step("nothing left to act on: exit 0, one clear line, no run", async () => {
         f.feedback.notes.push({
