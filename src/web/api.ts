@@ -337,7 +337,8 @@ export class Api {
           });
           await r.record();
           this.hub.refreshAgent(s);
-          const note = fp.outsideNote(r).replace(/^note: /, " (").replace(/\n$/, ")");
+          const notes = fp.outsideNote(r).trim().split("\n").filter(Boolean).map((l) => l.slice(6));
+          const note = notes.length ? ` (${notes.join("; ")})` : "";
           return json({ run, message: `run ${run} continues with ${r.request}'s feedback${note}` });
         }
       /* falls through */

@@ -85,7 +85,7 @@ const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
 export async function startForge(
-  o: { token?: string; gitPassword?: string; root?: string } = {},
+  o: { token?: string; gitPassword?: string; root?: string; limitedToken?: string } = {},
 ): Promise<ForgeStandIn> {
   const root = o.root ?? await Deno.makeTempDir({ prefix: "kodama-forge-" });
   const token = o.token ?? `forge-${crypto.randomUUID()}`;
@@ -118,7 +118,8 @@ export async function startForge(
     if (!m) return new Response("not found\n", { status: 404 });
     const kind: ForgeKind = m[1] === "v3" ? "github" : m[1] === "v4" ? "gitlab" : "gitea";
     const given = tokenOf(kind, req.headers);
-    const auth = given === undefined ? "missing" : given === token ? "ok" : "bad";
+    const limited = o.limitedToken !== undefined && given === o.limitedToken;
+    const auth = given === undefined ? "missing" : given === token || limited ? "ok" : "bad";
     requests.push({ method: req.method, path: url.pathname + url.search, auth });
     if (auth !== "ok") {
       return kind === "github"
@@ -138,7 +139,7 @@ export async function startForge(
     for (const x of pulls) if (x.kind === kind) x.sha = await headSha(x.repo, x.head);
     const has = (repo: string, n: number) =>
       pulls.some((x) => x.kind === kind && x.repo === repo && x.number === n);
-    const fr = feedbackRoute(fb, kind, req.method, rest, url, body, { origin, has });
+    const fr = feedbackRoute(fb, kind, req.method, rest, url, body, { origin, has, limited });
     if (fr) return fr;
     return kind === "gitlab"
       ? await gitlab(req.method, rest, url, body)

@@ -112,8 +112,17 @@ export function feedbackRoute(
   rest: string,
   url: URL,
   b: Record<string, unknown>,
-  o: { origin: string; has: (repo: string, n: number) => boolean },
+  o: { origin: string; has: (repo: string, n: number) => boolean; limited?: boolean },
 ): Response | undefined {
+  // a token that may read the request but not its CI (a fine-grained token without checks or Actions access)
+  if (
+    o.limited &&
+    /\/(check-runs|statuses|actions\/jobs\/\d+\/logs|pipelines\/\d+\/jobs|jobs\/\d+\/trace)$/.test(rest)
+  ) {
+    return kind === "gitlab"
+      ? json(403, { message: "403 Forbidden" })
+      : json(403, { message: "Resource not accessible by personal access token" });
+  }
   const gh = (note: StoredNote) => ({
     id: note.id,
     node_id: `PRRC_${note.id}`,

@@ -33,7 +33,7 @@ const LOG = Array.from({ length: 400 }, (_, i) => `step ${i}: ok`).join("\n") +
   "\nFAIL src/a.test.ts\nError: expected 2, got 3\n";
 
 Deno.test("from-pr feedback: GitHub, GitLab and Gitea — threads, change requests, failed checks, replies", async (t) => {
-  const f = await startForge();
+  const f = await startForge({ limitedToken: "limited-token" });
   const work = await Deno.makeTempDir({ prefix: "kodama-forge-fb-" });
   try {
     const repos: Record<ForgeType, string> = {
@@ -210,6 +210,19 @@ Deno.test("from-pr feedback: GitHub, GitLab and Gitea — threads, change reques
         }
         const call = forgeCall(forge, f.token, "TOKEN", "agent run --from-pr");
         const fb = await readFeedback(forge, call, pr.number, 4096);
+        // a token that may not read CI: the threads still come, the checks are said to be unread
+        const limited = await readFeedback(
+          forge,
+          forgeCall(forge, "limited-token", "T", "x"),
+          pr.number,
+          4096,
+        );
+        assertEquals(limited.threads.map((x) => x.id), fb.threads.map((x) => x.id));
+        assertEquals(limited.checks, []);
+        assertEquals(limited.skipped?.length, 1);
+        assertStringIncludes(limited.skipped![0], "failed checks not read:");
+        assertStringIncludes(limited.skipped![0], "HTTP 403");
+        assert(!limited.skipped![0].includes("limited-token"));
         assertEquals(fb.threads.length, 1, JSON.stringify(fb.threads));
         const th = fb.threads[0];
         assertEquals([th.file, th.line], ["src/a.ts", 12]);

@@ -20,6 +20,7 @@ import { DEFAULT_BUDGET, feedbackPrompt, MAX_BUDGET, MIN_BUDGET } from "./feedba
 import { readFeedback } from "./review.ts";
 import { recordHanded } from "./replies.ts";
 import { usageError } from "../../base/errors.ts";
+import { safeLine } from "../../ui/color.ts";
 
 const WHAT = "agent run --from-pr";
 
@@ -48,6 +49,8 @@ export interface FromPr {
   checks: number;
   /** GitHub: comments and reviews of people outside the repository, left out */
   outside?: number;
+  /** what the forge would not give (its failed checks to a token without that access) */
+  skipped?: string[];
   /** after the run started: the threads given to it recorded for `session pr` */
   record: () => Promise<void>;
 }
@@ -112,7 +115,10 @@ export async function prepareFromPr(
         { budget, userPrompt: o.userPrompt, secrets: [token] },
       );
       const request = `${kind} ${forge.type === "gitlab" ? "!" : "#"}${open.number}`;
-      const outside = fb.outside ? { outside: fb.outside } : {};
+      const outside = {
+        ...(fb.outside ? { outside: fb.outside } : {}),
+        ...(fb.skipped?.length ? { skipped: fb.skipped } : {}),
+      };
       if (!built) return { request, threads: 0, checks: 0, ...outside, record: () => Promise.resolve() };
       const { localGit } = await import("../../session/git/gitrun.ts");
       const base = await localGit(["rev-parse", "-q", "--verify", `refs/heads/${branch}^{commit}`], root);
@@ -156,13 +162,17 @@ export function userForgeOptions(cfg: Config): Pick<FromPrOptions, "hosts" | "st
   };
 }
 
-/** The note a front end says when GitHub comments of people outside the repository were left out. */
+/** The notes a front end says: GitHub comments of outsiders left out, what the forge would not give. */
 export const outsideNote = (r: FromPr) =>
-  r.outside
-    ? `note: ${r.outside} comment${r.outside === 1 ? "" : "s"} or review${
-      r.outside === 1 ? "" : "s"
-    } by people outside the repository left out (GitHub's author_association)\n`
-    : "";
+  [
+    ...(r.outside
+      ? [
+        `${r.outside} comment${r.outside === 1 ? "" : "s"} or review${r.outside === 1 ? "" : "s"} by ` +
+        "people outside the repository left out (GitHub's author_association)",
+      ]
+      : []),
+    ...(r.skipped ?? []),
+  ].map((n) => `note: ${safeLine(n).slice(0, 300)}\n`).join("");
 
 /** The line a front end says when the request has nothing to act on. */
 export const nothingToDo = (name: string, r: FromPr) =>

@@ -23,6 +23,7 @@
  *
  * Every id that goes back into a URL is checked against its forge's shape first (digits; GitLab's hex).
  */
+import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { type ForgeCall, ForgeHttpError } from "./api.ts";
 import type { ForgeRepo } from "./forgeurl.ts";
 import { type ChangeRequest, type FailedCheck, githubOpen, type ReviewThread } from "./feedback.ts";
@@ -43,6 +44,23 @@ export interface ForgeFeedback {
   checks: FailedCheck[];
   /** GitHub: comments and reviews of people outside the repository, left out */
   outside?: number;
+  /** what could not be read (the token may not read checks or logs): said, the rest still given */
+  skipped?: string[];
+}
+
+/** Refused (403, a fine-grained token without that access) or not there: the forge's answer, not a failure. */
+const unreadable = (e: unknown) =>
+  e instanceof ForgeHttpError || (e instanceof KodamaError && e.code === ExitCode.FORBIDDEN);
+
+/** The failed checks, or none and a note when the forge will not give them: the comments still count. */
+async function checksOr(skipped: string[], fn: () => Promise<FailedCheck[]>): Promise<FailedCheck[]> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!unreadable(e)) throw e;
+    skipped.push(`failed checks not read: ${(e as Error).message.replace(/^[^:]+: /, "")}`);
+    return [];
+  }
 }
 
 /** GitHub's associations of the repository's own people: the only ones whose words reach the agent. */
@@ -68,7 +86,7 @@ async function logOf(call: ForgeCall, path: string, tail: number): Promise<strin
     const t = await call("GET", path, undefined, { tail });
     return typeof t === "string" ? t : undefined;
   } catch (e) {
-    if (e instanceof ForgeHttpError) return undefined;
+    if (unreadable(e)) return undefined;
     throw e;
   }
 }
@@ -129,8 +147,10 @@ async function github(f: ForgeRepo, call: ForgeCall, n: number, tail: number): P
     ["APPROVED", "DISMISSED"],
   );
   const outside = all.filter(outsider).length + reviewList.filter(outsider).length;
-  const checks: FailedCheck[] = [];
-  if (SHA.test(sha)) {
+  const skipped: string[] = [];
+  const checks = await checksOr(skipped, async () => {
+    const checks: FailedCheck[] = [];
+    if (!SHA.test(sha)) return checks;
     const runs = await call("GET", `${repo}/commits/${sha}/check-runs?per_page=100`) as J;
     for (const r of Array.isArray(runs?.check_runs) ? runs.check_runs as J[] : []) {
       const state = str(r.conclusion);
@@ -147,8 +167,15 @@ async function github(f: ForgeRepo, call: ForgeCall, n: number, tail: number): P
         ...(str(r.details_url) || str(r.html_url) ? { url: str(r.details_url) || str(r.html_url) } : {}),
       });
     }
-  }
-  return { threads, reviews, checks, ...(outside ? { outside } : {}) };
+    return checks;
+  });
+  return {
+    threads,
+    reviews,
+    checks,
+    ...(outside ? { outside } : {}),
+    ...(skipped.length ? { skipped } : {}),
+  };
 }
 
 async function gitlab(f: ForgeRepo, call: ForgeCall, n: number, tail: number): Promise<ForgeFeedback> {
@@ -171,9 +198,11 @@ async function gitlab(f: ForgeRepo, call: ForgeCall, n: number, tail: number): P
       comments: notes.map((x) => ({ author: login(x.author), body: str(x.body) })),
     });
   }
-  const checks: FailedCheck[] = [];
+  const skipped: string[] = [];
   const pipeline = int((mr?.head_pipeline as J | undefined)?.id);
-  if (pipeline) {
+  const checks = await checksOr(skipped, async () => {
+    const checks: FailedCheck[] = [];
+    if (!pipeline) return checks;
     const jobs = await pages(call, `${proj}/pipelines/${pipeline}/jobs?scope[]=failed&per_page=100`, 100);
     for (const j of jobs) {
       const id = int(j.id);
@@ -186,8 +215,9 @@ async function gitlab(f: ForgeRepo, call: ForgeCall, n: number, tail: number): P
         ...(str(j.web_url) ? { url: str(j.web_url) } : {}),
       });
     }
-  }
-  return { threads, reviews: [], checks };
+    return checks;
+  });
+  return { threads, reviews: [], checks, ...(skipped.length ? { skipped } : {}) };
 }
 
 async function gitea(f: ForgeRepo, call: ForgeCall, n: number, _tail: number): Promise<ForgeFeedback> {
@@ -222,8 +252,10 @@ async function gitea(f: ForgeRepo, call: ForgeCall, n: number, _tail: number): P
     });
   }
   const reviews = changeRequests(reviewList, "REQUEST_CHANGES", ["APPROVED"]);
-  const checks: FailedCheck[] = [];
-  if (SHA.test(sha)) {
+  const skipped: string[] = [];
+  const checks = await checksOr(skipped, async () => {
+    const checks: FailedCheck[] = [];
+    if (!SHA.test(sha)) return checks;
     const statuses = await pages(call, `${repo}/commits/${sha}/statuses?limit=50`, 50);
     const latest = new Map<string, J>();
     for (const s of statuses) {
@@ -240,8 +272,9 @@ async function gitea(f: ForgeRepo, call: ForgeCall, n: number, _tail: number): P
         ...(str(s.target_url) ? { url: str(s.target_url) } : {}),
       });
     }
-  }
-  return { threads, reviews, checks };
+    return checks;
+  });
+  return { threads, reviews, checks, ...(skipped.length ? { skipped } : {}) };
 }
 
 /** Post kodama's reply on a thread (see the head of this file for where each forge takes it). */
