@@ -214,12 +214,14 @@ export function feedbackPrompt(
   }
   if (fb.reviews.length) {
     out.push(`## Reviews requesting changes (${fb.reviews.length})`, "");
+    let left = 0;
     fb.reviews.forEach((r, i) => {
       const text = reviewText(r, i, secrets, comment);
-      if (used + bytes(text) > half && i) return;
+      if (used + bytes(text) > half && i) return void left++;
       out.push(text);
       used += bytes(text) + 1;
     });
+    if (left) out.push(`(${left} more review${left === 1 ? "" : "s"} left out to keep this short.)`, "");
   }
   // as many failed checks as can each have LOG_MIN of log; each log an equal share of what is left
   const room = Math.max(0, budget - used - 40);
