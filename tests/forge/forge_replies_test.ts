@@ -5,7 +5,7 @@
  * someone else cannot steer a request or a git command: an id that is not a forge's id shape (a path, a
  * query), a base that is not a commit id (an option, a ref expression) are dropped, never used.
  */
-import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@kodama/test-assert";
 import { join } from "node:path";
 import { startForge } from "./_forge.ts";
 import { forgeApi, forgeCall } from "../../src/agent/forge/api.ts";
@@ -72,6 +72,8 @@ Deno.test("session pr replies: the thread whose file changed is answered; a plan
     const text = await Deno.readTextFile(handedPath("s", home));
     assert(!text.includes("SECRET-REVIEW-TEXT") && !text.includes(f.token), text);
     assertEquals((await Deno.stat(handedPath("s", home))).mode! & 0o777, 0o600);
+    // a name is a session's, never a path
+    for (const bad of ["../s", "s/../../x", "S", ".."]) assertThrows(() => handedPath(bad, home));
     // someone edits the record: ids that are a path or a query, bases that are an option or a ref expression
     const rec = JSON.parse(text);
     const planted = join(work, "pwned");

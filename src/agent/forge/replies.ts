@@ -12,6 +12,7 @@ import { join } from "../../base/fs/fspath.ts";
 import { acquireLock, atomicWrite } from "../../config/atomic.ts";
 import type { Sink } from "../../base/sink.ts";
 import { sessionsDir } from "../../session/state/state.ts";
+import { checkSessionName } from "../../session/spec/names.ts";
 import { localGit } from "../../session/git/gitrun.ts";
 import { safeLine } from "../../ui/color.ts";
 import type { ForgeCall } from "./api.ts";
@@ -39,8 +40,9 @@ export interface HandedRecord {
 
 const COMMIT = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
+/** The record's file; the name checked as a session's (a DNS label: never a path). */
 export function handedPath(name: string, home?: string): string {
-  return join(sessionsDir(home), `${name}.forge.json`);
+  return join(sessionsDir(home), `${checkSessionName(name)}.forge.json`);
 }
 
 /** The record, or undefined when there is none or it is not one kodama wrote (then it is ignored). */
