@@ -111,7 +111,16 @@ export function forgeCall(f: ForgeRepo, token: string, tokenVar: string, what = 
         `is ${f.host} the forge's host? its API can be set in ~/.kodama/config.yaml (forge.hosts)`,
       );
     }
-    const text = o.tail !== undefined && res.ok ? await tailOf(res, o.tail) : await res.text();
+    let text: string;
+    try {
+      text = o.tail !== undefined && res.ok ? await tailOf(res, o.tail) : await headOf(res, ANSWER_MAX);
+    } catch (e) {
+      const timedOut = (e as Error).name === "TimeoutError";
+      throw new KodamaError(
+        `${what}: ${timedOut ? "no whole answer within 30 s from" : "a broken answer from"} ${f.apiUrl}`,
+        timedOut ? ExitCode.TIMEOUT : ExitCode.FAILED,
+      );
+    }
     if (o.tail !== undefined && res.ok) return text;
     let data: unknown = text;
     try {
@@ -154,7 +163,25 @@ async function fetchFollowing(url: string, init: RequestInit & { headers: Record
   }
 }
 
-/** The last `max` bytes of a response's body, read as a stream (a log of any size costs `max` bytes). */
+/** An API answer's most bytes: past them it is cut (a JSON answer that large is not one kodama reads). */
+const ANSWER_MAX = 32 * 1024 * 1024;
+
+/** The first `max` bytes of a response's body (the rest not read). */
+async function headOf(res: Response, max: number): Promise<string> {
+  if (!res.body) return "";
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of res.body) {
+    parts.push(c);
+    size += c.length;
+    if (size >= max) break;
+  }
+  return new TextDecoder().decode(
+    new Uint8Array(await new Blob(parts as BlobPart[]).arrayBuffer()).slice(0, max),
+  );
+}
+
+/** The last `max` bytes of a response's body: memory stays `max` whatever the size; time is the call's 30 s. */
 async function tailOf(res: Response, max: number): Promise<string> {
   if (!res.body) return "";
   let kept = new Uint8Array(0);

@@ -86,7 +86,8 @@ async function logOf(call: ForgeCall, path: string, tail: number): Promise<strin
     const t = await call("GET", path, undefined, { tail });
     return typeof t === "string" ? t : undefined;
   } catch (e) {
-    if (unreadable(e)) return undefined;
+    // refused, gone, or too slow to come whole: the check's other words stand in for it
+    if (unreadable(e) || (e instanceof KodamaError && e.code === ExitCode.TIMEOUT)) return undefined;
     throw e;
   }
 }
