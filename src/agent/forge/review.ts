@@ -137,7 +137,7 @@ async function github(f: ForgeRepo, call: ForgeCall, n: number, tail: number): P
       id: String(root.id),
       ...(str(root.path) ? { file: str(root.path) } : {}),
       ...(line ? { line } : {}),
-      ...(root.line === null && root.position === null ? { outdated: true } : {}),
+      ...(!int(root.line) && int(root.original_line) ? { outdated: true } : {}),
       comments: [root, ...replies].map((c) => ({ author: login(c.user), body: str(c.body) })),
     });
   }
