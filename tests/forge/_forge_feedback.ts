@@ -132,7 +132,7 @@ export function feedbackRoute(
     original_line: note.line ?? null,
     position: note.line ?? null,
     ...(note.inReplyTo ? { in_reply_to_id: note.inReplyTo } : {}),
-    user: { login: note.author, type: "User" },
+    user: { login: note.author, type: note.author.endsWith("[bot]") ? "Bot" : "User" },
     author_association: note.association ?? "COLLABORATOR",
     body: note.body,
     html_url: `${o.origin}/${note.repo}/pull/${note.number}#discussion_r${note.id}`,

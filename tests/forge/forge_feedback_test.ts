@@ -76,6 +76,17 @@ Deno.test("from-pr feedback: GitHub, GitLab and Gitea — threads, change reques
             { ...at, id: open, path: "src/a.ts", line: 12, author: "alice", body: "Rename foo to bar" },
             { ...at, id: id(), inReplyTo: open, path: "src/a.ts", line: 12, author: "bob", body: "and baz" },
             { ...at, id: settled, path: "src/b.ts", line: 3, author: "alice", body: "Typo here" },
+            // an app's bot (installed on the repository) is heard, whatever its association
+            {
+              ...at,
+              id: id(),
+              inReplyTo: open,
+              path: "src/a.ts",
+              line: 12,
+              author: "reviewer-app[bot]",
+              body: "BOT: consider bar",
+              association: "NONE",
+            },
             // anyone on a public repository: an outsider's thread, reply and review never reach the agent
             {
               ...at,
@@ -226,7 +237,10 @@ Deno.test("from-pr feedback: GitHub, GitLab and Gitea — threads, change reques
         assertEquals(fb.threads.length, 1, JSON.stringify(fb.threads));
         const th = fb.threads[0];
         assertEquals([th.file, th.line], ["src/a.ts", 12]);
-        assertEquals(th.comments.map((c) => c.body), ["Rename foo to bar", "and baz"]);
+        assertEquals(
+          th.comments.map((c) => c.body),
+          ["Rename foo to bar", "and baz", ...(type === "github" ? ["BOT: consider bar"] : [])],
+        );
         assertEquals(fb.reviews.map((r) => r.body), type === "gitlab" ? [] : ["Please add tests"]);
         const wantChecks = { github: ["test", "external"], gitlab: ["test: unit"], gitea: ["ci/test"] }[type];
         assertEquals(fb.checks.map((c) => c.name), wantChecks);

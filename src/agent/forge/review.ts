@@ -18,8 +18,9 @@
  *    (`POST /issues/N/comments`: its API cannot reply inside a review conversation).
  *
  * GitHub says who a comment's author is to the repository (`author_association`): only the repository's
- * people (OWNER, MEMBER, COLLABORATOR) steer the agent; a comment or review of anyone else — on a public
- * repository, any account — is left out and counted (GitLab's and Gitea's lists do not say it).
+ * people (OWNER, MEMBER, COLLABORATOR) and apps' bots (`NAME[bot]`, which comment only where the app is
+ * installed) steer the agent; a comment or review of anyone else — on a public repository, any account — is
+ * left out and counted (GitLab's and Gitea's lists do not say it).
  *
  * Every id that goes back into a URL is checked against its forge's shape first (digits; GitLab's hex).
  */
@@ -66,7 +67,10 @@ async function checksOr(skipped: string[], fn: () => Promise<FailedCheck[]>): Pr
 /** GitHub's associations of the repository's own people: the only ones whose words reach the agent. */
 export const INSIDE = ["OWNER", "MEMBER", "COLLABORATOR"];
 /** Said by someone GitHub says is outside the repository (no association given: the forge cannot tell). */
-const outsider = (c: J) => typeof c.author_association === "string" && !INSIDE.includes(c.author_association);
+const outsider = (c: J) =>
+  typeof c.author_association === "string" && !INSIDE.includes(c.author_association) &&
+  // an app's bot (a reviewer such as Copilot's) comments only where the app is installed: the repository's choice
+  !((c.user as J | undefined)?.type === "Bot" && /\[bot\]$/.test(login(c.user) ?? ""));
 
 /** Up to PAGES pages of a list (`page` appended). */
 async function pages(call: ForgeCall, path: string, per: number): Promise<J[]> {
