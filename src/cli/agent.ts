@@ -291,6 +291,10 @@ export const subcommands: CommandSpec[] = [
           "kodama agent run my-work --continue",
         ],
         [
+          "Continue with the review comments and failed checks of the session's pull request, in its local clone [not in the demo: a forge]",
+          "kodama agent run my-work --continue --from-pr",
+        ],
+        [
           "The same prompt in every running replica of a best-of-N group (prints NAME<TAB>RUN per replica) [demo project]",
           'kodama agent run fix --prompt "Now add a test for it"',
         ],
@@ -305,7 +309,15 @@ export const subcommands: CommandSpec[] = [
 running replica (each with its own agent), and --continue continues each replica whose latest run failed. A preset's run that ends overloaded, rate-limited or unreachable is waited out and continued
 in the pod by itself (KODAMA_RETRY_ATTEMPTS, KODAMA_RETRY_MAX_WAIT; docs/agents.md). A preset's CLI missing from
 the image is installed once per session into the home volume with npm (a pinned version; kodama agent presets),
-with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
+with one progress line (npm's log: ~/.kodama/install/ in the pod).
+--from-pr (run it in the session's local clone; it implies --continue) finds the session's open pull/merge
+request as session pr does (the push remote, forge.hosts, the token from GH_TOKEN or GITHUB_TOKEN, GITLAB_TOKEN,
+GITEA_TOKEN) and continues with its unresolved review threads (file, line, comments), the reviews requesting
+changes and the tail of each failed check's log, quoted as untrusted text, within --from-pr-budget; a --prompt
+goes after them. A later session pr replies on each thread whose file a newer commit changed
+(docs/sessions.md). Its exit codes: 0 nothing to act on (no run started); 2 no remote, a host that is not a
+forge, no token, a bad --from-pr-budget; 3 no such session, no open request of kodama/NAME; 4 the forge refused
+the token (no run started); 5 the forge did not answer.`,
     },
     args: [SESSION],
     options: [
@@ -325,6 +337,15 @@ with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
         flags: "--check <cmd>",
         description:
           "run this shell command in the workspace when the agent has ended; its exit code and output are recorded with the run (default: agent.check; with --continue, the check of the run it continues)",
+      },
+      {
+        flags: "--from-pr",
+        description:
+          "continue with the feedback of the session's pull/merge request: unresolved review comments, change requests, failed checks' logs (implies --continue; run it in the session's local clone)",
+      },
+      {
+        flags: "--from-pr-budget <bytes>",
+        description: "the most bytes of feedback --from-pr gives the agent (default 32KiB; 4KiB to 1MiB)",
       },
       {
         flags: "--notify",
@@ -350,6 +371,8 @@ with one progress line (npm's log: ~/.kodama/install/ in the pod).`,
         settings: settingsFlagsOf(inv.opts),
         ...(inv.opts.notify !== undefined ? { notify: inv.opts.notify } : {}),
         force: inv.opts.force === true,
+        ...(inv.opts.fromPr ? { fromPr: true } : {}),
+        ...(inv.opts.fromPrBudget !== undefined ? { fromPrBudget: inv.opts.fromPrBudget } : {}),
       };
       setExitCode(await m.runCommand(kube, inv.args[0], f, cfg));
     },

@@ -752,7 +752,8 @@ branch updated. Its description tells a reviewer the latest agent run: the promp
 the check and its result, the agent's final message; for a replica, its group's comparison. The forge and the
 repository come from the remote's URL (forge.hosts in ~/.kodama/config.yaml for other hosts); the token from
 GH_TOKEN or GITHUB_TOKEN (or agent keys' github), GITLAB_TOKEN, GITEA_TOKEN. The token is checked before
-anything is pushed.`,
+anything is pushed. After agent run --from-pr, it replies "Addressed in SHA: …" on each review thread that run
+was given whose file a newer commit changed (--resolve: GitLab resolves the discussion too).`,
     examples: [
       ["Open a pull request of the session's work [not in the demo: a forge]", "kodama session pr my-work"],
       [
@@ -791,6 +792,11 @@ anything is pushed.`,
         "move kodama/NAME and the remote's branch even when they have commits the session's lacks (a rewritten history; never a checked-out branch)",
     },
     {
+      flags: "--resolve",
+      description:
+        "GitLab: resolve each discussion it replies on as addressed (after agent run --from-pr; docs/sessions.md)",
+    },
+    {
       flags: "-o, --output <format>",
       description: "text, or json: {url, number, action}",
       choices: ["text", "json"],
@@ -814,6 +820,7 @@ anything is pushed.`,
         ready: o.ready,
         title: o.title,
         force: o.force,
+        ...(o.resolve ? { resolve: true } : {}),
         output: o.output,
         cwd: Deno.cwd(),
         out: stdoutSink,

@@ -518,13 +518,19 @@ export const agentRunTool = tool({
     "background. Returns its id: read it with agent_logs, see it in session_status. continue: the agent's " +
     "last conversation goes on (the prompt is optional). With a best-of-N group's name, the prompt runs in every " +
     "running replica (`started`: each replica and its run), and with continue every replica whose latest run " +
-    "failed is continued (`kodama agent run GROUP --continue`).",
+    "failed is continued (`kodama agent run GROUP --continue`). fromPr: continue with the feedback of the " +
+    "session's pull/merge request (`agent run --continue --from-pr`: its unresolved review comments and failed " +
+    "checks' logs, quoted; the prompt goes after them), found from the repository at cwd with the user's own " +
+    "forge config and token; no run when there is nothing to act on.",
   tier: "write",
   annotations: CREATES,
   input: {
     ...sessionArgs,
     prompt: z.string().min(1).optional().describe("the prompt (optional with continue)"),
     continue: z.boolean().optional().describe("continue the last conversation; a group's failed replicas"),
+    fromPr: z.boolean().optional().describe(
+      "continue with the session's pull/merge request's review comments and failed checks (implies continue)",
+    ),
     cwd: cwdArg,
   },
   output: {
@@ -536,6 +542,7 @@ export const agentRunTool = tool({
   },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
+    if (a.fromPr) return await agentRunFromPr(a, call, kube, ns);
     if (a.prompt !== undefined && !a.prompt.trim()) throw usageError("the prompt is empty");
     if (a.prompt === undefined && !a.continue) throw usageError("a prompt is required (or continue: true)");
     const cfg = await settings(await cwdOf(call, a));
@@ -584,6 +591,49 @@ export const agentRunTool = tool({
     };
   },
 });
+
+/**
+ * agent_run with fromPr: the same feature function as `agent run --continue --from-pr` (frompr.ts), from the
+ * repository at cwd (through the server's door) with the user's config and token; the caller gives none of it.
+ */
+async function agentRunFromPr(
+  a: { name: string; prompt?: string; cwd?: string },
+  call: Call,
+  kube: Kube,
+  ns: string,
+) {
+  if (a.prompt !== undefined && !a.prompt.trim()) throw usageError("the prompt is empty");
+  const cwd = await repoCwdOf(call, a);
+  const cfg = await settings(cwd);
+  const [fp, { startRun }] = await Promise.all([
+    import("../agent/forge/frompr.ts"),
+    import("../agent/runs/agentrun.ts"),
+  ]);
+  const r = await fp.prepareFromPr(kube, a.name, {
+    cwd,
+    namespace: ns,
+    ...(a.prompt !== undefined ? { userPrompt: a.prompt } : {}),
+    ...fp.userForgeOptions(cfg),
+  });
+  if (!r.prompt) return { data: { session: a.name }, text: `${fp.nothingToDo(a.name, r)}\n` };
+  const id = await startRun(kube, ns, a.name, {
+    prompt: r.prompt,
+    cfg,
+    continues: true,
+    stallTimeout: cfg.agent.stallTimeout,
+    out: capture(),
+    err: capture(),
+  });
+  await r.record();
+  return {
+    data: { run: id, session: a.name },
+    text:
+      `${
+        fp.outsideNote(r)
+      }agent run ${id} started in session ${a.name} with ${r.request}'s feedback (${r.threads} review ` +
+      `thread${r.threads === 1 ? "" : "s"}, ${r.checks} failed check${r.checks === 1 ? "" : "s"})\n`,
+  };
+}
 
 export const agentLogsTool = tool({
   name: "agent_logs",

@@ -226,7 +226,9 @@ export class Api {
     // door git for what writes into the repository (src/session/git/doorgit.ts): its config and hooks never read
     const doorGit = async <R>(dir: string, fn: () => Promise<R>) =>
       await (await import("../session/git/doorgit.ts")).withDoorGit(dir, fn);
-    if (verb === "adopt" || verb === "land" || verb === "fetch") {
+    if (
+      verb === "adopt" || verb === "land" || verb === "fetch" || (verb === "continue" && b.fromPr === true)
+    ) {
       // they write into the repository of the server's directory: everything git keeps for it must pass the
       // door (a `.git` file there may name another repository: src/base/fs/gitpaths.ts)
       const { repoThroughDoor } = await import("../session/git/gitrun.ts");
@@ -318,6 +320,28 @@ export class Api {
         return json(r);
       }
       case "continue":
+        // with the request's feedback (`agent run --continue --from-pr`): the repository of the server's
+        // directory, the user's config and environment; the page gives no token, URL or API base
+        if (b.fromPr === true) {
+          const fp = await import("../agent/forge/frompr.ts");
+          const { againRun } = await import("../agent/runs/retry.ts");
+          const r = await doorGit(
+            this.o.cwd,
+            () => fp.prepareFromPr(k, s, { cwd: this.o.cwd, ...fp.userForgeOptions(this.o.cfg) }),
+          );
+          if (!r.prompt) return json({ run: null, message: fp.nothingToDo(s, r) });
+          const run = await againRun(k, k.namespace, s, "continue", {
+            cfg: this.o.cfg,
+            err: memorySink(),
+            prompt: r.prompt,
+          });
+          await r.record();
+          this.hub.refreshAgent(s);
+          const notes = fp.outsideNote(r).trim().split("\n").filter(Boolean).map((l) => l.slice(6));
+          const note = notes.length ? ` (${notes.join("; ")})` : "";
+          return json({ run, message: `run ${run} continues with ${r.request}'s feedback${note}` });
+        }
+      /* falls through */
       case "retry": {
         const { againRun } = await import("../agent/runs/retry.ts");
         const run = await againRun(k, k.namespace, s, verb, { cfg: this.o.cfg, err: memorySink() });

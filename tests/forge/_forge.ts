@@ -12,6 +12,13 @@
  * with `gitPassword` (401 with a Basic challenge otherwise), as a forge's git over https does.
  */
 import { cgiResponse } from "../cli/_git_server.ts";
+import {
+  blobRoute,
+  feedbackRoute,
+  type FeedbackStore,
+  feedbackStore,
+  pipelineOf,
+} from "./_forge_feedback.ts";
 import { join } from "node:path";
 
 export type ForgeKind = "github" | "gitlab" | "gitea";
@@ -29,6 +36,8 @@ export interface StoredPull {
   state: "open" | "closed";
   /** how many times it was changed after it was made */
   updates: number;
+  /** its head branch's commit, as last seen */
+  sha?: string;
 }
 
 export interface ForgeStandIn {
@@ -43,6 +52,10 @@ export interface ForgeStandIn {
   /** every request: method, path, and whether its token (API) or password (git) was right */
   requests: { method: string; path: string; auth: "ok" | "bad" | "missing" }[];
   pulls: StoredPull[];
+  /** review comments, reviews and checks (tests/forge/_forge_feedback.ts): tests add to them, replies land in them */
+  feedback: FeedbackStore;
+  /** the commit of a branch of a repository, "" when it has none */
+  headSha(path: string, branch: string): Promise<string>;
   /** `root/OWNER/REPO.git`, a bare repository with `main` (one commit) */
   addRepo(path: string): Promise<string>;
   /** the git URL of a repository: http://127.0.0.1:PORT/OWNER/REPO.git */
@@ -72,13 +85,14 @@ const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
 export async function startForge(
-  o: { token?: string; gitPassword?: string; root?: string } = {},
+  o: { token?: string; gitPassword?: string; root?: string; limitedToken?: string } = {},
 ): Promise<ForgeStandIn> {
   const root = o.root ?? await Deno.makeTempDir({ prefix: "kodama-forge-" });
   const token = o.token ?? `forge-${crypto.randomUUID()}`;
   const gitPassword = o.gitPassword ?? `git-${crypto.randomUUID()}`;
   const requests: ForgeStandIn["requests"] = [];
   const pulls: StoredPull[] = [];
+  const fb = feedbackStore();
   const ac = new AbortController();
   let origin = "";
 
@@ -86,18 +100,26 @@ export async function startForge(
   const exists = (path: string) => Deno.stat(bareOf(path)).then((s) => s.isDirectory, () => false);
   const hasBranch = async (path: string, b: string) =>
     (await git(["--git-dir", bareOf(path), "rev-parse", "-q", "--verify", `refs/heads/${b}^{commit}`])).ok;
+  const headSha = async (path: string, b: string) =>
+    (await git(["--git-dir", bareOf(path), "rev-parse", "-q", "--verify", `refs/heads/${b}^{commit}`])).out;
   const defaultBranch = async (path: string) =>
     (await git(["--git-dir", bareOf(path), "symbolic-ref", "--short", "HEAD"])).out || "main";
 
   const handler = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const p = decodeURIComponent(url.pathname);
+    const blob = blobRoute(fb, url.pathname);
+    if (blob) {
+      requests.push({ method: req.method, path: url.pathname, auth: "missing" });
+      return blob;
+    }
     if (/\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/.test(p)) return await smartHttp(req, url);
     const m = /^\/api\/(v3|v4|v1)(\/.*)$/.exec(url.pathname);
     if (!m) return new Response("not found\n", { status: 404 });
     const kind: ForgeKind = m[1] === "v3" ? "github" : m[1] === "v4" ? "gitlab" : "gitea";
     const given = tokenOf(kind, req.headers);
-    const auth = given === undefined ? "missing" : given === token ? "ok" : "bad";
+    const limited = o.limitedToken !== undefined && given === o.limitedToken;
+    const auth = given === undefined ? "missing" : given === token || limited ? "ok" : "bad";
     requests.push({ method: req.method, path: url.pathname + url.search, auth });
     if (auth !== "ok") {
       return kind === "github"
@@ -114,6 +136,11 @@ export async function startForge(
     }
     const body = req.method === "GET" ? {} : await req.json().catch(() => ({})) as Record<string, unknown>;
     const rest = m[2];
+    for (const x of pulls) if (x.kind === kind) x.sha = await headSha(x.repo, x.head);
+    const has = (repo: string, n: number) =>
+      pulls.some((x) => x.kind === kind && x.repo === repo && x.number === n);
+    const fr = feedbackRoute(fb, kind, req.method, rest, url, body, { origin, has, limited });
+    if (fr) return fr;
     return kind === "gitlab"
       ? await gitlab(req.method, rest, url, body)
       : await githubish(kind, req.method, rest, url, body);
@@ -143,7 +170,12 @@ export async function startForge(
       body: pr.body,
       state: pr.state,
       ...(kind === "github" ? { draft: pr.draft } : {}),
-      head: { ref: pr.head, label: `${pr.repo.split("/")[0]}:${pr.head}`, repo: { full_name: pr.repo } },
+      head: {
+        ref: pr.head,
+        sha: pr.sha ?? "",
+        label: `${pr.repo.split("/")[0]}:${pr.head}`,
+        repo: { full_name: pr.repo },
+      },
       base: { ref: pr.base, repo: { full_name: pr.repo } },
     };
   }
@@ -159,6 +191,10 @@ export async function startForge(
       draft: /^\s*(draft:|\[draft\]|\(draft\))/i.test(pr.title),
       source_branch: pr.head,
       target_branch: pr.base,
+      sha: pr.sha ?? null,
+      head_pipeline: pr.sha && fb.checks.some((c) => c.kind === "gitlab" && c.sha === pr.sha)
+        ? { id: pipelineOf(pr.sha), sha: pr.sha, status: "failed" }
+        : null,
     };
   }
 
@@ -382,6 +418,8 @@ export async function startForge(
     gitPassword,
     requests,
     pulls,
+    feedback: fb,
+    headSha,
     gitUrl: (path) => `${origin}/${path}.git`,
     addRepo: async (path) => {
       const bare = bareOf(path);

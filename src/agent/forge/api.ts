@@ -71,9 +71,20 @@ export function forgeMessage(body: unknown): string {
   return safeLine(parts.join("; ")).slice(0, 300);
 }
 
-/** The API of the repository's forge, with this token. */
-export function forgeApi(f: ForgeRepo, token: string, tokenVar: string): ForgeApi {
-  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+/** How a forge call reads its answer: `tail` keeps only the last bytes of a text answer (a job's log). */
+export interface CallOptions {
+  tail?: number;
+}
+
+/** One call of the forge's REST API: the token in its header only; refused 401/403 is exit 4. */
+export type ForgeCall = (method: string, path: string, body?: unknown, o?: CallOptions) => Promise<unknown>;
+
+/**
+ * The forge's REST API with this token: `what` names the command in its errors (`session pr`,
+ * `agent run --from-pr`).
+ */
+export function forgeCall(f: ForgeRepo, token: string, tokenVar: string, what = "session pr"): ForgeCall {
+  return async (method, path, body, o = {}) => {
     const headers: Record<string, string> = { "accept": "application/json", "user-agent": "kodama" };
     if (f.type === "github") {
       headers.authorization = `Bearer ${token}`;
@@ -84,7 +95,7 @@ export function forgeApi(f: ForgeRepo, token: string, tokenVar: string): ForgeAp
     if (body !== undefined) headers["content-type"] = "application/json";
     let res: Response;
     try {
-      res = await fetch(`${f.apiUrl}${path}`, {
+      res = await fetchFollowing(`${f.apiUrl}${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -93,14 +104,24 @@ export function forgeApi(f: ForgeRepo, token: string, tokenVar: string): ForgeAp
     } catch (e) {
       const timedOut = (e as Error).name === "TimeoutError";
       throw new KodamaError(
-        `session pr: ${timedOut ? "no answer within 30 s from" : "cannot reach"} ${f.apiUrl}${
+        `${what}: ${timedOut ? "no answer within 30 s from" : "cannot reach"} ${f.apiUrl}${
           timedOut ? "" : `: ${safeLine((e as Error).message).slice(0, 200)}`
         }`,
         timedOut ? ExitCode.TIMEOUT : ExitCode.FAILED,
         `is ${f.host} the forge's host? its API can be set in ~/.kodama/config.yaml (forge.hosts)`,
       );
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = o.tail !== undefined && res.ok ? await tailOf(res, o.tail) : await headOf(res, ANSWER_MAX);
+    } catch (e) {
+      const timedOut = (e as Error).name === "TimeoutError";
+      throw new KodamaError(
+        `${what}: ${timedOut ? "no whole answer within 30 s from" : "a broken answer from"} ${f.apiUrl}`,
+        timedOut ? ExitCode.TIMEOUT : ExitCode.FAILED,
+      );
+    }
+    if (o.tail !== undefined && res.ok) return text;
     let data: unknown = text;
     try {
       data = text ? JSON.parse(text) : undefined;
@@ -109,15 +130,77 @@ export function forgeApi(f: ForgeRepo, token: string, tokenVar: string): ForgeAp
     const said = forgeMessage(data) || res.statusText;
     if (res.status === 401 || res.status === 403) {
       throw new KodamaError(
-        `session pr: ${f.host} refused the token in ${tokenVar} (HTTP ${res.status}${
-          said ? `: ${said}` : ""
-        })`,
+        `${what}: ${f.host} refused the token in ${tokenVar} (HTTP ${res.status}${said ? `: ${said}` : ""})`,
         ExitCode.FORBIDDEN,
-        `give a token that may open pull requests on ${f.path} in ${tokenVar}; nothing was pushed`,
+        what === "session pr"
+          ? `give a token that may open pull requests on ${f.path} in ${tokenVar}; nothing was pushed`
+          : `give a token that may read and comment on ${f.path}'s requests in ${tokenVar}; no run was started`,
       );
     }
-    throw new ForgeHttpError(res.status, said);
+    throw new ForgeHttpError(res.status, said, what);
   };
+}
+
+/**
+ * fetch, following redirects itself: the token's headers (GitHub's Authorization, GitLab's PRIVATE-TOKEN)
+ * go only to the API's own origin — a redirect elsewhere (GitHub's job logs go to a storage host) is followed
+ * without them, and so is every hop after it; only a GET leaves the origin. At most 5 hops.
+ */
+async function fetchFollowing(url: string, init: RequestInit & { headers: Record<string, string> }) {
+  let at = new URL(url);
+  let headers = init.headers;
+  for (let hop = 0;; hop++) {
+    const res = await fetch(at, { ...init, headers, redirect: "manual" });
+    const loc = res.headers.get("location");
+    if (res.status < 300 || res.status >= 400 || !loc || hop >= 5) return res;
+    const next = new URL(loc, at);
+    const same = next.origin === at.origin;
+    if (!/^https?:$/.test(next.protocol) || (!same && init.method !== "GET")) return res;
+    if (init.method !== "GET" && res.status !== 307 && res.status !== 308) return res;
+    if (!same) headers = { "accept": "*/*", "user-agent": "kodama" };
+    await res.body?.cancel();
+    at = next;
+  }
+}
+
+/** An API answer's most bytes: past them it is cut (a JSON answer that large is not one kodama reads). */
+const ANSWER_MAX = 32 * 1024 * 1024;
+
+/** The first `max` bytes of a response's body (the rest not read). */
+async function headOf(res: Response, max: number): Promise<string> {
+  if (!res.body) return "";
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of res.body) {
+    parts.push(c);
+    size += c.length;
+    if (size >= max) break;
+  }
+  return new TextDecoder().decode(
+    new Uint8Array(await new Blob(parts as BlobPart[]).arrayBuffer()).slice(0, max),
+  );
+}
+
+/** The last `max` bytes of a response's body: memory stays `max` whatever the size; time is the call's 30 s. */
+async function tailOf(res: Response, max: number): Promise<string> {
+  if (!res.body) return "";
+  let kept = new Uint8Array(0);
+  let dropped = 0;
+  for await (const c of res.body) {
+    const all = new Uint8Array(kept.length + c.length);
+    all.set(kept);
+    all.set(c, kept.length);
+    const cut = Math.max(0, all.length - max);
+    dropped += cut;
+    kept = all.slice(cut);
+  }
+  const t = new TextDecoder().decode(kept);
+  return dropped ? `[… ${dropped} earlier bytes left out]\n${t}` : t;
+}
+
+/** The API of the repository's forge, with this token. */
+export function forgeApi(f: ForgeRepo, token: string, tokenVar: string, what = "session pr"): ForgeApi {
+  const call = forgeCall(f, token, tokenVar, what);
   const ops = f.type === "github" ? github(f, call) : f.type === "gitlab" ? gitlab(f, call) : gitea(f, call);
   return {
     ...ops,
@@ -127,7 +210,7 @@ export function forgeApi(f: ForgeRepo, token: string, tokenVar: string): ForgeAp
       } catch (e) {
         if (e instanceof ForgeHttpError && e.status === 404) {
           throw new KodamaError(
-            `session pr: no repository ${f.path} on ${f.host}, or the token in ${tokenVar} cannot see it`,
+            `${what}: no repository ${f.path} on ${f.host}, or the token in ${tokenVar} cannot see it`,
             ExitCode.NOT_FOUND,
             `check the remote's URL (${f.webUrl}) and the token's access`,
           );
@@ -140,12 +223,12 @@ export function forgeApi(f: ForgeRepo, token: string, tokenVar: string): ForgeAp
 
 /** An answer of the forge other than 2xx, 401 and 403. */
 export class ForgeHttpError extends KodamaError {
-  constructor(readonly status: number, said: string) {
-    super(`session pr: the forge answered HTTP ${status}${said ? `: ${said}` : ""}`, ExitCode.FAILED);
+  constructor(readonly status: number, said: string, what = "session pr") {
+    super(`${what}: the forge answered HTTP ${status}${said ? `: ${said}` : ""}`, ExitCode.FAILED);
   }
 }
 
-type Call = (method: string, path: string, body?: unknown) => Promise<unknown>;
+type Call = ForgeCall;
 type Ops = ForgeApi;
 
 const num = (v: unknown) => typeof v === "number" ? v : Number(v);

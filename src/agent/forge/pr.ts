@@ -25,7 +25,7 @@ import { runOutcome } from "../outcome/runtruth.ts";
 import { type ForgeHostConfig, forgeOf, type ForgeRepo, tokenVars } from "./forgeurl.ts";
 import { defaultTitle, maskSecrets, prBody, type ReplicaFacts, type RunFacts } from "./body.ts";
 import { formatTokens } from "../outcome/truth.ts";
-import { forgeApi, type PullRequest } from "./api.ts";
+import { forgeApi, forgeCall, type PullRequest } from "./api.ts";
 import RUNFILE_SH from "../pod/runfile.sh" with { type: "text" };
 
 const RUNFILE_SCRIPT = [...PROLOGUE, RUNFILE_SH].join("\n");
@@ -37,6 +37,8 @@ export interface PrOptions {
   title?: string;
   /** move kodama/NAME and push even when they have commits the session's branch lacks (a rewritten history) */
   force?: boolean;
+  /** GitLab: resolve each discussion it replies on (replies.ts) */
+  resolve?: boolean;
   output?: "text" | "json";
   cwd: string;
   out: Sink;
@@ -153,6 +155,25 @@ export async function prCommand(kube: KubeSessions, name: string, o: PrOptions):
         body,
         draft: !!o.draft,
       });
+    }
+    // the threads a --from-pr run was given whose file a newer commit changed: answered (replies.ts)
+    const { answerThreads } = await import("./replies.ts");
+    const answered = await answerThreads(name, {
+      root,
+      head: fetched.h.head,
+      namespace: kube.namespace,
+      forge,
+      number: pr.number,
+      call: forgeCall(forge, token, from),
+      resolve: o.resolve,
+      err: o.err,
+    }).catch((e) => {
+      // the request is made: a record that cannot be read or written is said, not a failure
+      o.err.write(`note: no replies on review threads: ${safeLine((e as Error).message).slice(0, 200)}\n`);
+      return 0;
+    });
+    if (answered) {
+      o.err.write(`replied on ${answered} review thread${answered === 1 ? "" : "s"} it addressed\n`);
     }
     return { url: pr.url, number: pr.number, action: open ? "updated" : "opened" } satisfies PrResult;
   });

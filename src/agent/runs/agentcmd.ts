@@ -75,6 +75,9 @@ export async function runCommand(
     notify?: boolean;
     /** end a live interactive agent (agent attach's tmux) instead of refusing the run */
     force?: boolean;
+    /** continue with the feedback of the session's pull/merge request (src/agent/forge/frompr.ts) */
+    fromPr?: boolean;
+    fromPrBudget?: string;
   },
   cfg: Config,
 ): Promise<number> {
@@ -82,12 +85,20 @@ export async function runCommand(
   const agent = f.agent === undefined ? undefined : resolveAgent([agentChoiceOf(f.agent)], cfg);
   // --model, --max-turns, …: this run's, over the session's recorded settings
   const settings = flagLayer(f.settings ?? {});
-  const prompt = (await readPrompt(f)) ?? (f.continue ? CONTINUE_PROMPT : undefined);
+  if (f.fromPrBudget !== undefined && !f.fromPr) throw usageError("--from-pr-budget goes with --from-pr");
+  // --from-pr: a continuation whose prompt is the request's feedback, the user's prompt after it
+  const fromPr = f.fromPr ? await fromPrOf(kube, name, f, cfg) : undefined;
+  if (fromPr && !fromPr.prompt) {
+    stderrSink.write(`${(await import("../forge/frompr.ts")).nothingToDo(name, fromPr)}\n`);
+    return ExitCode.OK;
+  }
+  const cont = f.continue === true || fromPr !== undefined;
+  const prompt = fromPr?.prompt ?? (await readPrompt(f)) ?? (cont ? CONTINUE_PROMPT : undefined);
   if (prompt === undefined) {
     throw usageError("a prompt is required: --prompt TEXT or --prompt-file FILE (or --continue)");
   }
   // `agent run GROUP --continue`: every replica of the group whose latest run failed
-  if (f.continue && !agent) {
+  if (cont && !agent && !fromPr) {
     const g = await import("../group/groupcontinue.ts");
     if (await g.isGroupOnly(kube, kube.namespace, name)) {
       const r = await g.continueGroup(kube, kube.namespace, name, {
@@ -108,9 +119,9 @@ export async function runCommand(
     ...(agent ? { agent } : {}),
     settings,
     cfg,
-    continues: f.continue,
+    continues: cont,
     // a continuation without --check runs the check of the run it continues (pod/start.sh), not agent.check
-    check: f.check ?? (f.continue ? undefined : cfg.agent.check),
+    check: f.check ?? (cont ? undefined : cfg.agent.check),
     stallTimeout: cfg.agent.stallTimeout,
     ...(f.notify !== undefined ? { notify: f.notify } : {}),
     out: stdoutSink,
@@ -123,6 +134,7 @@ export async function runCommand(
     const pod = await runningPod(kube, kube.namespace, name);
     const takeover = f.force === true ? "end" as const : "refuse" as const;
     const code = await agentRun(kube, kube.namespace, name, { ...o, pod, takeover });
+    if (fromPr && code === ExitCode.OK) await fromPr.record();
     // NAME is a session and a group's name too: this ran in the session; say how to reach the replicas
     const replicas = await (await import("../group/groupcontinue.ts")).alsoGroup(kube, kube.namespace, name)
       .catch(() => []);
@@ -143,6 +155,34 @@ export async function runCommand(
     const g = await import("../group/grouprun.ts");
     return g.reportGroupRun(name, await g.runInGroup(kube, kube.namespace, name, o), stdoutSink, stderrSink);
   }
+}
+
+/** `--from-pr`: the request's feedback as the prompt, from the user's clone (the cwd) and their config. */
+async function fromPrOf(
+  kube: Kube,
+  name: string,
+  f: { prompt?: string; promptFile?: string; fromPrBudget?: string },
+  cfg: Config,
+) {
+  const fp = await import("../forge/frompr.ts");
+  const budget = fp.parseBudget(f.fromPrBudget);
+  const userPrompt = await readPrompt(f);
+  const r = await fp.prepareFromPr(kube, name, {
+    cwd: Deno.cwd(),
+    budget,
+    ...(userPrompt !== undefined ? { userPrompt } : {}),
+    ...fp.userForgeOptions(cfg),
+  });
+  stderrSink.write(fp.outsideNote(r));
+  if (r.prompt) {
+    stderrSink.write(
+      `continuing with ${r.request}'s ${r.threads} review thread${
+        r.threads === 1 ? "" : "s"
+      } and ${r.checks} ` +
+        `failed check${r.checks === 1 ? "" : "s"}\n`,
+    );
+  }
+  return r;
 }
 
 /** `kodama agent presets`: what each preset runs (a table, or -o json|yaml). */

@@ -21,7 +21,8 @@ export async function againRun(
   namespace: string,
   name: string,
   how: "continue" | "retry",
-  o: { cfg: Config; err: Sink },
+  /** `prompt`: a continuation's own prompt instead of the plain "go on" (the request's feedback: --from-pr) */
+  o: { cfg: Config; err: Sink; prompt?: string },
 ): Promise<string> {
   const pod = await runningPod(kube, namespace, name);
   const last = (await listRuns(kube, pod)).at(-1);
@@ -39,7 +40,7 @@ export async function againRun(
       "say something to it, interrupt it, or wait for it to end",
     );
   }
-  let prompt = CONTINUE_PROMPT;
+  let prompt = how === "continue" && o.prompt ? o.prompt : CONTINUE_PROMPT;
   if (how === "retry") {
     const r = await execCapture(kube, pod, ["sh", "-c", PROMPT_SCRIPT, "kodama-prompt", last.id]);
     if (r.code !== 0 || !r.stdout.trim()) {
