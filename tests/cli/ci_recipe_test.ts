@@ -1,0 +1,231 @@
+/**
+ * The CI recipes (examples/ci/github-actions.yml, examples/ci/gitlab-ci.yml) run for real: their scripts in
+ * order with bash (tests/cli/_ci_recipe.ts), with the environment each CI gives — the cluster's kubeconfig as a
+ * secret (the test server's), the forge stand-in (tests/forge/_forge.ts) as the repository's forge, its token
+ * as the CI's token — and kodama of this tree where the recipe installs a release. Then:
+ *  - GitHub, an issue labelled `kodama` whose title and body are hostile (`$(…)`, backticks, `${{ }}`, quotes,
+ *    printf directives): the prompt file holds them verbatim, nothing of them ran, the kubeconfig file is mode
+ *    600, the session's agent ran on that prompt, and a pull request of `kodama/issue-42` into main is on the
+ *    stand-in with the session's commit; the last step stopped the session, and `session pr` of the stopped
+ *    session is then one line naming what to run first (exit 1);
+ *  - GitLab, a failed branch pipeline (`when: on_failure`): a merge request into that branch, pushed with the
+ *    token's credentials, never the runner's job token in the clone's URL.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
+import YAML from "yaml";
+import { join } from "node:path";
+import { onRealCluster } from "../cluster/harness.ts";
+import { hasStackTrace } from "./_run.ts";
+import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { startForge } from "../forge/_forge.ts";
+import { kodamaOnPath, readRecipe, runGithubJob, runGitlabJob, type StepRun } from "./_ci_recipe.ts";
+
+// commits the prompt into task.txt, leaves its final message where the runner reads it
+const AGENT = `p=$(cat); printf '%s\\n' "$p" >> task.txt; git add task.txt; ` +
+  `git -c user.name=agent -c user.email=agent@pod commit -qm "agent: task"; ` +
+  `echo "done" > "$KODAMA_SUMMARY_FILE"; echo agent: done`;
+
+const ok = (runs: StepRun[]) => {
+  for (const r of runs) assertEquals(r.code, 0, `${r.name}:\n${r.stdout}\n${r.stderr}`);
+};
+
+withSessionWorld(
+  "ci recipes: an issue or a failed pipeline starts a session, waits for it and opens its pull request",
+  { ignore: onRealCluster, timeoutMs: 10 * 60_000 },
+  async (t, w) => {
+    // the forge's git over http takes the CI token as a password, as GitHub's and GitLab's do
+    const token = `forge-${crypto.randomUUID()}`;
+    const forge = await startForge({ token, gitPassword: token });
+    const tmp = await Deno.makeTempDir({ prefix: "kodama-ci-" });
+    const pwned = join(tmp, "pwned");
+    const git = async (args: string[], cwd: string) => {
+      const r = await new Deno.Command("git", {
+        args,
+        cwd,
+        env: { GIT_CONFIG_GLOBAL: "/dev/null" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      if (!r.success) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+      return new TextDecoder().decode(r.stdout).trim();
+    };
+    const names: string[] = [];
+    try {
+      const bare = await forge.addRepo("acme/widget");
+      const bin = await kodamaOnPath(tmp);
+      // the secret: a kubeconfig whose current context is the sessions' namespace
+      const kc = YAML.parse(await Deno.readTextFile(w.c.kubeconfig));
+      kc["current-context"] = "dev";
+      const kubeconfig = YAML.stringify(kc);
+      // a runner's HOME: ~/.kodama/config.yaml says the forge's type (a host named by IP says none) and the agent
+      const runnerHome = async (dir: string, type: string) => {
+        await Deno.mkdir(join(dir, ".kodama"), { recursive: true });
+        await Deno.writeTextFile(
+          join(dir, ".kodama", "config.yaml"),
+          `agent:\n  command: [sh, -c, ${JSON.stringify(AGENT)}]\n` +
+            `defaults:\n  image: ${SESSION_IMAGE}\n` +
+            `forge:\n  hosts:\n    "${forge.host}": {type: ${type}}\n`,
+        );
+        return dir;
+      };
+      const runnerBase = (home: string) => ({
+        PATH: Deno.env.get("PATH")!,
+        HOME: home,
+        ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+        NO_COLOR: "1",
+        DENO_NO_UPDATE_CHECK: "1",
+        CI: "true",
+      });
+
+      await t.step("GitHub Actions: an issue with a hostile body becomes a pull request", async () => {
+        const doc = await readRecipe("github-actions.yml");
+        const job = doc.jobs.session;
+        assertEquals(doc.on.issues.types, ["labeled"]);
+        assertEquals(doc.on.workflow_run.types, ["completed"]);
+        assertStringIncludes(job.if, "github.event.label.name == 'kodama'");
+        assertStringIncludes(job.if, "github.event.workflow_run.conclusion == 'failure'");
+        assertStringIncludes(job.if, "github.event.workflow_run.event == 'push'");
+        const home = await runnerHome(join(tmp, "gh-home"), "github");
+        const ws = join(tmp, "gh-workspace");
+        await git(["clone", "-q", bare, ws], tmp);
+        await git(["remote", "set-url", "origin", forge.gitUrl("acme/widget")], ws);
+        const runnerTemp = join(tmp, "gh-runner-temp");
+        await Deno.mkdir(runnerTemp);
+        // short (a title is cut at 72 characters): relative to the workspace, where the steps run
+        const title = "Fix $(touch pwned-title) the `touch pwned-tick` bug";
+        const body = `Steps:\n$(touch ${pwned}-body)\n\`touch ${pwned}-backtick\`\n` +
+          `\${{ secrets.KODAMA_KUBECONFIG }} '; touch ${pwned}-quote; ' "$HOME" %s %n \\n \\\\ end`;
+        names.push("issue-42");
+        const runs = await runGithubJob(job, doc.env ?? {}, {
+          base: {
+            ...runnerBase(home),
+            RUNNER_TEMP: runnerTemp,
+            GITHUB_WORKSPACE: ws,
+            GITHUB_SERVER_URL: forge.origin,
+            GITHUB_REPOSITORY: "acme/widget",
+          },
+          table: {
+            "github.event_name": "issues",
+            "github.event.issue.number": "42",
+            "github.event.issue.title": title,
+            "github.event.issue.body": body,
+            "github.event.issue.html_url": `${forge.origin}/acme/widget/issues/42`,
+            "github.event.workflow_run.id": "",
+            "github.event.workflow_run.name": "",
+            "github.event.workflow_run.html_url": "",
+            "github.event.workflow_run.head_branch": "",
+            "secrets.KODAMA_KUBECONFIG": kubeconfig,
+            "secrets.GITHUB_TOKEN": forge.token,
+            "secrets.ANTHROPIC_API_KEY": "sk-ant-test-not-a-key",
+          },
+          bin,
+          cwd: ws,
+          temp: tmp,
+        });
+        ok(runs);
+        assertEquals(runs.map((r) => r.name), [
+          "Cluster and git credentials",
+          "The task, from the issue or the failed run",
+          "Start the session",
+          "Wait for the agent",
+          "Open the pull request",
+          "Stop the session (its workspace is kept for review follow-ups)",
+        ]);
+        // the hostile text is data: verbatim in the prompt file, nothing of it ran
+        const prompt = await Deno.readTextFile(join(runnerTemp, "kodama", "prompt.txt"));
+        assertEquals(prompt, `${title}\n\n${body}\n\n(${forge.origin}/acme/widget/issues/42)\n`);
+        const left = [...Deno.readDirSync(tmp), ...Deno.readDirSync(ws)].map((e) => e.name)
+          .filter((n) => n.startsWith("pwned"));
+        assertEquals(left, []);
+        assertEquals((await Deno.stat(join(runnerTemp, "kodama", "kubeconfig"))).mode! & 0o777, 0o600);
+        // the pull request, from the session's branch, its commit holding the prompt
+        assertMatch(runs[4].stdout, /^pull request #1: \S+\/acme\/widget\/pull\/1 \(opened\)\n$/);
+        const p = forge.pulls.filter((x) => x.kind === "github");
+        assertEquals(p.length, 1);
+        assertEquals([p[0].head, p[0].base, p[0].title], ["kodama/issue-42", "main", title]);
+        assertStringIncludes(p[0].body, `$(touch ${pwned}-body)`);
+        const head = await git(["--git-dir", bare, "rev-parse", "refs/heads/kodama/issue-42"], tmp);
+        const task = await git(["--git-dir", bare, "show", `${head}:task.txt`], tmp);
+        assertStringIncludes(task, `\`touch ${pwned}-backtick\``);
+        for (const r of runs) {
+          assert(!(r.stdout + r.stderr).includes(forge.token), `${r.name} showed the token`);
+        }
+        assert(!p[0].body.includes(forge.token));
+      });
+
+      await t.step("a stopped session: session pr says to resume it first, in one line", async () => {
+        const r = await w.k(["session", "pr", "issue-42"], {
+          cwd: join(tmp, "gh-workspace"),
+          env: {
+            GH_TOKEN: forge.token,
+            HOME: join(tmp, "gh-home"),
+            KODAMA_HOME: join(tmp, "gh-home", ".kodama"),
+          },
+        });
+        assertEquals(r.code, 1, r.stderr);
+        assertMatch(
+          r.stderr,
+          /^error: session pr: session issue-42 is stopped: its branch is on its workspace, read through its pod; nothing was pushed\n/,
+        );
+        assertStringIncludes(r.stderr, "kodama resume issue-42 && kodama session pr issue-42");
+        assert(!hasStackTrace(r.stderr), r.stderr);
+        assert(r.stderr.trim().split("\n").length <= 2, r.stderr);
+      });
+
+      await t.step(
+        "GitLab CI: a failed branch pipeline becomes a merge request into that branch",
+        async () => {
+          const doc = await readRecipe("gitlab-ci.yml");
+          const rule = doc["kodama-fix-pipeline"].rules[0];
+          assertEquals(rule.when, "on_failure");
+          assertStringIncludes(rule.if, '$CI_PIPELINE_SOURCE == "push"');
+          assertStringIncludes(doc["kodama-issue"].rules[0].if, '$CI_PIPELINE_SOURCE == "trigger"');
+          const home = await runnerHome(join(tmp, "gl-home"), "gitlab");
+          const ws = join(tmp, "gl-project");
+          await git(["clone", "-q", bare, ws], tmp);
+          const sha = await git(["rev-parse", "HEAD"], ws);
+          // as the runner leaves it: a detached HEAD, its job token in the remote's URL
+          await git(["checkout", "-q", "--detach"], ws);
+          await git([
+            "remote",
+            "set-url",
+            "origin",
+            `http://gitlab-ci-token:job-token-1@${forge.host}/acme/widget.git`,
+          ], ws);
+          names.push("pipeline-77");
+          const r = await runGitlabJob(doc, "kodama-fix-pipeline", {
+            base: {
+              ...runnerBase(home),
+              CI_PROJECT_DIR: ws,
+              CI_SERVER_URL: forge.origin,
+              CI_PROJECT_URL: `${forge.origin}/acme/widget`,
+              CI_PIPELINE_SOURCE: "push",
+              CI_PIPELINE_ID: "77",
+              CI_PIPELINE_URL: `${forge.origin}/acme/widget/-/pipelines/77`,
+              CI_COMMIT_BRANCH: "main",
+              CI_COMMIT_SHA: sha,
+              KODAMA_KUBECONFIG: kubeconfig,
+              GITLAB_TOKEN: forge.token,
+              ANTHROPIC_API_KEY: "sk-ant-test-not-a-key",
+            },
+            bin,
+            cwd: ws,
+            temp: tmp,
+          });
+          assertEquals(r.code, 0, `${r.stdout}\n${r.stderr}`);
+          assertMatch(r.stdout, /pull request #1: \S+\/acme\/widget\/-\/merge_requests\/1 \(opened\)\n/);
+          const mr = forge.pulls.find((x) => x.kind === "gitlab")!;
+          assertEquals([mr.head, mr.base], ["kodama/pipeline-77", "main"]);
+          assertStringIncludes(mr.body, "Make the failed pipeline pass: pipeline 77 on branch main");
+          assert(!forge.requests.some((x) => x.auth === "bad"), "a wrong credential reached the forge");
+          assert(!(r.stdout + r.stderr).includes(forge.token), "the token was shown");
+        },
+      );
+    } finally {
+      for (const n of names) await purge(w, n);
+      await forge.close();
+      await Deno.remove(forge.root, { recursive: true }).catch(() => {});
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  },
+);
