@@ -1,10 +1,10 @@
 /**
  * The CI recipes of examples/ci/ run as a CI runner runs them: their `run:` scripts (GitHub Actions) or
  * `before_script` + `script` (GitLab CI) with bash, in order, with the environment the runner gives. What
- * a runner does besides is played here plainly: `${{ expr }}` in an `env:` value is looked up in the event's
- * table (an expression the table lacks fails the test; one inside a `run:` script fails it too: that is the
- * script-injection hole), `$GITHUB_ENV` and `$GITHUB_PATH` carry into the next steps, a `uses:` step (the
- * checkout) is the test's own clone, and the install step is kodama from this tree on PATH.
+ * a runner does besides is played here plainly: `${{ expr }}` is looked up in the event's table (one the table
+ * lacks fails the test) and pasted into an `env:` value or, as GitHub does, into a `run:` script's text (the
+ * script-injection hole a recipe must not open), `$GITHUB_ENV` and `$GITHUB_PATH` carry into the next steps,
+ * a `uses:` step (the checkout) is the test's own clone, and the install step is kodama from this tree on PATH.
  */
 import YAML from "yaml";
 import { join } from "node:path";
@@ -17,14 +17,26 @@ export interface StepRun {
   stderr: string;
 }
 
-/** A directory with `kodama` in it: this tree's main.ts through `deno run`, as `deno task install` makes it. */
+/** This run's Deno cache: DENO_DIR, else what `deno info` says (scripts/deno-dir.ts). */
+async function denoDir(): Promise<string> {
+  const d = Deno.env.get("DENO_DIR");
+  if (d) return d;
+  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stderr: "null" }).output();
+  return JSON.parse(new TextDecoder().decode(out.stdout)).denoDir;
+}
+
+/**
+ * A directory with `kodama` in it: this tree's main.ts through `deno run`, as `deno task install` makes it,
+ * on this run's Deno cache (the runner's HOME is another: its own cache would download every package again).
+ */
 export async function kodamaOnPath(dir: string): Promise<string> {
   const bin = join(dir, "bin");
   await Deno.mkdir(bin, { recursive: true });
   const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
   await Deno.writeTextFile(
     join(bin, "kodama"),
-    `#!/bin/sh\nexec ${q(Deno.execPath())} run -A --no-prompt --config ${q(CONFIG)} ${q(MAIN)} "$@"\n`,
+    `#!/bin/sh\nexport DENO_DIR=${q(await denoDir())}\n` +
+      `exec ${q(Deno.execPath())} run -A --no-prompt --config ${q(CONFIG)} ${q(MAIN)} "$@"\n`,
     { mode: 0o755 },
   );
   return bin;
@@ -85,9 +97,6 @@ export async function runGithubJob(
       continue;
     }
     if (typeof step.run !== "string") throw new Error(`step ${step.name} has no run`);
-    if (step.run.includes("${{")) {
-      throw new Error(`step ${step.name} interpolates an expression into its script`);
-    }
     await Deno.writeTextFile(envFile, "");
     await Deno.writeTextFile(pathFile, "");
     const env: Record<string, string> = { ...o.base, GITHUB_ENV: envFile, GITHUB_PATH: pathFile };
@@ -95,7 +104,9 @@ export async function runGithubJob(
     Object.assign(env, carried);
     for (const [k, v] of Object.entries(step.env ?? {})) env[k] = expand(v, o.table);
     env.PATH = path.join(":");
-    const r = await bash(step.run, env, o.cwd, o.temp);
+    // as the runner does: an expression in a script is pasted into its text before bash reads it (the
+    // script-injection hole a recipe must not open)
+    const r = await bash(expand(step.run, o.table), env, o.cwd, o.temp);
     runs.push({ name: step.name ?? step.id, ...r });
     if (r.code !== 0) failed = true;
     for (const line of (await Deno.readTextFile(envFile)).split("\n").filter(Boolean)) {

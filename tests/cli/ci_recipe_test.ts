@@ -71,7 +71,6 @@ withSessionWorld(
       const runnerBase = (home: string) => ({
         PATH: Deno.env.get("PATH")!,
         HOME: home,
-        ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
         NO_COLOR: "1",
         DENO_NO_UPDATE_CHECK: "1",
         CI: "true",
@@ -158,7 +157,6 @@ withSessionWorld(
           cwd: join(tmp, "gh-workspace"),
           env: {
             GH_TOKEN: forge.token,
-            HOME: join(tmp, "gh-home"),
             KODAMA_HOME: join(tmp, "gh-home", ".kodama"),
           },
         });
