@@ -2,7 +2,7 @@
  * session_pr: `kodama session pr NAME` as an MCP tool. A caller names the session, draft or ready, and a title
  * (a line, at most DOOR_TITLE_MAX characters); the repository is the server's project (through the door), the
  * forge one the user named in forge.hosts, the token the server's environment's or `agent keys`' — never an
- * argument (src/agent/forge/prdoor.ts). Unknown arguments (token, remote, apiUrl, base, force) are refused.
+ * argument (src/agent/forge/doorpr.ts, prdoor.ts). Unknown arguments (token, remote, apiUrl, base, force) are refused.
  */
 import { z } from "zod";
 import { contextArg, namespaceArg, type Tool, tool } from "./tool.ts";
@@ -35,7 +35,7 @@ export const sessionPr = tool({
     const [kube, ns] = await kubeFor(call, a);
     const cwd = await repoCwdOf(call, {});
     const [{ doorPr }, { capture }] = await Promise.all([
-      import("../agent/forge/prdoor.ts"),
+      import("../agent/forge/doorpr.ts"),
       import("./tool.ts"),
     ]);
     // the call's namespace, as the session tools' (group.ts)

@@ -288,9 +288,9 @@ export class Api {
           );
         });
       case "pr":
-        // `kodama session pr NAME`: only draft/ready and a title from the page (src/agent/forge/prdoor.ts)
+        // `kodama session pr NAME`: only draft/ready and a title from the page (src/agent/forge/doorpr.ts)
         return this.op(`pull request ${s}`, async (out) => {
-          const { doorPr } = await import("../agent/forge/prdoor.ts");
+          const { doorPr } = await import("../agent/forge/doorpr.ts");
           const r = await doorPr(k, s, { draft: b.draft === true, ready: b.ready === true, title: b.title }, {
             cwd: this.o.cwd,
             hosts: this.o.cfg.forge.hosts,

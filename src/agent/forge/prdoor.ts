@@ -1,6 +1,6 @@
 /**
- * `session pr` through a door (the MCP tool `session_pr`, the web UI's "Open pull request") and its session
- * check, beside pr.ts.
+ * The rules of `session pr` through a door (the MCP tool `session_pr`, the web UI's "Open pull request";
+ * doorpr.ts calls it), and its session check, beside pr.ts.
  *
  * A door's caller (a coding agent over MCP, a page holding the UI's token) names only the session, draft or
  * ready, and a title; the token, the remote, the forge's host and its API are the user's. The remote is read
@@ -10,14 +10,11 @@
  * Anything else is refused (exit 4) before a token is read or a request is made.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { KubeIdentity, KubeObjects, KubeSessions } from "../../kube/seam.ts";
-import type { Sink } from "../../base/sink.ts";
+import type { KubeIdentity, KubeObjects } from "../../kube/seam.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { notAttachable } from "../../session/access/attach.ts";
 import { requireSession } from "../../session/state/cluster.ts";
-import { safeLine } from "../../ui/color.ts";
 import type { ForgeHostConfig, ForgeRepo } from "./forgeurl.ts";
-import type { PrResult } from "./pr.ts";
 
 /** The longest title a door may give (GitHub allows 256). */
 export const DOOR_TITLE_MAX = 200;
@@ -71,50 +68,4 @@ export async function prPod(
   const why = notAttachable(v);
   if (why) throw why;
   return v.pod!;
-}
-
-/** What a door's caller may say: nothing else reaches `session pr` from there. */
-export interface DoorPrInput {
-  draft?: boolean;
-  ready?: boolean;
-  title?: unknown;
-}
-
-/**
- * `session pr NAME` for a door: the caller's draft/ready and title (doorTitle), the rest the user's — the
- * repository at `cwd` (already through the door: repoThroughDoor), the user's `forge.hosts` (checkDoorForge),
- * tokens from the server's environment or `agent keys`. Its result, or the feature's error.
- */
-export async function doorPr(
-  kube: KubeSessions,
-  name: string,
-  a: DoorPrInput,
-  o: {
-    cwd: string;
-    hosts?: Record<string, ForgeHostConfig>;
-    err: Sink;
-  },
-): Promise<PrResult> {
-  // pr.ts imports this module: loaded when called
-  const [{ prCommand }, { memorySink }, keys] = await Promise.all([
-    import("./pr.ts"),
-    import("../../base/sink.ts"),
-    import("../credentials/keys.ts"),
-  ]);
-  const out = memorySink();
-  await prCommand(kube, name, {
-    draft: a.draft === true,
-    ready: a.ready === true,
-    title: doorTitle(a.title),
-    output: "json",
-    cwd: o.cwd,
-    out,
-    err: o.err,
-    hosts: o.hosts,
-    door: true,
-    storedGithub: async () => await keys.getKey(await keys.defaultDeps(), "github"),
-  });
-  const r: PrResult = JSON.parse(out.text());
-  // the forge's URL as a line (a page or a client shows it)
-  return { ...r, url: safeLine(r.url) };
 }
