@@ -9,6 +9,7 @@
  *    forge.hosts (a `pushurl` to a `github.*` host, a `remote.pushDefault` to a `gitlab.*` host in scp form,
  *    github.com itself) is refused (exit 4) before any token is read or request made;
  *  - the web UI opens and updates the same request, and takes nothing but draft/ready and a title from a page;
+ *    in Chromium (when installed), the Diff tab's draft box and Open pull request button do it;
  *  - a stopped session: the tool's error names `kodama resume NAME` first.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
@@ -20,6 +21,15 @@ import { startMcp, transcript } from "./_mcp.ts";
 import { startForge } from "../forge/_forge.ts";
 
 const NAME = "door";
+const CHROMIUM = (() => {
+  const p = Deno.env.get("KODAMA_CHROMIUM") ?? "/usr/bin/chromium";
+  try {
+    return Deno.statSync(p).isFile ? p : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+const SHOTS = Deno.env.get("KODAMA_SCREENSHOTS") ?? "/tmp";
 const AGENT = `p=$(cat); printf '%s\\n' "$p" >> task.txt; git add task.txt; ` +
   `git -c user.name=agent -c user.email=agent@pod commit -qm "agent: task"; echo agent: done`;
 
@@ -41,6 +51,7 @@ withSessionWorld(
       return new TextDecoder().decode(r.stdout).trim();
     };
     let ui: Deno.ChildProcess | undefined;
+    let login = "";
     const events = new AbortController();
     try {
       const bare = await forge.addRepo("acme/widget");
@@ -159,7 +170,7 @@ withSessionWorld(
             });
             const { text: first, rest } = await readUntil(ui.stdout, /\n/);
             rest.releaseLock();
-            const login = first.trim();
+            login = first.trim();
             const origin = new URL(login).origin;
             const page = await (await fetch(login)).text();
             const session = /<meta name="kodama-session" content="([0-9a-f]+)">/.exec(page)?.[1] ?? "";
@@ -223,6 +234,44 @@ withSessionWorld(
             assert(forge.requests.every((x) => x.auth !== "bad"), "another token reached the forge");
           },
         );
+
+        await t.step({
+          name: "web UI in Chromium: the Diff tab's Open pull request button",
+          ignore: !CHROMIUM,
+          fn: async () => {
+            const puppeteer = (await import("puppeteer-core")).default;
+            const browser = await puppeteer.launch({
+              executablePath: CHROMIUM,
+              headless: true,
+              args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            });
+            try {
+              const page = await browser.newPage();
+              await page.setViewport({ width: 1280, height: 800 });
+              await page.goto(login);
+              await page.waitForSelector(".live.on");
+              await page.evaluate((n: string) => location.hash = `#/sessions/${n}/diff`, NAME);
+              await page.waitForSelector("#open-pr", { timeout: 30_000 });
+              const updates = pulls()[0].updates;
+              // the page lists the operations the API step ran too: wait for one more
+              const sel = `.op.ok[data-op="pull request ${NAME}"]`;
+              const done = await page.$$eval(sel, (e: unknown[]) => e.length);
+              await page.click("#pr-draft");
+              await page.click("#open-pr");
+              await page.waitForFunction(
+                (s: string, n: number) => document.querySelectorAll(s).length > n,
+                { timeout: 60_000, polling: 100 },
+                sel,
+                done,
+              );
+              await page.screenshot({ path: join(SHOTS, "ui-session-pr.png") });
+              assertEquals(pulls()[0].updates, updates + 1);
+              assertEquals(pulls().length, 1);
+            } finally {
+              await browser.close();
+            }
+          },
+        });
 
         await t.step("a stopped session: the tool's error names what to run first", async () => {
           assertEquals((await w.k(["stop", NAME])).code, 0);

@@ -44,7 +44,8 @@ export function checkDoorForge(f: ForgeRepo, hosts: Record<string, ForgeHostConf
     `session pr: ${f.host} is not a forge you named in forge.hosts: through MCP or the web UI a pull request ` +
       `goes only to those (the repository's remote is not yours alone to choose there); nothing was pushed`,
     ExitCode.FORBIDDEN,
-    `name it in ~/.kodama/config.yaml: forge: {hosts: {"${f.host}": {type: ${f.type}}}}; or run kodama session pr in a terminal`,
+    `check the remote (git remote -v): if it is yours, name its host in ~/.kodama/config.yaml: ` +
+      `forge: {hosts: {"${f.host}": {type: ${f.type}}}}, or run kodama session pr in a terminal`,
   );
 }
 
