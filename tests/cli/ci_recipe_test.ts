@@ -76,26 +76,26 @@ withSessionWorld(
         CI: "true",
       });
 
-      await t.step("GitHub Actions: an issue with a hostile body becomes a pull request", async () => {
+      const NO_EVENT = {
+        "github.event.issue.number": "",
+        "github.event.issue.title": "",
+        "github.event.issue.body": "",
+        "github.event.issue.html_url": "",
+        "github.event.workflow_run.id": "",
+        "github.event.workflow_run.name": "",
+        "github.event.workflow_run.html_url": "",
+        "github.event.workflow_run.head_branch": "",
+      };
+      /** The GitHub job in a runner of its own (`label`), its checkout on `branch`, for this event. */
+      const github = async (label: string, event: Record<string, string>, branch = "main") => {
         const doc = await readRecipe("github-actions.yml");
-        const job = doc.jobs.session;
-        assertEquals(doc.on.issues.types, ["labeled"]);
-        assertEquals(doc.on.workflow_run.types, ["completed"]);
-        assertStringIncludes(job.if, "github.event.label.name == 'kodama'");
-        assertStringIncludes(job.if, "github.event.workflow_run.conclusion == 'failure'");
-        assertStringIncludes(job.if, "github.event.workflow_run.event == 'push'");
-        const home = await runnerHome(join(tmp, "gh-home"), "github");
-        const ws = join(tmp, "gh-workspace");
-        await git(["clone", "-q", bare, ws], tmp);
+        const home = await runnerHome(join(tmp, `${label}-home`), "github");
+        const ws = join(tmp, `${label}-workspace`);
+        await git(["clone", "-q", "-b", branch, bare, ws], tmp);
         await git(["remote", "set-url", "origin", forge.gitUrl("acme/widget")], ws);
-        const runnerTemp = join(tmp, "gh-runner-temp");
+        const runnerTemp = join(tmp, `${label}-runner-temp`);
         await Deno.mkdir(runnerTemp);
-        // short (a title is cut at 72 characters): relative to the workspace, where the steps run
-        const title = "Fix $(touch pwned-title) the `touch pwned-tick` bug";
-        const body = `Steps:\n$(touch ${pwned}-body)\n\`touch ${pwned}-backtick\`\n` +
-          `\${{ secrets.KODAMA_KUBECONFIG }} '; touch ${pwned}-quote; ' "$HOME" %s %n \\n \\\\ end`;
-        names.push("issue-42");
-        const runs = await runGithubJob(job, doc.env ?? {}, {
+        const runs = await runGithubJob(doc.jobs.session, doc.env ?? {}, {
           base: {
             ...runnerBase(home),
             RUNNER_TEMP: runnerTemp,
@@ -104,15 +104,8 @@ withSessionWorld(
             GITHUB_REPOSITORY: "acme/widget",
           },
           table: {
-            "github.event_name": "issues",
-            "github.event.issue.number": "42",
-            "github.event.issue.title": title,
-            "github.event.issue.body": body,
-            "github.event.issue.html_url": `${forge.origin}/acme/widget/issues/42`,
-            "github.event.workflow_run.id": "",
-            "github.event.workflow_run.name": "",
-            "github.event.workflow_run.html_url": "",
-            "github.event.workflow_run.head_branch": "",
+            ...NO_EVENT,
+            ...event,
             "secrets.KODAMA_KUBECONFIG": kubeconfig,
             "secrets.GITHUB_TOKEN": forge.token,
             "secrets.ANTHROPIC_API_KEY": "sk-ant-test-not-a-key",
@@ -120,6 +113,29 @@ withSessionWorld(
           bin,
           cwd: ws,
           temp: tmp,
+        });
+        return { runs, ws, runnerTemp };
+      };
+
+      await t.step("GitHub Actions: an issue with a hostile body becomes a pull request", async () => {
+        const doc = await readRecipe("github-actions.yml");
+        const job = doc.jobs.session;
+        assertEquals(doc.on.issues.types, ["labeled"]);
+        assertEquals(doc.on.workflow_run.types, ["completed"]);
+        assertStringIncludes(job.if, "github.event.label.name == 'kodama'");
+        assertStringIncludes(job.if, "github.event.workflow_run.conclusion == 'failure'");
+        assertStringIncludes(job.if, "github.event.workflow_run.event == 'push'");
+        // short (a title is cut at 72 characters): relative to the workspace, where the steps run
+        const title = "Fix $(touch pwned-title) the `touch pwned-tick` bug";
+        const body = `Steps:\n$(touch ${pwned}-body)\n\`touch ${pwned}-backtick\`\n` +
+          `\${{ secrets.KODAMA_KUBECONFIG }} '; touch ${pwned}-quote; ' "$HOME" %s %n \\n \\\\ end`;
+        names.push("issue-42");
+        const { runs, ws, runnerTemp } = await github("gh", {
+          "github.event_name": "issues",
+          "github.event.issue.number": "42",
+          "github.event.issue.title": title,
+          "github.event.issue.body": body,
+          "github.event.issue.html_url": `${forge.origin}/acme/widget/issues/42`,
         });
         ok(runs);
         assertEquals(runs.map((r) => r.name), [
@@ -168,6 +184,34 @@ withSessionWorld(
         assertStringIncludes(r.stderr, "kodama resume issue-42 && kodama session pr issue-42");
         assert(!hasStackTrace(r.stderr), r.stderr);
         assert(r.stderr.trim().split("\n").length <= 2, r.stderr);
+      });
+
+      await t.step("GitHub Actions: a failed run on a branch becomes a pull request into it", async () => {
+        const src = join(tmp, "branch-src");
+        await git(["clone", "-q", bare, src], tmp);
+        await git(["checkout", "-q", "-b", "fix-me"], src);
+        await git(["push", "-q", "origin", "fix-me"], src);
+        names.push("ci-555");
+        const { runs } = await github("wr", {
+          "github.event_name": "workflow_run",
+          "github.event.workflow_run.id": "555",
+          "github.event.workflow_run.name": "CI $(touch pwned-run)",
+          "github.event.workflow_run.html_url": `${forge.origin}/acme/widget/actions/runs/555`,
+          "github.event.workflow_run.head_branch": "fix-me",
+        }, "fix-me");
+        ok(runs);
+        assertMatch(runs[4].stdout, /^pull request #2: \S+\/acme\/widget\/pull\/2 \(opened\)\n$/);
+        const p = forge.pulls.find((x) => x.kind === "github" && x.head === "kodama/ci-555")!;
+        assertEquals(p.base, "fix-me");
+        // the prompt's first line, cut at 72 characters
+        assertEquals(
+          p.title,
+          "Make the failed CI run pass: CI $(touch pwned-run) on branch fix-me (ht…",
+        );
+        const left = [...Deno.readDirSync(join(tmp, "wr-workspace"))].filter((e) =>
+          e.name.startsWith("pwned")
+        );
+        assertEquals(left, []);
       });
 
       await t.step(
