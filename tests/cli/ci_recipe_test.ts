@@ -8,6 +8,7 @@
  *    600, the session's agent ran on that prompt, and a pull request of `kodama/issue-42` into main is on the
  *    stand-in with the session's commit; the last step stopped the session, and `session pr` of the stopped
  *    session is then one line naming what to run first (exit 1);
+ *  - GitHub, a failed run of a branch (`workflow_run`): a pull request into that branch (`--base`);
  *  - GitLab, a failed branch pipeline (`when: on_failure`): a merge request into that branch, pushed with the
  *    token's credentials, never the runner's job token in the clone's URL.
  */
