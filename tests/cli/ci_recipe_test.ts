@@ -10,7 +10,8 @@
  *    session is then one line naming what to run first (exit 1);
  *  - GitHub, a failed run of a branch (`workflow_run`): a pull request into that branch (`--base`);
  *  - GitLab, a failed branch pipeline (`when: on_failure`): a merge request into that branch, pushed with the
- *    token's credentials, never the runner's job token in the clone's URL.
+ *    token's credentials, never the runner's job token in the clone's URL; a triggered pipeline's issue, its
+ *    title and description hostile: verbatim in the prompt file, nothing ran, a merge request.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import YAML from "yaml";
@@ -264,6 +265,53 @@ withSessionWorld(
           assert(!(r.stdout + r.stderr).includes(forge.token), "the token was shown");
         },
       );
+
+      await t.step("GitLab CI: a triggered pipeline's hostile issue becomes a merge request", async () => {
+        const doc = await readRecipe("gitlab-ci.yml");
+        const home = join(tmp, "gl-home");
+        const ws = join(tmp, "gl-issue-project");
+        await git(["clone", "-q", bare, ws], tmp);
+        await git(["checkout", "-q", "--detach"], ws);
+        // mktemp -d of the job: where the test finds its files
+        const jobTmp = join(tmp, "gl-tmp");
+        await Deno.mkdir(jobTmp);
+        const title = "Crash on `touch pwned-gl-title` input";
+        const description =
+          `$(touch ${pwned}-gl)\n\`touch ${pwned}-gl-tick\`\n"; touch ${pwned}-gl-q; "\n%s %d`;
+        names.push("issue-7");
+        const r = await runGitlabJob(doc, "kodama-issue", {
+          base: {
+            ...runnerBase(home),
+            TMPDIR: jobTmp,
+            CI_PROJECT_DIR: ws,
+            CI_SERVER_URL: forge.origin,
+            CI_PROJECT_URL: `${forge.origin}/acme/widget`,
+            CI_PIPELINE_SOURCE: "trigger",
+            KODAMA_ISSUE_IID: "7",
+            KODAMA_ISSUE_TITLE: title,
+            KODAMA_ISSUE_DESCRIPTION: description,
+            KODAMA_KUBECONFIG: kubeconfig,
+            GITLAB_TOKEN: forge.token,
+            ANTHROPIC_API_KEY: "sk-ant-test-not-a-key",
+          },
+          bin,
+          cwd: ws,
+          temp: tmp,
+        });
+        assertEquals(r.code, 0, `${r.stdout}\n${r.stderr}`);
+        const [dir] = [...Deno.readDirSync(jobTmp)].map((e) => join(jobTmp, e.name));
+        assertEquals(
+          await Deno.readTextFile(join(dir, "prompt.txt")),
+          `${title}\n\n${description}\n\n(${forge.origin}/acme/widget/-/issues/7)\n`,
+        );
+        assertEquals((await Deno.stat(join(dir, "kubeconfig"))).mode! & 0o777, 0o600);
+        const left = [...Deno.readDirSync(tmp), ...Deno.readDirSync(ws)].filter((e) =>
+          e.name.startsWith("pwned")
+        );
+        assertEquals(left, []);
+        const mr = forge.pulls.find((x) => x.kind === "gitlab" && x.head === "kodama/issue-7")!;
+        assertEquals([mr.base, mr.title], ["main", title]);
+      });
     } finally {
       for (const n of names) await purge(w, n);
       await forge.close();

@@ -115,8 +115,11 @@ export async function prCommand(kube: KubeSessions, name: string, o: PrOptions):
       },
     });
     const facts = await latestRun(kube, pod);
-    // the branch the session started from (`start --base-branch`), else the forge's default
-    const base = o.base ?? specOf(pod)?.git?.base ?? repo.defaultBranch;
+    // the branch the session started from (`start --base-branch`), else the forge's default; a commit (a
+    // start from a detached HEAD, as CI checks out) is no branch to merge into
+    const started = specOf(pod)?.git?.base;
+    const fromBranch = started && !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(started) ? started : undefined;
+    const base = o.base ?? fromBranch ?? repo.defaultBranch;
     if (!base) {
       throw usageError(
         `session pr: ${forge.host} did not say ${forge.path}'s default branch`,
