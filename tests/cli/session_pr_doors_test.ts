@@ -20,6 +20,10 @@ import { purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts
 import { startMcp, transcript } from "./_mcp.ts";
 import { startForge } from "../forge/_forge.ts";
 
+// page functions run in the browser
+// deno-lint-ignore no-explicit-any
+declare const document: any;
+
 const NAME = "door";
 const CHROMIUM = (() => {
   const p = Deno.env.get("KODAMA_CHROMIUM") ?? "/usr/bin/chromium";
