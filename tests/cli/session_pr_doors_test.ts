@@ -7,7 +7,8 @@
  *    characters, a bidi override, a bell gone) of at most 200 characters; the token is in no result;
  *  - the repository's remote, which an agent could edit, pointed at a host the user did not name in
  *    forge.hosts (a `pushurl` to a `github.*` host, a `remote.pushDefault` to a `gitlab.*` host in scp form,
- *    github.com itself) is refused (exit 4) before any token is read or request made;
+ *    github.com itself), or a named host's remote downgraded to http:// (the token in clear), is refused
+ *    (exit 4) before any token is read or request made;
  *  - the web UI opens and updates the same request, and takes nothing but draft/ready and a title from a page;
  *    in Chromium (when installed), the Diff tab's draft box and Open pull request button do it;
  *  - a stopped session: the tool's error names `kodama resume NAME` first.
@@ -68,7 +69,9 @@ withSessionWorld(
       await Deno.writeTextFile(
         join(w.home, "config.yaml"),
         `agent:\n  command: [sh, -c, ${JSON.stringify(AGENT)}]\n` +
-          `forge:\n  hosts:\n    "${forge.host}": {type: github}\n`,
+          // an API on http (the stand-in's) only as the user names it
+          `forge:\n  hosts:\n    "${forge.host}": {type: github, apiUrl: "${forge.origin}/api/v3"}\n` +
+          `    git.internal.example: {type: gitlab}\n`,
       );
       const userEnv = {
         KODAMA_HOME: w.home,
@@ -127,13 +130,18 @@ withSessionWorld(
               ]],
               // even github.com: through a door, only a host the user named
               [["remote.origin.url", "https://github.com/evil/widget.git"]],
+              // a named host, downgraded to http: the token would travel in clear
+              [["remote.origin.pushurl", "http://git.internal.example/acme/widget.git"]],
             ];
             for (const plant of plants) {
               for (const [k, v] of plant) await git(["config", k, v]);
               try {
                 const r = await mcp.call("session_pr", { name: NAME });
                 assert(r.isError, `${JSON.stringify(plant)}: ${r.text}`);
-                assertMatch(r.text, /is not a forge you named in forge\.hosts.*\(exit 4\)/s);
+                const why = plant === plants.at(-1)
+                  ? /over http:\/\//
+                  : /is not a forge you named in forge\.hosts/;
+                assertMatch(r.text, new RegExp(`${why.source}.*\\(exit 4\\)`, "s"));
               } finally {
                 for (const [k] of plant) await git(["config", "--unset", k]).catch(() => "");
                 await git(["config", "remote.origin.url", forge.gitUrl("acme/widget")]);

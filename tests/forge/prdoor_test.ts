@@ -19,7 +19,7 @@ Deno.test("doorTitle: one line without control characters, bidi overrides or sep
 Deno.test("checkDoorForge: only a host of the user's forge.hosts, whatever its name says", () => {
   const hosts = {
     "git.example.com": { type: "gitlab" as const },
-    "127.0.0.1:8080": { type: "github" as const },
+    "127.0.0.1:8080": { type: "github" as const, apiUrl: "http://127.0.0.1:8080/api/v3" },
   };
   checkDoorForge(forgeOf("https://git.example.com/a/b.git", hosts), hosts);
   checkDoorForge(forgeOf("git@git.example.com:a/b.git", hosts), hosts);
@@ -36,6 +36,16 @@ Deno.test("checkDoorForge: only a host of the user's forge.hosts, whatever its n
     const e = assertThrows(() => checkDoorForge(forgeOf(url, hosts), hosts));
     assertEquals(e instanceof KodamaError && e.code, 4, url);
   }
+  // an http:// remote of a named host: the token would go in clear, unless the user named that API
+  const https = { "git.example.com": { type: "gitlab" as const } };
+  for (const url of ["http://git.example.com/a/b.git", "http://git.example.com:80/a/b.git"]) {
+    const e = assertThrows(() => checkDoorForge(forgeOf(url, https), https));
+    assertEquals(e instanceof KodamaError && e.code, 4, url);
+    assertEquals((e as Error).message.includes("over http://"), true, url);
+  }
+  checkDoorForge(forgeOf("ssh://git@git.example.com:2222/a/b.git", https), https);
+  const named = { "git.example.com": { type: "gitlab" as const, apiUrl: "http://git.example.com/api/v4" } };
+  checkDoorForge(forgeOf("http://git.example.com/a/b.git", named), named);
   // an inherited name is not a named host
   assertThrows(() =>
     checkDoorForge(forgeOf("https://github.com/a/b.git"), Object.create({ "github.com": {} }))

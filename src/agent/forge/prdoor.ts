@@ -35,11 +35,27 @@ export function doorTitle(t: unknown): string | undefined {
 
 /**
  * Through a door, the forge of the remote must be a host of the user's `forge.hosts` (the same key forgeOf
- * matched: `host:port` or `host`); exit 4 otherwise, naming the host and where the user names it.
+ * matched: `host:port` or `host`), and its API https unless the user's entry names the API: exit 4 otherwise,
+ * naming the host and where the user names it.
  */
 export function checkDoorForge(f: ForgeRepo, hosts: Record<string, ForgeHostConfig> = {}): void {
   const bare = f.host.replace(/:\d+$/, "");
-  if (Object.hasOwn(hosts, f.host) || Object.hasOwn(hosts, bare)) return;
+  const entry = Object.hasOwn(hosts, f.host)
+    ? hosts[f.host]
+    : Object.hasOwn(hosts, bare)
+    ? hosts[bare]
+    : undefined;
+  if (entry) {
+    // an http:// remote would send the token in clear to the API it implies: only where the user chose that API
+    if (f.apiUrl.startsWith("https://") || entry.apiUrl) return;
+    throw new KodamaError(
+      `session pr: the remote names ${f.host} over http://: through MCP or the web UI the token goes only over ` +
+        `https, or to the apiUrl you gave in forge.hosts; nothing was pushed`,
+      ExitCode.FORBIDDEN,
+      `check the remote (git remote -v); an API on http is yours to name: forge: {hosts: {"${f.host}": ` +
+        `{type: ${f.type}, apiUrl: http://…}}}, or run kodama session pr in a terminal`,
+    );
+  }
   throw new KodamaError(
     `session pr: ${f.host} is not a forge you named in forge.hosts: through MCP or the web UI a pull request ` +
       `goes only to those (the repository's remote is not yours alone to choose there); nothing was pushed`,
