@@ -769,7 +769,8 @@ was given whose file a newer commit changed (--resolve: GitLab resolves the disc
     notes: "Exit codes: 2 no remote, a host that is not a forge, no token (the variable to set is named), " +
       "--draft with --ready; 3 no such session or repository; 4 the forge refused the token (nothing pushed) or the " +
       "remote refused your git credentials; 1 the remote's branch has commits the session's lacks (--force), the " +
-      "forge refused the request; 5 the forge did not answer.",
+      "forge refused the request, the session is stopped (kodama resume NAME first); 5 the forge did not answer. " +
+      "From CI (an issue, a failed pipeline): examples/ci/.",
   },
   args: [NAME],
   options: [

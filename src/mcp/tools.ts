@@ -5,6 +5,7 @@ import { SESSION_TOOLS } from "./sessions.ts";
 import { WORKFLOW_TOOLS } from "./workflows.ts";
 import { GROUP_TOOLS } from "./group.ts";
 import { AGENT_SAY_TOOLS } from "./agentsay.ts";
+import { FORGE_TOOLS } from "./forge.ts";
 
 /** A name may appear twice (adopt): the later entry is the same tool with more power, for a higher tier. */
 export const TOOLS: Tool[] = [
@@ -13,6 +14,7 @@ export const TOOLS: Tool[] = [
   ...AGENT_SAY_TOOLS,
   ...WORKFLOW_TOOLS,
   ...GROUP_TOOLS,
+  ...FORGE_TOOLS,
 ];
 
 /** The tools a server of these tiers offers: for a name given twice, the last one the tiers allow. */

@@ -227,7 +227,8 @@ export class Api {
     const doorGit = async <R>(dir: string, fn: () => Promise<R>) =>
       await (await import("../session/git/doorgit.ts")).withDoorGit(dir, fn);
     if (
-      verb === "adopt" || verb === "land" || verb === "fetch" || (verb === "continue" && b.fromPr === true)
+      verb === "adopt" || verb === "land" || verb === "fetch" || verb === "pr" ||
+      (verb === "continue" && b.fromPr === true)
     ) {
       // they write into the repository of the server's directory: everything git keeps for it must pass the
       // door (a `.git` file there may name another repository: src/base/fs/gitpaths.ts)
@@ -288,6 +289,18 @@ export class Api {
             this.o.cwd,
             () => fetchSession(k, k.namespace, s, { branch: str(b.branch), cwd: this.o.cwd, out, err: out }),
           );
+        });
+      case "pr":
+        // `kodama session pr NAME`: only draft/ready and a title from the page (src/agent/forge/doorpr.ts)
+        return this.op(`pull request ${s}`, async (out) => {
+          const { doorPr } = await import("../agent/forge/doorpr.ts");
+          const r = await doorPr(k, s, { draft: b.draft === true, ready: b.ready === true, title: b.title }, {
+            cwd: this.o.cwd,
+            hosts: this.o.cfg.forge.hosts,
+            err: out,
+          });
+          out.write(`pull request #${r.number}: ${r.url} (${r.action})\n`);
+          return 0;
         });
       case "agent": {
         const prompt = str(b.prompt);

@@ -27,6 +27,7 @@ export const WRITE = [
   "session_resume",
   "session_fetch",
   "session_land",
+  "session_pr",
   "agent_run",
   "agent_say",
   "agent_interrupt",

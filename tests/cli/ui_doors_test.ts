@@ -183,7 +183,7 @@ current-context: dev
     );
 
     await t.step(
-      "fetch, land, adopt: a `.git` file in the project naming ~/.password-store/.git is refused (exit 4)",
+      "fetch, land, adopt, pr: a `.git` file in the project naming ~/.password-store/.git is refused (exit 4)",
       async () => {
         const store = join(home, ".password-store");
         await Deno.mkdir(store);
@@ -192,7 +192,7 @@ current-context: dev
         await Deno.remove(join(project, ".git"), { recursive: true });
         await Deno.writeTextFile(join(project, ".git"), `gitdir: ${store}/.git\n`);
         try {
-          for (const verb of ["fetch", "land", "adopt"]) {
+          for (const verb of ["fetch", "land", "adopt", "pr"]) {
             const end = await post(`/api/sessions/x-1/${verb}`, { branch: "main" });
             assertEquals(end.code, 4, JSON.stringify(end));
             assertMatch(

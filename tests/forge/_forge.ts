@@ -9,7 +9,8 @@
  * GitLab `401 Unauthorized`, Gitea `token is required` / `user does not exist`); a repository that is not
  * there is 404; a request whose head or base branch the repository lacks is 422 (GitHub, Gitea) or 400
  * (GitLab); a second open request of the same head is 422 / 409 / 409. git's smart HTTP wants Basic auth
- * with `gitPassword` (401 with a Basic challenge otherwise), as a forge's git over https does.
+ * with `gitPassword` (401 with a Basic challenge otherwise), as a forge's git over https does. With `tls` it
+ * serves https, and GitHub's GraphQL for `gh pr view` (tests/forge/_graphql.ts).
  */
 import { cgiResponse } from "../cli/_git_server.ts";
 import {
@@ -19,6 +20,7 @@ import {
   feedbackStore,
   pipelineOf,
 } from "./_forge_feedback.ts";
+import { graphql } from "./_graphql.ts";
 import { join } from "node:path";
 
 export type ForgeKind = "github" | "gitlab" | "gitea";
@@ -41,7 +43,7 @@ export interface StoredPull {
 }
 
 export interface ForgeStandIn {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT (https with `tls`) */
   origin: string;
   /** `127.0.0.1:PORT`: the key of forge.hosts */
   host: string;
@@ -85,7 +87,14 @@ const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
 export async function startForge(
-  o: { token?: string; gitPassword?: string; root?: string; limitedToken?: string } = {},
+  o: {
+    token?: string;
+    gitPassword?: string;
+    root?: string;
+    limitedToken?: string;
+    /** serve https with this certificate (for gh, which reaches an Enterprise Server host only over https) */
+    tls?: { cert: string; key: string };
+  } = {},
 ): Promise<ForgeStandIn> {
   const root = o.root ?? await Deno.makeTempDir({ prefix: "kodama-forge-" });
   const token = o.token ?? `forge-${crypto.randomUUID()}`;
@@ -114,6 +123,18 @@ export async function startForge(
       return blob;
     }
     if (/\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/.test(p)) return await smartHttp(req, url);
+    if (url.pathname === "/api/graphql" && req.method === "POST") {
+      const given = tokenOf("github", req.headers);
+      const auth = given === undefined ? "missing" : given === token ? "ok" : "bad";
+      requests.push({ method: req.method, path: url.pathname, auth });
+      if (auth !== "ok") {
+        return json(401, {
+          message: "Bad credentials",
+          documentation_url: "https://docs.github.com/graphql",
+        });
+      }
+      return graphql(await req.json().catch(() => ({})), pulls, origin);
+    }
     const m = /^\/api\/(v3|v4|v1)(\/.*)$/.exec(url.pathname);
     if (!m) return new Response("not found\n", { status: 404 });
     const kind: ForgeKind = m[1] === "v3" ? "github" : m[1] === "v4" ? "gitlab" : "gitea";
@@ -405,11 +426,11 @@ export async function startForge(
   }
 
   const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {}, ...(o.tls ?? {}) },
     handler,
   );
   const port = (server.addr as Deno.NetAddr).port;
-  origin = `http://127.0.0.1:${port}`;
+  origin = `${o.tls ? "https" : "http"}://127.0.0.1:${port}`;
   return {
     origin,
     host: `127.0.0.1:${port}`,

@@ -19,13 +19,14 @@ import type { Sink } from "../../base/sink.ts";
 import { checkBranch } from "../../session/git/git.ts";
 import { specOf } from "../../session/spec/spec.ts";
 import { safeLine } from "../../ui/color.ts";
-import { checkWord, execCapture, listRuns, runningPod } from "../runs/agentrun.ts";
+import { checkWord, execCapture, listRuns } from "../runs/agentrun.ts";
 import { type AgentRun, PROLOGUE } from "../runs/agent.ts";
 import { runOutcome } from "../outcome/runtruth.ts";
 import { type ForgeHostConfig, forgeOf, type ForgeRepo, tokenVars } from "./forgeurl.ts";
 import { defaultTitle, maskSecrets, prBody, type ReplicaFacts, type RunFacts } from "./body.ts";
 import { formatTokens } from "../outcome/truth.ts";
 import { forgeApi, forgeCall, type PullRequest } from "./api.ts";
+import { checkDoorForge, prPod } from "./prdoor.ts";
 import RUNFILE_SH from "../pod/runfile.sh" with { type: "text" };
 
 const RUNFILE_SCRIPT = [...PROLOGUE, RUNFILE_SH].join("\n");
@@ -48,6 +49,8 @@ export interface PrOptions {
   /** where tokens come from: the environment, then the `agent keys` store (GitHub) */
   env?: (name: string) => string | undefined;
   storedGithub?: () => Promise<string | undefined>;
+  /** through a door (MCP, web UI): only a forge of the user's `forge.hosts` (prdoor.ts checkDoorForge) */
+  door?: boolean;
 }
 
 export interface PrResult {
@@ -97,12 +100,14 @@ export async function prCommand(kube: KubeSessions, name: string, o: PrOptions):
     const root = await localRoot(o.cwd, "session pr");
     const { url } = await pushRemoteOf(root);
     const forge = forgeOf(url, o.hosts);
+    if (o.door) checkDoorForge(forge, o.hosts);
     const { token, from } = await forgeToken(forge, o.env ?? ((n) => Deno.env.get(n)), o.storedGithub);
     const api = forgeApi(forge, token, from);
     // the token first: refused, nothing is fetched or pushed
     const repo = await api.repository();
     const branch = `kodama/${name}`;
-    const pod = await runningPod(kube, kube.namespace, name);
+    // a stopped session: one line naming what to run first (prdoor.ts)
+    const pod = await prPod(kube, kube.namespace, name);
     const fetched = await fetchInto(kube, kube.namespace, name, {
       root,
       local: branch,
@@ -114,8 +119,11 @@ export async function prCommand(kube: KubeSessions, name: string, o: PrOptions):
       },
     });
     const facts = await latestRun(kube, pod);
-    // the branch the session started from (`start --base-branch`), else the forge's default
-    const base = o.base ?? specOf(pod)?.git?.base ?? repo.defaultBranch;
+    // the branch the session started from (`start --base-branch`), else the forge's default; a commit (a
+    // start from a detached HEAD, as CI checks out) is no branch to merge into
+    const started = specOf(pod)?.git?.base;
+    const fromBranch = started && !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(started) ? started : undefined;
+    const base = o.base ?? fromBranch ?? repo.defaultBranch;
     if (!base) {
       throw usageError(
         `session pr: ${forge.host} did not say ${forge.path}'s default branch`,

@@ -270,6 +270,7 @@ function Steer({ name, latest, onDone, onError }) {
 function DiffTab({ name, agent, onError }) {
   const [d, setD] = useState(null);
   const [gen, setGen] = useState(0);
+  const [draft, setDraft] = useState(false);
   const key = agent ? `${agent.run}:${agent.state}` : "";
   useEffect(() => {
     get(`/api/sessions/${name}/diff`).then(setD).catch(onError);
@@ -283,6 +284,11 @@ function DiffTab({ name, agent, onError }) {
         title="kodama session fetch: the pod's commits onto branch kodama/NAME of the local repository">Fetch into local repo</button>
       <button class="primary" id="land" onClick=${() => post(`/api/sessions/${name}/land`).catch(onError)}
         title="kodama session land: the session's commits onto the current branch (sync paused meanwhile; a merge is sent back to the pod)">Land on current branch</button>
+      <label class="small" title="open the pull request as a draft"><input type="checkbox" id="pr-draft"
+        checked=${draft} onChange=${(e) => setDraft(e.currentTarget.checked)} /> draft</label>
+      <button class="primary" id="open-pr" onClick=${() =>
+    post(`/api/sessions/${name}/pr`, { draft }).catch(onError)}
+        title="kodama session pr: push kodama/NAME to the local repository's forge (one named in forge.hosts) and open or update its pull request">Open pull request</button>
     </div>
     ${d === null ? html`<div class="empty small">Loading…</div>` : ""}
     ${d && !d.diff && html`<div class="empty small">${d.note ?? "No changes since the clone."}</div>`}

@@ -25,6 +25,7 @@ Deno.test("mcp tools: exactly the public names, each once in every tier", () => 
     "session_delete",
     "session_fetch",
     "session_land",
+    "session_pr",
     "session_resume",
     "session_start",
     "session_status",
