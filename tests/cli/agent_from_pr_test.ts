@@ -410,6 +410,17 @@ withSessionWorld(
           );
         },
       );
+
+      await t.step("delete forgets the threads handed over with the session's local state", async () => {
+        assert(await Deno.stat(record).then(() => true, () => false), "a record before delete");
+        const d = await w.k(["delete", NAME, "--force", "--purge"]);
+        assertEquals(d.code, 0, d.stderr);
+        assertEquals(
+          await Deno.stat(record).then(() => true, () => false),
+          false,
+          "the record outlived the session",
+        );
+      });
     } finally {
       await Deno.remove(aside, { recursive: true }).catch(() => {});
       await purge(w, NAME);

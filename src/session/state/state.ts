@@ -192,8 +192,15 @@ export async function listStates(home?: string): Promise<SessionState[]> {
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Remove a state file; false when there was none. */
+/**
+ * What else this machine keeps of a session beside its state file, gone with it: `NAME.forge.json`, the
+ * review threads `agent run --from-pr` handed over (src/agent/forge/replies.ts).
+ */
+const SIDE_FILES = [".forge.json"];
+
+/** Remove a state file (and the session's side files); false when there was none. */
 export async function removeState(name: string, home?: string): Promise<boolean> {
+  for (const ext of SIDE_FILES) await Deno.remove(join(sessionsDir(home), `${name}${ext}`)).catch(() => {});
   try {
     await Deno.remove(statePath(name, home));
     return true;

@@ -219,7 +219,9 @@ function Steer({ name, latest, onDone, onError }) {
       const r = await post(`/api/sessions/${name}/${verb}`, body);
       if (verb === "say") setMsg("");
       setNote(words(r));
-      await onDone(r.how === "started" || verb === "continue" || verb === "retry" ? r.run : undefined);
+      await onDone(
+        r.how === "started" || verb === "continue" || verb === "retry" ? r.run ?? undefined : undefined,
+      );
     } catch (x) {
       onError(x);
     }
@@ -257,6 +259,10 @@ function Steer({ name, latest, onDone, onError }) {
           onClick=${() =>
             act("continue", {}, (r) => `run ${r.run} continues run ${latest.id}'s conversation`)}>
           Continue</button>
+        <button id="continue-from-pr" disabled=${busy ||
+          running} title="Go on with the latest conversation, given the pull request's unresolved review threads and failed checks' logs (agent run --from-pr)"
+          onClick=${() => act("continue", { fromPr: true }, (r) => r.message)}>
+          From PR</button>
         <button id="retry-agent" disabled=${busy ||
           running} title="Run the latest run's prompt again, a new conversation"
           onClick=${() =>
