@@ -278,7 +278,9 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
     {
       flags: "--repo <url>",
       description:
-        "clone this repository into the workspace (only when it is empty); . or a path: this machine's repository, sent to the pod (every branch and tag), its upstream as origin",
+        "clone this repository into the workspace (only when it is empty); . or a path: this machine's repository, sent to the pod (every branch and tag), its upstream as origin. Repeatable: each into /workspace/<its directory name> on its own branch, PATH=NAME to choose the name, PATH:ro to clone one for reading only (never fetched or landed); each one written is a path on this machine",
+      parse: collect,
+      default: [],
     },
     {
       flags: "--branch <branch>",
@@ -405,7 +407,9 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
         // the prompt file is the agent's task: never synced into its workspace (nor into its commits)
         neverSync: typeof o.promptFile === "string" && o.promptFile !== "-" ? [o.promptFile] : [],
         syncMode: o.syncMode,
-        repo: o.repo,
+        // once: the repository cloned into the workspace, as always; more: each into its own directory
+        repo: o.repo.length === 1 ? o.repo[0] : undefined,
+        ...(o.repo.length > 1 ? { repos: o.repo } : {}),
         branch: o.branch,
         baseBranch: o.baseBranch,
         prompt: o.prompt,
