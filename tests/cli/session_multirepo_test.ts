@@ -4,10 +4,11 @@
  * ones, `session fetch` brings each home, `session land` lands both or neither (a conflict in the second moves
  * neither), a read-only repository is never fetched or landed, and `session diff/get` speak per repository.
  */
-import { assert, assertEquals, assertMatch } from "@kodama/test-assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const NAME = "mr1";
+const ID = "-c user.name=agent -c user.email=agent@pod";
 
 withSessionWorld(
   "several repositories: start, fetch, land all or none",
@@ -89,6 +90,49 @@ withSessionWorld(
           assertEquals(await pod("cat api/a.txt site/w.txt docs/d.txt"), "a\nw\nd");
           assertMatch(r.stderr, /cloned api: branch kodama\/mr1-\d+/);
           assertMatch(r.stderr, /cloned docs \(read-only\): branch main/);
+        },
+      );
+
+      await t.step(
+        "the agent commits in both; session fetch brings each home as kodama/mr1, docs never",
+        async () => {
+          await pod(`cd api && echo pod-a > a.txt && git ${ID} commit -qam "pod: api"`);
+          await pod(`cd site && echo pod-w > w.txt && git ${ID} commit -qam "pod: web"`);
+          await pod(`cd docs && echo pod-d > d.txt && git ${ID} commit -qam "pod: docs"`);
+          const f = await w.k(["session", "fetch", NAME]);
+          assertEquals(f.code, 0, f.stderr);
+          assertMatch(f.stderr, /fetched api: .* into kodama\/mr1 of \S+\/api/);
+          assertMatch(f.stderr, /fetched site: .* into kodama\/mr1 of \S+\/web/);
+          assertStringIncludes(f.stderr, "not fetched (read-only): docs");
+          assertEquals(git(api, "log", "-1", "--format=%s", "kodama/mr1").out, "pod: api");
+          assertEquals(git(web, "log", "-1", "--format=%s", "kodama/mr1").out, "pod: web");
+          assert(!git(docs, "rev-parse", "-q", "--verify", "kodama/mr1").ok);
+          // the diff of each, its paths as the workspace sees them
+          const d = await w.k(["session", "fetch", NAME, "--diff"]);
+          assertEquals(d.code, 0, d.stderr);
+          assertStringIncludes(d.stdout, "--- a/api/a.txt");
+          assertStringIncludes(d.stdout, "+++ b/site/w.txt");
+          assert(!d.stdout.includes("d.txt"), d.stdout);
+        },
+      );
+
+      await t.step(
+        "a fetch that fails in the second repository leaves the first's branch where it was",
+        async () => {
+          const before = git(api, "rev-parse", "kodama/mr1").out;
+          await pod(`cd api && echo pod-a2 > a.txt && git ${ID} commit -qam "pod: api 2"`);
+          // the second repository's kodama/mr1 is checked out here: it may not be moved
+          await pod(`cd site && echo pod-w2 > w.txt && git ${ID} commit -qam "pod: web 2"`);
+          git(web, "checkout", "-q", "kodama/mr1");
+          try {
+            const f = await w.k(["session", "fetch", NAME]);
+            assertEquals(f.code, 2, f.stderr);
+            assertMatch(f.stderr, /repository site: /);
+            assertStringIncludes(f.stderr, "no repository's branch moved");
+            assertEquals(git(api, "rev-parse", "kodama/mr1").out, before);
+          } finally {
+            git(web, "checkout", "-q", "main");
+          }
         },
       );
     } finally {

@@ -14,6 +14,7 @@ import { type KodamaError, usageError } from "../../base/errors.ts";
 import { quote } from "../../base/text/escape.ts";
 import { safeLine } from "../../ui/color.ts";
 import type { V1Container } from "@kubernetes/client-node";
+import type { StateRepo } from "../state/state.ts";
 import { resolve } from "../../base/fs/fspath.ts";
 import { cloneEnv, type GitSpec, parseRepoUrl, REPORT_PREFIX } from "./git.ts";
 import CLONE from "../pod/clone.sh" with { type: "text" };
@@ -224,4 +225,14 @@ export function multiCloneContainer(c: V1Container, repos: SessionRepo[], workdi
     command: ["sh", "-c", CLONEMULTI, "kodama-clone", CLONE],
     env: [...env, ...multiCloneEnv(repos, workdir)],
   };
+}
+
+/**
+ * The repositories of a session with several, as this machine recorded them at its start (its state file:
+ * only the paths the person gave), or undefined for a session with one (or none, or another namespace's).
+ */
+export async function reposOf(name: string, namespace: string): Promise<StateRepo[] | undefined> {
+  const { loadState } = await import("../state/state.ts");
+  const st = await loadState(name).catch(() => undefined);
+  return st?.repos?.length && st.namespace === namespace ? st.repos : undefined;
 }
