@@ -45,7 +45,9 @@ export async function repoRoot(r: StateRepo, verb: string): Promise<string> {
 export function inRepoError(e: unknown, name: string): unknown {
   if (!(e instanceof KodamaError)) return e;
   return new KodamaError(
-    `repository ${name}: ${e.message.replace(/^session (fetch|land): /, "")}`,
+    /^session (fetch|land): /.test(e.message)
+      ? e.message.replace(/^(session \w+): /, `$1: repository ${name}: `)
+      : `repository ${name}: ${e.message}`,
     e.code,
     `${e.hint ? `${e.hint}; ` : ""}no repository's branch moved`,
   );
