@@ -93,6 +93,20 @@ withSessionWorld(
         },
       );
 
+      await t.step("session get shows each repository, its directory and branch", async () => {
+        const g = await w.k(["session", "get", NAME]);
+        assertEquals(g.code, 0, g.stderr);
+        assertMatch(g.stdout, /^Repo: +\/workspace\/api <- \S+\/api \(branch kodama\/mr1-\d+\)$/m);
+        assertMatch(g.stdout, /^Repo: +\/workspace\/site <- \S+\/web \(branch kodama\/mr1-\d+\)$/m);
+        assertMatch(g.stdout, /^Repo: +\/workspace\/docs <- \S+\/docs \(read-only, branch main\)$/m);
+        const j = JSON.parse((await w.k(["session", "get", NAME, "-o", "json"])).stdout);
+        assertEquals(
+          j.status.repositories.map((r: { name: string; readOnly: boolean }) => [r.name, r.readOnly]),
+          [["api", false], ["site", false], ["docs", true]],
+        );
+        assertMatch(j.status.branch, /^kodama\/mr1-\d+$/);
+      });
+
       await t.step(
         "the agent commits in both; session fetch brings each home as kodama/mr1, docs never",
         async () => {
