@@ -93,6 +93,39 @@ withSessionWorld(
         },
       );
 
+      await t.step(
+        "what is not built for several repositories yet refuses in one line (exit 2)",
+        async () => {
+          const cases: [string[], string][] = [
+            [
+              ["sync", "start", NAME, "."],
+              "sync of a session with several repositories is not supported yet",
+            ],
+            [["sync", "push", NAME, "."], "sync of a session with several repositories is not supported yet"],
+            [
+              ["snapshot", "create", NAME],
+              "a snapshot of a session with several repositories is not supported yet",
+            ],
+            [["clone", NAME, "mr1-b"], "a clone of a session with several repositories is not supported yet"],
+            [
+              ["start", NAME, "--replace", "--repo", "./api", "--repo", "./web"],
+              "--replace of a session with several",
+            ],
+          ];
+          for (const [args, said] of cases) {
+            const x = await w.k(args);
+            assertEquals(x.code, 2, `${args.join(" ")}: ${x.stderr}`);
+            assertStringIncludes(x.stderr, said);
+            assertEquals(x.stderr.trim().split("\n").length <= 2, true, x.stderr);
+          }
+          // a session fetched or landed through door git (an editor, a page): not yet, nothing fetched
+          const d = await w.k(["session", "land", NAME], { env: { KODAMA_DOOR_GIT: "1" }, cwd: api });
+          assertEquals(d.code, 2, d.stderr);
+          assertStringIncludes(d.stderr, "through door git");
+          assert(!git(api, "rev-parse", "-q", "--verify", "kodama/mr1").ok);
+        },
+      );
+
       await t.step("session get shows each repository, its directory and branch", async () => {
         const g = await w.k(["session", "get", NAME]);
         assertEquals(g.code, 0, g.stderr);

@@ -27,7 +27,14 @@ import { safeLine } from "../../ui/color.ts";
 import { runningPod } from "../access/podexec.ts";
 import { gitInProgress } from "../sync/hold.ts";
 import type { StateRepo } from "../state/state.ts";
-import { fetchAll, inRepoError, type RepoFetched, repoRoot, restoreBranches } from "./fetchrepos.ts";
+import {
+  fetchAll,
+  inRepoError,
+  refuseDoor,
+  type RepoFetched,
+  repoRoot,
+  restoreBranches,
+} from "./fetchrepos.ts";
 import { type LandOptions, sendToPod, writeMove } from "./land.ts";
 import { blobBytes, changed, git, indexOf, ok, refuseLinks, refuseUnsafe, worktree } from "./landgit.ts";
 import { type GitEntry, type LandKind, landKind, pathFate } from "./landplan.ts";
@@ -75,6 +82,7 @@ export async function landRepos(
   repos: StateRepo[],
   o: LandReposOptions,
 ): Promise<number> {
+  refuseDoor("session land");
   const todo = chosen(repos, name, o.only);
   if (o.rebase) throw multiRepoRefusal("--rebase of a session", "land it as a merge (without --rebase)");
   const heads: Head[] = [];
