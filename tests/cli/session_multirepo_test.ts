@@ -309,6 +309,26 @@ withSessionWorld(
         assertMatch(ro.stderr, /docs is read-only: it is never landed/);
         const none = await w.k(["session", "land", NAME, "--only", "nope"]);
         assertEquals(none.code, 3, none.stderr);
+        // a dry run says what it would do in each, and writes nothing
+        await pod(`cd site && echo pod-w4 > w.txt && git ${ID} commit -qam "pod: web 4"`);
+        const webHead = git(web, "rev-parse", "HEAD").out;
+        const dry = await w.k(["session", "land", NAME, "--dry-run"]);
+        assertEquals(dry.code, 0, dry.stderr);
+        assertMatch(dry.stderr, /^site: would fast-forward main to \w+/m);
+        assertEquals(git(web, "rev-parse", "HEAD").out, webHead);
+        // a repository no longer where start recorded it: refused by name, nothing changed in the other
+        await Deno.rename(web, `${web}.moved`);
+        await Deno.mkdir(web);
+        try {
+          const apiWas = git(api, "rev-parse", "HEAD").out;
+          const gone = await w.k(["session", "land", NAME]);
+          assertEquals(gone.code, 2, gone.stderr);
+          assertMatch(gone.stderr, /repository site is not at \S+\/web any more/);
+          assertEquals(git(api, "rev-parse", "HEAD").out, apiWas);
+        } finally {
+          await Deno.remove(web, { recursive: true });
+          await Deno.rename(`${web}.moved`, web);
+        }
         const rb = await w.k(["session", "land", NAME, "--rebase"]);
         assertEquals(rb.code, 2, rb.stderr);
         assertMatch(rb.stderr, /--rebase of a session with several repositories is not supported yet/);
