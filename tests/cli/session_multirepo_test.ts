@@ -333,7 +333,57 @@ withSessionWorld(
         assertEquals(rb.code, 2, rb.stderr);
         assertMatch(rb.stderr, /--rebase of a session with several repositories is not supported yet/);
       });
+
+      await t.step(
+        "the agent starts in /workspace, told which repositories it has, and commits in both",
+        async () => {
+          // the stand-in: what its prompt begins with goes into api's NOTES.md, and it commits in api and site
+          const agent = [
+            `p=$(cat)`,
+            `printf '%s\\n' "$p" | head -n 1 > api/NOTES.md`,
+            `cd api && git add NOTES.md && git -c user.name=A -c user.email=a@p commit -qm "agent: api" && cd ..`,
+            `cd site && echo agent >> w.txt && git -c user.name=A -c user.email=a@p commit -qam "agent: web"`,
+          ].join("\n");
+          await Deno.writeTextFile(
+            `${w.cwd}/.kodama.yaml`,
+            `agent:\n  command: [sh, -c, ${JSON.stringify(agent)}]\n`,
+          );
+          await Deno.writeTextFile(`${w.home}/config.yaml`, "agent:\n  authEnv: [ANTHROPIC_API_KEY]\n");
+          const env = { ANTHROPIC_API_KEY: "sk-ant-test-0815" };
+          const r = await w.k(
+            [
+              "start",
+              "mr2",
+              "--repo",
+              "./api",
+              "--repo",
+              "./web=site",
+              "--repo",
+              "./docs:ro",
+              "--image",
+              SESSION_IMAGE,
+              "-p",
+              "the task",
+            ],
+            { env },
+          );
+          assertEquals(r.code, 0, r.stderr);
+          const done = await w.k(["agent", "wait", "mr2"], { env });
+          assertEquals(done.code, 0, done.stdout + done.stderr);
+          const notes = (await w.sh("mr2", "cat /workspace/api/NOTES.md")).stdout;
+          assertMatch(
+            notes,
+            /^This workspace \(\/workspace\) holds 3 git repositories.*api\/, site\/, docs\/ \(read-only\)/,
+          );
+          assertStringIncludes(notes, "Do not change docs");
+          const f = await w.k(["session", "fetch", "mr2"]);
+          assertEquals(f.code, 0, f.stderr);
+          assertEquals(git(api, "log", "-1", "--format=%s", "kodama/mr2").out, "agent: api");
+          assertEquals(git(web, "log", "-1", "--format=%s", "kodama/mr2").out, "agent: web");
+        },
+      );
     } finally {
+      await purge(w, "mr2");
       await purge(w, NAME);
     }
   },
