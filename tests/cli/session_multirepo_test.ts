@@ -226,11 +226,14 @@ withSessionWorld(
         "a failure planted between the two writes: the first repository is put back whole",
         async () => {
           await pod(
-            `cd api && echo pod-a3 > a.txt && echo new > n.txt && git add n.txt && git ${ID} commit -qam "pod: api 3"`,
+            `cd api && echo pod-a3 > a.txt && echo new > n.txt && mkdir -p sub/deep && echo s > sub/deep/s.txt && ` +
+              `git add n.txt sub && git ${ID} commit -qam "pod: api 3"`,
           );
           await pod(`cd site && echo pod-w3 > w.txt && git ${ID} commit -qam "pod: web 3"`);
           // an untracked file and a staged one that the landing does not touch stay as they are too
           await Deno.writeTextFile(`${api}/mine.txt`, "untracked\n");
+          await Deno.writeTextFile(`${api}/staged.txt`, "staged\n");
+          git(api, "add", "staged.txt");
           const was = state();
           const { landRepos } = await import("../../src/session/git/landrepos.ts");
           const { loadState } = await import("../../src/session/state/state.ts");
@@ -256,13 +259,15 @@ withSessionWorld(
             assertMatch(e.message, new RegExp(`repository ${at}: planted failure after ${at}`));
             assertEquals(written, at === "api" ? ["api"] : ["api", "site"]);
             assertEquals(state(), was);
-            assert(
-              !(await Deno.stat(`${api}/n.txt`).then(() => true, () => false)),
-              "the new file is gone again",
-            );
+            for (const f of ["n.txt", "sub/deep/s.txt", "sub"]) {
+              assert(!(await Deno.stat(`${api}/${f}`).then(() => true, () => false)), `${f} is gone again`);
+            }
+            assertEquals(git(api, "diff", "--cached", "--name-only").out, "staged.txt");
             assertEquals(await Deno.readTextFile(`${api}/mine.txt`), "untracked\n");
           }
           await Deno.remove(`${api}/mine.txt`);
+          git(api, "rm", "-q", "--cached", "staged.txt");
+          await Deno.remove(`${api}/staged.txt`);
         },
       );
 

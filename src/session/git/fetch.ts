@@ -531,14 +531,14 @@ export async function fsckBundle(root: string, bundle: string): Promise<void> {
 }
 
 /**
- * A session with several repositories whose repositories this machine does not know (no state file from
- * its start): exit 2 before anything is fetched, rather than fetch /workspace, which is no repository.
+ * A session with several repositories reached by what takes one (no state file of its start here, `session
+ * pr`): exit 2 before anything is fetched, rather than fetch /workspace, which is no repository.
  */
 export function refuseSeveral(pod: V1Pod, name: string): void {
   if (!specOf(pod)?.repos?.length) return;
   throw usageError(
-    `session ${name} has several repositories, and this machine has no record of where they are`,
-    "run it on the machine that started the session (its ~/.kodama/sessions state file names them)",
+    `session ${name} has several repositories: this takes one`,
+    "session fetch and land do every one, on the machine that started the session (its state file names them)",
   );
 }
 

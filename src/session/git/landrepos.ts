@@ -66,6 +66,8 @@ interface Plan {
   diff: Map<string, [GitEntry?, GitEntry?]>;
   /** each path the move writes, and what the working tree held there (undefined: nothing) */
   prior: Map<string, GitEntry | undefined>;
+  /** the directories the move would create (none of them there before): removed again by an undo */
+  newDirs: string[];
 }
 
 interface Head {
@@ -192,6 +194,7 @@ async function prepare(h: Head, f: RepoFetched, name: string, dry: boolean): Pro
     keep: [],
     diff: new Map(),
     prior: new Map(),
+    newDirs: [],
   };
   if (kind === "up-to-date") return plan;
   if (kind === "merge") {
@@ -240,6 +243,15 @@ async function prepare(h: Head, f: RepoFetched, name: string, dry: boolean): Pro
     );
   }
   plan.diff = diff;
+  // the directories a new path needs that are not there now
+  const dirs = new Set<string>();
+  for (const [p, was] of plan.prior) {
+    if (was) continue;
+    for (let d = dirname(p); d !== "." && d !== "" && d !== "/"; d = dirname(d)) dirs.add(d);
+  }
+  for (const d of dirs) {
+    if (!(await Deno.lstat(join(root, d)).then(() => true, () => false))) plan.newDirs.push(d);
+  }
   return plan;
 }
 
@@ -290,7 +302,18 @@ async function applyAll(
 async function undo(applied: Applied[]): Promise<string[]> {
   const left: string[] = [];
   for (const { p, index, backup } of [...applied].reverse()) {
-    for (const [path, was] of p.prior) {
+    // what the move wrote goes first, deepest first (a file that became a directory, or the reverse), then
+    // each committed version comes back, parents first
+    const paths = [...p.prior.keys()].sort();
+    for (const path of [...paths].reverse()) {
+      await Deno.remove(join(p.root, path)).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) left.push(`${p.repo.name}/${path}`);
+      });
+    }
+    for (const d of [...p.newDirs].sort().reverse()) await Deno.remove(join(p.root, d)).catch(() => {});
+    for (const path of paths) {
+      const was = p.prior.get(path);
+      if (!was) continue;
       try {
         await restoreFile(p.root, path, was);
       } catch {
@@ -312,13 +335,9 @@ async function undo(applied: Applied[]): Promise<string[]> {
   return left;
 }
 
-/** A path back to what it held before the landing: a committed blob (file or link), or nothing. */
-async function restoreFile(root: string, path: string, was: GitEntry | undefined): Promise<void> {
+/** A path (removed) back to what it held before the landing: a committed blob, a file or a link. */
+async function restoreFile(root: string, path: string, was: GitEntry): Promise<void> {
   const f = join(root, path);
-  await Deno.remove(f).catch((e) => {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  });
-  if (!was) return;
   const bytes = await blobBytes(root, was.oid);
   await Deno.mkdir(dirname(f), { recursive: true });
   if (was.mode === "120000") await Deno.symlink(new TextDecoder().decode(bytes), f);
