@@ -385,6 +385,15 @@ withSessionWorld(
           assertEquals(f.code, 0, f.stderr);
           assertEquals(git(api, "log", "-1", "--format=%s", "kodama/mr2").out, "agent: api");
           assertEquals(git(web, "log", "-1", "--format=%s", "kodama/mr2").out, "agent: web");
+          // stopped and resumed: each clone is kept as it was (no clone again, the agent's commits there)
+          assertEquals((await w.k(["stop", "mr2"])).code, 0);
+          const res = await w.k(["resume", "mr2"]);
+          assertEquals(res.code, 0, res.stderr);
+          assertMatch(res.stderr, /kept api: branch kodama\/mr2-\d+/);
+          assertEquals(
+            (await w.sh("mr2", "git -C /workspace/site log -1 --format=%s")).stdout.trim(),
+            "agent: web",
+          );
         },
       );
     } finally {
