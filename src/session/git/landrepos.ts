@@ -50,7 +50,7 @@ export interface LandReposOptions extends LandOptions {
 }
 
 /** One repository's move, prepared: nothing of it is written yet. */
-interface Plan {
+export interface Plan {
   repo: StateRepo;
   root: string;
   branch: string;
@@ -70,7 +70,8 @@ interface Plan {
   newDirs: string[];
 }
 
-interface Head {
+/** A local repository of the session, on the branch it lands on. */
+export interface Head {
   repo: StateRepo;
   root: string;
   branch: string;
@@ -100,20 +101,7 @@ export async function landRepos(
   }
   const local = `kodama/${name}`;
   const fetched = await fetchAll(kube, ns, name, todo, { local, force: o.force, verb: "session land" });
-  const plans: Plan[] = [];
-  try {
-    for (const [i, h] of heads.entries()) {
-      try {
-        plans.push(await prepare(h, fetched[i], name, !!o.dryRun));
-      } catch (e) {
-        throw inRepoError(e, h.repo.name);
-      }
-    }
-  } catch (e) {
-    await restoreBranches([...fetched], local);
-    throw e;
-  }
-  if (!o.dryRun) await applyAll(plans, fetched, local, o);
+  const plans = await landLocal(heads, fetched, name, o);
   // the pod's clone of each merged repository takes the landed commit, as for one repository
   const sent = new Set<string>(), failed: string[] = [];
   for (const p of o.dryRun ? [] : plans) {
@@ -129,6 +117,35 @@ export async function landRepos(
     throw new KodamaError(`session land: ${failed.join("; ")}`, ExitCode.FAILED, "land again to retry");
   }
   return ExitCode.OK;
+}
+
+/**
+ * The local half, once every repository's session branch is fetched (`fetched[i]` is `heads[i]`'s): each move
+ * prepared, then (unless a dry run) all applied, or none — on any failure every repository written is put
+ * back, and so is every `kodama/NAME` the fetch moved. No cluster is involved from here.
+ */
+export async function landLocal(
+  heads: Head[],
+  fetched: RepoFetched[],
+  name: string,
+  o: Pick<LandReposOptions, "dryRun" | "afterWrite">,
+): Promise<Plan[]> {
+  const local = `kodama/${name}`;
+  const plans: Plan[] = [];
+  try {
+    for (const [i, h] of heads.entries()) {
+      try {
+        plans.push(await prepare(h, fetched[i], name, !!o.dryRun));
+      } catch (e) {
+        throw inRepoError(e, h.repo.name);
+      }
+    }
+  } catch (e) {
+    await restoreBranches([...fetched], local);
+    throw e;
+  }
+  if (!o.dryRun) await applyAll(plans, fetched, local, o);
+  return plans;
 }
 
 /** The repositories to land: the written ones, or the one `--only` names. */
@@ -151,7 +168,7 @@ function chosen(repos: StateRepo[], name: string, only?: string): StateRepo[] {
 }
 
 /** A repository's current branch, or exit 2 (detached, kodama/NAME itself, git mid-merge) naming it. */
-async function headOf(r: StateRepo, name: string): Promise<Head> {
+export async function headOf(r: StateRepo, name: string): Promise<Head> {
   const root = await repoRoot(r, "session land");
   const branchRef = (await git(root, "symbolic-ref", "-q", "HEAD")).out;
   const at = `repository ${r.name} (${root})`;
@@ -267,7 +284,7 @@ async function applyAll(
   plans: Plan[],
   fetched: RepoFetched[],
   local: string,
-  o: LandReposOptions,
+  o: Pick<LandReposOptions, "afterWrite">,
 ): Promise<void> {
   const applied: Applied[] = [];
   let cur = "";
@@ -302,15 +319,16 @@ async function applyAll(
 async function undo(applied: Applied[]): Promise<string[]> {
   const left: string[] = [];
   for (const { p, index, backup } of [...applied].reverse()) {
-    // what the move wrote goes first, deepest first (a file that became a directory, or the reverse), then
-    // each committed version comes back, parents first
+    // what the move wrote goes first, deepest first (with the directories it made: a file the session turned
+    // into a directory comes back as a file), then each committed version comes back, parents first
     const paths = [...p.prior.keys()].sort();
-    for (const path of [...paths].reverse()) {
+    for (const path of [...new Set([...paths, ...p.newDirs])].sort().reverse()) {
       await Deno.remove(join(p.root, path)).catch((e) => {
-        if (!(e instanceof Deno.errors.NotFound)) left.push(`${p.repo.name}/${path}`);
+        if (!(e instanceof Deno.errors.NotFound) && p.prior.has(path) && !p.prior.get(path)) {
+          left.push(`${p.repo.name}/${path}`);
+        }
       });
     }
-    for (const d of [...p.newDirs].sort().reverse()) await Deno.remove(join(p.root, d)).catch(() => {});
     for (const path of paths) {
       const was = p.prior.get(path);
       if (!was) continue;
