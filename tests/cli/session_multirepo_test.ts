@@ -5,7 +5,7 @@
  * neither), a read-only repository is never fetched or landed, and `session diff/get` speak per repository.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
-import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const NAME = "mr1";
 const ID = "-c user.name=agent -c user.email=agent@pod";
@@ -338,6 +338,47 @@ withSessionWorld(
         assertEquals(rb.code, 2, rb.stderr);
         assertMatch(rb.stderr, /--rebase of a session with several repositories is not supported yet/);
       });
+
+      await t.step(
+        "the cluster's record cannot name another local repository: only the paths given to start",
+        async () => {
+          // planted: whoever can edit the namespace points the session's recorded repositories elsewhere
+          const victim = `${w.cwd}/victim`;
+          await repo(victim, { "v.txt": "v\n" });
+          const podName = await podOf(w, NAME);
+          const got = await w.kc([
+            "get",
+            "pod",
+            podName,
+            "-o",
+            "jsonpath={.metadata.annotations.kodama\\.dev/spec}",
+          ]);
+          assertEquals(got.code, 0, got.stderr);
+          const spec = JSON.parse(got.stdout);
+          for (const r of spec.repos) r.git.repo = victim;
+          spec.repos.push({ name: "victim", git: { ...spec.repos[0].git, repo: victim } });
+          const a = await w.kc([
+            "annotate",
+            "pod",
+            podName,
+            "--overwrite",
+            `kodama.dev/spec=${JSON.stringify(spec)}`,
+          ]);
+          assertEquals(a.code, 0, a.stderr);
+          await pod(`cd api && echo pod-a5 > a.txt && git ${ID} commit -qam "pod: api 5"`);
+          for (const args of [["session", "fetch", NAME], ["session", "land", NAME, "--only", "api"]]) {
+            const r = await w.k(args);
+            assertEquals(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+            assert(!r.stderr.includes(victim), r.stderr);
+          }
+          // a second spelling: the planted name is not one of this machine's repositories
+          const only = await w.k(["session", "land", NAME, "--only", "victim"]);
+          assertEquals(only.code, 3, only.stderr);
+          assertEquals(git(victim, "for-each-ref", "--format=%(refname)").out, "refs/heads/main");
+          assertEquals(git(victim, "log", "--format=%s").out, "one");
+          assertEquals(git(api, "log", "-1", "--format=%s").out, "pod: api 5");
+        },
+      );
 
       await t.step(
         "the agent starts in /workspace, told which repositories it has, and commits in both",
