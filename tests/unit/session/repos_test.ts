@@ -1,5 +1,5 @@
 /** Several repositories per session (#81): the pure rules of src/session/git/repos.ts. */
-import { assertEquals, assertMatch, assertThrows } from "@kodama/test-assert";
+import { assert, assertEquals, assertMatch, assertThrows } from "@kodama/test-assert";
 import { KodamaError } from "../../../src/base/errors.ts";
 import {
   checkRepoName,
@@ -92,4 +92,80 @@ Deno.test("each repository's report from the clone's log; the agent's line names
   const line = reposPromptLine([{ name: "api" }, { name: "docs", readOnly: true }], "/workspace");
   assertMatch(line, /api\/, docs\/ \(read-only\)/);
   assertMatch(line, /Do not change docs/);
+});
+
+Deno.test("the pod of several: one clone container running clone.sh per repository, credentials of all", async () => {
+  const { configSchema } = await import("../../../src/config/schema.ts");
+  const { resolveSpec } = await import("../../../src/session/spec/spec.ts");
+  const { buildSession } = await import("../../../src/session/spec/manifests.ts");
+  const CLONE = (await import("../../../src/session/pod/clone.sh", { with: { type: "text" } })).default;
+  const base = resolveSpec({ name: "mr", namespace: "dev" }, configSchema.parse({}), {
+    envVars: [],
+    editorFiles: [],
+    now: new Date("2026-01-15T14:30:00Z"),
+  });
+  const repos: SessionRepo[] = [
+    {
+      name: "api",
+      git: {
+        repo: "/l/api",
+        auth: "token",
+        image: "i",
+        source: "local",
+        credentialsFor: "https://gh.example",
+      },
+    },
+    {
+      name: "docs",
+      readOnly: true,
+      git: { repo: "git@h:d.git", auth: "ssh", image: "i", sshSecret: "git-ssh" },
+    },
+  ];
+  const o = buildSession({ ...base, repos }, {
+    env: {},
+    editor: {},
+    git: { credentials: "https://x-access-token:t@gh.example\n" },
+  });
+  const init = o.pod.spec?.initContainers ?? o.job?.spec?.template.spec?.initContainers ?? [];
+  assertEquals(init.length, 1);
+  const c = init[0];
+  assertEquals(c.command?.slice(0, 2), ["sh", "-c"]);
+  assertMatch(c.command![2], /KODAMA_CLONE_COUNT/);
+  assertEquals(c.command?.slice(3), ["kodama-clone", CLONE]);
+  const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+  assertEquals([env.KODAMA_CLONE_WS_0, env.KODAMA_CLONE_WS_1], ["/workspace/api", "/workspace/docs"]);
+  assertEquals(env.KODAMA_CLONE_REPO, undefined);
+  // the token's Secret and the SSH key are both mounted (each repository's own auth)
+  const mounts = (c.volumeMounts ?? []).map((m) => m.mountPath);
+  for (const m of ["/etc/kodama/git", "/etc/kodama/ssh"]) assert(mounts.includes(m), `${m} in ${mounts}`);
+  assert(o.gitSecret, "the credentials Secret is made");
+  // one repository: the clone container as it always was
+  const one = buildSession({ ...base, git: repos[0].git }, { env: {}, editor: {} });
+  const c1 = (one.pod.spec?.initContainers ?? one.job?.spec?.template.spec?.initContainers ?? [])[0];
+  assertEquals(c1.command, ["sh", "-c", CLONE, "kodama-clone"]);
+});
+
+Deno.test("pod/inrepo.sh: runs a program in the repository's directory; a name that climbs or hides is refused", async () => {
+  const INREPO = (await import("../../../src/session/pod/inrepo.sh", { with: { type: "text" } })).default;
+  const ws = await Deno.makeTempDir({ prefix: "kodama-inrepo-" });
+  try {
+    await Deno.mkdir(`${ws}/api`);
+    await Deno.mkdir(`${ws}/.hidden`);
+    const sh = (name: string) =>
+      new Deno.Command("sh", {
+        args: ["-c", INREPO, "kodama-repo", name, 'pwd; echo "$KODAMA_WORKSPACE $0 $1"', "a0", "a1"],
+        env: { KODAMA_WORKSPACE: ws },
+        stdout: "piped",
+        stderr: "piped",
+      }).outputSync();
+    const ok = sh("api");
+    assertEquals(ok.code, 0);
+    const [pwd, line] = new TextDecoder().decode(ok.stdout).trim().split("\n");
+    assertEquals(await Deno.realPath(pwd), await Deno.realPath(`${ws}/api`));
+    assertEquals(line, `${ws}/api a0 a1`);
+    for (const bad of ["..", "../api", ".hidden", "api/..", ""]) assertEquals(sh(bad).code, 2, bad);
+    assertEquals(sh("web").code, 3);
+  } finally {
+    await Deno.remove(ws, { recursive: true });
+  }
 });
