@@ -87,6 +87,10 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start feat --repo git@github.com:acme/api.git --branch feat/login --base-branch develop",
       ],
       [
+        "Several repositories side by side in /workspace/api, /workspace/web and /workspace/docs (read-only) [not in the demo: repositories of your own]",
+        "kodama start mr1 --repo ../api --repo ../web --repo ../docs:ro --prompt-file task.txt",
+      ],
+      [
         "Stop by itself after 30 minutes without use (attach --resume brings it back), and expire in 2 days",
         "kodama start my-work --idle-stop 30m --ttl 2d",
       ],
@@ -875,6 +879,10 @@ leaves every branch, index and file as it was; the error names the repository. -
       ["Land the agent's commits on the current branch", "kodama session land my-work"],
       ["See what it would do", "kodama session land my-work --dry-run"],
       ["Rebase local commits onto the session's instead of merging", "kodama session land my-work --rebase"],
+      [
+        "A session of several repositories: one of them only (without --only: every one, or none) [not in the demo: repositories of your own]",
+        "kodama session land mr1 --only api",
+      ],
     ],
     notes:
       "Exit codes: 1 a merge or rebase conflicts (nothing changed; the paths named), an agent run is active, a " +
