@@ -87,6 +87,10 @@ settings, so list, attach and resume work from any machine.`,
         "kodama start feat --repo git@github.com:acme/api.git --branch feat/login --base-branch develop",
       ],
       [
+        "Several repositories side by side in /workspace/api, /workspace/web and /workspace/docs (read-only) [not in the demo: repositories of your own]",
+        "kodama start mr1 --repo ../api --repo ../web --repo ../docs:ro --prompt-file task.txt",
+      ],
+      [
         "Stop by itself after 30 minutes without use (attach --resume brings it back), and expire in 2 days",
         "kodama start my-work --idle-stop 30m --ttl 2d",
       ],
@@ -279,7 +283,9 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
     {
       flags: "--repo <url>",
       description:
-        "clone this repository into the workspace (only when it is empty); . or a path: this machine's repository, sent to the pod (every branch and tag), its upstream as origin",
+        "clone this repository into the workspace (only when it is empty); . or a path: this machine's repository, sent to the pod (every branch and tag), its upstream as origin. Repeatable: each into /workspace/<its directory name> on its own branch, PATH=NAME to choose the name, PATH:ro to clone one for reading only (never fetched or landed); each one written is a path on this machine",
+      parse: collect,
+      default: [],
     },
     {
       flags: "--branch <branch>",
@@ -411,7 +417,9 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
         // the prompt file is the agent's task: never synced into its workspace (nor into its commits)
         neverSync: typeof o.promptFile === "string" && o.promptFile !== "-" ? [o.promptFile] : [],
         syncMode: o.syncMode,
-        repo: o.repo,
+        // once: the repository cloned into the workspace, as always; more: each into its own directory
+        repo: o.repo.length === 1 ? o.repo[0] : undefined,
+        ...(o.repo.length > 1 ? { repos: o.repo } : {}),
         branch: o.branch,
         baseBranch: o.baseBranch,
         prompt: o.prompt,
@@ -882,11 +890,18 @@ stay as they are: git status ends clean, and local edits that are not in the ses
 refuses, changing nothing, when a local change would be overwritten, during a merge or rebase, on a
 detached HEAD, while an agent run is active, and when the session's commits hold a symlink leading out of
 the tree or into .git. A merge that conflicts stops the git way, with the sync paused until it is
-finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/sync.md says more.`,
+finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/sync.md says more.
+A session with several repositories lands every one it writes or none (docs/sessions.md, "Several
+repositories"): each is prepared first, and a conflict, a local change in the way or a write that fails
+leaves every branch, index and file as it was; the error names the repository. --only NAME lands one.`,
     examples: [
       ["Land the agent's commits on the current branch", "kodama session land my-work"],
       ["See what it would do", "kodama session land my-work --dry-run"],
       ["Rebase local commits onto the session's instead of merging", "kodama session land my-work --rebase"],
+      [
+        "A session of several repositories: one of them only (without --only: every one, or none) [not in the demo: repositories of your own]",
+        "kodama session land mr1 --only api",
+      ],
     ],
     notes:
       "Exit codes: 1 a merge or rebase conflicts (nothing changed; the paths named), an agent run is active, a " +
@@ -898,6 +913,10 @@ finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/s
     { flags: "--rebase", description: "rebase the current branch onto the session's when both moved" },
     { flags: "--dry-run", description: "fetch and say what it would do; change nothing else" },
     { flags: "--force", description: "land into a repository that shares no commit with the session" },
+    {
+      flags: "--only <repo>",
+      description: "a session with several repositories: land this one only (its directory name)",
+    },
     {
       flags: "-o, --output <format>",
       description: "text, or json: the result as one object (web UI, editors)",
@@ -920,6 +939,7 @@ finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/s
           dryRun: o.dryRun,
           force: o.force,
           json: o.output === "json",
+          ...(o.only !== undefined ? { only: o.only } : {}),
         })),
     );
   },

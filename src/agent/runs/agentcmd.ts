@@ -312,6 +312,10 @@ export async function startCommand(
     const { startWithAgent } = await import("./launch.ts");
     return await startWithAgent(kube, opts, cfg, await startIO());
   }
+  if (o.repos?.length) {
+    const { multiRepoRefusal } = await import("../../session/git/repos.ts");
+    throw multiRepoRefusal("--replicas of a session", "start one session");
+  }
   const { startGroup, parseReplicas } = await import("../group/group.ts");
   const n = parseReplicas(replicas);
   if (judge !== undefined) {

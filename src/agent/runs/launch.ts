@@ -174,9 +174,11 @@ export function withAgentRun(
     afterReady: async ({ spec, pod }) => {
       const { agentRun } = await import("./agentrun.ts");
       try {
+        // several repositories: the agent is told where each is, and which it only reads
+        const { reposPromptLine } = await import("../../session/git/repos.ts");
         await agentRun(kube, spec.namespace, spec.name, {
           pod,
-          prompt,
+          prompt: spec.repos?.length ? `${reposPromptLine(spec.repos, spec.workdir)}\n\n${prompt}` : prompt,
           ...(spec.agent ? { agent: spec.agent } : {}),
           cfg,
           check: check ?? cfg.agent.check,

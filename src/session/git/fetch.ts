@@ -23,6 +23,9 @@ import { gitSpawn, localGit, updateRef } from "./gitrun.ts";
 import { moveBranch, type MoveOptions, refuseCheckedOut } from "./branchmove.ts";
 import { CONTAINER } from "../spec/spec.ts";
 import { safeLine } from "../../ui/color.ts";
+import type { V1Pod } from "@kubernetes/client-node";
+import { specOf } from "../spec/spec.ts";
+import { inRepo, reposOf } from "./repos.ts";
 import GITFETCH from "../pod/gitfetch.sh" with { type: "text" };
 import GITDIFF from "../pod/gitdiff.sh" with { type: "text" };
 
@@ -182,7 +185,15 @@ export async function fetchSession(
   o: FetchOptions,
 ): Promise<number> {
   const local = o.branch !== undefined ? checkBranch(o.branch, "--branch") : `kodama/${name}`;
-  if (o.diff) return await printDiff(kube, namespace, name, o);
+  // several repositories: each one's, all or none (src/session/git/fetchrepos.ts)
+  const repos = await reposOf(name, namespace);
+  if (repos) {
+    return await (await import("./fetchrepos.ts")).fetchRepos(kube, namespace, name, repos, { ...o, local });
+  }
+  if (o.diff) {
+    refuseSeveral(await runningPod(kube, namespace, name), name);
+    return await printDiff(kube, namespace, name, o);
+  }
   const root = await localRoot(o.cwd);
   const { h, bytes, others, replaced } = await fetchInto(kube, namespace, name, {
     root,
@@ -238,11 +249,14 @@ export async function fetchInto(
     force?: boolean;
     /** how `local` may move, and what a refusal says to do instead */
     move: Pick<MoveOptions, "force" | "elsewhere" | "forceWith">;
+    /** one repository of several (its directory in the workspace: src/session/git/repos.ts) */
+    repo?: string;
   },
 ): Promise<Fetched> {
   const { root, local } = o;
   const gitDir = (await localGit(["rev-parse", "--absolute-git-dir"], root)).out;
   const pod = await runningPod(kube, namespace, name);
+  if (o.repo === undefined) refuseSeveral(pod, name);
   // what we have: the tips of local branches and remote-tracking branches, newest first
   const refs = await localGit(
     [
@@ -270,6 +284,7 @@ export async function fetchInto(
         haves,
         bundle,
         signal,
+        o.repo,
       );
       const h = parseFetchHeader(stderr);
       if (!h.head) {
@@ -396,6 +411,7 @@ async function receive(
   haves: string[],
   bundle: string,
   interrupt: AbortSignal,
+  repo?: string,
 ): Promise<{ stderr: string; bytes: number }> {
   const file = await Deno.open(bundle, { write: true, create: true, truncate: true, mode: 0o600 });
   const errChunks: Uint8Array[] = [];
@@ -404,13 +420,8 @@ async function receive(
   const stop = new AbortController();
   let res;
   try {
-    res = await kube.execIn(namespace, podName, CONTAINER, [
-      "sh",
-      "-c",
-      FETCH_SCRIPT,
-      "kodama-fetch",
-      String(haves.length),
-    ], {
+    const cmd = ["sh", "-c", FETCH_SCRIPT, "kodama-fetch", String(haves.length)];
+    res = await kube.execIn(namespace, podName, CONTAINER, repo === undefined ? cmd : inRepo(repo, cmd), {
       stdin: new TextEncoder().encode(haves.join("\n") + "\n"),
       stdout: async (c) => {
         bytes += c.length;
@@ -519,15 +530,39 @@ export async function fsckBundle(root: string, bundle: string): Promise<void> {
   }
 }
 
-async function printDiff(
+/**
+ * A session with several repositories reached by what takes one (no state file of its start here, `session
+ * pr`): exit 2 before anything is fetched, rather than fetch /workspace, which is no repository.
+ */
+export function refuseSeveral(pod: V1Pod, name: string): void {
+  if (!specOf(pod)?.repos?.length) return;
+  throw usageError(
+    `session ${name} has several repositories: this takes one`,
+    "session fetch and land do every one, on the machine that started the session (its state file names them)",
+  );
+}
+
+/** The diff of the session's branch since its clone; `repo`: one repository of several, its paths under it. */
+export async function printDiff(
   kube: KubeSessions,
   namespace: string,
   name: string,
-  o: FetchOptions,
+  o: Pick<FetchOptions, "out">,
+  repo?: string,
+  pod?: V1Pod,
 ): Promise<number> {
-  const pod = await runningPod(kube, namespace, name);
+  pod ??= await runningPod(kube, namespace, name);
   const { execCapture } = await import("../access/podexec.ts");
-  const r = await execCapture(kube, pod, ["sh", "-c", DIFF_SCRIPT, "kodama-diff"], { out: o.out });
+  // one of several: its paths as the workspace sees them (a/api/x.ts), so the diffs of all read as one
+  const cmd = repo === undefined ? ["sh", "-c", DIFF_SCRIPT, "kodama-diff"] : inRepo(repo, [
+    "sh",
+    "-c",
+    DIFF_SCRIPT,
+    "kodama-diff",
+    `--src-prefix=a/${repo}/`,
+    `--dst-prefix=b/${repo}/`,
+  ]);
+  const r = await execCapture(kube, pod, cmd, { out: o.out });
   if (r.code === 3) throw new KodamaError(r.stderr.trim().replace(/^kodama: /, ""), ExitCode.NOT_FOUND);
   if (r.code !== 0) {
     const said = r.stderr.trim().replace(/^kodama: /, "");

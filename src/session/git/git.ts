@@ -245,15 +245,18 @@ export function bundlePath(workdir: string): string {
   return `${workdir.replace(/\/+$/, "")}/.kodama-clone.bundle`;
 }
 
-/** The exec command that writes exactly `size` bytes of stdin to the bundle (v4 exec cannot end stdin). */
-export function receiveBundleCommand(workdir: string, size: number): string[] {
+/**
+ * The exec command that writes exactly `size` bytes of stdin to the bundle (v4 exec cannot end stdin): the
+ * workspace's, or `file` (one repository of several: src/session/git/repos.ts repoBundle).
+ */
+export function receiveBundleCommand(workdir: string, size: number, file = bundlePath(workdir)): string[] {
   return [
     "sh",
     "-c",
     RECEIVE,
     "kodama-receive",
     String(size),
-    bundlePath(workdir),
+    file,
   ];
 }
 

@@ -18,6 +18,7 @@ import {
   parseCloneReport,
   receiveBundleCommand,
 } from "./git.ts";
+import { parseMultiReport, REPO_MARK } from "./repos.ts";
 import type { Shared } from "../lifecycle/shared.ts";
 import type { PathDoor } from "../lifecycle/startio.ts";
 import { namesOf, type SessionSpec } from "../spec/spec.ts";
@@ -225,6 +226,8 @@ export async function sendLocalRepo(
   root: string,
   signal: AbortSignal,
   shared?: Shared,
+  /** where the clone container waits for it (one repository of several), else the workspace's bundle */
+  dest?: string,
 ): Promise<void> {
   const bundle = shared
     ? await shared.once(`bundle\0${root}`, async () => {
@@ -258,7 +261,7 @@ export async function sendLocalRepo(
       spec.namespace,
       podName!,
       GIT_CONTAINER,
-      receiveBundleCommand(spec.workdir, bundle.size),
+      receiveBundleCommand(spec.workdir, bundle.size, dest),
       {
         stdin: file.readable,
         stderr: (c) => void err.push(new TextDecoder().decode(c)),
@@ -324,9 +327,12 @@ export function cloneFailed(pod: V1Pod | undefined): number | undefined {
 /** The error text for a failed clone: git's own lines from the init container's log. */
 export async function cloneFailure(kube: Kube, spec: SessionSpec, pod: V1Pod): Promise<string | undefined> {
   const code = cloneFailed(pod);
-  if (code === undefined || !spec.git) return undefined;
-  const lines = cloneErrorLines(await cloneLog(kube, pod, 50));
-  return `the clone of ${spec.git.repo} failed (container ${GIT_CONTAINER}, exit code ${code})${
+  if (code === undefined || !(spec.git ?? spec.repos?.length)) return undefined;
+  const log = await cloneLog(kube, pod, 50);
+  const lines = cloneErrorLines(log).filter((l) => !l.includes(REPO_MARK));
+  // several repositories: the one whose clone failed is the last one begun
+  const which = spec.git?.repo ?? [...parseMultiReport(log).keys()].at(-1) ?? "the repositories";
+  return `the clone of ${which} failed (container ${GIT_CONTAINER}, exit code ${code})${
     lines.length ? `:\n${lines.map((l) => `  ${l}`).join("\n")}` : ""
   }`;
 }
@@ -341,6 +347,7 @@ export async function recordClone(
   io: { err: Sink },
   got?: { pod?: V1Pod },
 ): Promise<{ branch?: string; commit?: string } | undefined> {
+  if (spec.repos?.length) return await recordRepos(kube, spec, io, got);
   if (!spec.git) return undefined;
   const n = namesOf(spec);
   let pod: V1Pod;
@@ -382,4 +389,49 @@ export async function recordClone(
     io.err.write(`workspace kept: it was not empty, so nothing was cloned\n`);
   }
   return rep;
+}
+
+/**
+ * Several repositories: what the clone container reported for each (pod/clonemulti.sh), said one line each and
+ * recorded in this machine's state file (each repository's branch and commit). Nothing goes on the volume.
+ */
+async function recordRepos(
+  kube: Kube,
+  spec: SessionSpec,
+  io: { err: Sink },
+  got?: { pod?: V1Pod },
+): Promise<undefined> {
+  let pod: V1Pod | undefined;
+  try {
+    pod = got?.pod ?? await findSessionPod(kube, spec.namespace, spec.name);
+  } catch {
+    return undefined;
+  }
+  if (!pod) return undefined;
+  if (got) got.pod = pod;
+  const reps = parseMultiReport(await cloneLog(kube, pod, 400));
+  for (const r of spec.repos ?? []) {
+    const rep = reps.get(r.name);
+    if (!rep) continue;
+    io.err.write(
+      `${rep.skipped ? "kept" : "cloned"} ${r.name}${r.readOnly ? " (read-only)" : ""}: branch ${
+        rep.branch ?? "(detached)"
+      } at ${rep.commit?.slice(0, 12) ?? "(empty)"}\n`,
+    );
+  }
+  const { loadState, updateState } = await import("../state/state.ts");
+  const st = await loadState(spec.name).catch(() => undefined);
+  if (st?.repos && st.namespace === spec.namespace) {
+    await updateState(spec.name, {
+      repos: st.repos.map((r) => {
+        const rep = reps.get(r.name);
+        return {
+          ...r,
+          ...(rep?.branch ? { branch: rep.branch } : {}),
+          ...(rep?.commit ? { commit: rep.commit } : {}),
+        };
+      }),
+    }).catch(() => {});
+  }
+  return undefined;
 }

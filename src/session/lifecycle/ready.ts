@@ -136,7 +136,7 @@ export const AFTER_READY:
   >)[] = [
     // what the clone container checked out (or that it kept the workspace), onto the workspace volume
     async ({ kube, spec, io, got }) => {
-      if (!spec.git) return;
+      if (!spec.git && !spec.repos?.length) return;
       const { recordClone } = await import("../git/gitrun.ts");
       const rep = await recordClone(kube, spec, io, got);
       if (rep?.branch || rep?.commit) {

@@ -8,6 +8,7 @@
 import type { KubeIdentity, KubeObjects } from "../../kube/seam.ts";
 import type { StartOptions } from "./start.ts";
 import type { SessionSpec } from "../spec/spec.ts";
+import { multiRepoRefusal } from "../git/repos.ts";
 
 /** What a session had: its spec, and this machine's sync of it (undefined: this machine has no record). */
 export interface Recorded {
@@ -25,6 +26,9 @@ export function keepRecorded(o: StartOptions, r: Recorded): { options: StartOpti
   const out: StartOptions = { ...o };
   const kept: string[] = [];
   const s = r.spec;
+  if (s.repos?.length || o.repos?.length) {
+    throw multiRepoRefusal("--replace of a session", "delete it (kodama delete NAME) and start it again");
+  }
   if (s.git && o.repo === undefined && r.cloned) {
     out.repo = s.git.repo;
     if (o.branch === undefined && s.git.branch !== undefined) out.branch = s.git.branch;

@@ -50,6 +50,7 @@ import {
   sessionSelector,
 } from "../spec/names.ts";
 import { checkBranch, gitSecretData, parseRepoUrl, resolveGit } from "../git/git.ts";
+import { multiRepoRefusal, parseRepoFlags, repoBundle, type SessionRepo } from "../git/repos.ts";
 import {
   hasLocalBranch,
   localSource,
@@ -86,6 +87,11 @@ export interface StartOptions extends StartFlags {
   syncMode?: string;
   /** a repository to clone into the workspace (`.`: the local repository's origin) */
   repo?: string;
+  /**
+   * several repositories (`--repo` given more than once: `PATH[=NAME][:ro]`), each cloned into the workspace's
+   * directory NAME (src/session/git/repos.ts); `repo` is then unset
+   */
+  repos?: string[];
   branch?: string;
   baseBranch?: string;
   /**
@@ -352,7 +358,9 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   showRepoSettings(io.err, origin, sources, Object.keys(repoEditor), cfg.editor.configDir);
   // the default Helix and Zellij configs, each replaced by the repository's file of the name
   const editor = cfg.editor.enabled ? editorData(repoEditor) : {};
-  const git = await planGit(o, cfg, { cwd, root, env: env.vars, spec, err: io.err, fromRepo, door: io.door });
+  const gx = { cwd, root, env: env.vars, spec, err: io.err, fromRepo, door: io.door };
+  const multi = o.repos?.length ? await planRepos(o, cfg, gx) : undefined;
+  const git = multi ? undefined : await planGit(o, cfg, gx);
   const settings: Partial<SessionSpec> = o.tpl
     ? templateVars(tmod!.templateSettings(o.tpl), o.tpl, io.err, said)
     : {};
@@ -372,6 +380,7 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     editorFiles: Object.keys(repoEditor).sort(),
     ...(cfg.editor.enabled ? { editor: true } : {}),
     ...(git ? { git: git.spec } : {}),
+    ...(multi ? { repos: multi.repos } : {}),
     ...(chosen ? { agent: chosen.agent } : {}),
     ...(caCerts !== undefined ? { caCerts: true } : {}),
     ...(notify ? { notify } : {}),
@@ -380,6 +389,7 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
     env: env.vars,
     editor,
     ...(git?.data ? { git: git.data } : {}),
+    ...(multi?.data ? { git: multi.data } : {}),
     ...(caCerts !== undefined ? { ca: caCerts } : {}),
   };
   return {
@@ -556,6 +566,55 @@ async function planGit(
     );
   }
   return { spec, data: gitSecretData(spec, { token, ca }) };
+}
+
+/**
+ * `--repo` given more than once: each repository planned as one `--repo` is (planGit), into its own directory;
+ * a read-only one stays on the branch it is on (no session branch). A repository that is written (fetched and
+ * landed) must be one on this machine: where its work comes home. Exit 2 for `--branch`/`--base-branch`
+ * (one branch for several repositories is not supported yet), a URL not marked `:ro`, a bad or repeated name.
+ */
+async function planRepos(o: StartOptions, cfg: Config, x: Parameters<typeof planGit>[2]) {
+  if (o.fromSnapshot !== undefined) throw multiRepoRefusal("a start from a snapshot of a session");
+  if (o.branch !== undefined || o.baseBranch !== undefined) {
+    throw usageError(
+      "--branch and --base-branch take one --repo: with several, each gets its own session branch",
+      "start without them, or give one --repo",
+    );
+  }
+  const flags = parseRepoFlags(o.repos!, resolve(x.cwd));
+  const repos: SessionRepo[] = [];
+  const lines = new Set<string>();
+  let ca: string | undefined;
+  const said = new Set<string>();
+  const err: Sink = {
+    write: (t) => {
+      const k = typeof t === "string" ? t : new TextDecoder().decode(t);
+      if (!said.has(k)) said.add(k), x.err.write(t);
+    },
+  };
+  for (const f of flags) {
+    const kind = parseRepoUrl(f.source, cfg.git.tokenEnv).kind;
+    if (!f.readOnly && kind !== "path" && kind !== "file") {
+      throw usageError(
+        `--repo ${f.source}: with several repositories, each one the agent writes is a repository on this machine`,
+        "session fetch and land bring its work there: clone it here first, or add :ro to only read it",
+      );
+    }
+    const c = f.readOnly ? { ...cfg, git: { ...cfg.git, autoBranch: false } } : cfg;
+    // each repository reads the token from all the env files; it leaves the session's environment once used
+    const env = { ...x.env };
+    const g = await planGit({ ...o, repo: f.source, keepNewBranch: undefined }, c, { ...x, env, err });
+    for (const k of Object.keys(x.env)) if (!(k in env)) delete x.env[k];
+    if (!g) continue;
+    repos.push({ name: f.name, ...(f.readOnly ? { readOnly: true } : {}), git: g.spec });
+    for (const l of (g.data?.credentials ?? "").split("\n")) if (l) lines.add(l);
+    ca ??= g.data?.["ca.crt"];
+  }
+  const data = repos.some((r) => r.git.credentialsFor)
+    ? { credentials: [...lines].map((l) => `${l}\n`).join(""), ...(ca ? { "ca.crt": ca } : {}) }
+    : undefined;
+  return { repos, data };
 }
 
 /** A plan's objects as `--dry-run` shows them: Secret values redacted, fit to the server's version. */
@@ -1253,6 +1312,14 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     if ("reason" in d && d.reason) io.err.write(`${d.reason}\n`);
     if ("dir" in d) syncDir = d.dir;
   }
+  if (plan.spec.repos?.length && syncDir !== undefined) {
+    // several repositories: no sync yet (each directory would need its own); their work comes home by git
+    if (o.sync !== undefined && !o.noSync) throw multiRepoRefusal("sync of a session");
+    io.err.write(
+      `not syncing ${syncDir}: a session with several repositories is not synced yet (session fetch/land)\n`,
+    );
+    syncDir = undefined;
+  }
   if (syncDir !== undefined && io.door) syncDir = await io.door.path(syncDir, "sync root", io.cwd);
   // a sync root that is missing (exit 3) or no directory (exit 2) is refused before anything is created,
   // --no-wait and --dry-run too (the sync itself begins once the pod is ready)
@@ -1380,6 +1447,16 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
               sendLocalRepo(kube, spec, spec.git.repo, signal, o.shared).then(() =>
                 new Promise<never>(() => {})
               ),
+            ]
+            : []),
+          // several repositories: each local one to its own place, all at once (the clone takes them in turn)
+          ...(spec.repos?.some((r) => r.git.source === "local")
+            ? [
+              Promise.all(
+                spec.repos.filter((r) => r.git.source === "local").map((r) =>
+                  sendLocalRepo(kube, spec, r.git.repo, signal, o.shared, repoBundle(spec.workdir, r.name))
+                ),
+              ).then(() => new Promise<never>(() => {})),
             ]
             : []),
         ]);

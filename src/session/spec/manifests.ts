@@ -18,6 +18,7 @@ import type {
   V1VolumeMount,
 } from "@kubernetes/client-node";
 import { buildGitSecret, GIT_CONTAINER, gitInitContainer, gitMounts, gitVolumes } from "../git/git.ts";
+import { multiCloneContainer, sessionGit } from "../git/repos.ts";
 import {
   ANNOTATION_SPEC,
   CLI_CACHE_PATH,
@@ -181,7 +182,7 @@ export function podVolumes(spec: SessionSpec): V1Volume[] {
   if (cliCacheEntry(spec)) {
     vols.push({ name: "agent-clis", persistentVolumeClaim: { claimName: CLI_CACHE_PVC, readOnly: true } });
   }
-  vols.push(...gitVolumes(spec.git, n.gitSecret));
+  vols.push(...gitVolumes(sessionGit(spec), n.gitSecret));
   return vols;
 }
 
@@ -202,7 +203,7 @@ export function mainMounts(spec: SessionSpec): V1VolumeMount[] {
   if (spec.caCerts) mounts.push({ name: "ca-certs", mountPath: CA_CERTS_DIR, readOnly: true });
   const entry = cliCacheEntry(spec);
   if (entry) mounts.push({ name: "agent-clis", mountPath: CLI_CACHE_PATH, subPath: entry, readOnly: true });
-  mounts.push(...gitMounts(spec.git));
+  mounts.push(...gitMounts(sessionGit(spec)));
   return mounts;
 }
 
@@ -276,8 +277,9 @@ export function sidecarContainer(s: Sidecar, spec?: SessionSpec): V1Container {
 
 /** Init containers: the git clone (`start --repo`), which clones only into an empty workspace. */
 export function initContainers(spec: SessionSpec): V1Container[] {
-  if (!spec.git) return [];
-  const clone = gitInitContainer(spec.git, {
+  const git = sessionGit(spec);
+  if (!git) return [];
+  const one = gitInitContainer(git, {
     workdir: spec.workdir,
     home: AGENT_HOME,
     session: spec.name,
@@ -287,6 +289,8 @@ export function initContainers(spec: SessionSpec): V1Container[] {
     ],
     resources: sessionResources(spec.cpu, spec.memory),
   });
+  // several repositories: one clone each, into workdir/NAME (src/session/git/repos.ts)
+  const clone = spec.repos?.length ? multiCloneContainer(one, spec.repos, spec.workdir) : one;
   // as the session's user: the clone's files are the agent's own. Through the gateway the clone has no token
   // and its pod may reach only the gateway: it takes git's insteadOf and header from the env Secret too
   const viaGateway = spec.gateway
@@ -422,7 +426,7 @@ export function buildSession(spec: SessionSpec, data: SessionData): SessionObjec
         }),
       }
       : {}),
-    ...(spec.git?.credentialsFor && data.git
+    ...(sessionGit(spec)?.credentialsFor && data.git
       ? { gitSecret: buildGitSecret(metadata(spec, namesOf(spec).gitSecret), data.git) }
       : {}),
     ...jobAndPod(spec),

@@ -7,6 +7,7 @@ import type { Config } from "../../config/schema.ts";
 import { usageError } from "../../base/errors.ts";
 import { ANNOTATION_SPEC, objectNames, type SessionObjectNames, validateSessionName } from "./names.ts";
 import type { GitSpec } from "../git/git.ts";
+import type { SessionRepo } from "../git/repos.ts";
 import type { Sidecar } from "./template.ts";
 import { checkedCpu, checkedSize, formatCpu, formatSize } from "./quantity.ts";
 import { resolveIdleStop, resolveTtl } from "../lifecycle/lifetime.ts";
@@ -141,6 +142,11 @@ export interface SessionSpec {
   editor?: boolean;
   /** the repository cloned into the workspace (`start --repo`) */
   git?: GitSpec;
+  /**
+   * several repositories (`start --repo A --repo B`), each cloned into `workdir/NAME` on its own branch
+   * (src/session/git/repos.ts); `git` is then unset
+   */
+  repos?: SessionRepo[];
   /** a replica of `start --replicas`: its group's name and its number in it (1…N) */
   group?: { name: string; replica: number };
   /** idle stop: the pod ends itself after this many seconds without activity (lifetime.ts) */

@@ -13,6 +13,17 @@ import { namesOf, type SessionSpec } from "../spec/spec.ts";
 import { parseStateYaml, stateYaml } from "./statefile.ts";
 import type { SessionStatus } from "./status.ts";
 
+/** One repository of a session with several, as this machine recorded it. */
+export interface StateRepo {
+  name: string;
+  /** the local repository given to `start` (its root; a URL for a read-only one) */
+  path: string;
+  readOnly?: boolean;
+  branch?: string;
+  baseBranch?: string;
+  commit?: string;
+}
+
 export interface SessionState {
   name: string;
   namespace: string;
@@ -38,6 +49,11 @@ export interface SessionState {
   autoBranch: boolean;
   /** the commit the clone checked out */
   commitHash?: string;
+  /**
+   * several repositories (`start --repo A --repo B`): each one's directory in the workspace, where it is on
+   * this machine (fetch and land bring its work there: only the paths given to `start`), its session branch
+   */
+  repos?: StateRepo[];
   /** this machine's file sync of the session */
   sync: { enabled: boolean; localPath?: string; mode?: string };
   /** who started it (the user the API server reports, else the client certificate's CN) */
@@ -88,7 +104,22 @@ export function stateFromSpec(
 /** repo, branch, baseBranch and autoBranch from the recorded git settings (the clone's report comes later). */
 export function gitFields(
   spec: SessionSpec,
-): Pick<SessionState, "repo" | "branch" | "baseBranch" | "autoBranch"> {
+): Pick<SessionState, "repo" | "branch" | "baseBranch" | "autoBranch" | "repos"> {
+  if (spec.repos?.length) {
+    return {
+      autoBranch: spec.repos.some((r) => r.git.newBranch !== undefined && r.git.branch === undefined),
+      repos: spec.repos.map((r) => {
+        const branch = r.git.newBranch ?? r.git.branch;
+        return {
+          name: r.name,
+          path: r.git.repo,
+          ...(r.readOnly ? { readOnly: true } : {}),
+          ...(branch ? { branch } : {}),
+          ...(r.git.base ? { baseBranch: r.git.base } : {}),
+        };
+      }),
+    };
+  }
   const g = spec.git;
   if (!g) return { autoBranch: false };
   const branch = g.newBranch ?? g.branch;

@@ -80,6 +80,8 @@ async function ensureConfig(
 /** The session, read once: a command that also needs its settings passes it on (ensureConfig). */
 async function requireRunning(kube: KubeObjects & KubeIdentity, name: string): Promise<SessionView> {
   const v = await requireSession(kube, kube.namespace, name);
+  // several repositories: each directory would need its own sync (not built yet)
+  if (v.spec?.repos?.length) throw (await import("../git/repos.ts")).multiRepoRefusal("sync of a session");
   if (v.status !== "Running") {
     throw new KodamaError(
       `session ${name} is ${v.status.toLowerCase()}: sync needs its pod running`,
