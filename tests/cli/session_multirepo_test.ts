@@ -50,7 +50,7 @@ withSessionWorld(
             ],
             [
               ["--repo", "./api", "--repo", "./web", "--sync", "."],
-              /^error: sync of a session with several repositories is not supported yet; use session fetch\/land/m,
+              /^error: --sync PATH: a session with several repositories syncs each one from the directory given to --repo/m,
             ],
             [
               ["--repo", "./api", "--repo", "./web", "--branch", "x"],
