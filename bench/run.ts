@@ -44,6 +44,10 @@ export const BENCHES: Record<string, Bench> = {
     full: async () => (await import("./ui.ts")).benchUi(),
     smoke: async () => (await import("./ui.ts")).benchUiSmoke(),
   },
+  land: {
+    full: async () => (await import("./land.ts")).benchLand(),
+    smoke: async () => (await import("./land.ts")).benchLandSmoke(),
+  },
   "session-start": {
     full: async () => (await import("./session-start.ts")).benchSessionStart(),
     smoke: async () => (await import("./session-start.ts")).benchSessionStartSmoke(),

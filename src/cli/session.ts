@@ -867,7 +867,10 @@ stay as they are: git status ends clean, and local edits that are not in the ses
 refuses, changing nothing, when a local change would be overwritten, during a merge or rebase, on a
 detached HEAD, while an agent run is active, and when the session's commits hold a symlink leading out of
 the tree or into .git. A merge that conflicts stops the git way, with the sync paused until it is
-finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/sync.md says more.`,
+finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/sync.md says more.
+A session with several repositories lands every one it writes or none (docs/sessions.md, "Several
+repositories"): each is prepared first, and a conflict, a local change in the way or a write that fails
+leaves every branch, index and file as it was; the error names the repository. --only NAME lands one.`,
     examples: [
       ["Land the agent's commits on the current branch", "kodama session land my-work"],
       ["See what it would do", "kodama session land my-work --dry-run"],
@@ -883,6 +886,10 @@ finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/s
     { flags: "--rebase", description: "rebase the current branch onto the session's when both moved" },
     { flags: "--dry-run", description: "fetch and say what it would do; change nothing else" },
     { flags: "--force", description: "land into a repository that shares no commit with the session" },
+    {
+      flags: "--only <repo>",
+      description: "a session with several repositories: land this one only (its directory name)",
+    },
     {
       flags: "-o, --output <format>",
       description: "text, or json: the result as one object (web UI, editors)",
@@ -905,6 +912,7 @@ finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/s
           dryRun: o.dryRun,
           force: o.force,
           json: o.output === "json",
+          ...(o.only !== undefined ? { only: o.only } : {}),
         })),
     );
   },

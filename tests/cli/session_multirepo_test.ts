@@ -94,6 +94,53 @@ withSessionWorld(
       );
 
       await t.step(
+        "what is not built for several repositories yet refuses in one line (exit 2)",
+        async () => {
+          const cases: [string[], string][] = [
+            [
+              ["sync", "start", NAME, "."],
+              "sync of a session with several repositories is not supported yet",
+            ],
+            [["sync", "push", NAME, "."], "sync of a session with several repositories is not supported yet"],
+            [
+              ["snapshot", "create", NAME],
+              "a snapshot of a session with several repositories is not supported yet",
+            ],
+            [["clone", NAME, "mr1-b"], "a clone of a session with several repositories is not supported yet"],
+            [
+              ["start", NAME, "--replace", "--repo", "./api", "--repo", "./web"],
+              "--replace of a session with several",
+            ],
+          ];
+          for (const [args, said] of cases) {
+            const x = await w.k(args);
+            assertEquals(x.code, 2, `${args.join(" ")}: ${x.stderr}`);
+            assertStringIncludes(x.stderr, said);
+            assertEquals(x.stderr.trim().split("\n").length <= 2, true, x.stderr);
+          }
+          // a session fetched or landed through door git (an editor, a page): not yet, nothing fetched
+          const d = await w.k(["session", "land", NAME], { env: { KODAMA_DOOR_GIT: "1" }, cwd: api });
+          assertEquals(d.code, 2, d.stderr);
+          assertStringIncludes(d.stderr, "through door git");
+          assert(!git(api, "rev-parse", "-q", "--verify", "kodama/mr1").ok);
+        },
+      );
+
+      await t.step("session get shows each repository, its directory and branch", async () => {
+        const g = await w.k(["session", "get", NAME]);
+        assertEquals(g.code, 0, g.stderr);
+        assertMatch(g.stdout, /^Repo: +\/workspace\/api <- \S+\/api \(branch kodama\/mr1-\d+\)$/m);
+        assertMatch(g.stdout, /^Repo: +\/workspace\/site <- \S+\/web \(branch kodama\/mr1-\d+\)$/m);
+        assertMatch(g.stdout, /^Repo: +\/workspace\/docs <- \S+\/docs \(read-only, branch main\)$/m);
+        const j = JSON.parse((await w.k(["session", "get", NAME, "-o", "json"])).stdout);
+        assertEquals(
+          j.status.repositories.map((r: { name: string; readOnly: boolean }) => [r.name, r.readOnly]),
+          [["api", false], ["site", false], ["docs", true]],
+        );
+        assertMatch(j.status.branch, /^kodama\/mr1-\d+$/);
+      });
+
+      await t.step(
         "the agent commits in both; session fetch brings each home as kodama/mr1, docs never",
         async () => {
           await pod(`cd api && echo pod-a > a.txt && git ${ID} commit -qam "pod: api"`);
@@ -135,6 +182,157 @@ withSessionWorld(
           }
         },
       );
+
+      const state = () => ({
+        api: [
+          git(api, "rev-parse", "main").out,
+          git(api, "rev-parse", "kodama/mr1").out,
+          git(api, "write-tree").out,
+        ],
+        web: [
+          git(web, "rev-parse", "main").out,
+          git(web, "rev-parse", "kodama/mr1").out,
+          git(web, "write-tree").out,
+        ],
+        files: [Deno.readTextFileSync(`${api}/a.txt`), Deno.readTextFileSync(`${web}/w.txt`)],
+        status: [git(api, "status", "--porcelain").out, git(web, "status", "--porcelain").out],
+      });
+
+      await t.step(
+        "session land: a fast-forward in one and a merge in the other, both; docs never",
+        async () => {
+          await Deno.writeTextFile(`${web}/x.txt`, "mine\n");
+          git(web, "add", "x.txt");
+          git(web, "commit", "-qm", "local: x");
+          const l = await w.k(["session", "land", NAME]);
+          assertEquals(l.code, 0, l.stderr);
+          assertMatch(l.stderr, /^api: fast-forwarded main to \w+ \(0 path\(s\) already here, 1 written\)$/m);
+          assertMatch(l.stderr, /^site: merged session mr1 \(\w+\) into main: \w+ .*; sent to the pod/m);
+          assertStringIncludes(l.stderr, "not landed (read-only): docs");
+          assertEquals(git(api, "log", "-1", "--format=%s").out, "pod: api 2");
+          assertEquals(git(web, "rev-list", "--parents", "-1", "HEAD").out.split(" ").length, 3);
+          assertEquals(await pod("git -C site rev-parse HEAD"), git(web, "rev-parse", "HEAD").out);
+          assertEquals([git(api, "status", "--porcelain").out, git(web, "status", "--porcelain").out], [
+            "",
+            "",
+          ]);
+          assertEquals(await Deno.readTextFile(`${web}/w.txt`), "pod-w2\n");
+          assertEquals(git(docs, "log", "-1", "--format=%s").out, "one");
+          assertEquals(await pod("git -C docs log -1 --format=%s"), "pod: docs");
+        },
+      );
+
+      await t.step(
+        "a failure planted between the two writes: the first repository is put back whole",
+        async () => {
+          await pod(
+            `cd api && echo pod-a3 > a.txt && echo new > n.txt && git add n.txt && git ${ID} commit -qam "pod: api 3"`,
+          );
+          await pod(`cd site && echo pod-w3 > w.txt && git ${ID} commit -qam "pod: web 3"`);
+          // an untracked file and a staged one that the landing does not touch stay as they are too
+          await Deno.writeTextFile(`${api}/mine.txt`, "untracked\n");
+          const was = state();
+          const { landRepos } = await import("../../src/session/git/landrepos.ts");
+          const { loadState } = await import("../../src/session/state/state.ts");
+          const repos = (await loadState(NAME, w.home))!.repos!;
+          const sink = { write: () => {} };
+          for (const at of ["api", "site"]) {
+            const written: string[] = [];
+            const e = await landRepos(await w.kube(), "dev", NAME, repos, {
+              cwd: w.cwd,
+              out: sink,
+              err: sink,
+              afterWrite: (r) => {
+                written.push(r);
+                // what the write did is there before the failure: the branch moved, the new file written
+                assertEquals(
+                  git(r === "api" ? api : web, "log", "-1", "--format=%s").out,
+                  `pod: ${r === "api" ? "api" : "web"} 3`,
+                );
+                if (r === at) throw new Error(`planted failure after ${r}`);
+              },
+            }).then(() => undefined, (e) => e as Error);
+            assert(e, "the landing failed");
+            assertMatch(e.message, new RegExp(`repository ${at}: planted failure after ${at}`));
+            assertEquals(written, at === "api" ? ["api"] : ["api", "site"]);
+            assertEquals(state(), was);
+            assert(
+              !(await Deno.stat(`${api}/n.txt`).then(() => true, () => false)),
+              "the new file is gone again",
+            );
+            assertEquals(await Deno.readTextFile(`${api}/mine.txt`), "untracked\n");
+          }
+          await Deno.remove(`${api}/mine.txt`);
+        },
+      );
+
+      await t.step(
+        "a conflict in the second repository moves neither, and names it and its path",
+        async () => {
+          await Deno.writeTextFile(`${web}/w.txt`, "local-w3\n");
+          git(web, "commit", "-qam", "local: w");
+          const was = state();
+          const l = await w.k(["session", "land", NAME]);
+          assertEquals(l.code, 1, l.stderr);
+          assertMatch(
+            l.stderr,
+            /^error: session land: repository site: the merge of session mr1 \(\w+\) into main conflicts: w\.txt/m,
+          );
+          assertMatch(l.stderr, /CONFLICT \(content\)/);
+          assertStringIncludes(l.stderr, "no repository's branch moved");
+          assertEquals(state(), was);
+          // a local change in the way, the same: nothing moves anywhere
+          git(web, "reset", "-q", "--hard", "HEAD~1");
+          await Deno.writeTextFile(`${api}/a.txt`, "edited here\n");
+          const was2 = state();
+          const l2 = await w.k(["session", "land", NAME]);
+          assertEquals(l2.code, 2, l2.stderr);
+          assertMatch(l2.stderr, /repository api: local changes would be overwritten: a\.txt/);
+          assertEquals(state(), was2);
+          git(api, "checkout", "--", "a.txt");
+        },
+      );
+
+      await t.step("--only lands one repository; a read-only or unknown one is refused", async () => {
+        const webWas = git(web, "rev-parse", "main").out;
+        const l = await w.k(["session", "land", NAME, "--only", "api", "-o", "json"]);
+        assertEquals(l.code, 0, l.stderr);
+        const j = JSON.parse(l.stdout);
+        assertEquals(
+          j.repositories.map((r: { repository: string; kind: string }) => [r.repository, r.kind]),
+          [["api", "fast-forward"]],
+        );
+        assertEquals(git(api, "log", "-1", "--format=%s").out, "pod: api 3");
+        assertEquals(git(web, "rev-parse", "main").out, webWas);
+        const ro = await w.k(["session", "land", NAME, "--only", "docs"]);
+        assertEquals(ro.code, 2, ro.stderr);
+        assertMatch(ro.stderr, /docs is read-only: it is never landed/);
+        const none = await w.k(["session", "land", NAME, "--only", "nope"]);
+        assertEquals(none.code, 3, none.stderr);
+        // a dry run says what it would do in each, and writes nothing
+        await pod(`cd site && echo pod-w4 > w.txt && git ${ID} commit -qam "pod: web 4"`);
+        const webHead = git(web, "rev-parse", "HEAD").out;
+        const dry = await w.k(["session", "land", NAME, "--dry-run"]);
+        assertEquals(dry.code, 0, dry.stderr);
+        assertMatch(dry.stderr, /^site: would fast-forward main to \w+/m);
+        assertEquals(git(web, "rev-parse", "HEAD").out, webHead);
+        // a repository no longer where start recorded it: refused by name, nothing changed in the other
+        await Deno.rename(web, `${web}.moved`);
+        await Deno.mkdir(web);
+        try {
+          const apiWas = git(api, "rev-parse", "HEAD").out;
+          const gone = await w.k(["session", "land", NAME]);
+          assertEquals(gone.code, 2, gone.stderr);
+          assertMatch(gone.stderr, /repository site is not at \S+\/web any more/);
+          assertEquals(git(api, "rev-parse", "HEAD").out, apiWas);
+        } finally {
+          await Deno.remove(web, { recursive: true });
+          await Deno.rename(`${web}.moved`, web);
+        }
+        const rb = await w.k(["session", "land", NAME, "--rebase"]);
+        assertEquals(rb.code, 2, rb.stderr);
+        assertMatch(rb.stderr, /--rebase of a session with several repositories is not supported yet/);
+      });
     } finally {
       await purge(w, NAME);
     }

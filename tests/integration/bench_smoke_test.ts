@@ -39,6 +39,7 @@ const NEEDS: Record<string, string[]> = {
   mcp: ["kubectl"],
   ui: [Deno.env.get("KODAMA_CHROMIUM") ?? "chromium", "kubectl"],
   "session-start": ["kubectl", "git"],
+  land: ["kubectl", "git"],
   agents: ["node"],
   gateway: ["node"],
   churn: ["kubectl", "git", "node"],

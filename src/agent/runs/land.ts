@@ -10,7 +10,7 @@ import { type Sink, stderrSink, stdoutSink } from "../../base/sink.ts";
 export async function landCommand(
   kube: Kube,
   name: string,
-  f: { rebase?: boolean; dryRun?: boolean; force?: boolean; json?: boolean },
+  f: { rebase?: boolean; dryRun?: boolean; force?: boolean; json?: boolean; only?: string },
   io: { out: Sink; err: Sink } = { out: stdoutSink, err: stderrSink },
   cwd = Deno.cwd(),
   namespace = kube.namespace,

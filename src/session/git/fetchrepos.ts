@@ -13,7 +13,7 @@ import { safeLine } from "../../ui/color.ts";
 import { runningPod } from "../access/podexec.ts";
 import type { StateRepo } from "../state/state.ts";
 import { type Fetched, fetchInto, type FetchOptions, localRoot, printDiff } from "./fetch.ts";
-import { doorGitAsked } from "./doorgit.ts";
+import { doorGit, doorGitAsked } from "./doorgit.ts";
 import { localGit } from "./gitrun.ts";
 import { multiRepoRefusal, writableRepos } from "./repos.ts";
 
@@ -45,7 +45,9 @@ export async function repoRoot(r: StateRepo, verb: string): Promise<string> {
 export function inRepoError(e: unknown, name: string): unknown {
   if (!(e instanceof KodamaError)) return e;
   return new KodamaError(
-    `repository ${name}: ${e.message.replace(/^session (fetch|land): /, "")}`,
+    /^session (fetch|land): /.test(e.message)
+      ? e.message.replace(/^(session \w+): /, `$1: repository ${name}: `)
+      : `repository ${name}: ${e.message}`,
     e.code,
     `${e.hint ? `${e.hint}; ` : ""}no repository's branch moved`,
   );
@@ -67,6 +69,16 @@ export async function restoreBranches(done: RepoFetched[], local: string): Promi
   return left;
 }
 
+/**
+ * Door git (an editor's or a page's fetch and land: src/session/git/doorgit.ts) opens one repository; several
+ * are not supported through it yet (exit 2, before any git runs).
+ */
+export function refuseDoor(verb: string): void {
+  if (doorGit() || doorGitAsked()) {
+    throw multiRepoRefusal(`${verb} through door git (an editor or a page)`, "run it in a terminal");
+  }
+}
+
 /** Fetch every repository's session branch into `local`, all or none (the moved ones go back on a failure). */
 export async function fetchAll(
   kube: KubeSessions,
@@ -75,9 +87,7 @@ export async function fetchAll(
   repos: StateRepo[],
   o: { local: string; force?: boolean; overwrite?: boolean; verb: string },
 ): Promise<RepoFetched[]> {
-  if (doorGitAsked()) {
-    throw multiRepoRefusal(`${o.verb} through door git (an editor or a page)`, "run it in a terminal");
-  }
+  refuseDoor(o.verb);
   // every repository is where it was recorded before any is fetched
   const roots = new Map<string, string>();
   for (const r of repos) roots.set(r.name, await repoRoot(r, o.verb));

@@ -22,7 +22,8 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import { safeLine } from "../../ui/color.ts";
-import { fetchInto, localRoot } from "./fetch.ts";
+import { fetchInto, localRoot, refuseSeveral } from "./fetch.ts";
+import { inRepo, reposOf } from "./repos.ts";
 import {
   changed,
   git,
@@ -53,6 +54,8 @@ export interface LandOptions {
   err: Sink;
   /** the active agent run of the session's pod, if any (the agent floor answers; session cannot ask it) */
   activeRun?: (pod: V1Pod) => Promise<string | undefined>;
+  /** several repositories: land this one only (`--only NAME`) */
+  only?: string;
 }
 
 export interface LandResult {
@@ -72,6 +75,10 @@ export interface LandResult {
 }
 
 export async function landSession(kube: Kube, ns: string, name: string, o: LandOptions): Promise<number> {
+  // several repositories: every one or none (src/session/git/landrepos.ts)
+  const repos = await reposOf(name, ns);
+  if (repos) return await (await import("./landrepos.ts")).landRepos(kube, ns, name, repos, o);
+  if (o.only !== undefined) throw usageError(`session land --only: session ${name} has one repository`);
   const root = await localRoot(o.cwd, "session land");
   const branchRef = (await git(root, "symbolic-ref", "-q", "HEAD")).out;
   if (!branchRef.startsWith("refs/heads/")) {
@@ -94,6 +101,7 @@ export async function landSession(kube: Kube, ns: string, name: string, o: LandO
   // an earlier landing that stopped on conflicts paused the sync: this one starts it again
   const held = !o.dryRun && await hasHold(name);
   const pod = await runningPod(kube, ns, name);
+  refuseSeveral(pod, name);
   const run = await o.activeRun?.(pod);
   if (run) {
     throw new KodamaError(
@@ -284,13 +292,13 @@ async function moveBranch(
 }
 
 /** The move itself: index entries of the kept paths, git's read-tree for the rest, the branch (CAS). */
-async function writeMove(
+export async function writeMove(
   root: string,
   from: string,
   to: string,
   keep: string[],
   diff: Map<string, [GitEntry?, GitEntry?]>,
-  o: Ctx,
+  o: Pick<Ctx, "branch" | "branchRef">,
 ): Promise<void> {
   // the index takes the kept paths' new entries (the working tree already holds them), then git moves
   // the rest: read-tree -m -u writes only what still equals the old HEAD, and stops on anything else
@@ -501,13 +509,17 @@ async function didNotStart(
 /** `sh -c MOVE kodama-land SIZE NEW OLD`: a bundle of SIZE bytes on stdin; the pod's branch OLD -> NEW. */
 export const MOVE_SCRIPT: string = LAND; // pod/land.sh
 
-/** The landed HEAD to the pod's clone, and the pod's branch moved to it (from `podTip`). */
-async function sendToPod(
+/**
+ * The landed HEAD to the pod's clone, and the pod's branch moved to it (from `podTip`); `repo`: one repository
+ * of several (its directory in the workspace).
+ */
+export async function sendToPod(
   kube: KubeObjects & KubeStreams,
   pod: V1Pod,
   root: string,
   podTip: string,
   branch?: string,
+  repo?: string,
 ): Promise<boolean> {
   const head = await ok(root, "rev-parse", "HEAD");
   if (head === podTip) return false;
@@ -517,19 +529,14 @@ async function sendToPod(
     const made = await git(root, "bundle", "create", file, "HEAD", `^${podTip}`);
     const size = made.ok ? (await Deno.stat(file)).size : 0;
     const { execCapture } = await import("../access/podexec.ts");
-    const r = await execCapture(kube, pod, [
-      "sh",
-      "-c",
-      MOVE_SCRIPT,
-      "kodama-land",
-      String(size),
-      head,
-      podTip,
-    ], { stdin: size ? await Deno.readFile(file) : undefined });
+    const cmd = ["sh", "-c", MOVE_SCRIPT, "kodama-land", String(size), head, podTip];
+    const r = await execCapture(kube, pod, repo === undefined ? cmd : inRepo(repo, cmd), {
+      stdin: size ? await Deno.readFile(file) : undefined,
+    });
     if (r.code !== 0) {
       throw new KodamaError(
-        `session land: landed here, but the pod's branch${
-          branch ? ` ${safeLine(branch)}` : ""
+        `session land: landed here, but the pod's branch${branch ? ` ${safeLine(branch)}` : ""}${
+          repo === undefined ? "" : ` of ${repo}`
         } was not moved: ${safeLine(r.stderr.trim().replace(/^kodama: /, "")) || `exit code ${r.code}`}`,
         ExitCode.FAILED,
         "land again to retry",

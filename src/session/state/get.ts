@@ -164,6 +164,16 @@ export function renderDetail(d: SessionDetail, now = Date.now()): string {
       );
     }
     if (s.ports?.length) out += row("Ports", s.ports.join(", "));
+    // several repositories: one row each, where it is in the workspace and on which branch
+    for (const r of s.repos ?? []) {
+      const b = r.git.newBranch ?? r.git.branch;
+      out += row(
+        "Repo",
+        `${s.workdir}/${r.name} <- ${r.git.repo} (${r.readOnly ? "read-only, " : ""}branch ${
+          b ?? "<default>"
+        })`,
+      );
+    }
     if (s.git) {
       const g = s.git;
       out += row("Repo", `${g.repo} (auth ${g.auth}${g.sshSecret ? `, Secret ${g.sshSecret}` : ""})`);

@@ -162,6 +162,17 @@ export function sessionObject(v: SessionView, deleted = false): Record<string, u
       ...(v.pod ? { containers: containerStates(v) } : {}),
       ...(v.branch ? { branch: v.branch } : {}),
       ...(v.commit ? { commit: v.commit } : {}),
+      // several repositories: each one's directory and session branch
+      ...(v.spec?.repos?.length
+        ? {
+          repositories: v.spec.repos.map((r) => ({
+            name: r.name,
+            path: `${v.spec!.workdir}/${r.name}`,
+            readOnly: !!r.readOnly,
+            ...((r.git.newBranch ?? r.git.branch) ? { branch: r.git.newBranch ?? r.git.branch } : {}),
+          })),
+        }
+        : {}),
       ...(v.agentOutcome ? { agentOutcome: v.agentOutcome } : {}),
       // the gateway's figures once read (`list`): null without a gateway or when it could not be read
       ...(v.gatewayFigures !== undefined ? { gateway: v.gatewayFigures } : {}),

@@ -299,7 +299,12 @@ export function sessionView(
   const ws = (pvcs.find((c) => c.metadata?.name === wsName) ??
     pvcs.find((c) => c.metadata?.labels?.[LABEL_VOLUME] === "workspace"))?.metadata?.annotations;
   // recorded after the clone; before that, the branch the session asked for
-  const branch = ws?.[ANNOTATION_BRANCH] ?? spec?.git?.branch ?? spec?.git?.newBranch;
+  // several repositories: their session branch when they share one (each repository's: `get`)
+  const several = [
+    ...new Set((spec?.repos ?? []).filter((r) => !r.readOnly).map((r) => r.git.newBranch ?? r.git.branch)),
+  ];
+  const branch = ws?.[ANNOTATION_BRANCH] ?? spec?.git?.branch ?? spec?.git?.newBranch ??
+    (several.length === 1 ? several[0] : undefined);
   const commit = ws?.[ANNOTATION_COMMIT];
   const agentRun = ws?.[ANNOTATION_AGENT_RUN];
   // the outcome recorded for the latest run only (an older run's, while a new one runs, is not shown)

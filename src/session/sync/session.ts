@@ -206,6 +206,7 @@ export async function syncSessionStart(
   cfg: Config,
   io: SyncIO,
 ): Promise<void> {
+  if (spec.repos?.length) throw (await import("../git/repos.ts")).multiRepoRefusal("sync of a session");
   const root = await checkSyncDir(path, io.cwd);
   await stopDaemon(spec.name);
   await removeSyncState(spec.name); // a new session: nothing was sent to it yet

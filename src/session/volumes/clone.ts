@@ -109,6 +109,9 @@ export async function cloneSession(
   if (o.branch !== undefined) checkBranch(o.branch, "--branch");
   const v = await requireSession(kube, ns, src);
   if (!v.spec) throw new KodamaError(`session ${src} carries no recorded settings`, ExitCode.FAILED);
+  if (v.spec.repos?.length) {
+    throw (await import("../git/repos.ts")).multiRepoRefusal("a clone of a session", "start a new session");
+  }
   const spec = v.spec;
   // SRC's settings as a template: what runs in the pod comes along, not its init (the files are there)
   const tpl: Template = {
