@@ -188,6 +188,37 @@ withSessionWorld("sync of a session with several repositories: each directory it
       assertMatch(o.stderr, new RegExp(`session ${NAME} \\(repository api\\) syncs two-way`));
     });
 
+    await t.step("session land pauses each repository's sync, lands both, and the syncs go on", async () => {
+      await pod(
+        "cd api && printf 'agent\\n' > a.txt && git -c user.name=a -c user.email=a@p commit -qam api",
+      );
+      await pod(
+        "cd web && printf 'agent\\n' > w.txt && git -c user.name=a -c user.email=a@p commit -qam web",
+      );
+      // the agent's files come home through each sync first (uncommitted here, the same as its commits)
+      await until(
+        "both edits here",
+        async () =>
+          (await readLocal(`${api}/a.txt`)) === "agent\n" && (await readLocal(`${web}/w.txt`)) === "agent\n",
+      );
+      const l = await w.k(["session", "land", NAME]);
+      assertEquals(l.code, 0, l.stderr);
+      assertMatch(l.stderr, new RegExp(`paused the sync of ${NAME}@api`));
+      assertMatch(l.stderr, new RegExp(`paused the sync of ${NAME}@web`));
+      assertStringIncludes(l.stderr, "the sync of api, web goes on");
+      for (const [dir, f, subject] of [[api, "a.txt", "api"], [web, "w.txt", "web"]]) {
+        const log = new Deno.Command("git", {
+          args: ["log", "-1", "--format=%s", "--", f],
+          cwd: dir,
+          stdout: "piped",
+        })
+          .outputSync();
+        assertEquals(new TextDecoder().decode(log.stdout).trim(), subject, `${dir} landed`);
+      }
+      const js = JSON.parse((await w.k(["sync", "status", NAME, "-o", "json"])).stdout);
+      assertEquals(js.map((d: { column: string }) => d.column), ["Active", "Active"]);
+    });
+
     await t.step("stop ends each background sync; resume starts each again", async () => {
       const st = await w.k(["stop", NAME]);
       assertEquals(st.code, 0, st.stderr);

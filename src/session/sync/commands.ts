@@ -91,8 +91,6 @@ async function ensureConfig(
 async function requireRunning(kube: KubeObjects & KubeIdentity, name: string): Promise<SessionView> {
   name = sessionOf(name); // a repository's sync (`SESSION@REPO`, units.ts) needs its session's pod
   const v = await requireSession(kube, kube.namespace, name);
-  // several repositories: each directory would need its own sync (not built yet)
-  if (v.spec?.repos?.length) throw (await import("../git/repos.ts")).multiRepoRefusal("sync of a session");
   if (v.status !== "Running") {
     throw new KodamaError(
       `session ${name} is ${v.status.toLowerCase()}: sync needs its pod running`,
