@@ -15,6 +15,15 @@ const connect = (inv: { opts: GlobalValues }) => connectFromOpts(inv.opts);
 const withSettings = (inv: { opts: GlobalValues }) => Promise.all([commands(), connect(inv), settings()]);
 const NAME = arg("<name>", "session name");
 const DIR = arg("[path]", "local directory (default: the recorded one, else the current directory)");
+/** A session with several repositories syncs each on its own (docs/sessions.md "Several repositories"). */
+const REPO = {
+  flags: "--repo <name>",
+  description:
+    "one repository of a session with several (its directory in /workspace); default: each it writes",
+} as const;
+/** The sync a verb acts on: the session's, or one repository's (`--repo`). */
+const target = async (inv: { args: string[]; opts: { repo?: string } }) =>
+  (await commands()).syncTarget(inv.args[0], inv.opts.repo);
 
 export const names = ["sync"];
 
@@ -26,7 +35,9 @@ export const help: HelpSpec = {
 these verbs do the same for a running session and report on it. Left out: what .gitignore files ignore (at
 every level, as git does; sync.useGitignore: false turns that off), .kodamaignore files (same syntax),
 sync.excludePatterns, the .kodama/ directory, and .git/ unless sync.git says so. Sync is per machine: its
-state is in $KODAMA_HOME/sync/NAME/ (settings, manifest, status, log).`,
+state is in $KODAMA_HOME/sync/NAME/ (settings, manifest, status, log). A session with several repositories
+syncs each one it writes on its own, from the directory given to start --repo to /workspace/REPO
+(--repo REPO names one; a read-only one is never synced).`,
   usage: "COMMAND NAME [flags]",
   examples: [
     ["Send the current directory to session my-work once", "kodama sync push my-work ."],
@@ -54,10 +65,13 @@ export const subcommands: CommandSpec[] = [
             Exit codes: 1 the pod refused the batch or is not running, 3 no such session or directory.`,
     },
     args: [NAME, DIR],
-    options: [{ flags: "--full", description: "send every file, not only what changed since the last sync" }],
+    options: [
+      REPO,
+      { flags: "--full", description: "send every file, not only what changed since the last sync" },
+    ],
     run: async (inv) => {
       const [{ pushCommand }, kube, cfg] = await withSettings(inv);
-      setExitCode(await pushCommand(kube, inv.args[0], inv.args[1], { full: !!inv.opts.full }, cfg));
+      setExitCode(await pushCommand(kube, await target(inv), inv.args[1], { full: !!inv.opts.full }, cfg));
     },
   }),
   command({
@@ -78,6 +92,7 @@ reconnects with back-off and reconciles what changed meanwhile. .git is never sy
     },
     args: [NAME, DIR],
     options: [
+      REPO,
       {
         flags: "--sync-mode <mode>",
         description:
@@ -95,7 +110,7 @@ reconnects with back-off and reconciles what changed meanwhile. .git is never sy
       setExitCode(
         await startCommand(
           kube,
-          inv.args[0],
+          await target(inv),
           inv.args[1],
           cfg,
           inv.opts.syncMode,
@@ -111,9 +126,10 @@ reconnects with back-off and reconciles what changed meanwhile. .git is never sy
       examples: [["Stop syncing my-work", "kodama sync stop my-work"]],
     },
     args: [NAME],
+    options: [REPO],
     run: async (inv) => {
       const { stopCommand } = await commands();
-      setExitCode(await stopCommand(inv.args[0]));
+      setExitCode(await stopCommand(await target(inv)));
     },
   }),
   command({
@@ -132,6 +148,7 @@ reconnects with back-off and reconciles what changed meanwhile. .git is never sy
     },
     args: [NAME],
     options: [
+      REPO,
       {
         flags: "-o, --output <format>",
         description: "output format",
@@ -141,7 +158,7 @@ reconnects with back-off and reconciles what changed meanwhile. .git is never sy
     ],
     run: async (inv) => {
       const { statusCommand } = await commands();
-      setExitCode(await statusCommand(inv.args[0], { output: inv.opts.output }));
+      setExitCode(await statusCommand(await target(inv), { output: inv.opts.output }));
     },
   }),
   command({
@@ -164,6 +181,7 @@ replaced with a file stays unless --force (and even then its ignored files, and 
     },
     args: [NAME, arg("[path]", "only this file or directory (relative to the sync directory)")],
     options: [
+      REPO,
       { flags: "--dry-run", description: "list what would change locally, change nothing" },
       { flags: "--force", description: "overwrite local changes with the pod's version (conflicts)" },
     ],
@@ -173,7 +191,7 @@ replaced with a file stays unless --force (and even then its ignored files, and 
         dryRun: inv.opts.dryRun,
         force: inv.opts.force,
       };
-      setExitCode(await pullCommand(kube, inv.args[0], inv.args[1], f));
+      setExitCode(await pullCommand(kube, await target(inv), inv.args[1], f));
     },
   }),
   command({
@@ -199,6 +217,7 @@ copies it over the other, then the background sync goes on.`,
     },
     args: [NAME, arg("[paths...]", "conflicting paths (relative to the sync directory)")],
     options: [
+      REPO,
       { flags: "--keep <side>", description: "which version wins: local or pod", choices: ["local", "pod"] },
       { flags: "--all", description: "every conflict" },
     ],
@@ -206,7 +225,7 @@ copies it over the other, then the background sync goes on.`,
       const [{ resolveCommand }, kube] = await Promise.all([commands(), connect(inv)]);
       const rest = inv.args.slice(1);
       setExitCode(
-        await resolveCommand(kube, inv.args[0], rest, {
+        await resolveCommand(kube, await target(inv), rest, {
           keep: inv.opts.keep,
           all: !!inv.opts.all,
         }),
@@ -221,9 +240,10 @@ copies it over the other, then the background sync goes on.`,
       notes: "Exit codes: 0 the same, 1 they differ, 3 the path is on neither side or not synced from here.",
     },
     args: [NAME, arg("<path>", "a file, relative to the sync directory")],
+    options: [REPO],
     run: async (inv) => {
       const [{ diffCommand }, kube] = await Promise.all([commands(), connect(inv)]);
-      setExitCode(await diffCommand(kube, inv.args[0], inv.args[1]));
+      setExitCode(await diffCommand(kube, await target(inv), inv.args[1]));
     },
   }),
   command({

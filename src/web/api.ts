@@ -365,8 +365,10 @@ export class Api {
         const keep = str(b.keep);
         const paths = strs(b.paths);
         return this.op(`resolve ${paths.join(", ") || "all"} in ${s}: keep ${keep}`, async (out) => {
-          const { resolveCommand } = await import("../session/sync/commands.ts");
-          const code = await resolveCommand(k, s, paths, { keep, all: b.all === true }, out);
+          const { resolveCommand, syncTarget } = await import("../session/sync/commands.ts");
+          // a repository of a session with several: its name is checked (one directory name) like a flag's
+          const key = syncTarget(s, b.repo === undefined ? undefined : str(b.repo));
+          const code = await resolveCommand(k, key, paths, { keep, all: b.all === true }, out);
           this.hub.touchSync();
           return code;
         });
@@ -414,9 +416,12 @@ export class Api {
         return json({ diff: out.text() });
       }
       case "sync": {
-        const { syncData, bothVersions } = await import("../session/sync/commands.ts");
-        const path = new URL(req.url).searchParams.get("path");
-        if (path !== null) return json(await bothVersions(k, s, path));
+        const { syncData, bothVersions, syncTarget } = await import("../session/sync/commands.ts");
+        const q = new URL(req.url).searchParams;
+        const path = q.get("path");
+        if (path !== null) {
+          return json(await bothVersions(k, syncTarget(s, q.get("repo") ?? undefined), path));
+        }
         return json(await syncData(s, k.namespace));
       }
     }

@@ -50,7 +50,7 @@ withSessionWorld(
             ],
             [
               ["--repo", "./api", "--repo", "./web", "--sync", "."],
-              /^error: sync of a session with several repositories is not supported yet; use session fetch\/land/m,
+              /^error: --sync PATH: a session with several repositories syncs each one from the directory given to --repo/m,
             ],
             [
               ["--repo", "./api", "--repo", "./web", "--branch", "x"],
@@ -97,11 +97,9 @@ withSessionWorld(
         "what is not built for several repositories yet refuses in one line (exit 2)",
         async () => {
           const cases: [string[], string][] = [
-            [
-              ["sync", "start", NAME, "."],
-              "sync of a session with several repositories is not supported yet",
-            ],
-            [["sync", "push", NAME, "."], "sync of a session with several repositories is not supported yet"],
+            // sync is per repository (tests/cli/sync_repos_test.ts): a PATH for all of them is refused
+            [["sync", "start", NAME, "."], "each syncs from the directory given to start (give no PATH)"],
+            [["sync", "push", NAME, "."], "each syncs from the directory given to start (give no PATH)"],
             [
               ["snapshot", "create", NAME],
               "a snapshot of a session with several repositories is not supported yet",

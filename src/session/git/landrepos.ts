@@ -18,7 +18,9 @@
  *
  * A read-only repository is never fetched or landed. `--only NAME` lands one repository (the same steps).
  * `--rebase` and door git (an editor's landing) are not supported with several repositories yet (exit 2).
- * A session with several repositories is not synced, so there is no sync to pause.
+ * Each repository synced from here (`kodama sync start NAME`: one sync per repository, sync/units.ts) is
+ * paused with both sides agreeing before anything is checked, and goes on after, however the landing ends
+ * (nothing is ever left mid-merge here, so no hold is needed).
  */
 import type { Kube } from "../../kube/client.ts";
 import { dirname, join } from "../../base/fs/fspath.ts";
@@ -26,6 +28,7 @@ import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import { safeLine } from "../../ui/color.ts";
 import { runningPod } from "../access/podexec.ts";
 import { gitInProgress } from "../sync/hold.ts";
+import { repoOf, unitKey } from "../sync/store.ts";
 import type { StateRepo } from "../state/state.ts";
 import {
   fetchAll,
@@ -88,6 +91,29 @@ export async function landRepos(
   refuseDoor("session land");
   const todo = chosen(repos, name, o.only);
   if (o.rebase) throw multiRepoRefusal("--rebase of a session", "land it as a merge (without --rebase)");
+  const sync = await import("../sync/commands.ts");
+  const synced: string[] = [];
+  for (const r of o.dryRun ? [] : todo) {
+    const key = unitKey(name, r.name);
+    if (await sync.syncRunning(key, ns)) synced.push(key);
+  }
+  try {
+    for (const key of synced) await sync.quiesce(kube, key, o.err);
+    return await landAll(kube, ns, name, repos, todo, o);
+  } finally {
+    for (const key of synced) await sync.resumeSync(kube, key, ns);
+    if (synced.length) o.err.write(`the sync of ${synced.map(repoOf).join(", ")} goes on\n`);
+  }
+}
+
+async function landAll(
+  kube: Kube,
+  ns: string,
+  name: string,
+  repos: StateRepo[],
+  todo: StateRepo[],
+  o: LandReposOptions,
+): Promise<number> {
   const heads: Head[] = [];
   for (const r of todo) heads.push(await headOf(r, name));
   const pod = await runningPod(kube, ns, name);

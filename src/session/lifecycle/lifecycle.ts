@@ -91,8 +91,9 @@ export async function stopSession(
     return ExitCode.OK;
   }
   // the daemon's own module, not the sync engine's (sync/session.ts): `stop` loads no more than it needs
-  if (await (await import("../sync/daemon.ts")).stopDaemon(name, o.home)) {
-    o.err.write(`stopped the background sync of ${name}\n`);
+  // its own, or each repository's of a session with several (sync/store.ts: `NAME@REPO`)
+  for (const k of await (await import("../sync/daemon.ts")).stopSessionSyncs(name, o.home)) {
+    o.err.write(`stopped the background sync of ${k}\n`);
   }
   // the pod learns it is a stop (the agent runner then resumes nothing it cut off), then the Job goes
   if (v.pod) await markStop(kube, v.pod);
@@ -174,17 +175,18 @@ export async function resumeSession(
   // a background sync of the session still running here (paused since an idle stop) ends before the pod
   // comes back, so it does not reconcile while resume does; resume starts it again (a light check: the
   // sync engine loads only when one runs)
-  let syncRan = false;
-  if (cfg.sync.enabled && (await import("../sync/column.ts")).running(name)) {
-    syncRan = await (await import("../sync/daemon.ts")).stopDaemon(name);
-  }
+  // (its own, or each repository's of a session with several)
+  let ran: string[] = [];
+  if (cfg.sync.enabled) ran = await (await import("../sync/daemon.ts")).stopSessionSyncs(name);
+  const syncRan = ran.length > 0;
   // ...and comes back however this run ends (no wait, a timeout, an error): paused until the pod runs, it
   // then wakes and reconciles by itself, as when another machine resumes the session
   const syncBack = async () => {
-    if (!syncRan) return;
-    const pid = await (await import("../sync/daemon.ts")).spawnDaemon(kube, name, namespace).catch(() => 0);
-    if (pid) {
-      io.err.write(`the background sync of ${name} runs again (pid ${pid}): it wakes when the pod runs\n`);
+    for (const k of ran) {
+      const pid = await (await import("../sync/daemon.ts")).spawnDaemon(kube, k, namespace).catch(() => 0);
+      if (pid) {
+        io.err.write(`the background sync of ${k} runs again (pid ${pid}): it wakes when the pod runs\n`);
+      }
     }
   };
   return await withInterrupt(async (signal, it) => {
@@ -225,7 +227,7 @@ export async function resumeSession(
       // the sync engine is loaded only for a session this machine syncs: its modules cost a resume
       // 0.2–0.4 s of CPU (measured at load), which made a resume without sync slower than a cold start
       if (
-        cfg.sync.enabled && await (await import("../sync/store.ts")).loadConfig(name).catch(() => undefined)
+        cfg.sync.enabled && (await import("../sync/store.ts")).unitsOf(name).length
       ) {
         await (await import("../sync/session.ts")).syncSessionResume(kube, spec, cfg, {
           ...io,
@@ -349,7 +351,7 @@ export async function deleteSession(
     await retainVolumes(kube, namespace, v.pvcs.map((c) => c.metadata!.name!));
   }
   // the background sync ends and what it sent is forgotten (the daemon and store modules: not the engine)
-  await (await import("../sync/daemon.ts")).stopDaemon(name, o.home);
+  await (await import("../sync/daemon.ts")).stopSessionSyncs(name, o.home);
   await (await import("../sync/store.ts")).removeSyncState(name, o.home);
   const pods = await sessionPods(kube, namespace, name, v.pod);
   if (await removeWorkload(kube, namespace, name, pods)) {

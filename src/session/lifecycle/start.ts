@@ -1312,11 +1312,18 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
     if ("reason" in d && d.reason) io.err.write(`${d.reason}\n`);
     if ("dir" in d) syncDir = d.dir;
   }
+  // several repositories: each one the agent writes syncs on its own, from where it is here, once asked
+  // (`kodama sync start NAME`); a sync root would be one directory for all of them
   if (plan.spec.repos?.length && syncDir !== undefined) {
-    // several repositories: no sync yet (each directory would need its own); their work comes home by git
-    if (o.sync !== undefined && !o.noSync) throw multiRepoRefusal("sync of a session");
+    if (o.sync !== undefined) {
+      throw usageError(
+        "--sync PATH: a session with several repositories syncs each one from the directory given to --repo",
+        `start it, then: kodama sync start ${plan.spec.name}`,
+      );
+    }
     io.err.write(
-      `not syncing ${syncDir}: a session with several repositories is not synced yet (session fetch/land)\n`,
+      `not syncing ${syncDir}: a session with several repositories syncs each one on its own ` +
+        `(kodama sync start ${plan.spec.name})\n`,
     );
     syncDir = undefined;
   }

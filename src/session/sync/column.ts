@@ -7,7 +7,7 @@
 import { join } from "../../base/fs/fspath.ts";
 import { kodamaHome } from "../../config/paths.ts";
 import { isHeld } from "../../base/proc/liveness.ts";
-import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
+import { paths, repoOf, type SyncConfig, type SyncStatus, unitsOf } from "./store.ts";
 import { onAbort } from "../../base/proc/timer.ts";
 
 /** The name the background sync claims in its directory (src/base/proc/liveness.ts: `daemon.lock`). */
@@ -31,8 +31,21 @@ export function columnOf(
   return s.state === "error" ? "Error" : s.state === "paused" ? "Paused" : "Active";
 }
 
-/** The SYNC column: Active / Paused / Inactive / Error, with the number of conflicts when there are any. */
+/**
+ * The SYNC column: Active / Paused / Inactive / Error, with the number of conflicts when there are any. A
+ * session that syncs each repository on its own (`NAME@REPO`, store.ts): each one's, the same word once
+ * ("Active"), else each repository's ("api Active, web Error").
+ */
 export function syncColumn(name: string, namespace: string): string {
+  const keys = unitsOf(name, undefined, true).filter((k) => k !== name);
+  if (!keys.length) return unitColumn(name, namespace);
+  const cols = keys.map((k) => ({ repo: repoOf(k)!, col: unitColumn(k, namespace) }));
+  const words = new Set(cols.map((c) => c.col));
+  if (words.size === 1) return cols[0].col;
+  return cols.map((c) => `${c.repo} ${c.col}`).join(", ");
+}
+
+function unitColumn(name: string, namespace: string): string {
   try {
     const p = paths(name);
     const c = JSON.parse(Deno.readTextFileSync(p.config)) as SyncConfig;
@@ -45,8 +58,18 @@ export function syncColumn(name: string, namespace: string): string {
   }
 }
 
-/** `get`'s Sync detail: mode, the last change's direction, pending each way, conflicts. */
+/** `get`'s Sync detail: mode, the last change's direction, pending each way, conflicts (each repository's). */
 export function syncDetail(name: string, namespace: string): string | undefined {
+  const keys = unitsOf(name, undefined, true).filter((k) => k !== name);
+  if (!keys.length) return unitDetail(name, namespace);
+  const each = keys.flatMap((k) => {
+    const d = unitDetail(k, namespace);
+    return d ? [`${repoOf(k)}: ${d}`] : [];
+  });
+  return each.length ? each.join("; ") : undefined;
+}
+
+function unitDetail(name: string, namespace: string): string | undefined {
   try {
     const p = paths(name);
     const c = JSON.parse(Deno.readTextFileSync(p.config)) as SyncConfig;

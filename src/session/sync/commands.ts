@@ -32,15 +32,19 @@ import {
   loadStatus,
   paths,
   recordSync,
+  repoOf,
   saveConfig,
   saveStatus,
+  sessionOf,
   type SyncConfig,
   type SyncStatus,
 } from "./store.ts";
+import { keysFor, needsRepo, syncedKeys, unitConfig } from "./units.ts";
 import SHOW from "./pod/show.sh" with { type: "text" };
 
 /** `sync pull` (./pull.ts): front ends import src/session/sync through this module only. */
 export { pullCommand } from "./pull.ts";
+export { syncTarget } from "./units.ts";
 
 /**
  * The session's sync settings: the recorded ones, with the local root replaced when PATH is given
@@ -55,6 +59,12 @@ async function ensureConfig(
   const name = v.name;
   const cur = await loadConfig(name);
   if (cur && cur.namespace === kube.namespace && path === undefined) return cur;
+  if (v.spec?.repos?.length) {
+    throw usageError(
+      `session ${name} has several repositories: each syncs on its own`,
+      `kodama sync start ${name} syncs each one it writes; --repo REPO names one`,
+    );
+  }
   if (!v.spec) {
     throw new KodamaError(`session ${name} carries no recorded settings`, ExitCode.FAILED);
   }
@@ -79,9 +89,8 @@ async function ensureConfig(
 
 /** The session, read once: a command that also needs its settings passes it on (ensureConfig). */
 async function requireRunning(kube: KubeObjects & KubeIdentity, name: string): Promise<SessionView> {
+  name = sessionOf(name); // a repository's sync (`SESSION@REPO`, units.ts) needs its session's pod
   const v = await requireSession(kube, kube.namespace, name);
-  // several repositories: each directory would need its own sync (not built yet)
-  if (v.spec?.repos?.length) throw (await import("../git/repos.ts")).multiRepoRefusal("sync of a session");
   if (v.status !== "Running") {
     throw new KodamaError(
       `session ${name} is ${v.status.toLowerCase()}: sync needs its pod running`,
@@ -99,7 +108,22 @@ export async function pushCommand(
   f: { full?: boolean },
   cfg: Config,
 ): Promise<number> {
-  const c = await ensureConfig(kube, await requireRunning(kube, name), path, cfg);
+  const v = await requireRunning(kube, name);
+  for (const key of keysFor(v, name)) await pushOne(kube, v, key, path, f, cfg);
+  return ExitCode.OK;
+}
+
+async function pushOne(
+  kube: Kube,
+  v: SessionView,
+  name: string,
+  path: string | undefined,
+  f: { full?: boolean },
+  cfg: Config,
+): Promise<void> {
+  const c = repoOf(name)
+    ? await unitConfig(kube, v, name, path, cfg)
+    : await ensureConfig(kube, v, path, cfg);
   // the background sync owns the manifest and the totals while it runs: it pauses for the push (saving
   // what it counted), and starts again after it from what the push left (on the new root, if PATH is one)
   const daemon = running(name);
@@ -113,7 +137,6 @@ export async function pushCommand(
       stderrSink.write(`the background sync goes on (pid ${pid})\n`);
     }
   }
-  return ExitCode.OK;
 }
 
 export async function startCommand(
@@ -125,16 +148,31 @@ export async function startCommand(
   allowOverlap = false,
 ): Promise<number> {
   const v = await requireRunning(kube, name);
+  for (const key of keysFor(v, name)) await startOne(kube, v, key, path, cfg, mode, allowOverlap);
+  return ExitCode.OK;
+}
+
+async function startOne(
+  kube: Kube,
+  v: SessionView,
+  name: string,
+  path: string | undefined,
+  cfg: Config,
+  mode: string | undefined,
+  allowOverlap: boolean,
+): Promise<void> {
+  const unit = repoOf(name) !== undefined;
   // one directory, one two-way session (overlap.ts): checked before anything is recorded
   const cur = await loadConfig(name);
+  const c0 = unit ? await unitConfig(kube, v, name, path, cfg) : undefined;
   const { refuseOverlap } = await import("./overlap.ts");
   await refuseOverlap(
-    path !== undefined ? resolve(path) : cur?.root ?? resolve("."),
+    c0?.root ?? (path !== undefined ? resolve(path) : cur?.root ?? resolve(".")),
     (mode ?? cur?.mode ?? cfg.sync.mode) as NonNullable<SyncConfig["mode"]>,
     { name, namespace: kube.namespace },
     allowOverlap,
   );
-  const c = await ensureConfig(kube, v, path, cfg);
+  const c = c0 ?? await ensureConfig(kube, v, path, cfg);
   const modeChanged = mode !== undefined && mode !== (c.mode ?? "two-way");
   if (modeChanged) {
     c.mode = mode as SyncConfig["mode"];
@@ -143,7 +181,7 @@ export async function startCommand(
   const before = await loadStatus(name);
   if (running(name) && path === undefined && !modeChanged) {
     stderrSink.write(`the background sync of ${name} is already running (pid ${before!.pid})\n`);
-    return ExitCode.OK;
+    return;
   }
   if (running(name)) await stopDaemon(name); // a new root
   const crlf = await autocrlfWarning(c.root);
@@ -153,16 +191,18 @@ export async function startCommand(
   stderrSink.write(
     `syncing ${c.root} -> ${c.pod}:${c.workdir} in the background (pid ${pid}); log ${paths(name).log}\n`,
   );
-  return ExitCode.OK;
 }
 
 export async function stopCommand(name: string): Promise<number> {
-  const c = await loadConfig(name);
-  if (!c) throw notFound(`session ${name} is not synced from this machine`);
-  const was = await stopDaemon(name);
-  await recordSync(c, false);
-  stdoutSink.write(`sync/${name} stopped\n`);
-  if (!was) stderrSink.write(`(it was not running)\n`);
+  const keys = syncedKeys(name);
+  if (!keys.length) throw notFound(`session ${name} is not synced from this machine`);
+  for (const key of keys) {
+    const c = (await loadConfig(key))!;
+    const was = await stopDaemon(key);
+    await recordSync(c, false);
+    stdoutSink.write(`sync/${key} stopped\n`);
+    if (!was) stderrSink.write(`(it was not running)\n`);
+  }
   return ExitCode.OK;
 }
 
@@ -183,7 +223,8 @@ export function effectiveStatus(s: SyncStatus | undefined, alive: boolean): Sync
 export function formatStatus(c: SyncConfig, s: SyncStatus, log: string, now = Date.now()): string {
   const ago = (t?: string) => (t ? `${t} (${formatAge(t, now)} ago)` : "never");
   const rows: [string, string][] = [
-    ["Session", `${c.name} (namespace ${c.namespace})`],
+    ["Session", `${sessionOf(c.name)} (namespace ${c.namespace})`],
+    ...(repoOf(c.name) ? [["Repository", repoOf(c.name)!] as [string, string]] : []),
     ["Local", c.root],
     ["Pod", `${c.pod}:${c.workdir}`],
     ["Mode", c.mode ?? "two-way"],
@@ -193,7 +234,7 @@ export function formatStatus(c: SyncConfig, s: SyncStatus, log: string, now = Da
         s.state === "paused"
           ? `: session stopped (${s.pausedReason ?? "idle"})${
             s.pausedSince ? ` since ${ago(s.pausedSince)}` : ""
-          }; syncs again when it runs (\`kodama resume ${c.name}\`)`
+          }; syncs again when it runs (\`kodama resume ${sessionOf(c.name)}\`)`
           : ""
       }`,
     ],
@@ -224,33 +265,61 @@ export function formatConflicts(list: Conflict[], name: string): string {
     v ? `${v.kind === "file" ? formatBytes(v.size) : v.kind}${v.mtime ? ` ${v.mtime}` : ""}` : "deleted";
   const lines = list.map((k) => `  ${k.path}  here: ${side(k.local)}  pod: ${side(k.pod)}  (${k.why})`);
   return `Conflicts (both versions kept, nothing synced for these paths):\n${lines.join("\n")}\n` +
-    `resolve with \`kodama sync resolve ${name} PATH --keep local|pod\` (or --all); see one with \`kodama sync diff ${name} PATH\`\n`;
+    `resolve with \`kodama sync resolve ${
+      withRepo(name)
+    } PATH --keep local|pod\` (or --all); see one with \`kodama sync diff ${withRepo(name)} PATH\`\n`;
 }
 
-/** `home`: another machine's kodama home than this process's (tests look at theirs in-process). */
+/** A sync's key as typed: `SESSION --repo REPO` for a repository's. */
+function withRepo(key: string): string {
+  return repoOf(key) ? `${sessionOf(key)} --repo ${repoOf(key)}` : key;
+}
+
+/**
+ * `sync status NAME`: its sync, or each repository's of a session with several (one block each; `-o json`
+ * an array of them). `home`: another machine's kodama home than this process's (tests look at theirs
+ * in-process).
+ */
 export async function statusCommand(
   name: string,
   f: { output?: string },
   out: Sink = stdoutSink,
   home?: string,
 ): Promise<number> {
-  const c = await loadConfig(name, home);
-  if (!c) {
+  const keys = syncedKeys(name, home);
+  if (!keys.length) {
     throw notFound(
       `session ${name} is not synced from this machine`,
-      `start syncing with \`kodama sync start ${name} PATH\``,
+      `start syncing with \`kodama sync start ${sessionOf(name)}${
+        repoOf(name) ? ` --repo ${repoOf(name)}` : " PATH"
+      }\``,
     );
   }
-  const s = effectiveStatus(await loadStatus(name, home), running(name, home));
+  const each = [];
+  for (const key of keys) {
+    const c = (await loadConfig(key, home))!;
+    each.push({ key, c, s: effectiveStatus(await loadStatus(key, home), running(key, home)) });
+  }
+  const several = keys.length > 1 || repoOf(keys[0]) !== undefined;
   if (f.output === "json") {
-    const { procStart: _p, ...rest } = s;
-    out.write(
-      JSON.stringify({ name, namespace: c.namespace, root: c.root, workdir: c.workdir, ...rest }, null, 2) +
-        "\n",
-    );
-  } else out.write(formatStatus(c, s, paths(name, home).log));
+    const docs = each.map(({ key, c, s }) => {
+      const { procStart: _p, ...rest } = s;
+      const repo = repoOf(key);
+      return {
+        name: sessionOf(key),
+        ...(repo ? { repo } : {}),
+        namespace: c.namespace,
+        root: c.root,
+        workdir: c.workdir,
+        ...rest,
+      };
+    });
+    out.write(JSON.stringify(several && !repoOf(name) ? docs : docs[0], null, 2) + "\n");
+  } else {
+    out.write(each.map(({ key, c, s }) => formatStatus(c, s, paths(key, home).log)).join("\n"));
+  }
   // like `git diff --exit-code`: a script can wait for a clean state
-  return s.conflicts?.length ? ExitCode.FAILED : ExitCode.OK;
+  return each.some(({ s }) => s.conflicts?.length) ? ExitCode.FAILED : ExitCode.OK;
 }
 
 /** `sync resolve NAME PATH... --keep local|pod` (or --all): take one side for conflicting paths. */
@@ -266,6 +335,7 @@ export async function resolveCommand(
     throw usageError("sync resolve needs --keep local or --keep pod");
   }
   if (!f.all && !pathsIn.length) throw usageError("name the conflicting paths to resolve, or give --all");
+  needsRepo(name, "sync resolve");
   const c = await loadConfig(name);
   if (!c || c.namespace !== kube.namespace) throw notFound(`session ${name} is not synced from this machine`);
   await requireRunning(kube, name);
@@ -363,6 +433,7 @@ export async function bothVersions(
   name: string,
   path: string,
 ): Promise<{ path: string; local?: string; pod?: string }> {
+  needsRepo(name, "sync diff");
   const c = await loadConfig(name);
   if (!c || c.namespace !== kube.namespace) throw notFound(`session ${name} is not synced from this machine`);
   await requireRunning(kube, name);
@@ -429,10 +500,25 @@ export async function diffCommand(
  * conflicts. Nothing secret: the connection flags a background process uses stay out.
  */
 export async function syncData(name: string, namespace: string): Promise<Record<string, unknown>> {
-  const c = await loadConfig(name);
-  if (!c || c.namespace !== namespace) return { synced: false };
-  const { procStart: _p, pid: _pid, ...status } = effectiveStatus(await loadStatus(name), running(name));
-  return { synced: true, root: c.root, workdir: c.workdir, mode: c.mode ?? "two-way", status };
+  const keys = syncedKeys(name);
+  // several repositories: each one's (units.ts)
+  if (keys.length && repoOf(keys[0]) !== undefined && !repoOf(name)) {
+    const repos = [];
+    for (const k of keys) {
+      const d = await unitData(k, namespace);
+      if (d) repos.push({ repo: repoOf(k), ...d });
+    }
+    return repos.length ? { synced: true, repos } : { synced: false };
+  }
+  const d = await unitData(name, namespace);
+  return d ? { synced: true, ...d } : { synced: false };
+}
+
+async function unitData(key: string, namespace: string): Promise<Record<string, unknown> | undefined> {
+  const c = await loadConfig(key);
+  if (!c || c.namespace !== namespace) return undefined;
+  const { procStart: _p, pid: _pid, ...status } = effectiveStatus(await loadStatus(key), running(key));
+  return { root: c.root, workdir: c.workdir, mode: c.mode ?? "two-way", status };
 }
 
 export async function daemonCommand(kube: Kube, name: string): Promise<number> {

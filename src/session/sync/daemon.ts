@@ -19,8 +19,11 @@ import {
   paths,
   saveConfig,
   saveStatus,
+  sessionOf,
+  startAgain,
   type SyncConfig,
   type SyncStatus,
+  unitsOf,
 } from "./store.ts";
 import type { LoopHooks, PodComing as PodComingT, SessionStopped as SessionStoppedT } from "./loop.ts";
 import { lookAgain, PodTracker } from "../state/replaced.ts";
@@ -119,6 +122,8 @@ function podHooks(
   },
 ): Pick<LoopHooks, "checkPod" | "waitBack"> {
   const { status, write, home, SessionStopped, PodComing } = o;
+  // a repository's sync (`NAME@REPO`) follows its session's pod
+  name = sessionOf(name);
   const tracker = new PodTracker(name, { metadata: { name: c.pod } });
   return {
     // the session's pod by its labels (issue 80: the cluster replaces it under a new name); a replacement
@@ -194,13 +199,11 @@ export async function giveUpReason(
   const gone = envMs("KODAMA_SYNC_GONE_MS", GONE_MS);
   if (e instanceof KodamaError && e.code === ExitCode.NOT_FOUND && downMs >= gone) {
     return `pod ${pod} has not been found for ${min(downMs)} (was the session deleted?); ` +
-      `\`kodama sync start ${name}\` starts the sync again`;
+      `\`${startAgain(name)}\` starts the sync again`;
   }
   const offline = envMs("KODAMA_SYNC_OFFLINE_MS", OFFLINE_MS);
   if (downMs >= offline) {
-    return `the cluster has not answered for ${
-      min(downMs)
-    }; \`kodama sync start ${name}\` starts the sync again`;
+    return `the cluster has not answered for ${min(downMs)}; \`${startAgain(name)}\` starts the sync again`;
   }
   return undefined;
 }
@@ -335,4 +338,14 @@ export async function stopDaemon(name: string, home?: string): Promise<boolean> 
   const after = await loadStatus(name, home);
   if (after && after.state !== "stopped") await saveStatus(name, { ...after, state: "stopped" }, home);
   return r !== "none";
+}
+
+/**
+ * End every background sync of a session (its own, and each repository's of a session with several);
+ * the keys of those that were running.
+ */
+export async function stopSessionSyncs(session: string, home?: string): Promise<string[]> {
+  const ran: string[] = [];
+  for (const k of unitsOf(session, home)) if (running(k, home) && await stopDaemon(k, home)) ran.push(k);
+  return ran;
 }

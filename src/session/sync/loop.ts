@@ -18,7 +18,7 @@ import { rulesFor, targetOf } from "./push.ts";
 import { BatchChannel, execWatched, SyncConnectionError } from "./remote.ts";
 import { APPLY_JS } from "./podapply.ts";
 import { scanTreeSync, type Tree, updateTree } from "./scan.ts";
-import { paths, type SyncConfig, type SyncStatus } from "./store.ts";
+import { paths, sessionOf, type SyncConfig, type SyncStatus } from "./store.ts";
 import { type CycleResult, TRACE } from "./cycle.ts";
 import { FETCH_SCRIPT } from "./fetchtar.ts";
 import { selfKey, TMP_PREFIX } from "./local.ts";
@@ -561,9 +561,10 @@ export class TwoWayLoop {
     s.lastError = undefined;
     s.lastErrorAt = undefined;
     await this.h.save();
+    const who = sessionOf(this.c.name);
     this.h.log(
-      `paused: session ${this.c.name} stopped (${e.reason}) since ${s.pausedSince}; changes made here wait ` +
-        `until it runs again (\`kodama resume ${this.c.name}\`), then both sides are reconciled`,
+      `paused: session ${who} stopped (${e.reason}) since ${s.pausedSince}; changes made here wait ` +
+        `until it runs again (\`kodama resume ${who}\`), then both sides are reconciled`,
     );
     this.#channel?.close();
     this.#channel = undefined;
@@ -586,7 +587,7 @@ export class TwoWayLoop {
       this.h.log(`giving up: ${why}`);
       return true;
     }
-    this.h.log(`session ${this.c.name} runs again: reconciling both sides`);
+    this.h.log(`session ${sessionOf(this.c.name)} runs again: reconciling both sides`);
     s.state = "syncing";
     await this.h.save();
     this.#rescan = true;

@@ -94,8 +94,12 @@ export async function refuseOverlap(
   const other = overlapOf(root, mode, self, await syncedTrees(), fold);
   if (!other) return;
   const how = other.root === root ? "is" : isWithin(other.root, root) ? "is inside" : "holds";
+  // a repository's sync (`SESSION@REPO`): named as it is typed
+  const [session, repo] = other.name.split("@");
+  const who = repo ? `session ${session} (repository ${repo})` : `session ${session}`;
+  const stop = repo ? `kodama sync stop ${session} --repo ${repo}` : `kodama sync stop ${session}`;
   throw usageError(
-    `${dir} ${how} the directory session ${other.name} syncs ${other.mode} (${other.root}): both would write the same files`,
-    `use --sync-mode one-way-local (the pod follows this tree), --no-sync, stop the other (kodama sync stop ${other.name}), or --allow-overlap`,
+    `${dir} ${how} the directory ${who} syncs ${other.mode} (${other.root}): both would write the same files`,
+    `use --sync-mode one-way-local (the pod follows this tree), --no-sync, stop the other (${stop}), or --allow-overlap`,
   );
 }

@@ -30,7 +30,8 @@ import {
 import { protectedPlaces } from "./protect.ts";
 import type { RemoteEntry } from "./remote.ts";
 import { type Entry, sameEntry, type Tree } from "./scan.ts";
-import { emptyStatus, loadConfig, loadStatus, saveStatus } from "./store.ts";
+import { emptyStatus, loadConfig, loadStatus, repoOf, saveStatus, sessionOf } from "./store.ts";
+import { needsRepo, syncedKeys } from "./units.ts";
 import { running } from "./column.ts";
 import { spawnDaemon, stopDaemon } from "./daemon.ts";
 import type { Action, SnapTree } from "./plan.ts";
@@ -234,6 +235,26 @@ export async function pullCommand(
   out: Sink = stdoutSink,
   err: Sink = stderrSink,
 ): Promise<number> {
+  // a session that syncs each repository on its own: each one's pull (a PATH needs --repo)
+  if (path !== undefined) needsRepo(name, "sync pull PATH");
+  const keys = syncedKeys(name);
+  if (keys.length < 2 && (keys[0] ?? name) === name) return await pullOne(kube, name, path, f, out, err);
+  let code: number = ExitCode.OK;
+  for (const key of keys) {
+    out.write(`== ${repoOf(key)}\n`);
+    code = Math.max(code, await pullOne(kube, key, path, f, out, err));
+  }
+  return code;
+}
+
+async function pullOne(
+  kube: Kube,
+  name: string,
+  path: string | undefined,
+  f: { dryRun?: boolean; force?: boolean },
+  out: Sink,
+  err: Sink,
+): Promise<number> {
   const c = await loadConfig(name);
   if (!c || c.namespace !== kube.namespace) {
     throw notFound(
@@ -241,9 +262,9 @@ export async function pullCommand(
       `pull compares with the last sync: start one with \`kodama sync push ${name} PATH\``,
     );
   }
-  const v = await requireSession(kube, kube.namespace, name);
+  const v = await requireSession(kube, kube.namespace, sessionOf(name));
   if (v.status !== "Running") {
-    throw new KodamaError(`session ${name} is ${v.status.toLowerCase()}: pull needs its pod running`);
+    throw new KodamaError(`session ${v.name} is ${v.status.toLowerCase()}: pull needs its pod running`);
   }
   const under = path?.replace(/^\.\/+/, "").replace(/\/+$/, "") || "";
   // the background sync owns the ancestor while it runs: it pauses for the pull

@@ -26,9 +26,13 @@ import {
   loadStatus,
   paths,
   removeSyncState,
+  repoOf,
   saveConfig,
   saveStatus,
+  sessionOf,
   type SyncConfig,
+  unitKey,
+  unitsOf,
 } from "./store.ts";
 
 export interface SyncIO {
@@ -88,13 +92,18 @@ export function configFor(
     useGitignore: cfg.sync.useGitignore,
     // a template's excludes (recorded with the session) come on top of the config's
     excludePatterns: [...new Set([...cfg.sync.excludePatterns, ...(spec.syncExclude ?? [])])],
-    secretFiles: secretFiles.flatMap((f) => {
-      const rel = relative(root, resolve(f)).replaceAll("\\", "/");
-      return rel && !rel.startsWith("../") && rel !== ".." && !isAbsolute(rel) ? [rel] : [];
-    }),
+    secretFiles: inside(root, secretFiles),
     connection: kube.childFlags(),
     mode: cfg.sync.mode,
   };
+}
+
+/** The files of `files` inside `root`, relative to it ('/'-separated). */
+function inside(root: string, files: string[]): string[] {
+  return files.flatMap((f) => {
+    const rel = relative(root, resolve(f)).replaceAll("\\", "/");
+    return rel && !rel.startsWith("../") && rel !== ".." && !isAbsolute(rel) ? [rel] : [];
+  });
 }
 
 /**
@@ -204,9 +213,38 @@ export async function syncSessionStart(
   const prompts = io.promptFiles ?? [];
   const pod = (await findSessionPod(kube, spec.namespace, spec.name))?.metadata?.name;
   const c = configFor(kube, spec, root, cfg, [...(io.secretFiles ?? []), ...prompts], pod);
+  await firstSync(kube, c, cfg, io);
+}
+
+/**
+ * A repository's sync settings in a session with several: keyed `SESSION@REPO`, from its directory here to
+ * `WORKDIR/REPO` in the pod; .git/ stays on each side unless sync.git is always (the clone in the pod has
+ * its own history, as with one cloned repository).
+ */
+export function repoConfig(
+  kube: Pick<Kube, "childFlags">,
+  spec: SessionSpec,
+  repo: string,
+  root: string,
+  cfg: Config,
+  secretFiles: string[] = [],
+  pod?: string,
+): SyncConfig {
+  return {
+    ...configFor(kube, spec, root, cfg, secretFiles, pod),
+    name: unitKey(spec.name, repo),
+    workdir: `${spec.workdir.replace(/\/+$/, "")}/${repo}`,
+    syncGit: cfg.sync.git === "always",
+  };
+}
+
+/** The first sync of a tree: the settings saved, the whole tree sent, then (sync.watch) the background sync. */
+async function firstSync(kube: Kube, c: SyncConfig, cfg: Config, io: SyncIO): Promise<void> {
+  const root = c.root;
+  const prompts = io.promptFiles ?? [];
   await saveConfig(c);
   // the prompt file inside the tree: said once, and kept out like the env files (never in the agent's commits)
-  const kept = configFor(kube, spec, root, cfg, prompts).secretFiles ?? [];
+  const kept = inside(root, prompts);
   for (const p of kept) {
     io.err.write(
       `not syncing the prompt file ${p}: it is the agent's task, not its work (kept out of its commits)\n`,
@@ -250,18 +288,27 @@ export async function syncSessionStart(
 async function startBackground(kube: Kube, c: SyncConfig, err: Sink): Promise<void> {
   const pid = await spawnDaemon(kube, c.name, c.namespace);
   err.write(
-    `syncing in the background (pid ${pid}): \`kodama sync status ${c.name}\`, log ${paths(c.name).log}\n`,
+    `syncing in the background (pid ${pid}): \`kodama sync status ${sessionOf(c.name)}\`, log ${
+      paths(c.name).log
+    }\n`,
   );
 }
 
-/** `resume`: when this machine syncs the session, send what changed meanwhile and restart the sync. */
+/**
+ * `resume`: when this machine syncs the session, send what changed meanwhile and restart the sync (its
+ * own, or each repository's of a session with several: units.ts).
+ */
 export async function syncSessionResume(
   kube: Kube,
   spec: SessionSpec,
   cfg: Config,
   io: SyncIO,
 ): Promise<void> {
-  const saved = await loadConfig(spec.name);
+  for (const key of unitsOf(spec.name)) await resumeOne(kube, spec, key, cfg, io);
+}
+
+async function resumeOne(kube: Kube, spec: SessionSpec, key: string, cfg: Config, io: SyncIO): Promise<void> {
+  const saved = await loadConfig(key);
   if (!saved || saved.namespace !== spec.namespace) return;
   // the pod resume made has a new name (its Job names it, issue 80): the sync goes to it
   const pod = (await findSessionPod(kube, spec.namespace, spec.name))?.metadata?.name;
@@ -274,22 +321,24 @@ export async function syncSessionResume(
     return;
   }
   // `session land` left a merge to finish: nothing syncs into a half-merged tree
-  const held = await (await import("./hold.ts")).holdReason(spec.name);
+  const held = await (await import("./hold.ts")).holdReason(key);
   if (held) {
     io.err.write(`warning: not syncing: ${held}\n`);
     return;
   }
   // a background sync still running (paused since an idle stop) would reconcile at the same time as this:
   // it is ended, and started again after
-  const was = await stopDaemon(spec.name);
+  const was = await stopDaemon(key);
   // both sides may have changed while the session was stopped (here, and in the pod before the stop):
   // a three-way cycle against the common ancestor reconciles them, conflicts kept on both sides
   const r = await reconcileOnce(kube, c);
-  await saveStatus(spec.name, addCycle((await loadStatus(spec.name)) ?? emptyStatus(), r));
+  await saveStatus(key, addCycle((await loadStatus(key)) ?? emptyStatus(), r));
   io.err.write(
-    `synced changes since the last sync: ${r.toPod} to the pod, ${r.toLocal} back${
+    `synced changes since the last sync${
+      repoOf(key) ? ` of ${repoOf(key)}` : ""
+    }: ${r.toPod} to the pod, ${r.toLocal} back${
       r.conflicts.length
-        ? `; ${r.conflicts.length} conflict(s) left on both sides: \`kodama sync status ${c.name}\``
+        ? `; ${r.conflicts.length} conflict(s) left on both sides: \`kodama sync status ${spec.name}\``
         : ""
     }\n`,
   );

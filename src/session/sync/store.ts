@@ -91,6 +91,55 @@ export function addCycle(
   };
 }
 
+/**
+ * A session with several repositories syncs each one it writes on its own (issue 81.2): one sync per
+ * repository, keyed `NAME@REPO` (a session's name never holds `@`, nor a repository's directory name), with
+ * its own directory, settings, manifest, status, log and background process. A session with one
+ * repository (or none) is keyed by its name, as before. Every function here takes a key.
+ */
+export const unitKey = (session: string, repo?: string): string => repo ? `${session}@${repo}` : session;
+/** The session a sync key belongs to. */
+export const sessionOf = (key: string): string => key.split("@")[0];
+/** The repository a sync key names, or undefined for a session's own sync. */
+export const repoOf = (key: string): string | undefined => key.includes("@") ? key.split("@")[1] : undefined;
+
+/** The command that starts a sync again, for messages. */
+export const startAgain = (key: string): string =>
+  `kodama sync start ${sessionOf(key)}${repoOf(key) ? ` --repo ${repoOf(key)}` : ""}`;
+
+/**
+ * Every sync this machine keeps of the session: its own, and one per repository (sorted). `cached`: the
+ * listing may be the last one read while the directory's mtime is the same (`list`'s column, never what
+ * stops or removes a sync).
+ */
+export function unitsOf(session: string, home = kodamaHome(), cached = false): string[] {
+  const names = syncNames(join(home, "sync"), cached);
+  return names.filter((n) => n === session || n.startsWith(`${session}@`)).sort();
+}
+
+/**
+ * The names in the sync directory, read again only when it changed (its mtime: a sync's directory made or
+ * removed): `list` asks once per session, and 200 sessions would read it 200 times.
+ */
+let listed: { dir: string; mtime: number; names: string[] } | undefined;
+function syncNames(dir: string, cached: boolean): string[] {
+  let mtime: number;
+  try {
+    mtime = Deno.statSync(dir).mtime?.getTime() ?? NaN;
+  } catch {
+    return [];
+  }
+  if (cached && listed?.dir === dir && listed.mtime === mtime && !Number.isNaN(mtime)) return listed.names;
+  const names: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(dir)) if (e.isDirectory) names.push(e.name);
+  } catch {
+    return [];
+  }
+  listed = { dir, mtime, names };
+  return names;
+}
+
 export function syncDir(name: string, home = kodamaHome()): string {
   return join(home, "sync", name);
 }
@@ -129,10 +178,14 @@ export async function saveConfig(c: SyncConfig, home?: string): Promise<void> {
 /** The session file's `sync` (enabled, localPath, mode) follows this machine's sync of the session. */
 export async function recordSync(c: SyncConfig, enabled: boolean, home?: string): Promise<void> {
   const { loadState, updateState } = await import("../state/state.ts");
-  const cur = await loadState(c.name, home).catch(() => undefined);
+  const session = sessionOf(c.name);
+  const cur = await loadState(session, home).catch(() => undefined);
   if (!cur || cur.namespace !== c.namespace) return;
-  await updateState(c.name, { sync: { enabled, localPath: c.root, mode: c.mode ?? "two-way" } }, home)
-    .catch(() => {});
+  // a repository's sync: its directory is the repository's own (the state's repos), not one sync root
+  const sync = repoOf(c.name)
+    ? { enabled, mode: c.mode ?? "two-way" }
+    : { enabled, localPath: c.root, mode: c.mode ?? "two-way" };
+  await updateState(session, { sync }, home).catch(() => {});
 }
 
 export const loadStatus = (name: string, home?: string) => readJson<SyncStatus>(paths(name, home).status);
@@ -207,9 +260,10 @@ export async function updateManifest(
   }
 }
 
-/** Forget a session's sync state (delete, or a new session of the same name). */
+/** Forget a session's sync state (delete, or a new session of the same name): its own and its repositories'. */
 export async function removeSyncState(name: string, home?: string): Promise<void> {
-  await Deno.remove(syncDir(name, home), { recursive: true }).catch(() => {});
+  const keys = repoOf(name) ? [name] : [...new Set([name, ...unitsOf(name, home)])];
+  for (const k of keys) await Deno.remove(syncDir(k, home), { recursive: true }).catch(() => {});
 }
 
 /** Record what a batch sent: its deletes (and everything below them) are gone, its sends are as sent. */

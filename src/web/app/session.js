@@ -325,7 +325,6 @@ export function DiffView({ diff, id }) {
 
 function SyncTab({ name, sync, onError }) {
   const [d, setD] = useState(null);
-  const [open, setOpen] = useState(null);
   useEffect(() => {
     get(`/api/sessions/${name}/sync`).then(setD).catch(onError);
   }, [name, sync]);
@@ -334,10 +333,30 @@ function SyncTab({ name, sync, onError }) {
     return html`<div class="empty">This session is not synced from this machine. Start a sync with
       <code>kodama sync start ${name} PATH</code>, or start a session with a sync directory.</div>`;
   }
+  // several repositories: each syncs on its own (docs/sync.md "Several repositories")
+  if (d.repos) {
+    return html`<div class="sync-repos">${
+      d.repos.map((r) =>
+        html`
+          <section key=${r.repo} data-repo=${r.repo}>
+            <h3>Repository <span class="mono">${r.repo}</span></h3>
+            <${SyncUnit} name=${name} repo=${r.repo} d=${r} onError=${onError} />
+          </section>
+        `
+      )
+    }</div>`;
+  }
+  return html`<${SyncUnit} name=${name} d=${d} onError=${onError} />`;
+}
+
+/** One sync's facts and conflicts: the session's, or one repository's (`repo`). */
+function SyncUnit({ name, repo, d, onError }) {
+  const [open, setOpen] = useState(null);
   const st = d.status;
   const conflicts = st.conflicts ?? [];
   const resolve = (path, keep) =>
-    post(`/api/sessions/${name}/resolve`, { paths: [path], keep }).then(() => setOpen(null)).catch(onError);
+    post(`/api/sessions/${name}/resolve`, { paths: [path], keep, ...(repo ? { repo } : {}) })
+      .then(() => setOpen(null)).catch(onError);
   return html`<div class="sync-tab">
     <dl class="facts">
       <div><dt>State</dt><dd><${SyncCell} sync=${st.column} /> ${
@@ -380,17 +399,20 @@ function SyncTab({ name, sync, onError }) {
     `
   }
     ${
-    open && html`<${ConflictView} name=${name} path=${open} close=${() =>
-      setOpen(null)} resolve=${resolve} onError=${onError} />`
+    open && html`
+      <${ConflictView} name=${name} repo=${repo} path=${open} close=${() => setOpen(null)} resolve=${resolve}
+        onError=${onError} />
+    `
   }
   </div>`;
 }
 
-function ConflictView({ name, path, close, resolve, onError }) {
+function ConflictView({ name, repo, path, close, resolve, onError }) {
   const [v, setV] = useState(null);
   useEffect(() => {
-    get(`/api/sessions/${name}/sync?path=${encodeURIComponent(path)}`).then(setV).catch(onError);
-  }, [name, path]);
+    const r = repo ? `&repo=${encodeURIComponent(repo)}` : "";
+    get(`/api/sessions/${name}/sync?path=${encodeURIComponent(path)}${r}`).then(setV).catch(onError);
+  }, [name, repo, path]);
   return html`
     <div class="modal-back" onClick=${(e) => e.target === e.currentTarget && close()}>
       <div class="modal wide" id="conflict-view">
