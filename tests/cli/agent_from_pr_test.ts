@@ -16,7 +16,6 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
-import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { startForge } from "../forge/_forge.ts";
@@ -33,7 +32,7 @@ const AGENT = `p=$(cat); printf '%s\\n' "$p" > "$HOME/last-prompt.txt"; mkdir -p
 
 withSessionWorld(
   "agent run --from-pr: continues with the request's review threads and failed checks; session pr answers them",
-  { ignore: onRealCluster, timeoutMs: 8 * 60_000 },
+  { timeoutMs: 8 * 60_000 },
   async (t, w) => {
     const f = await startForge();
     // the project is the world's directory: where `kodama ui` runs too

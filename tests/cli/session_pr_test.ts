@@ -18,7 +18,6 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
-import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { startForge } from "../forge/_forge.ts";
@@ -31,7 +30,7 @@ const AGENT = `p=$(cat); printf '%s\\n' "$p" >> task.txt; git add task.txt; ` +
 
 withSessionWorld(
   "session pr: pushes the session's branch and opens, then updates, its pull request; a refused token pushes nothing",
-  { ignore: onRealCluster, timeoutMs: 8 * 60_000 },
+  { timeoutMs: 8 * 60_000 },
   async (t, w) => {
     const f = await startForge();
     const project = join(w.cwd, "project");
