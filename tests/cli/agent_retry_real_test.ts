@@ -91,8 +91,9 @@ withSessionWorld(
   "real Claude Code: a 429 wait is in agent status while it happens; a 401 is said at once and never retried",
   { ignore: onRealCluster || missing("claude", CLAUDE), family },
   async (t, w) => {
+    // two waits of 8 s: 16 s in which `agent status` must show the wait (four held the family's slot 16 s longer)
     const api = await startStandIn(commitScript(), {
-      faults: [{ status: 429, times: 4, retryAfterMs: 8000 }],
+      faults: [{ status: 429, times: 2, retryAfterMs: 8000 }],
     });
     try {
       // steps without sanitizers: the family's other tests run beside them (tests/_side_by_side.ts)

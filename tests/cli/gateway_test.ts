@@ -280,7 +280,8 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
   );
   assertEquals((await w.k(["gateway", "delete"])).code, 3);
 
-  // a bare gateway pod an older kodama made: status says so; ensure hands the gateway to a StatefulSet
+  // a bare gateway pod an older kodama made: status says so; ensure hands the gateway to a StatefulSet. It
+  // ends on TERM as a gateway does (a bare `sleep` as PID 1 ignores it: ensure waited out a 30 s grace period)
   const old = await w.kc([
     "run",
     "kodama-gateway",
@@ -289,8 +290,9 @@ withSessionWorld("gateway: ensure, status, a session through it, delete", {}, as
     "--labels",
     "app.kubernetes.io/managed-by=kodama,kodama.dev/component=gateway",
     "--",
-    "sleep",
-    "3600",
+    "sh",
+    "-c",
+    "trap 'exit 0' TERM; sleep 3600 & wait",
   ]);
   assertEquals(old.code, 0, old.stderr);
   const legacy = await w.k(["gateway", "status"]);

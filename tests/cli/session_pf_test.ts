@@ -35,6 +35,8 @@ withSessionWorld(
   { seed: "demo", ignore: onRealCluster, timeoutMs: 300_000 },
   async (t, w) => {
     const [P1, P2] = freePortPair();
+    // the sidecar ends on the kubelet's TERM: `http-echo` as PID 1 ignores it, and the purge waited out the
+    // session pod's 30 s grace period for it
     await Deno.mkdir(join(w.cwd, ".kodama", "templates"), { recursive: true });
     await Deno.writeTextFile(
       join(w.cwd, ".kodama/templates/web.yaml"),
@@ -43,7 +45,7 @@ ports: [${P1}]
 sidecars:
   - name: web
     image: ${SESSION_IMAGE}
-    command: [http-echo]
+    command: [sh, -c, "trap 'exit 0' TERM; http-echo & wait"]
     env: { PORT: "${P2}", POD_NAME: sidecar-web }
     ports: [${P2}]
 sync: { enabled: false }

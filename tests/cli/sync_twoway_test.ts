@@ -179,7 +179,10 @@ withSessionWorld(
         }, 30_000);
         Deno.kill(s.pid, "SIGKILL");
         await pod("echo after-kill > src/pk.txt");
-        assertEquals((await w.k(["sync", "start", NAME])).code, 0);
+        // this sync runs to the file's last step, which deletes its settings: it looks for them every second,
+        // not every 30 s (the step waited that out)
+        const again = await w.k(["sync", "start", NAME], { env: { KODAMA_SYNC_ORPHAN_MS: "1000" } });
+        assertEquals(again.code, 0, again.stderr);
         await until("both sides equal", async () => {
           const x = await sums(root);
           return x.local === x.pod && x.local.includes("src/pk.txt") && x.local.includes("src/k299.txt");

@@ -510,7 +510,20 @@ spec:
       "serviceaccount/default\n",
     );
     await ok(c, ["create", "configmap", "x", "-n", ns, "--from-literal=a=b"]);
-    await ok(c, ["run", "p", "-n", ns, `--image=${KODAMA_TEST_IMAGE}`, "--", "sleep", "3600"]);
+    // `sleep` as PID 1 ignores the TERM and is killed after the grace period: 1 s, as the other tests' pods
+    // (the default 30 s held this step for 36 s of waiting)
+    const grace = JSON.stringify({ spec: { terminationGracePeriodSeconds: 1 } });
+    await ok(c, [
+      "run",
+      "p",
+      "-n",
+      ns,
+      `--image=${KODAMA_TEST_IMAGE}`,
+      `--overrides=${grace}`,
+      "--",
+      "sleep",
+      "3600",
+    ]);
     // a pod a finalizer holds keeps its namespace Terminating until the finalizer goes
     await finalizers(c, "pod/p", ns, ["example.com/hold"]);
     await ok(c, ["delete", "namespace", ns, "--wait=false"]);

@@ -83,13 +83,14 @@ export async function runDaemon(kube: Kube, name: string, home?: string): Promis
     });
     // the parent waits for this line: the watch is being set up, the process is on its own now
     console.log(JSON.stringify({ ready: true, pid: Deno.pid }));
-    // a session deleted here (or a test's KODAMA_HOME removed) while the cluster still answers: end too
+    // a session deleted here (or a test's KODAMA_HOME removed) while the cluster still answers: end too,
+    // looked at every 30 s (KODAMA_SYNC_ORPHAN_MS: a test that deletes the settings need not wait that out)
     const orphan = new AbortController();
     const watchdog = setInterval(async () => {
       if (orphan.signal.aborted || (await loadConfig(name, home).catch(() => undefined))) return;
       write(`giving up: the sync settings of ${name} are gone (${p.dir}): the session was deleted here`);
       orphan.abort();
-    }, 30_000);
+    }, envMs("KODAMA_SYNC_ORPHAN_MS", 30_000));
     try {
       await loop.run(AbortSignal.any([signal, orphan.signal]));
     } finally {
