@@ -16,7 +16,6 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import YAML from "yaml";
 import { join } from "node:path";
-import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { startForge } from "../forge/_forge.ts";
@@ -33,7 +32,7 @@ const ok = (runs: StepRun[]) => {
 
 withSessionWorld(
   "ci recipes: an issue or a failed pipeline starts a session, waits for it and opens its pull request",
-  { ignore: onRealCluster, timeoutMs: 10 * 60_000 },
+  { timeoutMs: 10 * 60_000 },
   async (t, w) => {
     // the forge's git over http takes the CI token as a password, as GitHub's and GitLab's do
     const token = `forge-${crypto.randomUUID()}`;
