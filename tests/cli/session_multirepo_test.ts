@@ -433,6 +433,15 @@ withSessionWorld(
             (await w.sh("mr2", "git -C /workspace/site log -1 --format=%s")).stdout.trim(),
             "agent: web",
           );
+          // a later run is told too (not only the first one at start)
+          assertEquals((await w.sh("mr2", "rm /workspace/api/NOTES.md")).code, 0);
+          const again = await w.k(["agent", "run", "mr2", "-p", "the next task"], { env });
+          assertEquals(again.code, 0, again.stderr);
+          await w.k(["agent", "wait", "mr2"], { env });
+          assertMatch(
+            (await w.sh("mr2", "cat /workspace/api/NOTES.md")).stdout,
+            /^This workspace \(\/workspace\) holds 3 git repositories/,
+          );
         },
       );
     } finally {
