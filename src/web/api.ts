@@ -279,7 +279,14 @@ export class Api {
           const { landCommand } = await import("../agent/runs/land.ts");
           return await doorGit(
             this.o.cwd,
-            () => landCommand(k, s, { rebase: b.rebase === true }, { out, err: out }, this.o.cwd),
+            () =>
+              landCommand(
+                k,
+                s,
+                { rebase: b.rebase === true, door: this.o.door },
+                { out, err: out },
+                this.o.cwd,
+              ),
           );
         });
       case "fetch":
@@ -287,7 +294,14 @@ export class Api {
           const { fetchSession } = await import("../session/git/fetch.ts");
           return await doorGit(
             this.o.cwd,
-            () => fetchSession(k, k.namespace, s, { branch: str(b.branch), cwd: this.o.cwd, out, err: out }),
+            () =>
+              fetchSession(k, k.namespace, s, {
+                branch: str(b.branch),
+                cwd: this.o.cwd,
+                out,
+                err: out,
+                door: this.o.door,
+              }),
           );
         });
       case "pr":
