@@ -422,7 +422,21 @@ withSessionWorld(
             assertEquals(git(web, "log", "-1", "--format=%s", "kodama/mr1").out, "pod: web 6");
             assertEquals(git(web, "merge-base", "--is-ancestor", "kodama/mr1", "main").ok, true);
             assertEquals(git(web, "status", "--porcelain").out, "");
+            // session_start with repos: each into its directory, docs read-only, as --repo does
+            const st = await m.call("session_start", {
+              name: "mr3",
+              image: SESSION_IMAGE,
+              noSync: true,
+              repos: [{ path: "api" }, { path: "web", name: "site" }, { path: "./docs", readOnly: true }],
+            });
+            assert(!st.isError, st.text);
+            const ls = await w.sh(
+              "mr3",
+              "cd /workspace && for d in api site docs; do test -d $d/.git && echo $d; done; cat api/a.txt site/w.txt",
+            );
+            assertEquals(ls.stdout.trim().split("\n"), ["api", "site", "docs", "pod-a6", "pod-w6"]);
           } finally {
+            await purge(w, "mr3");
             await Deno.writeTextFile(file, text);
             await Deno.remove(`${w.cwd}/web-link`).catch(() => {});
             await Deno.remove(outside, { recursive: true });
