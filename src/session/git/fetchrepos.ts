@@ -90,14 +90,22 @@ export async function restoreBranches(
   return left;
 }
 
-/** Through a door whose paths were not handed in (KODAMA_DOOR_GIT=1): the directory the process started in. */
+/**
+ * Through a door whose paths were not handed in (KODAMA_DOOR_GIT=1): the directory the process started in,
+ * and the directories whoever started it lists in KODAMA_DOOR_ALLOW (the VS Code extension: the workspace's
+ * folders). Both only narrow what the same command in a terminal would touch; neither grants what no door does.
+ */
 async function startedDoor(): Promise<PathDoor> {
-  const { Door } = await import("../../config/doors.ts");
+  const [{ Door }, { hostPlatform, splitPathList }] = await Promise.all([
+    import("../../config/doors.ts"),
+    import("../../base/platform.ts"),
+  ]);
+  const p = hostPlatform();
   return await Door.open({
     who: "door git (KODAMA_DOOR_GIT=1)",
     started: Deno.cwd(),
-    allow: [],
-    flag: "running it from a directory that holds every repository of the session:",
+    allow: splitPathList(p.env("KODAMA_DOOR_ALLOW"), p),
+    flag: "KODAMA_DOOR_ALLOW=",
   });
 }
 

@@ -11,6 +11,7 @@ import { type RepoFetched, withRepoGits } from "../../../src/session/git/fetchre
 import { Door } from "../../../src/config/doors.ts";
 import type { StateRepo } from "../../../src/session/state/state.ts";
 import type { KodamaError } from "../../../src/base/errors.ts";
+import { lockEnv } from "../../_env_lock.ts";
 
 const run = (cwd: string, ...args: string[]) => {
   const r = new Deno.Command("git", {
@@ -149,6 +150,36 @@ Deno.test("land of several through a door: a recorded repository the door does n
     });
     assert(reached);
   } finally {
+    await Deno.remove(w.top, { recursive: true });
+  }
+});
+
+Deno.test("KODAMA_DOOR_GIT=1 (the editor, a workflow step): the started directory, and KODAMA_DOOR_ALLOW's, only", async () => {
+  const w = await world();
+  const restore = await lockEnv(["KODAMA_DOOR_GIT", "KODAMA_DOOR_ALLOW"]);
+  try {
+    Deno.env.set("KODAMA_DOOR_GIT", "1");
+    Deno.env.delete("KODAMA_DOOR_ALLOW");
+    // this process runs elsewhere (the test's cwd): a and b are outside what door git may touch
+    const e = await assertRejects(() =>
+      withRepoGits(w.repos, "session fetch", undefined, () => Promise.reject(new Error("reached git")))
+    ) as KodamaError;
+    assertEquals(e.code, 4, e.message);
+    assertMatch(e.message, /^session fetch: repository a: /);
+    assertMatch(e.hint ?? "", /KODAMA_DOOR_ALLOW=/);
+    // the editor lists its workspace folders: both pass, each by door git of its own
+    Deno.env.set("KODAMA_DOOR_ALLOW", `${w.a}:${w.b}`);
+    const roots = await withRepoGits(w.repos, "session fetch", undefined, (r) => Promise.resolve(r));
+    assertEquals([...roots.values()], [w.a, w.b]);
+    // one of them only: the other is refused by name
+    Deno.env.set("KODAMA_DOOR_ALLOW", w.a);
+    const one = await assertRejects(() =>
+      withRepoGits(w.repos, "session fetch", undefined, () => Promise.reject(new Error("reached git")))
+    ) as KodamaError;
+    assertEquals(one.code, 4);
+    assertMatch(one.message, /^session fetch: repository b: /);
+  } finally {
+    restore();
     await Deno.remove(w.top, { recursive: true });
   }
 });
