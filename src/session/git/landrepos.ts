@@ -95,25 +95,23 @@ export async function landRepos(
 ): Promise<number> {
   const todo = chosen(repos, name, o.only);
   if (o.rebase) throw multiRepoRefusal("--rebase of a session", "land it as a merge (without --rebase)");
-  const sync = await import("../sync/commands.ts");
-  const synced: string[] = [];
-  for (const r of o.dryRun ? [] : todo) {
-    const key = unitKey(name, r.name);
-    if (await sync.syncRunning(key, ns)) synced.push(key);
-  }
-  try {
-    for (const key of synced) await sync.quiesce(kube, key, o.err);
-    // through a door: every repository passes it before anything, then each one's git is door git of its own
-    return await withRepoGits(
-      todo,
-      "session land",
-      o.door,
-      (roots, at) => landAll(kube, ns, name, repos, todo, { ...o, at, roots }),
-    );
-  } finally {
-    for (const key of synced) await sync.resumeSync(kube, key, ns);
-    if (synced.length) o.err.write(`the sync of ${synced.map(repoOf).join(", ")} goes on\n`);
-  }
+  // through a door: every repository passes it before anything (a sync's last cycle included), then each
+  // one's git is door git of its own
+  return await withRepoGits(todo, "session land", o.door, async (roots, at) => {
+    const sync = await import("../sync/commands.ts");
+    const synced: string[] = [];
+    for (const r of o.dryRun ? [] : todo) {
+      const key = unitKey(name, r.name);
+      if (await sync.syncRunning(key, ns)) synced.push(key);
+    }
+    try {
+      for (const key of synced) await sync.quiesce(kube, key, o.err);
+      return await landAll(kube, ns, name, repos, todo, { ...o, at, roots });
+    } finally {
+      for (const key of synced) await sync.resumeSync(kube, key, ns);
+      if (synced.length) o.err.write(`the sync of ${synced.map(repoOf).join(", ")} goes on\n`);
+    }
+  });
 }
 
 async function landAll(
