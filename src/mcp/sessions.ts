@@ -213,6 +213,19 @@ export const sessionStart = tool({
     repo: z.string().optional().describe(
       "a repository to clone into the workspace (`.`: the local repository's origin)",
     ),
+    repos: z.array(
+      z.object({
+        path: z.string().min(1).describe(
+          "a repository on this machine (relative to cwd), or a URL when readOnly",
+        ),
+        name: z.string().min(1).optional().describe(
+          "its directory under the workspace (default: the path's last segment)",
+        ),
+        readOnly: z.boolean().optional().describe("cloned for reading only: never fetched or landed"),
+      }).strict(),
+    ).min(2).max(32).optional().describe(
+      "several repositories, each cloned into /workspace/NAME on its own branch (`start --repo` given more than once); not with repo",
+    ),
     branch: z.string().optional().describe("the branch the session works on (default: kodama/NAME-…)"),
     baseBranch: z.string().optional().describe("the branch to start from"),
     prompt: z.string().optional().describe("a prompt the agent runs once the session is ready"),
@@ -276,6 +289,7 @@ export const sessionStart = tool({
       noSync: a.noSync,
       syncMode: a.syncMode,
       repo: a.repo,
+      ...(a.repos ? { repos: await repoFlagsOf(a.repos, a.repo, cwd) } : {}),
       branch: a.branch,
       baseBranch: a.baseBranch,
       prompt: a.prompt,
@@ -318,6 +332,33 @@ export const sessionStart = tool({
     };
   },
 });
+
+/**
+ * session_start's `repos`, as `start --repo PATH=NAME[:ro]` values: the name always explicit (a path holding
+ * `=` or ending `:ro` stays the path), checked as the CLI's (checkRepoName). Each path then passes the door
+ * in start, as `repo` does (gitrun.ts localSource: the repository and every place git keeps it).
+ */
+async function repoFlagsOf(
+  repos: { path: string; name?: string; readOnly?: boolean }[],
+  repo: string | undefined,
+  cwd: string,
+): Promise<string[]> {
+  if (repo !== undefined) throw usageError("session_start takes repo or repos, not both");
+  const [{ checkRepoName, defaultRepoName }, { parseRepoUrl }, { resolve }] = await Promise.all([
+    import("../session/git/repos.ts"),
+    import("../session/git/git.ts"),
+    import("../base/fs/fspath.ts"),
+  ]);
+  return repos.map((r, i) => {
+    const name = r.name ??
+      defaultRepoName(parseRepoUrl(r.path).kind === "path" ? resolve(cwd, r.path) : r.path);
+    checkRepoName(
+      name,
+      r.name !== undefined ? `repos[${i}].name` : `from repos[${i}].path ${JSON.stringify(r.path)}`,
+    );
+    return `${r.path}=${name}${r.readOnly ? ":ro" : ""}`;
+  });
+}
 
 export const sessionStop = tool({
   name: "session_stop",
@@ -437,7 +478,14 @@ export const sessionFetch = tool({
       (io) =>
         withDoorGit(
           cwd,
-          () => fetchSession(kube, ns, a.name, { branch: a.branch, diff: a.diff, cwd, ...io }),
+          () =>
+            fetchSession(kube, ns, a.name, {
+              branch: a.branch,
+              diff: a.diff,
+              cwd,
+              ...io,
+              door: call.env.o.door,
+            }),
         ),
     );
     const { text, truncated } = cap(all.text, call.env.o.maxOutput);
@@ -483,7 +531,15 @@ export const sessionLand = tool({
       (io) =>
         withDoorGit(
           cwd,
-          () => landCommand(kube, a.name, { rebase: a.rebase, dryRun: a.dryRun, json: true }, io, cwd, ns),
+          () =>
+            landCommand(
+              kube,
+              a.name,
+              { rebase: a.rebase, dryRun: a.dryRun, json: true, door: call.env.o.door },
+              io,
+              cwd,
+              ns,
+            ),
         ),
     );
     const { text, truncated } = cap(all.text, call.env.o.maxOutput);

@@ -133,6 +133,9 @@ export class Api {
   private async start(b: Record<string, unknown>): Promise<Response> {
     const n = name(str(b.name));
     const sync = str(b.sync);
+    // several repositories: `repo` and each of `repos` as the CLI's --repo values (PATH[=NAME][:ro]); each path
+    // passes the door in start, as `repo` does (src/session/git/gitrun.ts localSource)
+    const many = [...(str(b.repo) ? [str(b.repo)!] : []), ...strs(b.repos)];
     const opts = {
       name: n,
       namespace: this.kube.namespace,
@@ -146,7 +149,8 @@ export class Api {
       ttl: str(b.ttl),
       envFiles: strs(b.envFiles),
       envExclude: strs(b.envExclude),
-      repo: str(b.repo),
+      repo: many.length > 1 ? undefined : many[0],
+      ...(many.length > 1 ? { repos: many } : {}),
       branch: str(b.branch),
       baseBranch: str(b.baseBranch),
       prompt: str(b.prompt),
@@ -279,7 +283,14 @@ export class Api {
           const { landCommand } = await import("../agent/runs/land.ts");
           return await doorGit(
             this.o.cwd,
-            () => landCommand(k, s, { rebase: b.rebase === true }, { out, err: out }, this.o.cwd),
+            () =>
+              landCommand(
+                k,
+                s,
+                { rebase: b.rebase === true, door: this.o.door },
+                { out, err: out },
+                this.o.cwd,
+              ),
           );
         });
       case "fetch":
@@ -287,7 +298,14 @@ export class Api {
           const { fetchSession } = await import("../session/git/fetch.ts");
           return await doorGit(
             this.o.cwd,
-            () => fetchSession(k, k.namespace, s, { branch: str(b.branch), cwd: this.o.cwd, out, err: out }),
+            () =>
+              fetchSession(k, k.namespace, s, {
+                branch: str(b.branch),
+                cwd: this.o.cwd,
+                out,
+                err: out,
+                door: this.o.door,
+              }),
           );
         });
       case "pr":

@@ -218,6 +218,39 @@ current-context: dev
         );
         await refused("session_start", { ...start, repo: "alt" }, /a link in the git directory .*steal/);
         await refused("session_fetch", { name: "x", cwd: "alt" }, /a link in the git directory .*steal/);
+        // several repositories (repos): each path gets the same checks, wherever it stands in the list
+        const good = join(project, "good");
+        await Deno.mkdir(good);
+        git(["init", "-q", "-b", "main"], good);
+        git([...ident, "commit", "-q", "--allow-empty", "-m", "one"], good);
+        const two = (a: Record<string, unknown>, b: Record<string, unknown>) => ({ ...start, repos: [a, b] });
+        await refused("session_start", two({ path: "good" }, { path: "sub", name: "s" }), hidden);
+        await refused("session_start", two({ path: join(project, "sub") }, { path: "good" }), hidden);
+        await refused(
+          "session_start",
+          two({ path: "good" }, { path: "alt", readOnly: true }),
+          /a link in the git directory .*steal/,
+        );
+        // a name is a directory of the workspace, checked as --repo PATH=NAME's; repo and repos are one or other
+        for (
+          const [args, re] of [
+            [
+              two({ path: "good", name: "../x" }, { path: "alt" }),
+              /invalid repository name "\.\.\/x" \(repos\[0\]\.name\)/,
+            ],
+            [
+              two({ path: "good" }, { path: "good=.kodama" }),
+              /invalid repository name "good=\.kodama" \(from repos\[1\]\.path/,
+            ],
+            [two({ path: "good", name: "a" }, { path: "alt", name: "A" }), /both go to \/workspace\/a/i],
+            [{ ...two({ path: "good" }, { path: "alt" }), repo: "." }, /repo or repos, not both/],
+          ] as const
+        ) {
+          const r = await m.call("session_start", args);
+          assert(r.isError, r.text);
+          assertMatch(r.text, /\(exit 2\)/, r.text);
+          assertMatch(r.text, re, r.text);
+        }
         assertEquals(await listing(), before, "nothing was written into the store");
         // a linked work tree in the project whose main repository is elsewhere: the hint names the grant
         const other = join(home, "src", "other");

@@ -6,6 +6,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { startMcp } from "./_mcp.ts";
 
 const NAME = "mr1";
 const ID = "-c user.name=agent -c user.email=agent@pod";
@@ -116,11 +117,15 @@ withSessionWorld(
             assertStringIncludes(x.stderr, said);
             assertEquals(x.stderr.trim().split("\n").length <= 2, true, x.stderr);
           }
-          // a session fetched or landed through door git (an editor, a page): not yet, nothing fetched
-          const d = await w.k(["session", "land", NAME], { env: { KODAMA_DOOR_GIT: "1" }, cwd: api });
-          assertEquals(d.code, 2, d.stderr);
-          assertStringIncludes(d.stderr, "through door git");
-          assert(!git(api, "rev-parse", "-q", "--verify", "kodama/mr1").ok);
+          // through door git (the editor, a workflow step) from api: web is not under where it started, so the
+          // landing is refused naming it (exit 4) before anything is fetched into either
+          for (const verb of ["land", "fetch"]) {
+            const d = await w.k(["session", verb, NAME], { env: { KODAMA_DOOR_GIT: "1" }, cwd: api });
+            assertEquals(d.code, 4, d.stderr);
+            assertMatch(d.stderr, new RegExp(`^error: session ${verb}: repository site: `));
+            assert(!git(api, "rev-parse", "-q", "--verify", "kodama/mr1").ok);
+            assert(!git(web, "rev-parse", "-q", "--verify", "kodama/mr1").ok);
+          }
         },
       );
 
@@ -379,6 +384,68 @@ withSessionWorld(
       );
 
       await t.step(
+        "through MCP: session_land lands both, each by door git; a state record pointing out of the door is refused",
+        async () => {
+          await pod(`cd api && echo pod-a6 > a.txt && git ${ID} commit -qam "pod: api 6"`);
+          await pod(`cd site && echo pod-w6 > w.txt && git ${ID} commit -qam "pod: web 6"`);
+          const m = await startMcp(w.c.kubeconfig, ["--context", "dev"], {
+            env: { KODAMA_HOME: w.home, GIT_CONFIG_GLOBAL: "/dev/null" },
+            cwd: w.cwd,
+          });
+          const file = `${w.home}/sessions/${NAME}.yaml`;
+          const text = await Deno.readTextFile(file);
+          const outside = await Deno.makeTempDir({ prefix: "kodama-outside-" });
+          try {
+            await repo(`${outside}/web`, { "w.txt": "mine\n" });
+            await Deno.symlink(`${outside}/web`, `${w.cwd}/web-link`);
+            const was = state();
+            // planted: this machine's record points site at a repository the server's door does not reach (two
+            // spellings: the path itself, a link inside the project leading to it)
+            for (const planted of [`${outside}/web`, `${w.cwd}/web-link`]) {
+              await Deno.writeTextFile(file, text.replaceAll(web, planted));
+              assertStringIncludes(await Deno.readTextFile(file), planted);
+              for (const tool of ["session_land", "session_fetch"]) {
+                const r = await m.call(tool, { name: NAME });
+                assert(r.isError, `${tool} ${planted}: ${r.text}`);
+                assertMatch(r.text, /repository site: .*\(exit 4\)/s, r.text);
+              }
+              assertEquals(state(), was);
+              assertEquals(
+                git(`${outside}/web`, "for-each-ref", "--format=%(refname)").out,
+                "refs/heads/main",
+              );
+            }
+            await Deno.writeTextFile(file, text);
+            const r = await m.call("session_land", { name: NAME });
+            assert(!r.isError, r.text);
+            assertEquals(git(api, "log", "-1", "--format=%s").out, "pod: api 6");
+            assertEquals(git(web, "log", "-1", "--format=%s", "kodama/mr1").out, "pod: web 6");
+            assertEquals(git(web, "merge-base", "--is-ancestor", "kodama/mr1", "main").ok, true);
+            assertEquals(git(web, "status", "--porcelain").out, "");
+            // session_start with repos: each into its directory, docs read-only, as --repo does
+            const st = await m.call("session_start", {
+              name: "mr3",
+              image: SESSION_IMAGE,
+              noSync: true,
+              repos: [{ path: "api" }, { path: "web", name: "site" }, { path: "./docs", readOnly: true }],
+            });
+            assert(!st.isError, st.text);
+            const ls = await w.sh(
+              "mr3",
+              "cd /workspace && for d in api site docs; do test -d $d/.git && echo $d; done; cat api/a.txt site/w.txt",
+            );
+            assertEquals(ls.stdout.trim().split("\n"), ["api", "site", "docs", "pod-a6", "pod-w6"]);
+          } finally {
+            await purge(w, "mr3");
+            await Deno.writeTextFile(file, text);
+            await Deno.remove(`${w.cwd}/web-link`).catch(() => {});
+            await Deno.remove(outside, { recursive: true });
+            await m.close();
+          }
+        },
+      );
+
+      await t.step(
         "the agent starts in /workspace, told which repositories it has, and commits in both",
         async () => {
           // the stand-in: what its prompt begins with goes into api's NOTES.md, and it commits in api and site
@@ -432,6 +499,15 @@ withSessionWorld(
           assertEquals(
             (await w.sh("mr2", "git -C /workspace/site log -1 --format=%s")).stdout.trim(),
             "agent: web",
+          );
+          // a later run is told too (not only the first one at start)
+          assertEquals((await w.sh("mr2", "rm /workspace/api/NOTES.md")).code, 0);
+          const again = await w.k(["agent", "run", "mr2", "--prompt", "the next task"], { env });
+          assertEquals(again.code, 0, again.stderr);
+          await w.k(["agent", "wait", "mr2"], { env });
+          assertMatch(
+            (await w.sh("mr2", "cat /workspace/api/NOTES.md")).stdout,
+            /^This workspace \(\/workspace\) holds 3 git repositories/,
           );
         },
       );

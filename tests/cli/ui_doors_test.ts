@@ -102,8 +102,23 @@ current-context: dev
     };
 
     await t.step(
-      "POST /api/sessions: sync roots and env files that lead out are refused (exit 4)",
+      "POST /api/sessions: sync roots, env files and repositories that lead out are refused (exit 4)",
       async () => {
+        for (const d of [join(project, "good"), join(home, "src", "other")]) {
+          await Deno.mkdir(d, { recursive: true });
+          git(["init", "-q", "-b", "main"], d);
+          git([
+            "-c",
+            "user.name=me",
+            "-c",
+            "user.email=me@here",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "one",
+          ], d);
+        }
         for (
           const [body, re] of [
             [{ sync: join(state, "workflows") }, /kodama's own state/],
@@ -113,6 +128,10 @@ current-context: dev
             [{ envFiles: [join(home, ".bashrc")] }, /hidden/],
             [{ envFiles: ["../../.bashrc"] }, /hidden/],
             [{ sync: join(home, "src") }, /outside the project/],
+            // several repositories (the dialog's More repositories): each path, wherever it stands
+            [{ repo: "good", repos: [`${join(home, ".ssh")}=ssh`] }, /hidden file or directory/],
+            [{ repos: [join(home, "src", "other"), "good"] }, /outside the project/],
+            [{ repos: ["good=a", "good/../../../.ssh=b:ro"] }, /hidden file or directory/],
           ] as const
         ) {
           const end = await post("/api/sessions", { name: "x", image: "busybox", ...body });

@@ -184,6 +184,14 @@ withSessionWorld(
           await waitText("#start-error", /--replicas must be a whole number from 1 to 16, got "17"/);
           assertStringIncludes(await textOf("#start-error"), "best of N");
           assertEquals(await page.$(`tr[data-session^=${GROUP}]`), null);
+          // More repositories: each path passes the page's door, as the one Repository does (#81)
+          await fill("input[name=replicas]", "1");
+          await fill("textarea[name=repos]", "/etc=e1\n/usr=e2:ro");
+          await page.click("#start-form button[type=submit]");
+          await waitText("#start-error", /repository "\/etc"[^]*outside the project/);
+          await shot("dialog-repos");
+          await fill("textarea[name=repos]", "");
+          assertEquals(await page.$(`tr[data-session^=${GROUP}]`), null);
         },
       );
 

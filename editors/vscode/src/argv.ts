@@ -183,11 +183,13 @@ export function sessionArgs(
 export function startArgs(
   c: Conn,
   name: string,
-  o: { repo?: string; image?: string; namespace?: string; prompt?: string } = {},
+  o: { repo?: string; repos?: string[]; image?: string; namespace?: string; prompt?: string } = {},
 ): string[] {
   const out = ["session", "start", ...connArgs(c), ...nsArgs(c, o.namespace)];
   if (o.prompt) out.push(`--prompt=${o.prompt}`);
   if (o.repo) out.push(`--repo=${o.repo}`);
+  // several repositories: each workspace folder, one --repo each (each into /workspace/NAME)
+  for (const r of o.repos ?? []) out.push(`--repo=${r}`);
   if (o.image) out.push(`--image=${o.image}`);
   return [...out, "--", name];
 }

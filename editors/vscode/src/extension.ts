@@ -42,6 +42,7 @@ export function activate(context: vscode.ExtensionContext): void {
       conn,
       state: context.globalState,
       cwd: folder(),
+      folders: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
       editor: ed
         ? {
           text: ed.document.getText(),

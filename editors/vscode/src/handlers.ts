@@ -21,6 +21,8 @@ export interface Ctx {
   editor?: EditorContext;
   /** the workspace folder (cwd of `kodama run`, `session start`, `session fetch`) */
   cwd?: string;
+  /** every folder of the workspace (a multi-root workspace has several) */
+  folders?: string[];
 }
 
 interface Pod {
@@ -566,6 +568,13 @@ async function pickSession(
   ).session;
 }
 
+/** KODAMA_DOOR_ALLOW: the workspace's folders, where door git may fetch and land a session's repositories. */
+export function doorAllow(folders: string[]): Record<string, string> {
+  if (folders.length < 2) return {};
+  const windows = folders.some((f) => /^[A-Za-z]:[\\/]/.test(f));
+  return { KODAMA_DOOR_ALLOW: folders.join(windows ? ";" : ":") };
+}
+
 /** `Kodama: Start Session…`: the name (and an optional agent prompt), then `session start` in a terminal. */
 export async function startSession(ctx: Ctx): Promise<string[]> {
   const dflt = (ctx.cwd ?? "").split(/[\\/]/).filter(Boolean).pop()?.toLowerCase().replace(
@@ -589,7 +598,20 @@ export async function startSession(ctx: Ctx): Promise<string[]> {
       value: "",
     }),
   ).trim();
-  const args = argv.startArgs(ctx.conn, name, { prompt: prompt || undefined });
+  // a multi-root workspace: its folders can be the session's repositories, each in /workspace/NAME
+  const folders = ctx.folders ?? [];
+  let repos: string[] | undefined;
+  if (folders.length > 1) {
+    const all = `All ${folders.length} workspace folders, each a repository`;
+    const pick = need(
+      await ctx.api.window.showQuickPick([{ label: all }, { label: "No repository (as kodama start)" }], {
+        title: `Start Session ${name}: repositories`,
+        placeHolder: "each folder is cloned into /workspace/NAME on its own branch",
+      }),
+    );
+    if (pick.label === all) repos = folders;
+  }
+  const args = argv.startArgs(ctx.conn, name, { prompt: prompt || undefined, repos });
   terminal(ctx, args);
   return args;
 }
@@ -624,7 +646,9 @@ export async function sessionVerb(
   // fetch and land write into the workspace's repository: door git there (docs/security.md), so nothing its
   // config or hooks name runs
   const writes = verb === "fetch" || verb === "land";
-  terminal(ctx, args, { hold: verb !== "attach", ...(writes ? { env: { KODAMA_DOOR_GIT: "1" } } : {}) });
+  // a session with several repositories: door git may write in each folder of the workspace (and nowhere else)
+  const env = { KODAMA_DOOR_GIT: "1", ...doorAllow(ctx.folders ?? []) };
+  terminal(ctx, args, { hold: verb !== "attach", ...(writes ? { env } : {}) });
   return args;
 }
 

@@ -39,7 +39,8 @@ import { safeLine } from "../../ui/color.ts";
 import { type AnnounceOptions, announceRunEnd, noteOfRun, settleAnnounce } from "../notify/notify.ts";
 
 export { execCapture, runningPod };
-import { namesOf, type SessionAgent, specOf } from "../../session/spec/spec.ts";
+import { namesOf, type SessionAgent, type SessionSpec, specOf } from "../../session/spec/spec.ts";
+import { reposPromptLine } from "../../session/git/repos.ts";
 import type { Config } from "../../config/schema.ts";
 import { isPresetName, PRESETS, runArgv, sessionAgentOf } from "../presets/presets.ts";
 import { ANNOTATION_AGENT_RUN } from "../../session/state/status.ts";
@@ -121,6 +122,16 @@ export function projectConfigLine(stdout: string): string | undefined {
   return line === undefined ? undefined : safeLine(line).slice(0, 400);
 }
 
+/**
+ * A session with several repositories: every run's prompt starts with the one line saying where each is and
+ * which are only read (src/session/git/repos.ts reposPromptLine), once (a retry's prompt has it already).
+ */
+export function withReposPreface(prompt: string, spec: Pick<SessionSpec, "repos" | "workdir"> | undefined) {
+  if (!spec?.repos?.length) return prompt;
+  const line = reposPromptLine(spec.repos, spec.workdir);
+  return prompt.startsWith(line) ? prompt : `${line}\n\n${prompt}`;
+}
+
 /** Start a run; returns its id. */
 export async function startRun(
   kube: KubeSessions,
@@ -153,7 +164,7 @@ export async function startRun(
     );
   }
   const enc = new TextEncoder();
-  const prompt = enc.encode(o.prompt);
+  const prompt = enc.encode(withReposPreface(o.prompt, spec));
   const check = enc.encode(o.check?.trim() ? o.check.trim() + "\n" : "");
   const stdin = new Uint8Array(check.length + prompt.length);
   stdin.set(check);

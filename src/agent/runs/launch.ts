@@ -174,11 +174,10 @@ export function withAgentRun(
     afterReady: async ({ spec, pod }) => {
       const { agentRun } = await import("./agentrun.ts");
       try {
-        // several repositories: the agent is told where each is, and which it only reads
-        const { reposPromptLine } = await import("../../session/git/repos.ts");
+        // several repositories: the agent is told where each is, and which it only reads (startRun, every run)
         await agentRun(kube, spec.namespace, spec.name, {
           pod,
-          prompt: spec.repos?.length ? `${reposPromptLine(spec.repos, spec.workdir)}\n\n${prompt}` : prompt,
+          prompt,
           ...(spec.agent ? { agent: spec.agent } : {}),
           cfg,
           check: check ?? cfg.agent.check,

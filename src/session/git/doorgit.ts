@@ -336,6 +336,38 @@ export async function withDoorGit<R>(dir: string, fn: () => Promise<R>): Promise
   }
 }
 
+/**
+ * Door git for several repositories at once (a fetch or land of a session with several: fetchrepos.ts), each
+ * its own scratch, all open for the whole call: `inRepo(dir, f)` runs `f` with the door git of `dir` (one of
+ * `dirs`), so what one step made in a repository's scratch (a merge's commit) is there for the next.
+ */
+export async function withDoorGits<R>(
+  dirs: string[],
+  fn: (inRepo: <T>(dir: string, f: () => Promise<T>) => Promise<T>) => Promise<R>,
+): Promise<R> {
+  scope ??= new (await import("node:async_hooks")).AsyncLocalStorage<DoorGit>();
+  const s = scope;
+  const open = new Map<string, DoorGit & { close: () => Promise<void> }>();
+  try {
+    for (const dir of dirs) {
+      if (open.has(dir)) continue;
+      const d = await openDoorGit(dir);
+      open.set(dir, d);
+      live.add(d);
+    }
+    return await fn(async (dir, f) => {
+      const d = open.get(dir);
+      if (!d) throw new KodamaError(`door git: ${dir} was not opened`, ExitCode.FAILED);
+      return await s.run(d, f);
+    });
+  } finally {
+    for (const d of open.values()) {
+      live.delete(d);
+      await d.close();
+    }
+  }
+}
+
 /** Door git where there is no repository: a GIT_DIR that does not exist, so every git command fails. */
 function nowhere(): DoorGit & { close: () => Promise<void> } {
   const none = join(devNull(hostPlatform()), "no-repository");

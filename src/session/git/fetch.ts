@@ -10,6 +10,7 @@
  * (src/session/git/branchmove.ts). `--diff` prints, instead, the diff of the session's branch against the
  * commit it was cloned at.
  */
+import type { PathDoor } from "../lifecycle/startio.ts";
 import { join } from "node:path";
 import type { Kube } from "../../kube/client.ts";
 import type { KubeSessions, KubeStreams } from "../../kube/seam.ts";
@@ -137,6 +138,11 @@ export interface FetchOptions {
   cwd: string;
   out: Sink;
   err: Sink;
+  /**
+   * the door this call came through (an MCP client's, a page's): a session with several repositories is
+   * fetched only when each recorded repository passes it (fetchrepos.ts withRepoGits)
+   */
+  door?: PathDoor;
 }
 
 /** The local repository's root, or exit 2. */

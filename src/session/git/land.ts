@@ -15,6 +15,7 @@
  *      over exec) and moves the pod's branch and index to it (its working tree is the sync's);
  *   6. starts the background sync again.
  */
+import type { PathDoor } from "../lifecycle/startio.ts";
 import type { Kube } from "../../kube/client.ts";
 import type { KubeObjects, KubeStreams } from "../../kube/seam.ts";
 import { dirname } from "../../base/fs/fspath.ts";
@@ -56,6 +57,8 @@ export interface LandOptions {
   activeRun?: (pod: V1Pod) => Promise<string | undefined>;
   /** several repositories: land this one only (`--only NAME`) */
   only?: string;
+  /** the door this call came through: each recorded repository of several must pass it (fetchrepos.ts) */
+  door?: PathDoor;
 }
 
 export interface LandResult {

@@ -17,7 +17,10 @@
  *   5. sends each merge to the pod's clone of that repository, whose branch moves to it, as for one.
  *
  * A read-only repository is never fetched or landed. `--only NAME` lands one repository (the same steps).
- * `--rebase` and door git (an editor's landing) are not supported with several repositories yet (exit 2).
+ * `--rebase` is not supported with several repositories yet (exit 2). Through a door (an MCP client, a page,
+ * the editor, a workflow step) every repository's recorded path passes the door before anything, and each
+ * one's git is door git of its own (fetchrepos.ts withRepoGits): its config and hooks are never read, each
+ * index is changed under its index.lock.
  * Each repository synced from here (`kodama sync start NAME`: one sync per repository, sync/units.ts) is
  * paused with both sides agreeing before anything is checked, and goes on after, however the landing ends
  * (nothing is ever left mid-merge here, so no hold is needed).
@@ -32,12 +35,14 @@ import { repoOf, unitKey } from "../sync/store.ts";
 import type { StateRepo } from "../state/state.ts";
 import {
   fetchAll,
+  type InRepo,
   inRepoError,
-  refuseDoor,
   type RepoFetched,
   repoRoot,
   restoreBranches,
+  withRepoGits,
 } from "./fetchrepos.ts";
+import { doorGit, withIndexLock } from "./doorgit.ts";
 import { type LandOptions, sendToPod, writeMove } from "./land.ts";
 import { blobBytes, changed, git, indexOf, ok, refuseLinks, refuseUnsafe, worktree } from "./landgit.ts";
 import { type GitEntry, type LandKind, landKind, pathFate } from "./landplan.ts";
@@ -88,22 +93,25 @@ export async function landRepos(
   repos: StateRepo[],
   o: LandReposOptions,
 ): Promise<number> {
-  refuseDoor("session land");
   const todo = chosen(repos, name, o.only);
   if (o.rebase) throw multiRepoRefusal("--rebase of a session", "land it as a merge (without --rebase)");
-  const sync = await import("../sync/commands.ts");
-  const synced: string[] = [];
-  for (const r of o.dryRun ? [] : todo) {
-    const key = unitKey(name, r.name);
-    if (await sync.syncRunning(key, ns)) synced.push(key);
-  }
-  try {
-    for (const key of synced) await sync.quiesce(kube, key, o.err);
-    return await landAll(kube, ns, name, repos, todo, o);
-  } finally {
-    for (const key of synced) await sync.resumeSync(kube, key, ns);
-    if (synced.length) o.err.write(`the sync of ${synced.map(repoOf).join(", ")} goes on\n`);
-  }
+  // through a door: every repository passes it before anything (a sync's last cycle included), then each
+  // one's git is door git of its own
+  return await withRepoGits(todo, "session land", o.door, async (roots, at) => {
+    const sync = await import("../sync/commands.ts");
+    const synced: string[] = [];
+    for (const r of o.dryRun ? [] : todo) {
+      const key = unitKey(name, r.name);
+      if (await sync.syncRunning(key, ns)) synced.push(key);
+    }
+    try {
+      for (const key of synced) await sync.quiesce(kube, key, o.err);
+      return await landAll(kube, ns, name, repos, todo, { ...o, at, roots });
+    } finally {
+      for (const key of synced) await sync.resumeSync(kube, key, ns);
+      if (synced.length) o.err.write(`the sync of ${synced.map(repoOf).join(", ")} goes on\n`);
+    }
+  });
 }
 
 async function landAll(
@@ -112,10 +120,11 @@ async function landAll(
   name: string,
   repos: StateRepo[],
   todo: StateRepo[],
-  o: LandReposOptions,
+  o: LandReposOptions & { at: InRepo; roots: Map<string, string> },
 ): Promise<number> {
+  const { at } = o;
   const heads: Head[] = [];
-  for (const r of todo) heads.push(await headOf(r, name));
+  for (const r of todo) heads.push(await at(o.roots.get(r.name)!, () => headOf(r, name)));
   const pod = await runningPod(kube, ns, name);
   const run = await o.activeRun?.(pod);
   if (run) {
@@ -126,14 +135,16 @@ async function landAll(
     );
   }
   const local = `kodama/${name}`;
-  const fetched = await fetchAll(kube, ns, name, todo, { local, force: o.force, verb: "session land" });
+  const fetched = await fetchAll(kube, ns, name, todo, { local, force: o.force, verb: "session land" }, o);
   const plans = await landLocal(heads, fetched, name, o);
   // the pod's clone of each merged repository takes the landed commit, as for one repository
   const sent = new Set<string>(), failed: string[] = [];
   for (const p of o.dryRun ? [] : plans) {
     if (p.kind !== "merge" && !(p.kind === "up-to-date" && p.from !== p.tip)) continue;
     try {
-      if (await sendToPod(kube, pod, p.root, p.tip, p.podBranch, p.repo.name)) sent.add(p.repo.name);
+      if (await at(p.root, () => sendToPod(kube, pod, p.root, p.tip, p.podBranch, p.repo.name))) {
+        sent.add(p.repo.name);
+      }
     } catch (e) {
       failed.push(`${p.repo.name}: ${(e as Error).message.replace(/^session land: /, "")}`);
     }
@@ -154,23 +165,24 @@ export async function landLocal(
   heads: Head[],
   fetched: RepoFetched[],
   name: string,
-  o: Pick<LandReposOptions, "dryRun" | "afterWrite">,
+  o: Pick<LandReposOptions, "dryRun" | "afterWrite"> & { at?: InRepo },
 ): Promise<Plan[]> {
   const local = `kodama/${name}`;
+  const at: InRepo = o.at ?? ((_root, fn) => fn());
   const plans: Plan[] = [];
   try {
     for (const [i, h] of heads.entries()) {
       try {
-        plans.push(await prepare(h, fetched[i], name, !!o.dryRun));
+        plans.push(await at(h.root, () => prepare(h, fetched[i], name, !!o.dryRun)));
       } catch (e) {
         throw inRepoError(e, h.repo.name);
       }
     }
   } catch (e) {
-    await restoreBranches([...fetched], local);
+    await restoreBranches([...fetched], local, at);
     throw e;
   }
-  if (!o.dryRun) await applyAll(plans, fetched, local, o);
+  if (!o.dryRun) await applyAll(plans, fetched, local, { ...o, at });
   return plans;
 }
 
@@ -310,7 +322,7 @@ async function applyAll(
   plans: Plan[],
   fetched: RepoFetched[],
   local: string,
-  o: Pick<LandReposOptions, "afterWrite">,
+  o: Pick<LandReposOptions, "afterWrite"> & { at: InRepo },
 ): Promise<void> {
   const applied: Applied[] = [];
   let cur = "";
@@ -318,16 +330,20 @@ async function applyAll(
     for (const p of plans) {
       cur = p.repo.name;
       if (p.kind === "up-to-date") continue;
-      const index = await ok(p.root, "rev-parse", "--path-format=absolute", "--git-path", "index");
-      const backup = `${index}.kodama-land`;
-      const had = await Deno.copyFile(index, backup).then(() => true, () => false);
-      applied.push({ p, index, ...(had ? { backup } : {}) });
-      await writeMove(p.root, p.from, p.to, p.keep, p.diff, p);
+      await o.at(p.root, () =>
+        underIndexLock(async () => {
+          // through a door: the scratch's copy of the index, taken under the repository's index.lock
+          const index = await ok(p.root, "rev-parse", "--path-format=absolute", "--git-path", "index");
+          const backup = `${index}.kodama-land`;
+          const had = await Deno.copyFile(index, backup).then(() => true, () => false);
+          applied.push({ p, index, ...(had ? { backup } : {}) });
+          await writeMove(p.root, p.from, p.to, p.keep, p.diff, p);
+        }));
       await o.afterWrite?.(p.repo.name);
     }
   } catch (e) {
-    const left = await undo(applied);
-    const back = await restoreBranches([...fetched], local);
+    const left = await undo(applied, o.at);
+    const back = await restoreBranches([...fetched], local, o.at);
     const why = e instanceof Error ? e.message.replace(/^session land: /, "") : String(e);
     throw new KodamaError(
       `session land: repository ${cur}: ${safeLine(why.split("\n")[0])}`,
@@ -342,40 +358,56 @@ async function applyAll(
 }
 
 /** Put back the repositories written (newest first): each file written, the index, the branch. */
-async function undo(applied: Applied[]): Promise<string[]> {
+async function undo(applied: Applied[], at: InRepo): Promise<string[]> {
   const left: string[] = [];
-  for (const { p, index, backup } of [...applied].reverse()) {
-    // what the move wrote goes first, deepest first (with the directories it made: a file the session turned
-    // into a directory comes back as a file), then each committed version comes back, parents first
-    const paths = [...p.prior.keys()].sort();
-    for (const path of [...new Set([...paths, ...p.newDirs])].sort().reverse()) {
-      await Deno.remove(join(p.root, path)).catch((e) => {
-        if (!(e instanceof Deno.errors.NotFound) && p.prior.has(path) && !p.prior.get(path)) {
-          left.push(`${p.repo.name}/${path}`);
-        }
-      });
-    }
-    for (const path of paths) {
-      const was = p.prior.get(path);
-      if (!was) continue;
-      try {
-        await restoreFile(p.root, path, was);
-      } catch {
+  for (const a of [...applied].reverse()) left.push(...await at(a.p.root, () => undoOne(a)));
+  return left;
+}
+
+/**
+ * `fn` holding the repository's index.lock through a door (doorgit.ts withIndexLock: the index kodama
+ * changed goes into place only when `fn` succeeded); as it is otherwise.
+ */
+async function underIndexLock<R>(fn: () => Promise<R>): Promise<R> {
+  const d = doorGit();
+  return d ? await withIndexLock(d, fn) : await fn();
+}
+
+/** One repository written, put back: each file written, the index, the branch. */
+async function undoOne({ p, index, backup }: Applied): Promise<string[]> {
+  const left: string[] = [];
+  // what the move wrote goes first, deepest first (with the directories it made: a file the session turned
+  // into a directory comes back as a file), then each committed version comes back, parents first
+  const paths = [...p.prior.keys()].sort();
+  for (const path of [...new Set([...paths, ...p.newDirs])].sort().reverse()) {
+    await Deno.remove(join(p.root, path)).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound) && p.prior.has(path) && !p.prior.get(path)) {
         left.push(`${p.repo.name}/${path}`);
       }
-    }
+    });
+  }
+  for (const path of paths) {
+    const was = p.prior.get(path);
+    if (!was) continue;
     try {
+      await restoreFile(p.root, path, was);
+    } catch {
+      left.push(`${p.repo.name}/${path}`);
+    }
+  }
+  try {
+    await underIndexLock(async () => {
       if (backup) await Deno.copyFile(backup, index);
       else await Deno.remove(index).catch(() => {});
-    } catch {
-      left.push(`${p.repo.name} (its index)`);
-    }
-    const now = (await git(p.root, "rev-parse", "--verify", "-q", p.branchRef)).out;
-    if (now === p.to && !(await updateRef(p.root, p.branchRef, p.from, p.to, "kodama land: undone")).ok) {
-      left.push(`${p.repo.name} (${p.branch})`);
-    }
-    await git(p.root, "update-index", "-q", "--refresh");
+    });
+  } catch {
+    left.push(`${p.repo.name} (its index)`);
   }
+  const now = (await git(p.root, "rev-parse", "--verify", "-q", p.branchRef)).out;
+  if (now === p.to && !(await updateRef(p.root, p.branchRef, p.from, p.to, "kodama land: undone")).ok) {
+    left.push(`${p.repo.name} (${p.branch})`);
+  }
+  await git(p.root, "update-index", "-q", "--refresh");
   return left;
 }
 

@@ -221,6 +221,16 @@ async function checkTemplate(
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const at = await positionAt(where, issue.path.map((p) => String(p)), issue.code === "unrecognized_keys");
+  // only the person starting a session names its repositories (start --repo, a door's repos): never a template
+  const named = issue.code === "unrecognized_keys" && !issue.path.length
+    ? issue.keys.find((k) => /^repo(s|sitor(y|ies))?$/i.test(k))
+    : undefined;
+  if (named !== undefined) {
+    throw usageError(
+      `${at}: template ${JSON.stringify(where.name)} (${named}): a template cannot add repositories`,
+      "only you name them: kodama start NAME --repo PATH (once per repository)",
+    );
+  }
   const key = [...issue.path.map(String), ...(issue.code === "unrecognized_keys" ? issue.keys : [])].join(
     ".",
   );

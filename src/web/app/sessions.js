@@ -257,10 +257,12 @@ export function StartDialog({ close }) {
     setBusy(true);
     setErr(null);
     try {
-      const { replicas, envFiles = "", sync, branch, ...rest } = v;
+      const { replicas, envFiles = "", sync, branch, repos = "", ...rest } = v;
       await post("/api/sessions", {
         ...rest,
         envFiles: envFiles.split(",").map((s) => s.trim()).filter(Boolean),
+        // more repositories, one a line as --repo takes them: each into /workspace/NAME
+        repos: repos.split("\n").map((s) => s.trim()).filter(Boolean),
         // one replica is a plain session; more (or a value the server must explain) start a group
         ...(group ? { replicas: replicas.trim() } : { sync, branch }),
       });
@@ -306,6 +308,12 @@ export function StartDialog({ close }) {
             ),
             { cls: "span2" },
           )}
+          <label class="span2" key="repos"><span>More repositories</span><textarea name="repos" rows="2"
+            placeholder=${"one a line: PATH[=NAME][:ro], e.g. ../web or ../docs:ro"}
+            value=${v.repos ?? ""} onInput=${set(
+              "repos",
+            )}></textarea><small>with these, each repository (the one above
+            too) is cloned into /workspace/NAME on its own branch; :ro only read</small></label>
           ${field(text("branch", "Branch", "default: kodama/NAME-<time>"), {
             disabled: group,
             note: group ? "each replica: its own branch" : "",
