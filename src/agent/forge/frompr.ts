@@ -89,7 +89,14 @@ export async function prepareFromPr(
   ]);
   // the session first: no such session is exit 3 before the forge is asked anything
   const namespace = o.namespace ?? kube.namespace;
-  await runningPod(kube, namespace, name);
+  const pod = await runningPod(kube, namespace, name);
+  // several repositories: not yet (one request each: their feedback is not gathered into one prompt)
+  if ((await import("../../session/spec/spec.ts")).specOf(pod)?.repos?.length) {
+    throw (await import("../../session/git/repos.ts")).multiRepoRefusal(
+      `${WHAT} of a session`,
+      "continue it with the reviews in your own --prompt",
+    );
+  }
   try {
     return await withDoorGit(o.cwd, async () => {
       const root = await localRoot(o.cwd, WHAT);
