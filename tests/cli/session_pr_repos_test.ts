@@ -3,8 +3,9 @@
  * the test server and two forge stand-ins (tests/forge/_forge.ts), `api` on a GitHub-kind one and `web` on a
  * GitLab-kind one, each with its own token, and `docs` read-only. The pod commits in api and web. Then:
  *  - refused: a wrong token for either repository (a second spelling: the other one) is exit 4 naming it, a
- *    missing one exit 2, and nothing is fetched or pushed into either; `--repo` of a read-only repository is
- *    exit 2, of no such one exit 3;
+ *    missing one exit 2, two repositories pushing to one forge repository (two spellings of its URL) exit 2,
+ *    and nothing is fetched or pushed into either; `--repo` of a read-only repository is exit 2, of no such
+ *    one exit 3;
  *  - `--repo api` opens api's request only; then `session pr -o json` updates it and opens web's, and both
  *    descriptions list each other (the earlier one re-linked); a second call updates both again;
  *  - `--repo web` after a new commit in web pushes web only, its description still listing api's;
@@ -154,6 +155,15 @@ withSessionWorld(
         assertEquals([bareHead(bareApi), bareHead(bareWeb)], ["", ""]);
         assertEquals([localHead(api), localHead(web)], ["", ""]);
         assertEquals([gh.pulls.length, gl.pulls.length], [0, 0]);
+        // two repositories pushing to one forge repository: one would push over the other (two spellings)
+        for (const url of [gh.gitUrl("acme/api"), `${gh.origin.replace("://", "://me@")}/ACME/Api.git`]) {
+          git(web, "remote", "set-url", "origin", url);
+          const r = await pr(["--force"]);
+          oneLine(r, 2, /repositories api and web push to the same forge repository/);
+        }
+        git(web, "remote", "set-url", "origin", gl.gitUrl("acme/web"));
+        assertEquals([bareHead(bareApi), bareHead(bareWeb)], ["", ""]);
+        assertEquals([gh.requests.filter((x) => x.method !== "GET").length, gh.pulls.length], [0, 0]);
         oneLine(await pr(["--repo", "docs"]), 2, /--repo docs: that repository is read-only/);
         oneLine(await pr(["--repo", "nope"]), 3, /--repo "nope": no such repository in the session/);
       });

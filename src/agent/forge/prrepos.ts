@@ -3,9 +3,10 @@
  * repository, each on its own forge, linked to each other. In order:
  *
  *  1. every written repository (read-only ones never): its local clone where `start` recorded it
- *     (fetchrepos.ts repoRoot), its push remote, forge and token (each forge its own: forgeToken), the token
- *     checked with the API, and its open request of `kodama/NAME` — all of them before anything is pushed
- *     anywhere (a refused token is exit 4, nothing pushed);
+ *     (fetchrepos.ts repoRoot), its push remote and forge — two pushing to the same forge repository are
+ *     refused (one would push over the other) — then its token (each forge its own: forgeToken), checked with
+ *     the API, and its open request of `kodama/NAME`; all of them before anything is pushed anywhere (a
+ *     refused token is exit 4, nothing pushed);
  *  2. for each one asked (all, or `--repo R`): the pod's repository fetched into `kodama/NAME` of its clone
  *     (fetch.ts fetchInto, its one repository), pushed, and its request opened or updated, its description
  *     listing the session's other requests (linked.ts);
@@ -29,7 +30,7 @@ import { defaultTitle, prBody, type RunFacts } from "./body.ts";
 import { forgeOf, type ForgeRepo } from "./forgeurl.ts";
 import { currentSection, type LinkedRequest, linkedSection, requestWord, withLinked } from "./linked.ts";
 import { forgeToken, latestRun, type PrOptions, startBranch, writeRequest } from "./prparts.ts";
-import { checkDoorForge, prPod } from "./prdoor.ts";
+import { prPod } from "./prdoor.ts";
 
 /** One written repository, checked: where it is here, where it goes, its forge's API and open request. */
 interface Side {
@@ -109,13 +110,19 @@ export async function prRepos(
   }
   const branch = `kodama/${name}`;
   // 1. every written repository's forge and token, checked, before anything is pushed anywhere
+  const located: Pick<Side, "repo" | "root" | "url" | "forge">[] = [];
+  for (const r of written) located.push(await locate(r, o).catch((e) => Promise.reject(named(e, r.name))));
+  const shared = sharedRemote(located);
+  if (shared) {
+    throw usageError(
+      `session pr: repositories ${shared[0]} and ${shared[1]} push to the same forge repository ` +
+        `(${located.find((l) => l.repo.name === shared[1])!.forge.webUrl}): one would push over the other`,
+      "give each its own remote (git remote set-url origin URL in its clone); nothing was pushed",
+    );
+  }
   const sides: Side[] = [];
-  for (const r of written) {
-    try {
-      sides.push(await checkSide(r, branch, o));
-    } catch (e) {
-      throw named(e, r.name);
-    }
+  for (const l of located) {
+    sides.push(await authorize(l, branch, o).catch((e) => Promise.reject(named(e, l.repo.name))));
   }
   const pod = await prPod(kube, kube.namespace, name);
   const w: Writing = {
@@ -236,8 +243,8 @@ async function writeOne(w: Writing, side: Side): Promise<RepoPrResult> {
   };
 }
 
-/** A written repository's clone, remote, forge and token, checked with its API; its open request. */
-async function checkSide(r: StateRepo, branch: string, o: PrOptions): Promise<Side> {
+/** A written repository's clone, its push remote and the forge it is on (no token yet, nothing asked). */
+async function locate(r: StateRepo, o: PrOptions): Promise<Pick<Side, "repo" | "root" | "url" | "forge">> {
   const [{ withDoorGit }, { repoRoot }, { pushRemoteOf }] = await Promise.all([
     import("../../session/git/doorgit.ts"),
     import("../../session/git/fetchrepos.ts"),
@@ -245,13 +252,38 @@ async function checkSide(r: StateRepo, branch: string, o: PrOptions): Promise<Si
   ]);
   const root = await repoRoot(r, "session pr");
   const { url } = await withDoorGit(root, () => pushRemoteOf(root));
-  const forge = forgeOf(url, o.hosts);
-  if (o.door) checkDoorForge(forge, o.hosts);
-  const { token, from } = await forgeToken(forge, o.env ?? ((n) => Deno.env.get(n)), o.storedGithub);
-  const api = forgeApi(forge, token, from);
+  return { repo: r, root, url, forge: forgeOf(url, o.hosts) };
+}
+
+/**
+ * Two written repositories that push to the same forge repository (however their remotes spell it: the host
+ * without a port, the path in any case): their names, or undefined. Their branches would both be
+ * `kodama/NAME` there, one pushed over the other.
+ */
+export function sharedRemote(
+  sides: { repo: { name: string }; forge: ForgeRepo }[],
+): [string, string] | undefined {
+  const seen = new Map<string, string>();
+  for (const s of sides) {
+    const key = `${s.forge.host.replace(/:\d+$/, "").toLowerCase()}/${s.forge.path.toLowerCase()}`;
+    const other = seen.get(key);
+    if (other !== undefined) return [other, s.repo.name];
+    seen.set(key, s.repo.name);
+  }
+  return undefined;
+}
+
+/** A located repository's token, checked with its forge's API; its open request of `branch`. */
+async function authorize(
+  l: Pick<Side, "repo" | "root" | "url" | "forge">,
+  branch: string,
+  o: PrOptions,
+): Promise<Side> {
+  const { token, from } = await forgeToken(l.forge, o.env ?? ((n) => Deno.env.get(n)), o.storedGithub);
+  const api = forgeApi(l.forge, token, from);
   const repo = await api.repository();
   const pr = await api.openFor(branch);
-  return { repo: r, root, url, forge, api, token, defaultBranch: repo.defaultBranch, ...(pr ? { pr } : {}) };
+  return { ...l, api, token, defaultBranch: repo.defaultBranch, ...(pr ? { pr } : {}) };
 }
 
 /**

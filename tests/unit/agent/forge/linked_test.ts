@@ -17,6 +17,8 @@ import {
   withLinked,
 } from "../../../../src/agent/forge/linked.ts";
 import { prBody } from "../../../../src/agent/forge/body.ts";
+import { forgeOf } from "../../../../src/agent/forge/forgeurl.ts";
+import { sharedRemote } from "../../../../src/agent/forge/prrepos.ts";
 
 const WEB: LinkedRequest = {
   repository: "web",
@@ -112,4 +114,34 @@ Deno.test("linked: replaced in place, before the footer, removed without others;
   assertEquals(currentSection(added), linkedSection("fix", [WEB]));
   // and re-linked later, the stray marker's text is still there
   assert(withLinked(added, linkedSection("fix", [API])).startsWith(cut));
+});
+
+Deno.test("prrepos: two repositories pushing to one forge repository are found, whatever the spelling", () => {
+  const side = (name: string, host: string, path: string) => ({
+    repo: { name },
+    forge: forgeOf(`https://${host}/${path}.git`, { [host]: { type: "gitlab" } }),
+  });
+  assertEquals(
+    sharedRemote([side("api", "git.example.com", "acme/api"), side("web", "git.example.com", "acme/web")]),
+    undefined,
+  );
+  assertEquals(
+    sharedRemote([side("api", "git.example.com", "acme/api"), side("web", "git.example.com", "ACME/Api")]),
+    ["api", "web"],
+  );
+  // the ssh form has no port: the same repository as the https one on a port
+  const ssh = {
+    repo: { name: "web" },
+    forge: forgeOf("git@git.example.com:acme/api.git", { "git.example.com": { type: "gitlab" } }),
+  };
+  assertEquals(sharedRemote([side("api", "git.example.com:8443", "acme/api"), ssh]), ["api", "web"]);
+  // another host, or a subgroup, is another repository
+  assertEquals(
+    sharedRemote([side("api", "git.example.com", "acme/api"), side("web", "other.example.com", "acme/api")]),
+    undefined,
+  );
+  assertEquals(
+    sharedRemote([side("api", "git.example.com", "acme/api"), side("web", "git.example.com", "acme/x/api")]),
+    undefined,
+  );
 });
