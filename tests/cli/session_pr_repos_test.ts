@@ -9,7 +9,11 @@
  *  - `--repo api` opens api's request only; then `session pr -o json` updates it and opens web's, and both
  *    descriptions list each other (the earlier one re-linked); a second call updates both again;
  *  - `--repo web` after a new commit in web pushes web only, its description still listing api's;
- *  - no token in any output or description; read-only docs never pushed or opened.
+ *  - a failure in web after api was updated: api said and still linked, web's failure named (exit 1);
+ *  - `agent run --from-pr` (run from neither clone): both requests' threads and failed checks in one prompt,
+ *    each file under its repository's directory; recorded per repository; the next `session pr` answers
+ *    api's thread (its file changed) on api's request and keeps web's;
+ *  - no token in any output, description or prompt; read-only docs never pushed or opened.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
@@ -20,6 +24,9 @@ import { startForge } from "../forge/_forge.ts";
 
 const NAME = "mrp";
 const ID = "-c user.name=agent -c user.email=agent@pod";
+// keeps its prompt in the home volume, changes api/a.txt only (it starts in /workspace)
+const AGENT = `p=$(cat); printf '%s\\n' "$p" > "$HOME/last-prompt.txt"; echo fix >> api/a.txt; ` +
+  `git -C api add a.txt; git -C api ${ID} commit -qm "agent: fix a"; echo agent: done`;
 
 withSessionWorld(
   "session pr of several repositories: one request each, on its own forge, linked to each other",
@@ -70,7 +77,8 @@ withSessionWorld(
       await Deno.writeTextFile(globalCfg, `[credential]\n\thelper = store --file ${creds}\n`);
       await Deno.writeTextFile(
         join(w.home, "config.yaml"),
-        `forge:\n  hosts:\n    "${gh.host}": {type: github}\n    "${gl.host}": {type: gitlab}\n`,
+        `agent:\n  command: [sh, -c, ${JSON.stringify(AGENT)}]\n` +
+          `forge:\n  hosts:\n    "${gh.host}": {type: github}\n    "${gl.host}": {type: gitlab}\n`,
       );
       const env = (more: Record<string, string> = {}) => ({
         GIT_CONFIG_GLOBAL: globalCfg,
@@ -274,10 +282,86 @@ withSessionWorld(
       );
 
       await t.step(
-        "agent run --from-pr of a session with several repositories: refused in one line",
+        "agent run --from-pr: both requests' feedback in one prompt; session pr answers each on its own",
         async () => {
-          const r = await w.k(["agent", "run", NAME, "--continue", "--from-pr"], { cwd: api, env: env() });
-          oneLine(r, 2, /agent run --from-pr of a session with several repositories is not supported yet/);
+          const onA = gh.feedback.nextId();
+          gh.feedback.notes.push({
+            kind: "github",
+            repo: "acme/api",
+            number: 1,
+            id: onA,
+            path: "a.txt",
+            line: 1,
+            author: "alice",
+            body: "Api: handle the empty case",
+          });
+          const d = "cd".repeat(20);
+          gl.feedback.notes.push({
+            kind: "gitlab",
+            repo: "acme/web",
+            number: 1,
+            id: gl.feedback.nextId(),
+            discussion: d,
+            path: "w.txt",
+            line: 1,
+            author: "bob",
+            body: "Web: label this",
+            resolvable: true,
+          });
+          gl.feedback.checks.push({
+            kind: "gitlab",
+            repo: "acme/web",
+            sha: await gl.headSha("acme/web", `kodama/${NAME}`),
+            id: gl.feedback.nextId(),
+            name: "unit",
+            state: "failed",
+            log: "$ npm test\nweb job: 1 failing\n",
+          });
+          // run from neither clone: each repository's own is read
+          const r = await w.k(["agent", "run", NAME, "--from-pr"], { cwd: w.cwd, env: env() });
+          assertEquals(r.code, 0, r.stderr);
+          assertStringIncludes(
+            r.stderr,
+            "continuing with api's pull request #1 and web's merge request !1's 2 review threads and 1 failed check",
+          );
+          const done = await w.k(["agent", "logs", NAME, r.stdout.trim(), "-f"]);
+          assertEquals(done.code, 0, done.stderr);
+          const seen = (await w.sh(NAME, 'cat "$HOME/last-prompt.txt"')).stdout;
+          for (
+            const want of [
+              "api's pull request #1, web's merge request !1",
+              "`api/a.txt` line 1",
+              "Api: handle the empty case",
+              "`web/w.txt` line 1",
+              "Web: label this",
+              "### Failed check `web: ",
+              "web job: 1 failing",
+            ]
+          ) assertStringIncludes(seen, want);
+          for (const x of secrets) assert(!seen.includes(x), "a token reached the prompt");
+          // recorded per repository, each file inside its repository; no comment text, no token
+          const recPath = join(w.home, "sessions", `${NAME}.forge.json`);
+          const rec = await Deno.readTextFile(recPath);
+          const j = JSON.parse(rec);
+          assertEquals(j.version, 2);
+          assertEquals(
+            j.requests.map((x: { repo: string; threads: { file: string }[] }) => [
+              x.repo,
+              x.threads.map((t) => t.file),
+            ]),
+            [["api", ["a.txt"]], ["web", ["w.txt"]]],
+          );
+          assert(!rec.includes("handle the empty case") && !secrets.some((x) => rec.includes(x)), rec);
+
+          // the agent changed api/a.txt, not web/w.txt: api's thread answered on api's request, web's kept
+          const pr2 = await pr(["--force"]);
+          assertEquals(pr2.code, 0, pr2.stderr);
+          assertStringIncludes(pr2.stderr, "replied on 1 review thread of api it addressed");
+          const reply = gh.feedback.notes.find((x) => x.inReplyTo === onA);
+          assertMatch(reply?.body ?? "", /^Addressed in [0-9a-f]{12}: `agent: fix a`$/);
+          assertEquals(gl.feedback.notes.filter((x) => x.discussion === d).length, 1);
+          const left = JSON.parse(await Deno.readTextFile(recPath));
+          assertEquals(left.requests.map((x: { repo: string }) => x.repo), ["web"]);
         },
       );
     } finally {

@@ -25,7 +25,7 @@ import { specOf } from "../../session/spec/spec.ts";
 import type { StateRepo } from "../../session/state/state.ts";
 import type { SessionRepo } from "../../session/git/repos.ts";
 import { safeLine } from "../../ui/color.ts";
-import { type ForgeApi, forgeApi, type PullRequest } from "./api.ts";
+import { type ForgeApi, forgeApi, type ForgeCall, forgeCall, type PullRequest } from "./api.ts";
 import { defaultTitle, prBody, type RunFacts } from "./body.ts";
 import { forgeOf, type ForgeRepo } from "./forgeurl.ts";
 import { currentSection, type LinkedRequest, linkedSection, requestWord, withLinked } from "./linked.ts";
@@ -39,6 +39,7 @@ interface Side {
   url: string;
   forge: ForgeRepo;
   api: ForgeApi;
+  call: ForgeCall;
   token: string;
   defaultBranch?: string;
   /** its open request of kodama/NAME (found before anything is pushed, or written by this call) */
@@ -193,7 +194,7 @@ async function writeOne(w: Writing, side: Side): Promise<RepoPrResult> {
   ]);
   const { kube, name, branch, o } = w;
   const r = side.repo;
-  const base = await withDoorGit(side.root, async () => {
+  const { base, head } = await withDoorGit(side.root, async () => {
     const fetched = await fetchInto(kube, kube.namespace, name, {
       root: side.root,
       local: branch,
@@ -221,7 +222,7 @@ async function writeOne(w: Writing, side: Side): Promise<RepoPrResult> {
       forceWith: `kodama session pr ${name} --force`,
     });
     o.err.write(`pushed ${r.name} ${fetched.h.head.slice(0, 12)} to ${side.forge.webUrl} as ${branch}\n`);
-    return base ?? "";
+    return { base: base ?? "", head: fetched.h.head };
   });
   const fresh = prBody({ session: name, branch, run: w.facts, secrets: w.secrets });
   const body = withLinked(fresh, linkedSection(name, w.sides.filter((s) => s !== side && s.pr).map(linkOf)));
@@ -235,12 +236,43 @@ async function writeOne(w: Writing, side: Side): Promise<RepoPrResult> {
   }, { ...o, secrets: w.secrets });
   side.fresh = fresh;
   side.pr.body = body;
+  await answer(w, side, head);
   return {
     repository: r.name,
     url: side.pr.url,
     number: side.pr.number,
     action: opened ? "opened" : "updated",
   };
+}
+
+/** The threads a --from-pr run was given on this repository's request whose file a newer commit changed: answered. */
+async function answer(w: Writing, side: Side, head: string): Promise<void> {
+  const [{ withDoorGit }, { answerThreadsIn }] = await Promise.all([
+    import("../../session/git/doorgit.ts"),
+    import("./replies.ts"),
+  ]);
+  const n = await withDoorGit(side.root, () =>
+    answerThreadsIn(w.name, side.repo.name, {
+      root: side.root,
+      head,
+      namespace: w.kube.namespace,
+      forge: side.forge,
+      number: side.pr!.number,
+      call: side.call,
+      resolve: w.o.resolve,
+      err: w.o.err,
+    })).catch((e) => {
+      // the request is made: a record that cannot be read or written is said, not a failure
+      w.o.err.write(
+        `note: no replies on ${side.repo.name}'s review threads: ${
+          safeLine((e as Error).message).slice(0, 200)
+        }\n`,
+      );
+      return 0;
+    });
+  if (n) {
+    w.o.err.write(`replied on ${n} review thread${n === 1 ? "" : "s"} of ${side.repo.name} it addressed\n`);
+  }
 }
 
 /** A written repository's clone, its push remote and the forge it is on (no token yet, nothing asked). */
@@ -283,7 +315,14 @@ async function authorize(
   const api = forgeApi(l.forge, token, from);
   const repo = await api.repository();
   const pr = await api.openFor(branch);
-  return { ...l, api, token, defaultBranch: repo.defaultBranch, ...(pr ? { pr } : {}) };
+  return {
+    ...l,
+    api,
+    call: forgeCall(l.forge, token, from),
+    token,
+    defaultBranch: repo.defaultBranch,
+    ...(pr ? { pr } : {}),
+  };
 }
 
 /**
