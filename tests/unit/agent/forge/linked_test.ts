@@ -3,7 +3,8 @@
  * pure: each other request's repository, forge, path, number and URL, in repository order; nothing from the
  * forge renders as Markdown or HTML or mentions anyone; a URL only when http(s), without credentials; the
  * section replaced in place (a fresh description, or one written earlier and only re-linked), removed when
- * there are no others, added before kodama's footer; bounded.
+ * there are no others, added before kodama's footer; bounded. And prrepos.ts's pure rules: two repositories
+ * pushing to one forge repository found whatever the spelling, `--repo` exact, a door refused first.
  */
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import {
@@ -18,7 +19,9 @@ import {
 } from "../../../../src/agent/forge/linked.ts";
 import { prBody } from "../../../../src/agent/forge/body.ts";
 import { forgeOf } from "../../../../src/agent/forge/forgeurl.ts";
-import { sharedRemote } from "../../../../src/agent/forge/prrepos.ts";
+import { asked, prRepos, sharedRemote } from "../../../../src/agent/forge/prrepos.ts";
+import type { KodamaError } from "../../../../src/base/errors.ts";
+import type { KubeSessions } from "../../../../src/kube/seam.ts";
 
 const WEB: LinkedRequest = {
   repository: "web",
@@ -144,4 +147,32 @@ Deno.test("prrepos: two repositories pushing to one forge repository are found, 
     sharedRemote([side("api", "git.example.com", "acme/api"), side("web", "git.example.com", "acme/x/api")]),
     undefined,
   );
+});
+
+Deno.test("prrepos: --repo names a written repository; a door is refused before anything is asked", async () => {
+  const repos = [{ name: "api", path: "/a" }, { name: "web", path: "/w" }, {
+    name: "docs",
+    path: "/d",
+    readOnly: true,
+  }];
+  assertEquals(asked(repos).map((r) => r.name), ["api", "web"]);
+  assertEquals(asked(repos, "web").map((r) => r.name), ["web"]);
+  const code = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return (e as KodamaError).code;
+    }
+  };
+  assertEquals(code(() => asked(repos, "docs")), 2);
+  // names are exact: another case or a path is no repository of the session
+  for (const bad of ["nope", "API", "./api", "api/"]) assertEquals(code(() => asked(repos, bad)), 3, bad);
+  const sink = { write: () => {} };
+  const e = await prRepos({} as KubeSessions, "s", repos, { door: true, cwd: "/", out: sink, err: sink })
+    .then(
+      () => undefined,
+      (x) => x as KodamaError,
+    );
+  assertEquals(e?.code, 2);
+  assertStringIncludes(e!.message, "through a door");
 });
