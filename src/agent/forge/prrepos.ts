@@ -33,7 +33,7 @@ import { forgeToken, latestRun, type PrOptions, startBranch, writeRequest } from
 import { prPod } from "./prdoor.ts";
 
 /** One written repository, checked: where it is here, where it goes, its forge's API and open request. */
-interface Side {
+export interface Side {
   repo: StateRepo;
   root: string;
   url: string;
@@ -329,15 +329,21 @@ async function authorize(
  * Each request's section made the whole set's (the session's other requests): an update only where it is
  * not already. Returns the repositories whose update failed (said, not thrown: the others are written).
  */
-async function relink(name: string, sides: Side[], o: PrOptions): Promise<string[]> {
+export async function relink(name: string, sides: Side[], o: PrOptions): Promise<string[]> {
   const failed: string[] = [];
   for (const side of sides) {
     if (!side.pr) continue;
     const want = linkedSection(name, sides.filter((s) => s !== side && s.pr).map(linkOf));
-    const body = side.pr.body ?? "";
-    if (currentSection(body) === want) continue;
+    const body = side.pr.body;
+    // a description the forge did not give is never rewritten from nothing
+    if (side.fresh === undefined && body === undefined) {
+      failed.push(`${side.repo.name} (the forge gave no description to add the list to)`);
+      continue;
+    }
+    if (currentSection(body ?? "") === want) continue;
     try {
-      side.pr = await side.api.update(side.pr.number, { body: withLinked(side.fresh ?? body, want) });
+      const next = withLinked(side.fresh ?? body ?? "", want);
+      side.pr = { ...await side.api.update(side.pr.number, { body: next }), body: next };
     } catch (e) {
       failed.push(`${side.repo.name} (${safeLine((e as Error).message).slice(0, 200)})`);
       o.err.write(`note: ${side.repo.name}'s request does not list all the others yet\n`);

@@ -19,7 +19,7 @@ import {
 } from "../../../../src/agent/forge/linked.ts";
 import { prBody } from "../../../../src/agent/forge/body.ts";
 import { forgeOf } from "../../../../src/agent/forge/forgeurl.ts";
-import { asked, prRepos, sharedRemote } from "../../../../src/agent/forge/prrepos.ts";
+import { asked, prRepos, relink, sharedRemote, type Side } from "../../../../src/agent/forge/prrepos.ts";
 import type { KodamaError } from "../../../../src/base/errors.ts";
 import type { KubeSessions } from "../../../../src/kube/seam.ts";
 
@@ -175,4 +175,63 @@ Deno.test("prrepos: --repo names a written repository; a door is refused before 
     );
   assertEquals(e?.code, 2);
   assertStringIncludes(e!.message, "through a door");
+});
+
+Deno.test("prrepos relink: each list made whole in one update; a description never rewritten from nothing", async () => {
+  const updates: [string, number, string][] = [];
+  const side = (name: string, host: string, number: number, body: string | undefined, fresh?: string) => {
+    const forge = forgeOf(`https://${host}/acme/${name}.git`, { [host]: { type: "gitlab" } });
+    return {
+      repo: { name, path: `/${name}` },
+      root: `/${name}`,
+      url: "",
+      forge,
+      token: "t",
+      call: () => Promise.resolve(undefined),
+      api: {
+        repository: () => Promise.resolve({}),
+        openFor: () => Promise.resolve(undefined),
+        create: () => Promise.reject(new Error("no")),
+        update: (n: number, c: { body: string }) => {
+          updates.push([name, n, c.body]);
+          return Promise.resolve({
+            number: n,
+            url: `https://${host}/acme/${name}/-/merge_requests/${n}`,
+            title: "",
+            draft: false,
+          });
+        },
+      },
+      pr: {
+        number,
+        url: `https://${host}/acme/${name}/-/merge_requests/${number}`,
+        title: "",
+        draft: false,
+        ...(body !== undefined ? { body } : {}),
+      },
+      ...(fresh !== undefined ? { fresh } : {}),
+    } as Side;
+  };
+  const sink = { write: () => {} };
+  // api written by this call (fresh), web's as it was with someone's words, docs' description not given
+  const sides = [
+    side("api", "a.example.com", 1, "x", "API BODY"),
+    side("web", "w.example.com", 2, "their words"),
+    side("ops", "o.example.com", 3, undefined),
+  ];
+  const failed = await relink("s", sides, { cwd: "/", out: sink, err: sink });
+  assertEquals(updates.map(([n]) => n), ["api", "web"]);
+  assert(updates[0][2].startsWith("API BODY"), updates[0][2]);
+  assert(updates[1][2].startsWith("their words"), updates[1][2]);
+  for (const [, , b] of updates) assertStringIncludes(b, "**ops**");
+  assertEquals(failed.length, 1);
+  assertStringIncludes(failed[0], "ops");
+  // whole now: a second pass writes nothing
+  updates.length = 0;
+  await relink("s", sides.slice(0, 2).concat([{ ...sides[2], pr: { ...sides[2].pr!, body: "" } }]), {
+    cwd: "/",
+    out: sink,
+    err: sink,
+  });
+  assertEquals(updates.map(([n]) => n), ["ops"]);
 });
