@@ -315,7 +315,8 @@ request as session pr does (the push remote, forge.hosts, the token from GH_TOKE
 GITEA_TOKEN) and continues with its unresolved review threads (file, line, comments), the reviews requesting
 changes and the tail of each failed check's log, quoted as untrusted text, within --from-pr-budget; a --prompt
 goes after them. A later session pr replies on each thread whose file a newer commit changed
-(docs/sessions.md). Its exit codes: 0 nothing to act on (no run started); 2 no remote, a host that is not a
+(docs/sessions.md). A session with several repositories: every written repository's request (from the clones
+start recorded, run it anywhere), in one prompt, each file under its repository's directory (api/src/a.ts). Its exit codes: 0 nothing to act on (no run started); 2 no remote, a host that is not a
 forge, no token, a bad --from-pr-budget; 3 no such session, no open request of kodama/NAME; 4 the forge refused
 the token (no run started); 5 the forge did not answer.`,
     },

@@ -761,7 +761,12 @@ the check and its result, the agent's final message; for a replica, its group's 
 repository come from the remote's URL (forge.hosts in ~/.kodama/config.yaml for other hosts); the token from
 GH_TOKEN or GITHUB_TOKEN (or agent keys' github), GITLAB_TOKEN, GITEA_TOKEN. The token is checked before
 anything is pushed. After agent run --from-pr, it replies "Addressed in SHA: …" on each review thread that run
-was given whose file a newer commit changed (--resolve: GitLab resolves the discussion too).`,
+was given whose file a newer commit changed (--resolve: GitLab resolves the discussion too).
+
+A session with several repositories (start --repo A --repo B) opens one request per repository it writes, each
+from that repository's clone (where start found it; run it anywhere), on its own forge with its own token; every
+token is checked before anything is pushed. Each description lists the session's other requests, and a request
+opened later updates the earlier ones' lists. --repo NAME does that one only (its list still names the others).`,
     examples: [
       ["Open a pull request of the session's work [not in the demo: a forge]", "kodama session pr my-work"],
       [
@@ -770,14 +775,19 @@ was given whose file a newer commit changed (--resolve: GitLab resolves the disc
       ],
       ["Its URL and number, for a script [not in the demo: a forge]", "kodama session pr my-work -o json"],
       [
+        "A session with several repositories: the api repository's request only [not in the demo: a forge]",
+        "kodama session pr my-work --repo api",
+      ],
+      [
         "A best-of-N group's name: the replica its judge ranked first (compare fix --judge PRESET) [not in the demo: a forge]",
         "kodama session pr fix",
       ],
     ],
     notes: "Exit codes: 2 no remote, a host that is not a forge, no token (the variable to set is named), " +
-      "--draft with --ready; 3 no such session or repository; 4 the forge refused the token (nothing pushed) or the " +
+      "--draft with --ready, a --repo the session does not write; 3 no such session or repository; 4 the forge refused the token (nothing pushed) or the " +
       "remote refused your git credentials; 1 the remote's branch has commits the session's lacks (--force), the " +
-      "forge refused the request, the session is stopped (kodama resume NAME first); 5 the forge did not answer. " +
+      "forge refused the request, the session is stopped (kodama resume NAME first), a repository failed after " +
+      "others' requests were written (they are said); 5 the forge did not answer. " +
       "From CI (an issue, a failed pipeline): examples/ci/.",
   },
   args: [NAME],
@@ -806,8 +816,14 @@ was given whose file a newer commit changed (--resolve: GitLab resolves the disc
         "GitLab: resolve each discussion it replies on as addressed (after agent run --from-pr; docs/sessions.md)",
     },
     {
+      flags: "--repo <name>",
+      description:
+        "a session with several repositories: this one's request only (its directory name; the others' are listed in it)",
+    },
+    {
       flags: "-o, --output <format>",
-      description: "text, or json: {url, number, action}",
+      description:
+        "text, or json: {url, number, action} (several repositories: an array of {repository, url, number, action})",
       choices: ["text", "json"],
       default: "text",
     },
@@ -830,6 +846,7 @@ was given whose file a newer commit changed (--resolve: GitLab resolves the disc
         title: o.title,
         force: o.force,
         ...(o.resolve ? { resolve: true } : {}),
+        ...(o.repo !== undefined ? { repo: o.repo } : {}),
         output: o.output,
         cwd: Deno.cwd(),
         out: stdoutSink,

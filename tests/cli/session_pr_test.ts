@@ -122,6 +122,12 @@ withSessionWorld(
 
       await t.step("bad input: a short error and its exit code each, nothing pushed", async () => {
         oneLine(await pr(["--draft", "--ready"]), 2, /--draft and --ready cannot be given together/);
+        // --repo names one repository of several: this session has one
+        oneLine(
+          await pr(["--repo", "widget"], { GH_TOKEN: f.token }),
+          2,
+          /--repo "widget": session prs has one repository/,
+        );
         const none = await pr([]);
         oneLine(
           none,

@@ -96,6 +96,8 @@ Deno.test("forge API: GitHub, GitLab and Gitea — check, find, create, update, 
 
         const found = await api.openFor("kodama/s1");
         assertEquals(found?.number, 1);
+        // its description too (a session with several repositories re-links it: prrepos.ts)
+        assertEquals(found?.body, "first");
         assertEquals(await api.openFor("kodama/other"), undefined);
 
         const changed = await api.update(1, {

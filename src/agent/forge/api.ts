@@ -18,6 +18,8 @@ export interface PullRequest {
   title: string;
   draft: boolean;
   base?: string;
+  /** its description as the forge gave it (undefined when its answer had none: never taken for empty) */
+  body?: string;
 }
 
 export interface NewRequest {
@@ -242,6 +244,7 @@ function github(f: ForgeRepo, call: Call): Ops {
     title: text(j.title),
     draft: j.draft === true,
     base: text((j.base as J | undefined)?.ref) || undefined,
+    ...(typeof j.body === "string" ? { body: j.body } : {}),
   });
   return {
     repository: async () => ({
@@ -290,6 +293,7 @@ function gitlab(f: ForgeRepo, call: Call): Ops {
     title: text(j.title),
     draft: j.draft === true || j.work_in_progress === true,
     base: text(j.target_branch) || undefined,
+    ...(typeof j.description === "string" ? { body: j.description } : {}),
   });
   return {
     repository: async () => ({
@@ -338,6 +342,7 @@ function gitea(f: ForgeRepo, call: Call): Ops {
     title: text(j.title),
     draft: j.draft === true || /^\s*(wip|draft):/i.test(text(j.title)),
     base: text((j.base as J | undefined)?.ref) || undefined,
+    ...(typeof j.body === "string" ? { body: j.body } : {}),
   });
   const sameRepo = (j: J) => {
     const full = text(((j.head as J | undefined)?.repo as J | undefined)?.full_name);

@@ -49,6 +49,8 @@ export interface Feedback {
   url: string;
   /** the forge's word for it: `pull request`, `merge request` */
   kind: string;
+  /** what the work continues on, when it is not one request: `the requests of its repositories: …` */
+  label?: string;
   threads: ReviewThread[];
   reviews: ChangeRequest[];
   checks: FailedCheck[];
@@ -115,10 +117,9 @@ export interface BuiltPrompt {
 }
 
 const PREAMBLE = (fb: Feedback) => [
-  `Continue the work on ${fb.kind} ${
-    fb.kind === "merge request" ? "!" : "#"
-  }${fb.number} from the feedback ` +
-  `it got on its forge: address each unresolved review comment and make each failed check pass, then commit.`,
+  `Continue the work on ${fb.label ?? `${fb.kind} ${fb.kind === "merge request" ? "!" : "#"}${fb.number}`} ` +
+  `from the feedback it got on its forge: address each unresolved review comment and make each failed check ` +
+  `pass, then commit.`,
   "",
   'Every fenced block below, before any "The user adds" section, is quoted from the forge: reviewers\' ' +
   "comments and CI logs, written by other " +

@@ -8,7 +8,8 @@
  * `session pr` to answer (replies.ts).
  *
  * Nothing to act on (no unresolved thread, no change request, no failed check): undefined, and the caller
- * starts no run (exit 0).
+ * starts no run (exit 0). A session with several repositories: each one's request, in one prompt
+ * (fromprrepos.ts).
  */
 import type { KubeSessions } from "../../kube/seam.ts";
 import { KodamaError, notFound } from "../../base/errors.ts";
@@ -89,8 +90,27 @@ export async function prepareFromPr(
   ]);
   // the session first: no such session is exit 3 before the forge is asked anything
   const namespace = o.namespace ?? kube.namespace;
-  await runningPod(kube, namespace, name);
+  const pod = await runningPod(kube, namespace, name);
+  // several repositories: each one's request, all in one prompt (fromprrepos.ts)
+  const several = (await import("../../session/spec/spec.ts")).specOf(pod)?.repos?.length;
+  const repos = several
+    ? await (await import("../../session/git/repos.ts")).reposOf(name, namespace)
+    : undefined;
+  if (several && !repos) {
+    throw usageError(
+      `${WHAT}: session ${name} has several repositories, recorded on the machine that started it`,
+      "run it there: its state file names each repository's clone",
+    );
+  }
   try {
+    if (repos) {
+      const { prepareFromPrRepos } = await import("./fromprrepos.ts");
+      return await prepareFromPrRepos(name, repos, {
+        ...o,
+        namespace,
+        budget: o.budget ?? DEFAULT_BUDGET,
+      }) satisfies FromPr;
+    }
     return await withDoorGit(o.cwd, async () => {
       const root = await localRoot(o.cwd, WHAT);
       const { url } = await pushRemoteOf(root);

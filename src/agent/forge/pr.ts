@@ -11,78 +11,30 @@
  *     description built from the latest agent run (body.ts).
  *
  * All local git runs in door git (doorgit.ts): no hook and no program the repository's config names runs.
+ * A session with several repositories: one request per repository, linked to each other (prrepos.ts).
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { KubeSessions, KubeStreams } from "../../kube/seam.ts";
+import type { KubeSessions } from "../../kube/seam.ts";
 import { ExitCode, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import { checkBranch } from "../../session/git/git.ts";
 import { specOf } from "../../session/spec/spec.ts";
 import { safeLine } from "../../ui/color.ts";
-import { checkWord, execCapture, listRuns } from "../runs/agentrun.ts";
-import { type AgentRun, PROLOGUE } from "../runs/agent.ts";
-import { runOutcome } from "../outcome/runtruth.ts";
-import { type ForgeHostConfig, forgeOf, type ForgeRepo, tokenVars } from "./forgeurl.ts";
-import { defaultTitle, maskSecrets, prBody, type ReplicaFacts, type RunFacts } from "./body.ts";
+import { forgeOf } from "./forgeurl.ts";
+import { defaultTitle, prBody, type ReplicaFacts } from "./body.ts";
 import { formatTokens } from "../outcome/truth.ts";
-import { forgeApi, forgeCall, type PullRequest } from "./api.ts";
+import { forgeApi, forgeCall } from "./api.ts";
 import { checkDoorForge, prPod } from "./prdoor.ts";
-import RUNFILE_SH from "../pod/runfile.sh" with { type: "text" };
+import {
+  forgeToken,
+  latestRun,
+  type PrOptions,
+  type PrResult,
+  startBranch,
+  writeRequest,
+} from "./prparts.ts";
 
-const RUNFILE_SCRIPT = [...PROLOGUE, RUNFILE_SH].join("\n");
-
-export interface PrOptions {
-  base?: string;
-  draft?: boolean;
-  ready?: boolean;
-  title?: string;
-  /** move kodama/NAME and push even when they have commits the session's branch lacks (a rewritten history) */
-  force?: boolean;
-  /** GitLab: resolve each discussion it replies on (replies.ts) */
-  resolve?: boolean;
-  output?: "text" | "json";
-  cwd: string;
-  out: Sink;
-  err: Sink;
-  /** `forge.hosts` of the user's config */
-  hosts?: Record<string, ForgeHostConfig>;
-  /** where tokens come from: the environment, then the `agent keys` store (GitHub) */
-  env?: (name: string) => string | undefined;
-  storedGithub?: () => Promise<string | undefined>;
-  /** through a door (MCP, web UI): only a forge of the user's `forge.hosts` (prdoor.ts checkDoorForge) */
-  door?: boolean;
-}
-
-export interface PrResult {
-  url: string;
-  number: number;
-  action: "opened" | "updated";
-}
-
-/** The forge's token and the variable it came from; exit 2 naming the variable when there is none. */
-export async function forgeToken(
-  f: ForgeRepo,
-  env: (name: string) => string | undefined,
-  storedGithub?: () => Promise<string | undefined>,
-): Promise<{ token: string; from: string }> {
-  const vars = tokenVars(f.type, f.host.replace(/:\d+$/, ""));
-  for (const v of vars) {
-    const t = env(v)?.trim();
-    if (t) return { token: t, from: v };
-  }
-  if (f.type === "github" && storedGithub) {
-    const t = (await storedGithub())?.trim();
-    if (t) return { token: t, from: "the agent keys store (github)" };
-  }
-  throw usageError(
-    `session pr: no token for ${f.host}: set ${vars.slice(0, -1).join(", ")}${vars.length > 1 ? " or " : ""}${
-      vars.at(-1)
-    }`,
-    f.type === "github"
-      ? `a token that may open pull requests on ${f.path}; or store one: kodama agent keys set github`
-      : `a token that may open ${f.type === "gitlab" ? "merge" : "pull"} requests on ${f.path}`,
-  );
-}
+export { forgeToken, type PrOptions, type PrResult } from "./prparts.ts";
 
 /** `session pr NAME`: push the session's branch and open or update its request; prints one line or JSON. */
 export async function prCommand(kube: KubeSessions, name: string, o: PrOptions): Promise<number> {
@@ -91,6 +43,15 @@ export async function prCommand(kube: KubeSessions, name: string, o: PrOptions):
   if (o.title !== undefined && !o.title.trim()) throw usageError("session pr: --title is empty");
   // a best-of-N group's name: its judge's rank 1 (judgecmd.ts; exit 3 without a judgement)
   name = await (await import("../group/judgecmd.ts")).prSession(kube, name, o.err);
+  // several repositories: one request each, linked to each other (prrepos.ts)
+  const repos = await (await import("../../session/git/repos.ts")).reposOf(name, kube.namespace);
+  if (repos) return await (await import("./prrepos.ts")).prRepos(kube, name, repos, o);
+  if (o.repo !== undefined) {
+    throw usageError(
+      `session pr: --repo ${JSON.stringify(o.repo).slice(0, 80)}: session ${name} has one repository`,
+      "give --repo only for a session started with several (start --repo A --repo B)",
+    );
+  }
   const [{ withDoorGit }, { localRoot, fetchInto }, { pushRemoteOf, pushCommit }] = await Promise.all([
     import("../../session/git/doorgit.ts"),
     import("../../session/git/fetch.ts"),
@@ -121,9 +82,7 @@ export async function prCommand(kube: KubeSessions, name: string, o: PrOptions):
     const facts = await latestRun(kube, pod);
     // the branch the session started from (`start --base-branch`), else the forge's default; a commit (a
     // start from a detached HEAD, as CI checks out) is no branch to merge into
-    const started = specOf(pod)?.git?.base;
-    const fromBranch = started && !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(started) ? started : undefined;
-    const base = o.base ?? fromBranch ?? repo.defaultBranch;
+    const base = o.base ?? startBranch(specOf(pod)?.git?.base) ?? repo.defaultBranch;
     if (!base) {
       throw usageError(
         `session pr: ${forge.host} did not say ${forge.path}'s default branch`,
@@ -141,29 +100,16 @@ export async function prCommand(kube: KubeSessions, name: string, o: PrOptions):
     const group = await groupFacts(kube, pod, o.err);
     const body = prBody({ session: name, branch, run: facts, ...(group ? { group } : {}), secrets: [token] });
     const open = await api.openFor(branch);
-    let pr: PullRequest;
-    if (open) {
-      pr = await api.update(open.number, {
-        body,
-        ...(o.title !== undefined ? { title: maskSecrets(o.title, [token]) } : {}),
-        ...(o.base !== undefined && o.base !== open.base ? { base: o.base } : {}),
-        ...(o.draft || o.ready ? { draft: !!o.draft } : {}),
-      });
-      if ((o.draft || o.ready) && forge.type === "github" && pr.draft !== !!o.draft) {
-        o.err.write(
-          `note: GitHub's REST API cannot make an open pull request ${o.draft ? "a draft" : "ready"}: ` +
-            `gh pr ${o.draft ? "ready --undo" : "ready"} ${pr.number}\n`,
-        );
-      }
-    } else {
-      pr = await api.create({
-        head: branch,
-        base,
-        title: maskSecrets(o.title ?? defaultTitle(name, facts?.prompt), [token]),
-        body,
-        draft: !!o.draft,
-      });
-    }
+    const pr = await writeRequest(api, forge, {
+      open,
+      branch,
+      base,
+      body,
+      title: defaultTitle(name, facts?.prompt),
+    }, {
+      ...o,
+      secrets: [token],
+    });
     // the threads a --from-pr run was given whose file a newer commit changed: answered (replies.ts)
     const { answerThreads } = await import("./replies.ts");
     const answered = await answerThreads(name, {
@@ -191,49 +137,6 @@ export async function prCommand(kube: KubeSessions, name: string, o: PrOptions):
       : `pull request #${r.number}: ${safeLine(r.url)} (${r.action})\n`,
   );
   return ExitCode.OK;
-}
-
-/** One of a run's own files, its first `bytes` (runfile.sh); "" when it has none. */
-async function runFile(kube: KubeStreams, pod: V1Pod, id: string, file: string, bytes: number) {
-  const r = await execCapture(kube, pod, [
-    "sh",
-    "-c",
-    RUNFILE_SCRIPT,
-    "kodama-runfile",
-    id,
-    file,
-    String(bytes),
-  ]);
-  return r.code === 0 ? r.stdout : "";
-}
-
-/** What the description tells of the session's latest run, or undefined when it has none. */
-async function latestRun(kube: KubeSessions, pod: V1Pod): Promise<RunFacts | undefined> {
-  const runs = await listRuns(kube, pod);
-  const run: AgentRun | undefined = runs.at(-1);
-  if (!run) return undefined;
-  const [prompt, check, summary] = await Promise.all([
-    runFile(kube, pod, run.id, "prompt", 8192),
-    run.check ? runFile(kube, pod, run.id, "check", 1024) : Promise.resolve(""),
-    run.truth?.final ? Promise.resolve("") : runFile(kube, pod, run.id, "summary", 8192),
-  ]);
-  const t = run.truth;
-  return {
-    id: run.id,
-    outcome: runOutcome(run),
-    ...(t?.agent ? { agent: t.agent } : {}),
-    ...(run.models?.length ? { models: run.models } : t?.models?.length ? { models: t.models } : {}),
-    turns: t?.turns,
-    inputTokens: t?.inputTokens,
-    outputTokens: t?.outputTokens,
-    costUsd: t?.costUsd,
-    commits: t?.commits,
-    filesChanged: t?.filesChanged,
-    durationSeconds: run.durationSeconds,
-    ...(run.check ? { check: checkWord(run.check), checkCommand: check.trim() || undefined } : {}),
-    prompt: prompt || undefined,
-    final: t?.final ?? (summary || undefined),
-  };
 }
 
 /** A replica's group compared (compare.ts gatherGroup), or undefined: a single session, or unreadable. */

@@ -6,7 +6,8 @@
  * it pushed, looks for each recorded thread's file among the files the commits since that commit changed
  * (`git log BASE..HEAD`, door git); for each one found it replies "Addressed in <sha>: <the newest such
  * commit's subject>" on the thread (review.ts replyOn) and forgets the thread. A thread whose file no commit
- * changed stays recorded for the next `session pr`.
+ * changed stays recorded for the next `session pr`. A session with several repositories records one entry
+ * per repository in the same file (version 2: recordHandedRepos), each thread's file inside its repository.
  */
 import { join } from "../../base/fs/fspath.ts";
 import { acquireLock, atomicWrite } from "../../config/atomic.ts";
@@ -147,10 +148,31 @@ export async function answerThreads(
     return 0;
   }
   if (rec.number !== o.number) return 0;
+  const { answered, left } = await answerList(rec.threads, o);
+  await saveHanded(name, { ...rec, threads: left }, o.home);
+  return answered;
+}
+
+/** How a recorded thread is answered: the repository's clone, the pushed head, the request and its forge. */
+export interface AnswerOptions {
+  root: string;
+  head: string;
+  forge: ForgeRepo;
+  number: number;
+  call: ForgeCall;
+  resolve?: boolean;
+  err: Sink;
+}
+
+/** The reply on each thread whose file a commit since its base changed: how many, and the threads left. */
+async function answerList(
+  threads: HandedThread[],
+  o: AnswerOptions,
+): Promise<{ answered: number; left: HandedThread[] }> {
   const cache = new Map<string, Awaited<ReturnType<typeof commitsSince>>>();
   const left: HandedThread[] = [];
   let answered = 0;
-  for (const t of rec.threads) {
+  for (const t of threads) {
     if (!cache.has(t.base)) cache.set(t.base, await commitsSince(o.root, t.base, o.head));
     const hit = cache.get(t.base)?.find((c) => c.files.includes(t.file));
     if (!hit) {
@@ -172,6 +194,112 @@ export async function answerThreads(
       left.push(t);
     }
   }
-  await saveHanded(name, { ...rec, threads: left }, o.home);
+  return { answered, left };
+}
+
+/**
+ * A session with several repositories: one request per repository, each its own threads, in the same file
+ * (version 2, so what reads one request ignores it). `repo` is the repository's directory; a thread's file
+ * is its path inside that repository (what `git log` there names).
+ */
+export interface HandedRepos {
+  version: 2;
+  namespace: string;
+  requests: (Omit<HandedRecord, "version" | "namespace"> & { repo: string })[];
+}
+
+/** The record of several repositories, or undefined (none, one request's, or not one kodama wrote). */
+export async function loadHandedRepos(name: string, home?: string): Promise<HandedRepos | undefined> {
+  let j: HandedRepos;
+  try {
+    j = JSON.parse(await Deno.readTextFile(handedPath(name, home)));
+  } catch {
+    return undefined;
+  }
+  if (!j || j.version !== 2 || typeof j.namespace !== "string" || !Array.isArray(j.requests)) {
+    return undefined;
+  }
+  const requests = j.requests.filter((r) =>
+    r && typeof r.repo === "string" && typeof r.host === "string" && typeof r.path === "string" &&
+    Number.isSafeInteger(r.number) && Array.isArray(r.threads)
+  ).map((r) => ({
+    ...r,
+    threads: r.threads.filter((t) =>
+      t && typeof t.id === "string" && THREAD_ID.test(t.id) && typeof t.file === "string" && t.file &&
+      typeof t.base === "string" && COMMIT.test(t.base)
+    ),
+  }));
+  return { version: 2, namespace: j.namespace, requests };
+}
+
+async function saveHandedRepos(name: string, r: HandedRepos, home?: string): Promise<void> {
+  const path = handedPath(name, home);
+  await Deno.mkdir(sessionsDir(home), { recursive: true, mode: 0o700 });
+  const release = await acquireLock(path);
+  try {
+    const requests = r.requests.filter((x) => x.threads.length);
+    if (!requests.length) await Deno.remove(path).catch(() => {});
+    else await atomicWrite(path, JSON.stringify({ ...r, requests }, null, 2) + "\n");
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * Record the threads a run of a session with several repositories was given, per repository (the file
+ * without the repository's directory), over what was recorded for the same request; another request of a
+ * repository replaces its entry.
+ */
+export async function recordHandedRepos(
+  name: string,
+  namespace: string,
+  given: { repo: string; forge: ForgeRepo; number: number; base?: string; threads: ReviewThread[] }[],
+  home?: string,
+): Promise<number> {
+  const cur = await loadHandedRepos(name, home);
+  const requests = cur && cur.namespace === namespace ? [...cur.requests] : [];
+  let added = 0;
+  for (const g of given) {
+    if (!g.base || !COMMIT.test(g.base)) continue;
+    const i = requests.findIndex((x) => x.repo === g.repo);
+    const same = i >= 0 && requests[i].host === g.forge.host && requests[i].path === g.forge.path &&
+      requests[i].number === g.number;
+    const kept = same ? requests[i].threads : [];
+    const add = g.threads
+      .filter((t) => t.file && THREAD_ID.test(t.id) && !kept.some((k) => k.id === t.id))
+      .map((t) => ({ id: t.id, file: t.file!, ...(t.line ? { line: t.line } : {}), base: g.base! }));
+    added += add.length;
+    const entry = {
+      repo: g.repo,
+      host: g.forge.host,
+      path: g.forge.path,
+      number: g.number,
+      threads: [...kept, ...add],
+    };
+    if (i >= 0) requests[i] = entry;
+    else requests.push(entry);
+  }
+  await saveHandedRepos(name, { version: 2, namespace, requests }, home);
+  return added;
+}
+
+/** `session pr` of one repository of several, after its push: its recorded threads answered (answerThreads). */
+export async function answerThreadsIn(
+  name: string,
+  repo: string,
+  o: AnswerOptions & { namespace: string; home?: string },
+): Promise<number> {
+  const rec = await loadHandedRepos(name, o.home);
+  if (!rec || rec.namespace !== o.namespace) return 0;
+  const i = rec.requests.findIndex((x) =>
+    x.repo === repo && x.host === o.forge.host && x.path === o.forge.path && x.number === o.number
+  );
+  if (i < 0) return 0;
+  const { answered, left } = await answerList(rec.requests[i].threads, o);
+  // read again under the same rules: another repository's entry as it is now
+  const now = (await loadHandedRepos(name, o.home)) ?? rec;
+  const j = now.requests.findIndex((x) => x.repo === repo);
+  if (j >= 0) now.requests[j] = { ...now.requests[j], threads: left };
+  await saveHandedRepos(name, now, o.home);
   return answered;
 }
