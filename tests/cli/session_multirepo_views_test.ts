@@ -164,3 +164,164 @@ withSessionWorld(
     }
   },
 );
+
+withSessionWorld(
+  "several repositories: snapshot, clone and --replace keep them; fetch works on the copy",
+  { timeoutMs: 10 * 60_000 },
+  async (t, w) => {
+    const git = (cwd: string, ...args: string[]) => {
+      const r = new Deno.Command("git", { args, cwd, stdout: "piped", stderr: "piped" }).outputSync();
+      return { ok: r.success, out: new TextDecoder().decode(r.stdout).trimEnd() };
+    };
+    const api = `${w.cwd}/api`, web = `${w.cwd}/web`;
+    for (const [dir, f] of [[api, "a.txt"], [web, "w.txt"]]) {
+      await Deno.mkdir(dir, { recursive: true });
+      git(dir, "init", "-q", "-b", "main");
+      await Deno.writeTextFile(`${dir}/${f}`, "one\n");
+      git(dir, "add", "-A");
+      git(dir, "-c", "user.name=me", "-c", "user.email=me@here", "commit", "-qm", "one");
+    }
+    const pod = async (name: string, script: string) => {
+      const r = await w.sh(name, `cd /workspace && ${script}`);
+      assertEquals(r.code, 0, `${script}: ${r.stderr}`);
+      return r.stdout.trim();
+    };
+    try {
+      const s = await w.k(["start", "m", "--repo", "./api", "--repo", "./web", "--image", SESSION_IMAGE]);
+      assertEquals(s.code, 0, s.stderr);
+      await pod("m", `cd api && echo m > a.txt && ${COMMIT} "m: api"`);
+
+      await t.step("snapshot create and clone: the clone is a session with both repositories", async () => {
+        const snap = await w.k(["snapshot", "create", "m", "m-snap"]);
+        assertEquals(snap.code, 0, snap.stderr);
+        const c = await w.k(["clone", "m", "c"]);
+        assertEquals(c.code, 0, c.stderr);
+        assertStringIncludes(c.stderr, "clone c is on its own branch");
+        const g = JSON.parse((await w.k(["session", "get", "c", "-o", "json"])).stdout);
+        assertEquals(g.status.repositories.map((x: { name: string }) => x.name), ["api", "web"]);
+        // each written repository on the clone's own branch, at m's HEAD there (its work came along)
+        const b = await pod(
+          "c",
+          "git -C api symbolic-ref --short HEAD; git -C web symbolic-ref --short HEAD",
+        );
+        const [ba, bw] = b.split("\n");
+        assertMatch(ba, /^kodama\/c-\d+$/);
+        assertEquals(ba, bw);
+        assertEquals(await pod("c", "cat api/a.txt"), "m");
+        await pod("c", `cd web && echo c > w.txt && ${COMMIT} "c: web"`);
+        const f = await w.k(["session", "fetch", "c"]);
+        assertEquals(f.code, 0, f.stderr);
+        assertEquals(git(api, "log", "-1", "--format=%s", "kodama/c").out, "m: api");
+        assertEquals(git(web, "log", "-1", "--format=%s", "kodama/c").out, "c: web");
+        // the clone's diff is against where it was cloned: m's work is not its own
+        const d = await w.k(["session", "fetch", "c", "--diff"]);
+        assertStringIncludes(d.stdout, "+++ b/web/w.txt");
+        assert(!d.stdout.includes("a.txt"), d.stdout);
+      });
+
+      await t.step(
+        "--replace keeps the repositories and their branches; --repo with it is refused",
+        async () => {
+          const before = await pod("m", "git -C api rev-parse HEAD; git -C api symbolic-ref --short HEAD");
+          const no = await w.k(["start", "m", "--replace", "--repo", "./api", "--repo", "./web"]);
+          assertEquals(no.code, 2, no.stderr);
+          assertStringIncludes(no.stderr, "give no --repo: the recorded ones are kept");
+          const r = await w.k(["start", "m", "--replace", "--image", SESSION_IMAGE]);
+          assertEquals(r.code, 0, r.stderr);
+          assertMatch(r.stderr, /kept --repo \S+\/api=api, --repo \S+\/web=web/);
+          assertEquals(
+            await pod("m", "git -C api rev-parse HEAD; git -C api symbolic-ref --short HEAD"),
+            before,
+          );
+          const g = JSON.parse((await w.k(["session", "get", "m", "-o", "json"])).stdout);
+          assertEquals(g.status.repositories.map((x: { name: string }) => x.name), ["api", "web"]);
+          const f = await w.k(["session", "fetch", "m"]);
+          assertEquals(f.code, 0, f.stderr);
+          assertEquals(git(api, "log", "-1", "--format=%s", "kodama/m").out, "m: api");
+        },
+      );
+    } finally {
+      for (const n of ["m", "c"]) await purge(w, n);
+      await w.k(["snapshot", "delete", "m-snap", "-f"]).catch(() => {});
+    }
+  },
+);
+
+withSessionWorld(
+  "several repositories: land --rebase rebases each, all or none",
+  { timeoutMs: 8 * 60_000 },
+  async (t, w) => {
+    const git = (cwd: string, ...args: string[]) => {
+      const r = new Deno.Command("git", { args, cwd, stdout: "piped", stderr: "piped" }).outputSync();
+      return { ok: r.success, out: new TextDecoder().decode(r.stdout).trimEnd() };
+    };
+    const api = `${w.cwd}/api`, web = `${w.cwd}/web`;
+    for (const [dir, f] of [[api, "a.txt"], [web, "w.txt"]]) {
+      await Deno.mkdir(dir, { recursive: true });
+      git(dir, "init", "-q", "-b", "main");
+      git(dir, "config", "user.name", "me");
+      git(dir, "config", "user.email", "me@here");
+      await Deno.writeTextFile(`${dir}/${f}`, "one\n");
+      git(dir, "add", "-A");
+      git(dir, "commit", "-qm", "one");
+    }
+    const pod = async (script: string) => {
+      const r = await w.sh("rb", `cd /workspace && ${script}`);
+      assertEquals(r.code, 0, `${script}: ${r.stderr}`);
+      return r.stdout.trim();
+    };
+    const local = async (dir: string, file: string, text: string, msg: string) => {
+      await Deno.writeTextFile(`${dir}/${file}`, text);
+      git(dir, "add", file);
+      git(dir, "commit", "-qm", msg);
+    };
+    const heads = () => [git(api, "rev-parse", "HEAD").out, git(web, "rev-parse", "HEAD").out];
+    try {
+      const s = await w.k(["start", "rb", "--repo", "./api", "--repo", "./web", "--image", SESSION_IMAGE]);
+      assertEquals(s.code, 0, s.stderr);
+
+      await t.step("a rebase that conflicts in the second repository moves neither", async () => {
+        await pod(`cd api && echo pod > p.txt && git add p.txt && ${COMMIT} "pod: api"`);
+        await pod(`cd web && echo pod > w.txt && ${COMMIT} "pod: web"`);
+        await local(api, "l.txt", "local\n", "local: api");
+        await local(web, "w.txt", "local\n", "local: web");
+        const was = heads();
+        const r = await w.k(["session", "land", "rb", "--rebase"]);
+        assertEquals(r.code, 1, r.stderr);
+        assertMatch(r.stderr, /repository web: the rebase of main onto session rb \(\w+\) conflicts: w\.txt/);
+        assertStringIncludes(r.stderr, "no repository's branch moved");
+        assertEquals(heads(), was);
+        assertEquals([git(api, "status", "--porcelain").out, git(web, "status", "--porcelain").out], [
+          "",
+          "",
+        ]);
+        // nothing left of the rebase's own work tree
+        assertEquals(git(api, "worktree", "list").out.split("\n").length, 1);
+        assertEquals(git(web, "worktree", "list").out.split("\n").length, 1);
+        git(web, "reset", "-q", "--hard", "HEAD~1");
+      });
+
+      await t.step("each repository rebased onto the session's commits: a line, not a merge", async () => {
+        await local(web, "x.txt", "x\n", "local: web x");
+        const r = await w.k(["session", "land", "rb", "--rebase"]);
+        assertEquals(r.code, 0, r.stderr);
+        assertMatch(r.stderr, /^api: rebased main onto session rb's \w+: \w+ /m);
+        assertMatch(r.stderr, /^web: rebased main onto session rb's \w+: \w+ /m);
+        for (
+          const [dir, mine, theirs] of [[api, "local: api", "pod: api"], [web, "local: web x", "pod: web"]]
+        ) {
+          assertEquals(git(dir, "log", "--format=%s", "-3").out.split("\n"), [mine, theirs, "one"]);
+          assertEquals(git(dir, "rev-list", "--merges", "HEAD").out, "");
+          assertEquals(git(dir, "status", "--porcelain").out, "");
+        }
+        assertEquals(await Deno.readTextFile(`${api}/p.txt`), "pod\n");
+        assertEquals(await Deno.readTextFile(`${web}/w.txt`), "pod\n");
+        // the pod's clones took the landed commits
+        assertEquals(await pod("git -C api rev-parse HEAD"), git(api, "rev-parse", "HEAD").out);
+        assertEquals(await pod("git -C web rev-parse HEAD"), git(web, "rev-parse", "HEAD").out);
+      });
+    } finally {
+      await purge(w, "rb");
+    }
+  },
+);

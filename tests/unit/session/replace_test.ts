@@ -1,6 +1,6 @@
 // `start --replace` keeps what was recorded (src/session/lifecycle/replace.ts): the recorded settings fill what no
 // flag gives; a flag wins for its one setting.
-import { assertEquals } from "@kodama/test-assert";
+import { assertEquals, assertThrows } from "@kodama/test-assert";
 import { keepRecorded, keptLine } from "../../../src/session/lifecycle/replace.ts";
 import type { StartOptions } from "../../../src/session/lifecycle/start.ts";
 import type { SessionSpec } from "../../../src/session/spec/spec.ts";
@@ -63,4 +63,20 @@ Deno.test("replace: a session whose clone never finished does not keep its repos
   const { options, kept } = keepRecorded(opts(), { spec, cloned: false });
   assertEquals([options.repo, options.keepNewBranch], [undefined, undefined]);
   assertEquals(kept.some((k) => k.startsWith("--repo")), false);
+});
+
+Deno.test("replace: several repositories are kept as recorded once cloned; --repo with it, or no clone, refused", () => {
+  const repos = [
+    { name: "api", git: { repo: "/src/api", newBranch: "kodama/s-1", auth: "none", source: "local" } },
+    { name: "docs", readOnly: true, git: { repo: "https://x.example/docs.git", auth: "none" } },
+  ];
+  const multi = { ...spec, git: undefined, repos } as unknown as SessionSpec;
+  const { options, kept } = keepRecorded(opts(), { spec: multi, cloned: true });
+  assertEquals(options.keptRepos, multi.repos);
+  assertEquals(options.repo, undefined);
+  assertEquals(kept.slice(0, 2), ["--repo /src/api=api", "--repo https://x.example/docs.git=docs:ro"]);
+  assertThrows(() => keepRecorded(opts(), { spec: multi, cloned: false }), "each one's clone recorded");
+  for (const o of [opts({ repos: ["./api", "./web"] }), opts({ repos: ["./x"] })]) {
+    assertThrows(() => keepRecorded(o, { spec: multi, cloned: true }), "give no --repo");
+  }
 });
