@@ -8,7 +8,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
-import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 
 const COMMIT = `git -c user.name=Agent -c user.email=agent@example.com commit -qam`;
 // replica 1: a good a.txt in api and a new line in web's w.txt; replica 2: a bad a.txt and a new file, api only
@@ -240,8 +240,70 @@ withSessionWorld(
           assertEquals(git(api, "log", "-1", "--format=%s", "kodama/m").out, "m: api");
         },
       );
+
+      await t.step(
+        "the cluster's spec cannot name another local repository for a clone or a replace",
+        async () => {
+          const victim = `${w.cwd}/victim`;
+          await Deno.mkdir(victim);
+          git(victim, "init", "-q", "-b", "main");
+          await Deno.writeTextFile(`${victim}/v.txt`, "v\n");
+          git(victim, "add", "-A");
+          git(victim, "-c", "user.name=me", "-c", "user.email=me@here", "commit", "-qm", "v");
+          const plant = async (extra: boolean) => {
+            const podName = await podOf(w, "m");
+            const got = await w.kc([
+              "get",
+              "pod",
+              podName,
+              "-o",
+              "jsonpath={.metadata.annotations.kodama\\.dev/spec}",
+            ]);
+            assertEquals(got.code, 0, got.stderr);
+            const spec = JSON.parse(got.stdout);
+            spec.repos = spec.repos.filter((r: { name: string }) => r.name !== "victim");
+            for (const r of spec.repos) r.git.repo = victim;
+            if (extra) spec.repos.push({ name: "victim", git: { ...spec.repos[0].git, repo: victim } });
+            const a = await w.kc([
+              "annotate",
+              "pod",
+              podName,
+              "--overwrite",
+              `kodama.dev/spec=${JSON.stringify(spec)}`,
+            ]);
+            assertEquals(a.code, 0, a.stderr);
+          };
+          const untouched = () => {
+            assertEquals(git(victim, "for-each-ref", "--format=%(refname)").out, "refs/heads/main");
+            assertEquals(git(victim, "log", "--format=%s").out, "v");
+          };
+          // a repository this machine never started: refused, nothing made
+          await plant(true);
+          const no = await w.k(["clone", "m", "c2"]);
+          assertEquals(no.code, 2, no.stderr);
+          assertStringIncludes(no.stderr, "needs this machine's record of each one");
+          assert(!(await w.k(["list", "-o", "name"])).stdout.includes("c2"));
+          // every path rewritten: the clone's and the replacement's come home to the paths given to start
+          await plant(false);
+          const c = await w.k(["clone", "m", "c2"]);
+          assertEquals(c.code, 0, c.stderr);
+          await pod("c2", `cd api && echo c2 > a.txt && ${COMMIT} "c2: api"`);
+          const f = await w.k(["session", "fetch", "c2"]);
+          assertEquals(f.code, 0, f.stderr);
+          assertEquals(git(api, "log", "-1", "--format=%s", "kodama/c2").out, "c2: api");
+          untouched();
+          const r = await w.k(["start", "m", "--replace", "--image", SESSION_IMAGE]);
+          assertEquals(r.code, 0, r.stderr);
+          assert(!r.stderr.includes(victim), r.stderr);
+          await pod("m", `cd web && echo m2 > w.txt && ${COMMIT} "m: web"`);
+          const l = await w.k(["session", "fetch", "m"]);
+          assertEquals(l.code, 0, l.stderr);
+          assertEquals(git(web, "log", "-1", "--format=%s", "kodama/m").out, "m: web");
+          untouched();
+        },
+      );
     } finally {
-      for (const n of ["m", "c"]) await purge(w, n);
+      for (const n of ["m", "c", "c2"]) await purge(w, n);
       await w.k(["snapshot", "delete", "m-snap", "-f"]).catch(() => {});
     }
   },

@@ -9,7 +9,8 @@
 import type { KubeIdentity, KubeObjects } from "../../kube/seam.ts";
 import type { StartOptions } from "./start.ts";
 import type { SessionSpec } from "../spec/spec.ts";
-import { multiRepoRefusal } from "../git/repos.ts";
+import { keepLocalRepos, multiRepoRefusal } from "../git/repos.ts";
+import type { StateRepo } from "../state/state.ts";
 import { usageError } from "../../base/errors.ts";
 
 /** What a session had: its spec, and this machine's sync of it (undefined: this machine has no record). */
@@ -21,6 +22,8 @@ export interface Recorded {
    * (a Failed start, the usual reason to replace) does not keep its repository
    */
   cloned?: boolean;
+  /** this machine's record of its repositories (a session with several): their local paths */
+  repos?: StateRepo[];
 }
 
 /** The options with the recorded settings no flag changes, and what was kept, as flags would say it. */
@@ -40,8 +43,9 @@ export function keepRecorded(o: StartOptions, r: Recorded): { options: StartOpti
         "delete it (kodama delete NAME) and start it again",
       );
     }
-    out.keptRepos = s.repos;
-    kept.push(...s.repos.map((x) => `--repo ${x.git.repo}=${x.name}${x.readOnly ? ":ro" : ""}`));
+    // each one's local path from this machine's record, never the cluster's spec
+    out.keptRepos = keepLocalRepos(s.repos, r.repos, "--replace of a session");
+    kept.push(...out.keptRepos.map((x) => `--repo ${x.git.repo}=${x.name}${x.readOnly ? ":ro" : ""}`));
   }
   if (s.git && o.repo === undefined && r.cloned) {
     out.repo = s.git.repo;
@@ -109,7 +113,8 @@ export async function withRecorded(
   const cloned = f.view.spec.repos?.length
     ? !!st?.repos?.length && st.namespace === o.namespace && st.repos.every((x) => x.commit)
     : f.view.commit !== undefined;
-  const { options, kept } = keepRecorded(o, { spec: f.view.spec, sync, cloned });
+  const repos = st && st.namespace === o.namespace ? st.repos : undefined;
+  const { options, kept } = keepRecorded(o, { spec: f.view.spec, sync, cloned, repos });
   err.write(keptLine(o.name, kept) + "\n");
   return { ...options, replacing: true, workspaceCloned: cloned };
 }

@@ -34,7 +34,7 @@ import { loadState, updateState } from "../state/state.ts";
 import type { Template } from "../spec/template.ts";
 import { isCsiDriver, provisionerOf } from "./volsnap.ts";
 import CLONE_BRANCH from "../pod/clonebranch.sh" with { type: "text" };
-import { inRepo, type SessionRepo, writableRepos } from "../git/repos.ts";
+import { inRepo, keepLocalRepos, type SessionRepo, writableRepos } from "../git/repos.ts";
 import { safeLine } from "../../ui/color.ts";
 
 export interface CloneOptions {
@@ -114,8 +114,14 @@ export async function cloneSession(
   const spec = v.spec;
   // several repositories: the volume holds them all; DST records them, each written one on DST's own branch
   const branch = o.branch ?? autoBranchName(o.cfg.defaults.branchPrefix, dst, new Date());
+  // each one's local path from this machine's record of SRC, never the cluster's spec (keepLocalRepos)
+  const srcRecord = spec.repos?.length ? await loadState(src).catch(() => undefined) : undefined;
   const keptRepos = spec.repos?.length
-    ? spec.repos.map((r) => r.readOnly ? r : { ...r, git: { ...r.git, newBranch: branch } })
+    ? keepLocalRepos(
+      spec.repos,
+      srcRecord?.namespace === ns ? srcRecord.repos : undefined,
+      "a clone of a session",
+    ).map((r) => r.readOnly ? r : { ...r, git: { ...r.git, newBranch: branch } })
     : undefined;
   // SRC's settings as a template: what runs in the pod comes along, not its init (the files are there)
   const tpl: Template = {

@@ -66,17 +66,36 @@ Deno.test("replace: a session whose clone never finished does not keep its repos
 });
 
 Deno.test("replace: several repositories are kept as recorded once cloned; --repo with it, or no clone, refused", () => {
+  // the cluster's spec names /planted: the local paths come from this machine's record only
   const repos = [
-    { name: "api", git: { repo: "/src/api", newBranch: "kodama/s-1", auth: "none", source: "local" } },
-    { name: "docs", readOnly: true, git: { repo: "https://x.example/docs.git", auth: "none" } },
+    { name: "api", git: { repo: "/planted", newBranch: "kodama/s-1", auth: "none", source: "local" } },
+    { name: "docs", git: { repo: "/planted-too", auth: "none" } },
+  ];
+  const local = [
+    { name: "api", path: "/src/api", commit: "a".repeat(40) },
+    { name: "docs", path: "https://x.example/docs.git", readOnly: true, commit: "b".repeat(40) },
   ];
   const multi = { ...spec, git: undefined, repos } as unknown as SessionSpec;
-  const { options, kept } = keepRecorded(opts(), { spec: multi, cloned: true });
-  assertEquals(options.keptRepos, multi.repos);
+  const { options, kept } = keepRecorded(opts(), { spec: multi, cloned: true, repos: local });
+  assertEquals(options.keptRepos?.map((r) => [r.name, r.git.repo, r.readOnly ?? false]), [
+    ["api", "/src/api", false],
+    ["docs", "https://x.example/docs.git", true],
+  ]);
+  assertEquals(options.keptRepos?.[0].git.newBranch, "kodama/s-1");
   assertEquals(options.repo, undefined);
   assertEquals(kept.slice(0, 2), ["--repo /src/api=api", "--repo https://x.example/docs.git=docs:ro"]);
-  assertThrows(() => keepRecorded(opts(), { spec: multi, cloned: false }), "each one's clone recorded");
+  assertThrows(
+    () => keepRecorded(opts(), { spec: multi, cloned: false, repos: local }),
+    "each one's clone recorded",
+  );
   for (const o of [opts({ repos: ["./api", "./web"] }), opts({ repos: ["./x"] })]) {
-    assertThrows(() => keepRecorded(o, { spec: multi, cloned: true }), "give no --repo");
+    assertThrows(() => keepRecorded(o, { spec: multi, cloned: true, repos: local }), "give no --repo");
+  }
+  // no record here, or the spec names a repository this machine never started: refused, nothing kept
+  for (const l of [undefined, [], local.slice(0, 1)]) {
+    assertThrows(
+      () => keepRecorded(opts(), { spec: multi, cloned: true, repos: l }),
+      "this machine's record",
+    );
   }
 });
