@@ -114,6 +114,14 @@ withSessionWorld(
         const table = (await w.k(["compare", "g"])).stdout;
         assertMatch(table, /^g-1 .* 2 \(api 1, web 1\) +\+2\/-1 /m);
         assertMatch(table, /^g-2 .* 2 \(api 2, web 0\) +\+2\/-1 /m);
+        // the judge reads one repository per replica: refused for this group, after the table
+        const j = await w.k(["compare", "g", "--judge", "claude"]);
+        assertEquals(j.code, 2, j.stderr);
+        assertStringIncludes(
+          j.stderr,
+          "--judge of group g: replicas with several repositories is not supported yet",
+        );
+        assert(!(await w.k(["list", "-o", "name"])).stdout.includes("g-judge"));
         const d = await w.k(["compare", "g", "--diff"]);
         assertEquals(d.code, 0, d.stderr);
         assertStringIncludes(d.stdout, "+++ b/api/a.txt");

@@ -76,17 +76,22 @@ for (const sh of ["sh", "dash"]) {
       assertEquals(filesCell(g), "3 (api 2, web 1, docs 0)");
       // compare --diff A B reads each path at HEAD of its own repository
       const f = await new Deno.Command(sh, {
-        args: ["-c", FILES_SCRIPT, "kodama-files", "4"],
+        args: ["-c", FILES_SCRIPT, "kodama-files", "7"],
         cwd: ws,
         env: { KODAMA_WORKSPACE: ws, PATH: Deno.env.get("PATH") ?? "" },
         stdin: "piped",
         stdout: "piped",
       }).spawn();
       const w = f.stdin.getWriter();
-      await w.write(new TextEncoder().encode("api/a.txt\nweb/w.txt\n../api/a.txt\nnone.txt\n"));
+      // a path out of the workspace's repositories, another spelling, a hidden directory: none of them read
+      await w.write(
+        new TextEncoder().encode(
+          "api/a.txt\nweb/w.txt\n../api/a.txt\nnone.txt\n/api/a.txt\n.git/config\n./api/a.txt\n",
+        ),
+      );
       await w.close();
-      const files = parseFiles((await f.output()).stdout, 4);
-      assertEquals(files, ["1\n2\n", "w\n", undefined, undefined]);
+      const files = parseFiles((await f.output()).stdout, 7);
+      assertEquals(files, ["1\n2\n", "w\n", undefined, undefined, undefined, undefined, undefined]);
     } finally {
       await Deno.remove(ws, { recursive: true });
     }
@@ -113,6 +118,16 @@ Deno.test("compare: parseGather of several repositories keeps only named ones, n
     "commits=40",
     "@@numstat",
     "9\t9\tpasswd",
+    // other spellings: a hidden name, a path, and a name given twice (the first one's facts stay)
+    "@@repo .kodama",
+    "@@git",
+    "commits=7",
+    "@@repo a/b",
+    "@@git",
+    "commits=8",
+    "@@repo api",
+    "@@git",
+    "commits=9",
     "@@repo web",
     "@@git",
     `head=${HEAD}`,
