@@ -94,16 +94,17 @@ git_end() {
   if [ -s "$run/head-start" ]; then
     git_end_in "$run" > "$run/git"
   elif [ -d "$run/repos" ]; then
-    tc=0; tf=0; each=""
+    tc=0; tf=0; each=""; n=0
     for p in "$run"/repos/*/; do
       d="${p%/}"; d="${d##*/}"
       if [ ! -s "$run/repos/$d/head-start" ] || [ ! -d "$d" ]; then continue; fi
       # shellcheck disable=SC2046 # two numbers, split on purpose
       set -- $(cd "$d" && git_end_in "$run/repos/$d")
       [ $# -eq 2 ] || continue
-      tc=$((tc + $1)); tf=$((tf + $2)); each="$each $d=$1/$2"
+      tc=$((tc + $1)); tf=$((tf + $2)); each="$each $d=$1/$2"; n=$((n + 1))
     done
-    echo "$tc $tf$each" > "$run/git"
+    # none counted (no repository had a commit at the start): nothing known, as for one such repository
+    if [ "$n" -gt 0 ]; then echo "$tc $tf$each" > "$run/git"; fi
   fi
 }
 

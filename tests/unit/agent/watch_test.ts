@@ -8,7 +8,8 @@ import { formatRepoFacts, parseGitLine, runFacts } from "../../../src/agent/outc
 async function runAgent(
   agent: string,
   stall: number,
-  o: { git?: boolean; before?: Record<string, string>; sh?: string[]; repos?: string[] } = {},
+  o: { git?: boolean; before?: Record<string, string>; sh?: string[]; repos?: string[]; empty?: boolean } =
+    {},
 ) {
   const ws = await Deno.makeTempDir({ prefix: "kodama-watch-" });
   const run = `${ws}/.kodama/runs/1`;
@@ -25,6 +26,7 @@ async function runAgent(
     const g = (...a: string[]) =>
       new Deno.Command("git", { args: ["-C", `${ws}/${r}`, ...a], stdout: "null", stderr: "null" }).output();
     await g("init", "-q");
+    if (o.empty) continue;
     await g("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "init");
   }
   for (const [f, text] of Object.entries(o.before ?? {})) await Deno.writeTextFile(`${ws}/${f}`, text);
@@ -129,6 +131,12 @@ for (const sh of [["dash"], ["busybox", "sh"]]) {
     ]);
   });
 }
+
+Deno.test("runner: repositories with no commit at the start: nothing known, not `0 0`", async () => {
+  const r = await runAgent("cd api && echo a > a.txt", 0, { repos: ["api"], empty: true });
+  assertEquals(r.exit, "0");
+  assertEquals(r.git, undefined);
+});
 
 Deno.test("parseGitLine: the sums, each repository's, and nothing else", () => {
   assertEquals(parseGitLine("1 2"), { commits: 1, filesChanged: 2 });
