@@ -19,7 +19,8 @@ const compare = command({
       `One row per replica: the latest agent run's state and duration, the commits since the clone, the diffstat
 (files, +/-) of the branch against the commit it was cloned at, the check's result (start --check, agent.check)
 and a short summary: the agent's final message when it wrote one to $KODAMA_SUMMARY_FILE, else the last lines of
-its output.`,
+its output. Replicas with several repositories (start --repo ./api --repo ./web): COMMITS and +/- are the
+totals, FILES the total and each repository's ("3 (api 2, web 1)"), -o json each item's repositories[].`,
     examples: [
       [
         "The group's replicas side by side [demo project]",
@@ -54,8 +55,8 @@ its output.`,
       `--judge PRESET[:MODEL]: once every agent and check has ended, a reviewer agent of that preset (session
 GROUP-judge, a pod of its own, read access to the judged replicas' branches only) ranks the replicas that
 passed; the table then has RANK and REASON (-o json: items[].rank, items[].reason, judgement), and a footer
-with the judge's cost. The judgement is kept with the group: compare shows it later, adopt GROUP --best and
-session pr GROUP take rank 1.
+with the judge's cost (a group with several repositories is not judged yet: exit 2). The judgement is kept with
+the group: compare shows it later, adopt GROUP --best and session pr GROUP take rank 1.
 Exit codes: 0 shown (with --judge: ranked), 1 (--wait/-w) a replica's agent or check failed, (--judge) no
 replica passed, the judge's run failed or its answer was not a ranking (the table is still printed), 2 bad
 flags or GROUP-judge exists, 3 no such group, 4 (--judge) the judge's agent has no credentials, 5
@@ -136,7 +137,8 @@ const adopt = command({
       `The replica's commits come over exec as a git bundle (as kodama session fetch does) into kodama/NAME-i, and the
 local branch kodama/GROUP (or --branch) is pointed at them. A branch with commits the replica lacks is not moved
 unless --force (its old commit stays in git's reflog); a branch checked out in any work tree is never moved.
-Run it inside a clone of the repository.`,
+Run it inside a clone of the repository. A replica with several repositories: each written one's branch into
+the local repository recorded at its start, all or none.`,
     examples: [
       [
         "Keep replica 2 of group fix as branch kodama/fix [demo project]",

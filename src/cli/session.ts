@@ -910,7 +910,8 @@ the tree or into .git. A merge that conflicts stops the git way, with the sync p
 finished; a merge or rebase is sent to the pod, whose branch moves to it. docs/sync.md says more.
 A session with several repositories lands every one it writes or none (docs/sessions.md, "Several
 repositories"): each is prepared first, and a conflict, a local change in the way or a write that fails
-leaves every branch, index and file as it was; the error names the repository. --only NAME lands one.`,
+leaves every branch, index and file as it was; the error names the repository (--rebase: each rebase is
+computed aside first). --only NAME lands one.`,
     examples: [
       ["Land the agent's commits on the current branch", "kodama session land my-work"],
       ["See what it would do", "kodama session land my-work --dry-run"],

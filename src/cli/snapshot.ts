@@ -180,8 +180,8 @@ clone (claims with dataSource: SRC's claims), checked for a marker kodama writes
 driver that hands out empty volumes is caught, and the copy goes through a pod instead. Otherwise (or with
 --portable) it goes through a portable snapshot that is removed afterwards (--keep-snapshot keeps it). The
 workspace keeps SRC's git remote and settings, and checks out a new branch at SRC's HEAD: --branch, else
-<defaults.branchPrefix>DST-<UTC time>; \`kodama session fetch DST\` brings its commits home. SRC is only
-read. The env Secret is made from your env files, as for a new start.`,
+<defaults.branchPrefix>DST-<UTC time>; \`kodama session fetch DST\` brings its commits home. SRC with several
+repositories: DST has them too, the new branch in each one it writes. SRC is only read. The env Secret is made from your env files, as for a new start.`,
   },
   args: [arg("<src>", "the session to copy"), arg("<dst>", "the new session's name")],
   options: [

@@ -101,11 +101,7 @@ withSessionWorld(
             // sync is per repository (tests/cli/sync_repos_test.ts): a PATH for all of them is refused
             [["sync", "start", NAME, "."], "each syncs from the directory given to start (give no PATH)"],
             [["sync", "push", NAME, "."], "each syncs from the directory given to start (give no PATH)"],
-            [
-              ["snapshot", "create", NAME],
-              "a snapshot of a session with several repositories is not supported yet",
-            ],
-            [["clone", NAME, "mr1-b"], "a clone of a session with several repositories is not supported yet"],
+            // snapshot, clone and --replace keep the repositories (tests/cli/session_multirepo_views_test.ts)
             [
               ["start", NAME, "--replace", "--repo", "./api", "--repo", "./web"],
               "--replace of a session with several",
@@ -337,9 +333,7 @@ withSessionWorld(
           await Deno.remove(web, { recursive: true });
           await Deno.rename(`${web}.moved`, web);
         }
-        const rb = await w.k(["session", "land", NAME, "--rebase"]);
-        assertEquals(rb.code, 2, rb.stderr);
-        assertMatch(rb.stderr, /--rebase of a session with several repositories is not supported yet/);
+        // --rebase: tests/cli/session_multirepo_views_test.ts
       });
 
       await t.step(

@@ -32,6 +32,7 @@ import {
 import type { Waiting } from "../outcome/outcome.ts";
 import { execCapture } from "../runs/agentrun.ts";
 import { DIFF_SCRIPT } from "../../session/git/fetch.ts";
+import { checkRepoName, inRepo } from "../../session/git/repos.ts";
 import { stopOthersWhenPassed } from "./stopothers.ts";
 import type { Judgement } from "./judgestore.ts";
 import { judgeFooter, rankRows } from "./judgeview.ts";
@@ -60,9 +61,9 @@ const TAIL_BYTES = 2000;
  */
 export const GATHER_SCRIPT = [LATEST_STATUS_SCRIPT, GATHER_SH].join("\n");
 
-/** The gather's command line. */
-export function gatherArgv(): string[] {
-  return ["sh", "-c", GATHER_SCRIPT, "kodama-compare", String(TAIL_BYTES)];
+/** The gather's command line; a session with several repositories names the written ones (its spec's). */
+export function gatherArgv(repos: string[] = []): string[] {
+  return ["sh", "-c", GATHER_SCRIPT, "kodama-compare", String(TAIL_BYTES), ...repos];
 }
 
 export interface ReplicaRow {
@@ -90,6 +91,11 @@ export interface ReplicaRow {
   diffstat?: { files: number; insertions: number; deletions: number; paths: string[] };
   /** files changed in the workspace and not committed (adopt brings commits only) */
   uncommitted?: number;
+  /**
+   * a session with several repositories: each written one's facts (commits, diffstat, uncommitted are then
+   * the sums, diffstat.paths under each one's directory)
+   */
+  repositories?: RepoRow[];
   summary?: string;
   /** why the replica could not be read */
   error?: string;
@@ -121,16 +127,96 @@ function lastLines(lines: string[], n: number): string[] {
   return lines.slice(Math.max(0, end - n), end);
 }
 
+/** One repository's git facts in a replica (its branch, HEAD, the commit it was cloned at). */
+export interface RepoGit {
+  branch?: string;
+  head?: string;
+  base?: string;
+  commits?: number;
+  diffstat?: { files: number; insertions: number; deletions: number; paths: string[] };
+  uncommitted?: number;
+}
+
+/** One repository of a replica with several (compare's `repositories[]`). */
+export type RepoRow = RepoGit & { name: string };
+
+const REPO_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
+
+/** The facts of one `@@git` and its `@@numstat`. Pure. */
+function gitFacts(git: string[], numstat: string[]): RepoGit {
+  const out: RepoGit = {};
+  const paths: string[] = [];
+  let ins = 0;
+  let del = 0;
+  for (const l of git) {
+    const [k, v] = [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)];
+    if (k === "branch" && v) out.branch = safeLine(v).slice(0, 255);
+    if ((k === "head" || k === "base") && OBJECT_ID.test(v)) out[k] = v;
+    if (k === "commits" && /^\d{1,9}$/.test(v)) out.commits = Number(v);
+    if (k === "dirty" && /^\d{1,9}$/.test(v)) out.uncommitted = Number(v);
+  }
+  for (const l of numstat) {
+    const m = /^(\d+|-)\t(\d+|-)\t(.+)$/.exec(l);
+    if (!m) continue;
+    ins += m[1] === "-" ? 0 : Number(m[1]);
+    del += m[2] === "-" ? 0 : Number(m[2]);
+    paths.push(m[3]);
+  }
+  if (out.base) out.diffstat = { files: paths.length, insertions: ins, deletions: del, paths };
+  return out;
+}
+
+/**
+ * The replica's totals over its repositories: commits, uncommitted files and the diffstat summed, each path
+ * under its repository's directory (`api/x.ts`). Pure.
+ */
+export function repoTotals(repos: RepoRow[]): Pick<RepoGit, "commits" | "diffstat" | "uncommitted"> {
+  const sum = (f: (r: RepoRow) => number | undefined) =>
+    repos.some((r) => f(r) !== undefined) ? repos.reduce((n, r) => n + (f(r) ?? 0), 0) : undefined;
+  const out: Pick<RepoGit, "commits" | "diffstat" | "uncommitted"> = {};
+  const commits = sum((r) => r.commits);
+  const uncommitted = sum((r) => r.uncommitted);
+  if (commits !== undefined) out.commits = commits;
+  if (uncommitted) out.uncommitted = uncommitted;
+  if (repos.some((r) => r.diffstat)) {
+    out.diffstat = {
+      files: sum((r) => r.diffstat?.files) ?? 0,
+      insertions: sum((r) => r.diffstat?.insertions) ?? 0,
+      deletions: sum((r) => r.diffstat?.deletions) ?? 0,
+      paths: repos.flatMap((r) => (r.diffstat?.paths ?? []).map((p) => `${r.name}/${p}`)),
+    };
+  }
+  return out;
+}
+
 /** Parse GATHER_SCRIPT's output into the row's fields. Pure. */
 export function parseGather(text: string): Omit<ReplicaRow, "name" | "replica" | "status"> {
   const sections: Record<string, string[]> = { runs: [] };
+  // a session with several repositories: each `@@repo NAME`'s own git and numstat sections
+  const repos: { name: string; git: string[]; numstat: string[] }[] = [];
+  let inRepo: (typeof repos)[number] | undefined;
+  let several = false;
   let cur = "runs";
   for (const line of text.split("\n")) {
+    const r = /^@@repo (.*)$/.exec(line);
+    if (r) {
+      inRepo = REPO_NAME.test(r[1]) && repos.length < 64 && !repos.some((x) => x.name === r[1])
+        ? { name: r[1], git: [], numstat: [] }
+        : undefined;
+      if (inRepo) repos.push(inRepo);
+      several = true;
+      cur = "repo";
+      continue;
+    }
     const m = /^@@(\w+)$/.exec(line);
     if (m) {
       cur = m[1];
-      sections[cur] = [];
-    } else (sections[cur] ??= []).push(line);
+      if (cur !== "git" && cur !== "numstat") inRepo = undefined;
+      if (!several || (cur !== "git" && cur !== "numstat")) sections[cur] = [];
+    } else if (cur === "git" || cur === "numstat") {
+      if (inRepo) inRepo[cur].push(line);
+      else if (!several) sections[cur].push(line);
+    } else if (cur !== "repo") (sections[cur] ??= []).push(line);
   }
   const out: Omit<ReplicaRow, "name" | "replica" | "status"> = {};
   const runs: AgentRun[] = parseRuns(sections.runs.join("\n"));
@@ -154,24 +240,13 @@ export function parseGather(text: string): Omit<ReplicaRow, "name" | "replica" |
       out.check = { ...last.check, ...(tail ? { tail } : {}) };
     }
   }
-  const paths: string[] = [];
-  let ins = 0;
-  let del = 0;
-  for (const l of sections.git ?? []) {
-    const [k, v] = [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)];
-    if (k === "branch" && v) out.branch = safeLine(v).slice(0, 255);
-    if ((k === "head" || k === "base") && OBJECT_ID.test(v)) out[k] = v;
-    if (k === "commits" && /^\d{1,9}$/.test(v)) out.commits = Number(v);
-    if (k === "dirty" && /^\d{1,9}$/.test(v)) out.uncommitted = Number(v);
+  if (several) {
+    out.repositories = repos.map((r) => ({ name: r.name, ...gitFacts(r.git, r.numstat) }));
+    Object.assign(out, repoTotals(out.repositories));
+  } else {
+    const g = gitFacts(sections.git ?? [], sections.numstat ?? []);
+    Object.assign(out, g);
   }
-  for (const l of sections.numstat ?? []) {
-    const m = /^(\d+|-)\t(\d+|-)\t(.+)$/.exec(l);
-    if (!m) continue;
-    ins += m[1] === "-" ? 0 : Number(m[1]);
-    del += m[2] === "-" ? 0 : Number(m[2]);
-    paths.push(m[3]);
-  }
-  if (out.base) out.diffstat = { files: paths.length, insertions: ins, deletions: del, paths };
   // the agent's final message, else the last lines of its output that say something (never its JSON
   // stream: the truth's final message or error stands for that, in gatherOne)
   const summary = (sections.summary ??
@@ -212,7 +287,10 @@ async function gatherOne(kube: KubeObjects & KubeStreams, v: SessionView): Promi
   };
   if (v.status !== "Running" || !v.pod) return row;
   try {
-    const r = await execCapture(kube, v.pod, gatherArgv());
+    const repos = (v.spec?.repos ?? []).filter((x) => !x.readOnly).map((x) =>
+      checkRepoName(x.name, "the spec")
+    );
+    const r = await execCapture(kube, v.pod, gatherArgv(repos));
     if (r.code !== 0) row.error = safeLine(r.stderr.trim()) || `exit code ${r.code}`;
     Object.assign(row, parseGather(r.stdout));
     // an ended run's log is read once for its truth (then stored with the run)
@@ -306,6 +384,13 @@ function agentCell(r: ReplicaRow): string {
   return text === "failed" && a.exitCode !== undefined ? `failed (${a.exitCode})` : text;
 }
 
+/** FILES: the count; with several repositories the total and each one's, `3 (api 2, web 1)`. */
+export function filesCell(r: Pick<ReplicaRow, "diffstat" | "repositories">): string {
+  if (!r.diffstat) return "-";
+  const each = r.repositories?.map((x) => `${x.name} ${x.diffstat ? x.diffstat.files : "-"}`);
+  return each?.length ? `${r.diffstat.files} (${each.join(", ")})` : String(r.diffstat.files);
+}
+
 function checkCell(r: ReplicaRow): string {
   const c = r.check;
   if (!c) return "-";
@@ -355,7 +440,7 @@ export function renderComparison(rows: ReplicaRow[]): string {
       r.commits !== undefined
         ? String(r.commits) + (r.uncommitted ? ` (+${r.uncommitted} uncommitted)` : "")
         : "-",
-      r.diffstat ? String(r.diffstat.files) : "-",
+      filesCell(r),
       r.diffstat ? `+${r.diffstat.insertions}/-${r.diffstat.deletions}` : "-",
       checkCell(r),
       r.error ? `error: ${oneLine(r.error)}` : judged ? oneLine(r.reason, 100) : oneLine(r.summary),
@@ -573,13 +658,25 @@ async function diffEach(
   const members = await groupMembers(kube, namespace, group);
   const diffs = await Promise.all(members.map(async (v) => {
     if (v.status !== "Running" || !v.pod) return { v, text: "", note: `not running (${v.status})` };
-    const r = await execCapture(kube, v.pod, ["sh", "-c", DIFF_SCRIPT, "kodama-diff"]).catch((e) => ({
-      code: 1,
-      stdout: "",
-      stderr: (e as Error).message,
-    }));
-    if (r.code !== 0) return { v, text: "", note: safeLine(r.stderr.trim()).replace(/^kodama: /, "") };
-    return { v, text: r.stdout, note: r.stdout ? "" : "no changes" };
+    const pod = v.pod;
+    // several repositories: each written one's diff, its paths under its directory (a/api/x.ts)
+    const repos = (v.spec?.repos ?? []).filter((x) => !x.readOnly).map((x) => x.name);
+    const cmds = repos.length
+      ? repos.map((n) =>
+        inRepo(n, ["sh", "-c", DIFF_SCRIPT, "kodama-diff", `--src-prefix=a/${n}/`, `--dst-prefix=b/${n}/`])
+      )
+      : [["sh", "-c", DIFF_SCRIPT, "kodama-diff"]];
+    let text = "";
+    for (const cmd of cmds) {
+      const r = await execCapture(kube, pod, cmd).catch((e) => ({
+        code: 1,
+        stdout: "",
+        stderr: (e as Error).message,
+      }));
+      if (r.code !== 0) return { v, text: "", note: safeLine(r.stderr.trim()).replace(/^kodama: /, "") };
+      text += r.stdout && !r.stdout.endsWith("\n") ? r.stdout + "\n" : r.stdout;
+    }
+    return { v, text, note: text ? "" : "no changes" };
   }));
   for (const d of diffs) {
     o.out.write(`==> ${d.v.name}${d.v.branch ? ` (${d.v.branch})` : ""} <==\n`);

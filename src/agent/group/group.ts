@@ -476,6 +476,18 @@ export async function adoptReplica(
   const fetched = `kodama/${name}`;
   if (target === fetched) throw usageError(`--branch ${target} is where the replica is fetched to first`);
   const forceWith = `kodama adopt ${name}${o.branch !== undefined ? ` --branch ${target}` : ""} --force`;
+  // several repositories: each one's branch into its own local repository, all or none (adoptrepos.ts)
+  const repos = await (await import("../../session/git/repos.ts")).reposOf(name, namespace);
+  if (repos) {
+    return await (await import("./adoptrepos.ts")).adoptRepos(kube, namespace, name, group, repos, {
+      target,
+      fetched,
+      force: o.force,
+      forceWith,
+      out: o.out,
+      err: o.err,
+    });
+  }
   const { fetchSession } = await import("../../session/git/fetch.ts");
   const code = await fetchSession(kube, namespace, name, {
     branch: fetched,

@@ -283,6 +283,11 @@ async function startJudge(
 export async function judgeGroup(kube: Kube, ns: string, group: string, o: JudgeOptions): Promise<Judgement> {
   const name = validateSessionName(judgeSession(group));
   const members = await groupMembers(kube, ns, group);
+  // the judge reads one repository's diff per replica: several are not judged yet
+  if (members.some((v) => v.spec?.repos?.length)) {
+    const { multiRepoRefusal } = await import("../../session/git/repos.ts");
+    throw multiRepoRefusal(`--judge of group ${group}: replicas`, "compare them and adopt one yourself");
+  }
   const { listSessions } = await import("../../session/state/cluster.ts");
   if ((await listSessions(kube, ns)).sessions.some((v) => v.name === name)) {
     throw usageError(

@@ -114,6 +114,7 @@ export async function readTruth(kube: KubeStreams, pod: V1Pod, run: AgentRun): P
   });
   t.fromLog = true;
   if (run.truth?.endedBy) t.endedBy = run.truth.endedBy;
+  if (run.truth?.repositories) t.repositories = run.truth.repositories;
   const body = new TextEncoder().encode(JSON.stringify(t));
   // best effort: a read-only workspace still gets the truth, only computed again next time
   await execCapture(kube, pod, [

@@ -24,6 +24,8 @@ export interface RunTruth {
   commits?: number;
   /** files the run changed, committed or not (git, in the workspace) */
   filesChanged?: number;
+  /** a session with several repositories: each one's commits and files (commits/filesChanged are the sums) */
+  repositories?: RepoFacts[];
   inputTokens?: number;
   outputTokens?: number;
   costUsd?: number;
@@ -57,6 +59,13 @@ const ENDED_BY: readonly string[] = ["stalled", "unreachable", "budget", "interr
 export interface GitFacts {
   commits?: number;
   filesChanged?: number;
+}
+
+/** One repository's part of a run in a session with several. */
+export interface RepoFacts {
+  name: string;
+  commits: number;
+  filesChanged: number;
 }
 
 const MAX_DENIED_LISTED = 5;
@@ -244,18 +253,44 @@ export function parseTruth(text: string): RunTruth | undefined {
 }
 
 /**
- * What the status script prints for a run: its `git` file (`COMMITS FILES`), its `ended-by` marker and its
+ * What the status script prints for a run: its `git` file (`COMMITS FILES [NAME=C/F…]`), its `ended-by` marker and its
  * stored truth (one line of JSON). Undefined when there is none of them (a run still going, an old run).
  */
 export function runFacts(git?: string, endedBy?: string, truth?: string): RunTruth | undefined {
   const stored = truth?.trim() ? parseTruth(truth) : undefined;
   const t: RunTruth = stored ?? { toolCalls: 0, denied: 0 };
-  const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(git ?? "");
-  if (m) {
-    t.commits = Number(m[1]);
-    t.filesChanged = Number(m[2]);
+  const g = parseGitLine(git);
+  if (g) {
+    t.commits = g.commits;
+    t.filesChanged = g.filesChanged;
+    if (g.repositories) t.repositories = g.repositories;
   }
   const by = endedBy?.trim();
   if (by && ENDED_BY.includes(by)) t.endedBy = by as EndedBy;
-  return stored || m || t.endedBy ? t : undefined;
+  return stored || g || t.endedBy ? t : undefined;
+}
+
+const REPO_FACT = /^([A-Za-z0-9_][A-Za-z0-9._-]{0,63})=(\d+)\/(\d+)$/;
+
+/**
+ * The runner's `git` file (pod/watch.sh): `COMMITS FILES`, and in a session with several repositories each
+ * one's `NAME=COMMITS/FILES` after (the first two the sums). A token that is not one of those is dropped;
+ * a line without the two numbers is none.
+ */
+export function parseGitLine(
+  line?: string,
+): { commits: number; filesChanged: number; repositories?: RepoFacts[] } | undefined {
+  const [c, f, ...rest] = (line ?? "").trim().split(/\s+/);
+  if (!/^\d+$/.test(c ?? "") || !/^\d+$/.test(f ?? "")) return undefined;
+  const repositories: RepoFacts[] = [];
+  for (const tok of rest.slice(0, 64)) {
+    const m = REPO_FACT.exec(tok);
+    if (m) repositories.push({ name: m[1], commits: Number(m[2]), filesChanged: Number(m[3]) });
+  }
+  return { commits: Number(c), filesChanged: Number(f), ...(repositories.length ? { repositories } : {}) };
+}
+
+/** `api 2c/3f, web 0c/1f`: each repository's commits and files changed, for a table; `-` for none. */
+export function formatRepoFacts(r: RepoFacts[] | undefined): string {
+  return r?.length ? r.map((x) => `${x.name} ${x.commits}c/${x.filesChanged}f`).join(", ") : "-";
 }

@@ -37,29 +37,74 @@ git_tree() {
   rm -f "$run/idx"
 }
 
+# one repository's start and end, in the current directory, the files under $1 (the run's directory, or
+# its repos/NAME for one repository of several)
+git_start_in() {
+  git rev-parse -q --verify HEAD > "$1/head-start" 2>/dev/null || rm -f "$1/head-start"
+  if [ -s "$1/head-start" ]; then git_tree "$1/tree-start"; fi
+}
+
+# prints `COMMITS FILES` of the run in the current directory, from what git_start_in left under $1
+git_end_in() {
+  { IFS= read -r hs < "$1/head-start"; } 2>/dev/null
+  c=$(git rev-list --count "$hs..HEAD" 2>/dev/null || echo 0)
+  # the files the run changed: the work tree at its end against the work tree at its start (committed or
+  # not, new files included), so what was there before it (sync brought it, an earlier edit) is not its
+  f=""
+  if [ -s "$1/tree-start" ]; then
+    ts=""; te=""; git_tree "$1/tree-end"
+    { IFS= read -r ts < "$1/tree-start"; IFS= read -r te < "$1/tree-end"; } 2>/dev/null
+    [ -n "$te" ] && f=$(git diff --name-only "$ts" "$te" 2>/dev/null | wc -l)
+  fi
+  # no tree at the start (an index git could not write, a merge in progress): changed since head-start
+  [ -n "$f" ] || f=$( { git diff --name-only "$hs" 2>/dev/null; git ls-files --others --exclude-standard -- . ':(exclude).kodama' 2>/dev/null; } | sort -u | wc -l)
+  echo "$c $f" | tr -s ' '
+}
+
+# the repositories of a session with several: each directory of the workspace that is one (/workspace/NAME,
+# NAME a plain directory name: letters, digits, '.', '_', '-', not hidden), at most 64
+git_repos() {
+  k=0
+  for d in */; do
+    d="${d%/}"
+    case "$d" in "" | .* | *[!A-Za-z0-9._-]*) continue ;; esac
+    [ -e "$d/.git" ] || continue
+    k=$((k + 1)); [ "$k" -gt 64 ] && break
+    echo "$d"
+  done
+}
+
 git_start() {
   # a run resumed on a new pod (issue 80) keeps the start its first pod recorded: what it did before the cut
   # is its work too
   [ "${KODAMA_RESUMING:-}" = 1 ] && return 0
-  git rev-parse -q --verify HEAD > "$run/head-start" 2>/dev/null || rm -f "$run/head-start"
-  if [ -s "$run/head-start" ]; then git_tree "$run/tree-start"; fi
+  rm -rf "$run/repos"
+  git_start_in "$run"
+  # the workspace is no repository: a session with several, each one's start under repos/NAME
+  if [ ! -s "$run/head-start" ] && ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    for d in $(git_repos); do
+      mkdir -p "$run/repos/$d" && (cd "$d" && git_start_in "$run/repos/$d")
+    done
+  fi
 }
 
+# `COMMITS FILES` in git once it ended; for several repositories the sums, then `NAME=COMMITS/FILES` each
 git_end() {
-  if [ -s "$run/head-start" ] && command -v git >/dev/null 2>&1; then
-    { IFS= read -r hs < "$run/head-start"; } 2>/dev/null
-    c=$(git rev-list --count "$hs..HEAD" 2>/dev/null || echo 0)
-    # the files the run changed: the work tree at its end against the work tree at its start (committed or
-    # not, new files included), so what was there before it (sync brought it, an earlier edit) is not its
-    f=""
-    if [ -s "$run/tree-start" ]; then
-      ts=""; te=""; git_tree "$run/tree-end"
-      { IFS= read -r ts < "$run/tree-start"; IFS= read -r te < "$run/tree-end"; } 2>/dev/null
-      [ -n "$te" ] && f=$(git diff --name-only "$ts" "$te" 2>/dev/null | wc -l)
-    fi
-    # no tree at the start (an index git could not write, a merge in progress): changed since head-start
-    [ -n "$f" ] || f=$( { git diff --name-only "$hs" 2>/dev/null; git ls-files --others --exclude-standard -- . ':(exclude).kodama' 2>/dev/null; } | sort -u | wc -l)
-    echo "$c $f" | tr -s ' ' > "$run/git"
+  command -v git >/dev/null 2>&1 || return 0
+  if [ -s "$run/head-start" ]; then
+    git_end_in "$run" > "$run/git"
+  elif [ -d "$run/repos" ]; then
+    tc=0; tf=0; each=""; n=0
+    for p in "$run"/repos/*/; do
+      d="${p%/}"; d="${d##*/}"
+      if [ ! -s "$run/repos/$d/head-start" ] || [ ! -d "$d" ]; then continue; fi
+      # shellcheck disable=SC2046 # two numbers, split on purpose
+      set -- $(cd "$d" && git_end_in "$run/repos/$d")
+      [ $# -eq 2 ] || continue
+      tc=$((tc + $1)); tf=$((tf + $2)); each="$each $d=$1/$2"; n=$((n + 1))
+    done
+    # none counted (no repository had a commit at the start): nothing known, as for one such repository
+    if [ "$n" -gt 0 ]; then echo "$tc $tf$each" > "$run/git"; fi
   fi
 }
 

@@ -312,13 +312,14 @@ export async function startCommand(
     const { startWithAgent } = await import("./launch.ts");
     return await startWithAgent(kube, opts, cfg, await startIO());
   }
-  if (o.repos?.length) {
-    const { multiRepoRefusal } = await import("../../session/git/repos.ts");
-    throw multiRepoRefusal("--replicas of a session", "start one session");
-  }
   const { startGroup, parseReplicas } = await import("../group/group.ts");
   const n = parseReplicas(replicas);
   if (judge !== undefined) {
+    // the judge reads one repository's diff per replica
+    if (o.repos?.length) {
+      const { multiRepoRefusal } = await import("../../session/git/repos.ts");
+      throw multiRepoRefusal("--judge of replicas", "start them without --judge and compare them");
+    }
     return await (await import("../group/judgecmd.ts")).startJudged(
       kube,
       { ...opts, replicas: n, variants },

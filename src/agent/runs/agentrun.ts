@@ -32,7 +32,7 @@ import {
 import { execCapture, runningPod } from "../../session/access/podexec.ts";
 import { type LogFormat, logSink } from "../outcome/render.ts";
 import { runForOutput, runNotes, runOutcome, withTruth } from "../outcome/runtruth.ts";
-import { formatTokens } from "../outcome/truth.ts";
+import { formatRepoFacts, formatTokens } from "../outcome/truth.ts";
 import { stallSeconds } from "./watch.ts";
 import { durationValueMs } from "../../base/duration.ts";
 import { safeLine } from "../../ui/color.ts";
@@ -297,6 +297,8 @@ export function renderRuns(runs: AgentRun[], now = Date.now()): string {
   const facts = runs.some((r) => r.truth?.agent);
   const notes = runs.map(runNotes);
   const anyNotes = notes.some((n) => n.length);
+  // a session with several repositories: each one's commits and files changed
+  const repos = runs.some((r) => r.truth?.repositories?.length);
   const n = (v: number | undefined) => (v === undefined ? "-" : String(v));
   return renderTable(
     [
@@ -306,6 +308,7 @@ export function renderRuns(runs: AgentRun[], now = Date.now()): string {
       "STARTED",
       "DURATION",
       ...(facts ? ["TURNS", "TOOLS", "DENIED", "COMMITS", "TOKENS"] : []),
+      ...(repos ? ["REPOSITORIES"] : []),
       ...(checks ? ["CHECK"] : []),
       ...(continued ? ["CONTINUES"] : []),
       ...(anyNotes ? ["NOTE"] : []),
@@ -325,6 +328,7 @@ export function renderRuns(runs: AgentRun[], now = Date.now()): string {
           formatTokens(r.truth),
         ]
         : []),
+      ...(repos ? [formatRepoFacts(r.truth?.repositories)] : []),
       ...(checks ? [checkWord(r.check)] : []),
       ...(continued ? [r.continues ? `run ${r.continues}` : "-"] : []),
       ...(anyNotes ? [notes[i].map(safeLine).join("; ").slice(0, 120) || "-"] : []),

@@ -8,7 +8,9 @@
  *   tree-start   the work tree at the start as a git tree (written through a private index), and
  *   tree-end     at the end, so files already there (sync brought them) are not the run's changes
  *   git          `COMMITS FILES` when it has ended: commits made since head-start, files that differ
- *                between tree-start and tree-end (committed or not, untracked included)
+ *                between tree-start and tree-end (committed or not, untracked included). A session with
+ *                several repositories (the workspace is none): each one's files under repos/NAME, and the
+ *                sums then `NAME=COMMITS/FILES` for each (truth.ts parseGitLine)
  *   ended-by     `stalled`, `unreachable` or `budget` when kodama ended it
  */
 import WATCH_SH from "../pod/watch.sh" with { type: "text" };

@@ -17,10 +17,10 @@
  *   5. sends each merge to the pod's clone of that repository, whose branch moves to it, as for one.
  *
  * A read-only repository is never fetched or landed. `--only NAME` lands one repository (the same steps).
- * `--rebase` is not supported with several repositories yet (exit 2). Through a door (an MCP client, a page,
- * the editor, a workflow step) every repository's recorded path passes the door before anything, and each
- * one's git is door git of its own (fetchrepos.ts withRepoGits): its config and hooks are never read, each
- * index is changed under its index.lock.
+ * `--rebase`: in step 3 each repository's rebase is computed aside (landrebase.ts), then moved to as a merge
+ * is. Through a door (an MCP client, a page, the editor, a workflow step) every repository's recorded path
+ * passes the door before anything, and each one's git is door git of its own (fetchrepos.ts withRepoGits):
+ * its config and hooks are never read, each index is changed under its index.lock.
  * Each repository synced from here (`kodama sync start NAME`: one sync per repository, sync/units.ts) is
  * paused with both sides agreeing before anything is checked, and goes on after, however the landing ends
  * (nothing is ever left mid-merge here, so no hold is needed).
@@ -42,12 +42,13 @@ import {
   restoreBranches,
   withRepoGits,
 } from "./fetchrepos.ts";
-import { doorGit, withIndexLock } from "./doorgit.ts";
+import { doorGit, doorGitAsked, withIndexLock } from "./doorgit.ts";
 import { type LandOptions, sendToPod, writeMove } from "./land.ts";
 import { blobBytes, changed, git, indexOf, ok, refuseLinks, refuseUnsafe, worktree } from "./landgit.ts";
 import { type GitEntry, type LandKind, landKind, pathFate } from "./landplan.ts";
 import { updateRef } from "./gitrun.ts";
 import { multiRepoRefusal, writableRepos } from "./repos.ts";
+import { rebaseAside } from "./landrebase.ts";
 
 export interface LandReposOptions extends LandOptions {
   /**
@@ -94,7 +95,10 @@ export async function landRepos(
   o: LandReposOptions,
 ): Promise<number> {
   const todo = chosen(repos, name, o.only);
-  if (o.rebase) throw multiRepoRefusal("--rebase of a session", "land it as a merge (without --rebase)");
+  // a rebase is computed in a scratch work tree per repository (landrebase.ts): not yet through a door's git
+  if (o.rebase && (o.door || doorGitAsked() || doorGit())) {
+    throw multiRepoRefusal("--rebase through a door of a session", "land it as a merge (without --rebase)");
+  }
   // through a door: every repository passes it before anything (a sync's last cycle included), then each
   // one's git is door git of its own
   return await withRepoGits(todo, "session land", o.door, async (roots, at) => {
@@ -140,7 +144,7 @@ async function landAll(
   // the pod's clone of each merged repository takes the landed commit, as for one repository
   const sent = new Set<string>(), failed: string[] = [];
   for (const p of o.dryRun ? [] : plans) {
-    if (p.kind !== "merge" && !(p.kind === "up-to-date" && p.from !== p.tip)) continue;
+    if (p.kind !== "merge" && p.kind !== "rebase" && !(p.kind === "up-to-date" && p.from !== p.tip)) continue;
     try {
       if (await at(p.root, () => sendToPod(kube, pod, p.root, p.tip, p.podBranch, p.repo.name))) {
         sent.add(p.repo.name);
@@ -165,7 +169,7 @@ export async function landLocal(
   heads: Head[],
   fetched: RepoFetched[],
   name: string,
-  o: Pick<LandReposOptions, "dryRun" | "afterWrite"> & { at?: InRepo },
+  o: Pick<LandReposOptions, "dryRun" | "afterWrite" | "rebase"> & { at?: InRepo },
 ): Promise<Plan[]> {
   const local = `kodama/${name}`;
   const at: InRepo = o.at ?? ((_root, fn) => fn());
@@ -173,7 +177,7 @@ export async function landLocal(
   try {
     for (const [i, h] of heads.entries()) {
       try {
-        plans.push(await at(h.root, () => prepare(h, fetched[i], name, !!o.dryRun)));
+        plans.push(await at(h.root, () => prepare(h, fetched[i], name, !!o.dryRun, !!o.rebase)));
       } catch (e) {
         throw inRepoError(e, h.repo.name);
       }
@@ -231,14 +235,14 @@ export async function headOf(r: StateRepo, name: string): Promise<Head> {
 }
 
 /** One repository's move, computed and checked; it writes no ref, index entry or file (a merge's commit only). */
-async function prepare(h: Head, f: RepoFetched, name: string, dry: boolean): Promise<Plan> {
+async function prepare(h: Head, f: RepoFetched, name: string, dry: boolean, rebase = false): Promise<Plan> {
   const { root } = h;
   const tip = f.f.h.head;
   const from = await ok(root, "rev-parse", "--verify", "HEAD^{commit}");
   await refuseLinks(root, tip, from);
   const isAnc = async (a: string, b: string) =>
     (await git(root, "merge-base", "--is-ancestor", "--end-of-options", a, b)).ok;
-  const kind = landKind({ tipInHead: await isAnc(tip, from), headInTip: await isAnc(from, tip) });
+  const kind = landKind({ tipInHead: await isAnc(tip, from), headInTip: await isAnc(from, tip) }, rebase);
   const plan: Plan = {
     ...h,
     from,
@@ -271,10 +275,16 @@ async function prepare(h: Head, f: RepoFetched, name: string, dry: boolean): Pro
     const msg = `Merge session ${name} (${safeLine(f.f.h.branch ?? tip.slice(0, 12))}) into ${h.branch}`;
     plan.to = dry ? tree : await ok(root, "commit-tree", tree, "-p", from, "-p", tip, "-m", msg);
   }
+  // --rebase: the local commits replayed onto the session's, computed aside (landrebase.ts)
+  if (kind === "rebase") {
+    plan.to = await rebaseAside(root, from, tip, { session: name, branch: h.branch, repo: h.repo.name });
+  }
   // each path: kept (the working tree holds the target), written (it holds a committed version), or refused
   const diff = await changed(root, from, plan.to);
   await refuseUnsafe(root, diff);
-  const side = kind === "merge" ? await changed(root, from, tip) : new Map<string, [GitEntry?, GitEntry?]>();
+  const side = kind === "merge" || kind === "rebase"
+    ? await changed(root, from, tip)
+    : new Map<string, [GitEntry?, GitEntry?]>();
   const paths = [...diff.keys()];
   const wt = await worktree(root, paths);
   const idx = await indexOf(root, paths);
@@ -433,6 +443,11 @@ function report(plans: Plan[], repos: StateRepo[], name: string, sent: Set<strin
       return `${n}${o.dryRun ? "would fast-forward" : "fast-forwarded"} ${p.branch} to ${
         short(p.tip)
       } ${moved}`;
+    }
+    if (p.kind === "rebase") {
+      return `${n}${o.dryRun ? "would rebase" : "rebased"} ${p.branch} onto session ${name}'s ${
+        short(p.tip)
+      }: ${short(p.to)} ${moved}${pod}`;
     }
     return `${n}${o.dryRun ? "would merge" : "merged"} session ${name} (${short(p.tip)}) into ${p.branch}${
       o.dryRun ? "" : `: ${short(p.to)}`

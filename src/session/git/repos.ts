@@ -236,3 +236,34 @@ export async function reposOf(name: string, namespace: string): Promise<StateRep
   const st = await loadState(name).catch(() => undefined);
   return st?.repos?.length && st.namespace === namespace ? st.repos : undefined;
 }
+
+/**
+ * A session's recorded repositories kept for a copy of it (`clone`, `--replace`), each one's local path and
+ * read-only flag from this machine's record (`local`, its state file: only the paths the person gave to
+ * `start`), never from the cluster's spec, which anyone who can edit the namespace can rewrite: the copy's
+ * fetch and land then come home to the same places. Exit 2 when this machine has no record of one.
+ */
+export function keepLocalRepos(
+  spec: SessionRepo[],
+  local: StateRepo[] | undefined,
+  what: string,
+): SessionRepo[] {
+  const out: SessionRepo[] = [];
+  for (const r of local ?? []) {
+    const s = spec.find((x) => x.name === r.name);
+    if (!s) continue;
+    out.push({
+      name: checkRepoName(r.name, "this machine's record"),
+      ...(r.readOnly ? { readOnly: true } : {}),
+      git: { ...s.git, repo: r.path },
+    });
+  }
+  if (!local?.length || out.length !== spec.length) {
+    throw usageError(
+      `${what} with several repositories needs this machine's record of each one (its state file, written by ` +
+        "the start on the machine that started it)",
+      "run it where the session was started, or start a new session with --repo",
+    );
+  }
+  return out;
+}

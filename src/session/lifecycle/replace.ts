@@ -2,13 +2,16 @@
  * `start NAME --replace` keeps what was recorded (issue 66.2): the session's repository and branch, its sync
  * (on or off, directory, mode), image, limits, ServiceAccount and agent come from the session
  * being replaced — its spec (the pod annotation) and this machine's state file — unless a flag of this
- * command names that one setting (flags win per setting). The rule is pure (`keepRecorded`); start.ts reads
+ * command names that one setting (flags win per setting). A session with several repositories keeps them
+ * all as recorded, once this machine's state file says each was cloned (`--repo` is then refused). The rule is pure (`keepRecorded`); start.ts reads
  * the record and says in one line what it kept.
  */
 import type { KubeIdentity, KubeObjects } from "../../kube/seam.ts";
 import type { StartOptions } from "./start.ts";
 import type { SessionSpec } from "../spec/spec.ts";
-import { multiRepoRefusal } from "../git/repos.ts";
+import { keepLocalRepos, multiRepoRefusal } from "../git/repos.ts";
+import type { StateRepo } from "../state/state.ts";
+import { usageError } from "../../base/errors.ts";
 
 /** What a session had: its spec, and this machine's sync of it (undefined: this machine has no record). */
 export interface Recorded {
@@ -19,6 +22,8 @@ export interface Recorded {
    * (a Failed start, the usual reason to replace) does not keep its repository
    */
   cloned?: boolean;
+  /** this machine's record of its repositories (a session with several): their local paths */
+  repos?: StateRepo[];
 }
 
 /** The options with the recorded settings no flag changes, and what was kept, as flags would say it. */
@@ -26,8 +31,21 @@ export function keepRecorded(o: StartOptions, r: Recorded): { options: StartOpti
   const out: StartOptions = { ...o };
   const kept: string[] = [];
   const s = r.spec;
-  if (s.repos?.length || o.repos?.length) {
-    throw multiRepoRefusal("--replace of a session", "delete it (kodama delete NAME) and start it again");
+  if (o.repos?.length) {
+    throw multiRepoRefusal("--replace of a session", "give no --repo: the recorded ones are kept");
+  }
+  if (s.repos?.length) {
+    // its workspace holds every repository: kept as recorded (nothing cloned or sent again)
+    if (!r.cloned) {
+      throw usageError(
+        "--replace of a session with several repositories needs each one's clone recorded on this machine " +
+          "(its start did not finish, or another machine started it)",
+        "delete it (kodama delete NAME) and start it again",
+      );
+    }
+    // each one's local path from this machine's record, never the cluster's spec
+    out.keptRepos = keepLocalRepos(s.repos, r.repos, "--replace of a session");
+    kept.push(...out.keptRepos.map((x) => `--repo ${x.git.repo}=${x.name}${x.readOnly ? ":ro" : ""}`));
   }
   if (s.git && o.repo === undefined && r.cloned) {
     out.repo = s.git.repo;
@@ -91,8 +109,12 @@ export async function withRecorded(
   const { loadState } = await import("../state/state.ts");
   const st = await loadState(o.name).catch(() => undefined);
   const sync = st && st.namespace === o.namespace ? st.sync : undefined;
-  const cloned = f.view.commit !== undefined;
-  const { options, kept } = keepRecorded(o, { spec: f.view.spec, sync, cloned });
+  // several repositories: each one's clone recorded in this machine's state file (nothing on the volume)
+  const cloned = f.view.spec.repos?.length
+    ? !!st?.repos?.length && st.namespace === o.namespace && st.repos.every((x) => x.commit)
+    : f.view.commit !== undefined;
+  const repos = st && st.namespace === o.namespace ? st.repos : undefined;
+  const { options, kept } = keepRecorded(o, { spec: f.view.spec, sync, cloned, repos });
   err.write(keptLine(o.name, kept) + "\n");
   return { ...options, replacing: true, workspaceCloned: cloned };
 }

@@ -142,6 +142,11 @@ export interface StartOptions extends StartFlags {
   workspaceCloned?: boolean;
   /** `--replace`: the branch the replaced session made after its clone (its pod's HEAD stays on it) */
   keepNewBranch?: string;
+  /**
+   * `--replace` and `clone` of a session with several repositories: its recorded repositories, kept as they
+   * are (the workspace already holds them: nothing is cloned or sent)
+   */
+  keptRepos?: SessionRepo[];
   /** `--replace`: the replaced session's agent, unless a flag chooses another (agentFor) */
   keptAgent?: SessionAgent;
   dryRun?: boolean;
@@ -359,7 +364,11 @@ export async function planSession(o: StartOptions, cfg: Config, io: StartIO): Pr
   // the default Helix and Zellij configs, each replaced by the repository's file of the name
   const editor = cfg.editor.enabled ? editorData(repoEditor) : {};
   const gx = { cwd, root, env: env.vars, spec, err: io.err, fromRepo, door: io.door };
-  const multi = o.repos?.length ? await planRepos(o, cfg, gx) : undefined;
+  const multi = o.keptRepos?.length
+    ? keptRepos(o.keptRepos)
+    : o.repos?.length
+    ? await planRepos(o, cfg, gx)
+    : undefined;
   const git = multi ? undefined : await planGit(o, cfg, gx);
   const settings: Partial<SessionSpec> = o.tpl
     ? templateVars(tmod!.templateSettings(o.tpl), o.tpl, io.err, said)
@@ -615,6 +624,20 @@ async function planRepos(o: StartOptions, cfg: Config, x: Parameters<typeof plan
     ? { credentials: [...lines].map((l) => `${l}\n`).join(""), ...(ca ? { "ca.crt": ca } : {}) }
     : undefined;
   return { repos, data };
+}
+
+/**
+ * The repositories of a session with several, kept from its record (`--replace`, `clone`): the workspace holds
+ * them already. One that needs credentials is not kept yet (its Secret is made from the token at a start).
+ */
+function keptRepos(repos: SessionRepo[]) {
+  if (repos.some((r) => r.git.credentialsFor || r.git.auth === "ssh")) {
+    throw multiRepoRefusal(
+      "keeping the repositories of a session that needs git credentials",
+      "start a new session",
+    );
+  }
+  return { repos, data: undefined };
 }
 
 /** A plan's objects as `--dry-run` shows them: Secret values redacted, fit to the server's version. */
@@ -1457,7 +1480,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
             ]
             : []),
           // several repositories: each local one to its own place, all at once (the clone takes them in turn)
-          ...(spec.repos?.some((r) => r.git.source === "local")
+          ...(spec.repos?.some((r) => r.git.source === "local") && !o.keptRepos
             ? [
               Promise.all(
                 spec.repos.filter((r) => r.git.source === "local").map((r) =>

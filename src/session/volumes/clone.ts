@@ -34,6 +34,8 @@ import { loadState, updateState } from "../state/state.ts";
 import type { Template } from "../spec/template.ts";
 import { isCsiDriver, provisionerOf } from "./volsnap.ts";
 import CLONE_BRANCH from "../pod/clonebranch.sh" with { type: "text" };
+import { inRepo, keepLocalRepos, type SessionRepo, writableRepos } from "../git/repos.ts";
+import { safeLine } from "../../ui/color.ts";
 
 export interface CloneOptions {
   branch?: string;
@@ -109,10 +111,18 @@ export async function cloneSession(
   if (o.branch !== undefined) checkBranch(o.branch, "--branch");
   const v = await requireSession(kube, ns, src);
   if (!v.spec) throw new KodamaError(`session ${src} carries no recorded settings`, ExitCode.FAILED);
-  if (v.spec.repos?.length) {
-    throw (await import("../git/repos.ts")).multiRepoRefusal("a clone of a session", "start a new session");
-  }
   const spec = v.spec;
+  // several repositories: the volume holds them all; DST records them, each written one on DST's own branch
+  const branch = o.branch ?? autoBranchName(o.cfg.defaults.branchPrefix, dst, new Date());
+  // each one's local path from this machine's record of SRC, never the cluster's spec (keepLocalRepos)
+  const srcRecord = spec.repos?.length ? await loadState(src).catch(() => undefined) : undefined;
+  const keptRepos = spec.repos?.length
+    ? keepLocalRepos(
+      spec.repos,
+      srcRecord?.namespace === ns ? srcRecord.repos : undefined,
+      "a clone of a session",
+    ).map((r) => r.readOnly ? r : { ...r, git: { ...r.git, newBranch: branch } })
+    : undefined;
   // SRC's settings as a template: what runs in the pod comes along, not its init (the files are there)
   const tpl: Template = {
     name: spec.template ?? `clone of ${src}`,
@@ -147,6 +157,7 @@ export async function cloneSession(
       }
       : {}),
     timeout: `${Math.ceil(o.timeoutMs / 1000)}s`,
+    ...(keptRepos ? { keptRepos, workspaceCloned: true } : {}),
   };
 
   const direct = o.portable ? undefined : await driverClone(kube, ns, v.pod, spec);
@@ -159,7 +170,7 @@ export async function cloneSession(
         const cloneFrom: CloneSource = { workspace: direct.workspace, home: direct.home, marker: token };
         const code = await startSession(kube, { ...base, cloneFrom }, o.cfg, o.io);
         if (code !== ExitCode.OK) return code;
-        await afterClone(kube, ns, src, dst, o);
+        await afterClone(kube, ns, src, dst, { ...o, branch });
         return ExitCode.OK;
       } catch (e) {
         if (!(e instanceof CloneNotCopied)) throw e;
@@ -184,7 +195,7 @@ export async function cloneSession(
   try {
     const code = await startSession(kube, { ...base, fromSnapshot: snap }, o.cfg, o.io);
     if (code !== ExitCode.OK) return code;
-    await afterClone(kube, ns, src, dst, o);
+    await afterClone(kube, ns, src, dst, { ...o, branch });
     return ExitCode.OK;
   } finally {
     if (!o.keepSnapshot) {
@@ -208,6 +219,11 @@ async function afterClone(
   const branch = o.branch ?? autoBranchName(o.cfg.defaults.branchPrefix, dst, new Date());
   const { execCapture } = await import("../access/podexec.ts");
   const pod = await requireSessionPod(kube, ns, dst);
+  const srcState = await loadState(src).catch(() => undefined);
+  const view = await requireSession(kube, ns, dst).catch(() => undefined);
+  if (view?.spec?.repos?.length) {
+    return await afterCloneRepos(kube, pod, src, dst, view.spec.repos, branch, o);
+  }
   const r = await execCapture(kube, pod, [
     "sh",
     "-c",
@@ -231,11 +247,9 @@ async function afterClone(
   const [b, commit, from] = r.stdout.trim().split("\n");
   const hex = /^[0-9a-f]{40,64}$/.test(commit ?? "") ? commit : undefined;
   // the clone's workspace by its recorded name (it may be a volume from the pool)
-  const view = await requireSession(kube, ns, dst).catch(() => undefined);
   await kube.patchObject("persistentvolumeclaims", ns, namesOf(view?.spec ?? { name: dst }).workspacePVC, {
     metadata: { annotations: { [ANNOTATION_BRANCH]: b, [ANNOTATION_COMMIT]: hex ?? null } },
   }).catch(() => {});
-  const srcState = await loadState(src).catch(() => undefined);
   const repo = srcState?.repo;
   await updateState(dst, {
     branch: b,
@@ -245,4 +259,51 @@ async function afterClone(
     ...(from && /^[\w./-]+$/.test(from) ? { baseBranch: from } : {}),
   }).catch(() => {});
   o.io.err.write(`clone ${dst} is on its own branch ${b}\n`);
+}
+
+/**
+ * A clone of a session with several repositories: DST's own branch made in each written repository at SRC's
+ * HEAD there (its base), and DST's state records each one's new branch (its local path is SRC's, as recorded
+ * in the spec: SRC's repositories come home to the same places), so `session fetch/land DST` work. A repository
+ * whose branch cannot be made fails the clone (exit 1), naming it.
+ */
+async function afterCloneRepos(
+  kube: KubeSessions,
+  pod: V1Pod,
+  src: string,
+  dst: string,
+  repos: SessionRepo[],
+  branch: string,
+  o: CloneOptions,
+): Promise<void> {
+  const { execCapture } = await import("../access/podexec.ts");
+  const made = new Map<string, { branch: string; commit?: string }>();
+  for (const r of writableRepos(repos)) {
+    const x = await execCapture(
+      kube,
+      pod,
+      inRepo(r.name, ["sh", "-c", CLONE_BRANCH, "kodama-clone", branch]),
+    );
+    if (x.code !== 0) {
+      throw new KodamaError(
+        `session ${dst} is running, but creating branch ${branch} in repository ${r.name} failed: ${
+          safeLine(x.stderr.trim().split("\n").at(-1) ?? "") || `exit code ${x.code}`
+        }`,
+        ExitCode.FAILED,
+        `kodama attach ${dst} --command "cd ${r.name} && git checkout -b ${branch}"`,
+      );
+    }
+    const [b, commit] = x.stdout.trim().split("\n");
+    made.set(r.name, { branch: b, ...(/^[0-9a-f]{40,64}$/.test(commit ?? "") ? { commit } : {}) });
+  }
+  // DST's own record (start wrote it from the spec: the paths SRC was started with), each branch now DST's
+  const st = await loadState(dst).catch(() => undefined);
+  if (st?.repos?.length) {
+    await updateState(dst, {
+      branch,
+      autoBranch: o.branch === undefined,
+      repos: st.repos.map((r) => ({ ...r, ...(made.get(r.name) ?? {}) })),
+    }).catch(() => {});
+  }
+  o.io.err.write(`clone ${dst} is on its own branch ${branch} in ${[...made.keys()].join(", ")}\n`);
 }

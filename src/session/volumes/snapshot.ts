@@ -329,12 +329,6 @@ export async function createSnapshot(
   }
   const v = await requireSession(kube, ns, session);
   if (!v.spec) throw new KodamaError(`session ${session} carries no recorded settings`, ExitCode.FAILED);
-  if (v.spec.repos?.length) {
-    throw (await import("../git/repos.ts")).multiRepoRefusal(
-      "a snapshot of a session",
-      "use session fetch/land",
-    );
-  }
   const spec = { ...v.spec, namespace: ns };
   const node = v.pod && !v.pod.metadata?.deletionTimestamp ? v.pod.spec?.nodeName : undefined;
   const snap = snapshotName(session, o.snapshot);

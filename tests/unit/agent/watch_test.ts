@@ -1,13 +1,15 @@
 // The runner's watchdog (src/agent/runs/watch.ts), run for real with sh: an agent that prints nothing is ended as
 // stalled, one that only retries its model API as unreachable; one that works is left alone; git facts.
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
-import { NOTIFY_JS, RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/runs/agent.ts";
-import { runFacts } from "../../../src/agent/outcome/truth.ts";
+import { NOTIFY_JS, parseRuns, RUNNER_JS, RUNNER_SCRIPT } from "../../../src/agent/runs/agent.ts";
+import { renderRuns } from "../../../src/agent/runs/agentrun.ts";
+import { formatRepoFacts, parseGitLine, runFacts } from "../../../src/agent/outcome/truth.ts";
 
 async function runAgent(
   agent: string,
   stall: number,
-  o: { git?: boolean; before?: Record<string, string>; sh?: string[] } = {},
+  o: { git?: boolean; before?: Record<string, string>; sh?: string[]; repos?: string[]; empty?: boolean } =
+    {},
 ) {
   const ws = await Deno.makeTempDir({ prefix: "kodama-watch-" });
   const run = `${ws}/.kodama/runs/1`;
@@ -18,6 +20,14 @@ async function runAgent(
   if (o.git) {
     await git("init", "-q");
     await git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "init");
+  }
+  for (const r of o.repos ?? []) {
+    await Deno.mkdir(`${ws}/${r}`);
+    const g = (...a: string[]) =>
+      new Deno.Command("git", { args: ["-C", `${ws}/${r}`, ...a], stdout: "null", stderr: "null" }).output();
+    await g("init", "-q");
+    if (o.empty) continue;
+    await g("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "init");
   }
   for (const [f, text] of Object.entries(o.before ?? {})) await Deno.writeTextFile(`${ws}/${f}`, text);
   const [shell, ...shArgs] = o.sh ?? ["sh"];
@@ -97,3 +107,56 @@ for (const sh of [["dash"], ["busybox", "sh"]]) {
     assertEquals(busy.git, "0 2");
   });
 }
+
+// issue 81: a session with several repositories has no repository at /workspace: each one's commits and files
+for (const sh of [["dash"], ["busybox", "sh"]]) {
+  Deno.test(`runner (${sh.join(" ")}): several repositories, each one's commits and files and the sums`, async () => {
+    const agent = [
+      "cd api && echo a > a.txt && git add a.txt && git -c user.name=a -c user.email=a@b commit -qm a",
+      "echo b > b.txt && git add b.txt && git -c user.name=a -c user.email=a@b commit -qm b && echo c > c.txt",
+      "cd ../web && echo w > w.txt",
+      // not a repository name kodama gives: never counted
+      "cd .. && mkdir 'odd name' && git -C 'odd name' init -q && echo x > 'odd name/x'",
+    ].join(" && ");
+    const r = await runAgent(agent, 0, { repos: ["api", "web", "docs"], sh });
+    assertEquals(r.exit, "0");
+    assertEquals(r.git, "2 4 api=2/3 docs=0/0 web=0/1");
+    const t = runFacts(r.git, undefined, undefined);
+    assertEquals(t?.commits, 2);
+    assertEquals(t?.filesChanged, 4);
+    assertEquals(t?.repositories, [
+      { name: "api", commits: 2, filesChanged: 3 },
+      { name: "docs", commits: 0, filesChanged: 0 },
+      { name: "web", commits: 0, filesChanged: 1 },
+    ]);
+  });
+}
+
+Deno.test("runner: repositories with no commit at the start: nothing known, not `0 0`", async () => {
+  const r = await runAgent("cd api && echo a > a.txt", 0, { repos: ["api"], empty: true });
+  assertEquals(r.exit, "0");
+  assertEquals(r.git, undefined);
+});
+
+Deno.test("parseGitLine: the sums, each repository's, and nothing else", () => {
+  assertEquals(parseGitLine("1 2"), { commits: 1, filesChanged: 2 });
+  assertEquals(parseGitLine("3 4 api=1/2 web=2/2")?.repositories?.map((r) => r.name), ["api", "web"]);
+  // a token that is no repository's fact is dropped: a path, a hidden name, a missing number
+  assertEquals(parseGitLine("3 4 ../x=1/2 .kodama=1/1 web=2 a/b=1/1 ok=1/1")?.repositories, [
+    { name: "ok", commits: 1, filesChanged: 1 },
+  ]);
+  assertEquals(parseGitLine("x 2 api=1/1"), undefined);
+  assertEquals(parseGitLine(""), undefined);
+  assertEquals(formatRepoFacts(parseGitLine("3 4 api=1/2 web=2/2")?.repositories), "api 1c/2f, web 2c/2f");
+});
+
+Deno.test("agent status: a REPOSITORIES column once a run counted several repositories", () => {
+  const runs = parseRuns(
+    "1\texited\t0\t2026-01-01T00:00:00Z\t2026-01-01T00:01:00Z\t9\t0\t\t\t2 4 api=2/3 web=0/1\t\t\t\n",
+  );
+  assertEquals(runs[0].truth?.commits, 2);
+  const out = renderRuns(runs);
+  assertStringIncludes(out, "REPOSITORIES");
+  assertStringIncludes(out, "api 2c/3f, web 0c/1f");
+  assert(!renderRuns(parseRuns("1\texited\t0\t\t\t9\t0\t\t\t2 4\t\t\t\n")).includes("REPOSITORIES"));
+});

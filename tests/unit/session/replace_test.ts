@@ -1,6 +1,6 @@
 // `start --replace` keeps what was recorded (src/session/lifecycle/replace.ts): the recorded settings fill what no
 // flag gives; a flag wins for its one setting.
-import { assertEquals } from "@kodama/test-assert";
+import { assertEquals, assertThrows } from "@kodama/test-assert";
 import { keepRecorded, keptLine } from "../../../src/session/lifecycle/replace.ts";
 import type { StartOptions } from "../../../src/session/lifecycle/start.ts";
 import type { SessionSpec } from "../../../src/session/spec/spec.ts";
@@ -63,4 +63,39 @@ Deno.test("replace: a session whose clone never finished does not keep its repos
   const { options, kept } = keepRecorded(opts(), { spec, cloned: false });
   assertEquals([options.repo, options.keepNewBranch], [undefined, undefined]);
   assertEquals(kept.some((k) => k.startsWith("--repo")), false);
+});
+
+Deno.test("replace: several repositories are kept as recorded once cloned; --repo with it, or no clone, refused", () => {
+  // the cluster's spec names /planted: the local paths come from this machine's record only
+  const repos = [
+    { name: "api", git: { repo: "/planted", newBranch: "kodama/s-1", auth: "none", source: "local" } },
+    { name: "docs", git: { repo: "/planted-too", auth: "none" } },
+  ];
+  const local = [
+    { name: "api", path: "/src/api", commit: "a".repeat(40) },
+    { name: "docs", path: "https://x.example/docs.git", readOnly: true, commit: "b".repeat(40) },
+  ];
+  const multi = { ...spec, git: undefined, repos } as unknown as SessionSpec;
+  const { options, kept } = keepRecorded(opts(), { spec: multi, cloned: true, repos: local });
+  assertEquals(options.keptRepos?.map((r) => [r.name, r.git.repo, r.readOnly ?? false]), [
+    ["api", "/src/api", false],
+    ["docs", "https://x.example/docs.git", true],
+  ]);
+  assertEquals(options.keptRepos?.[0].git.newBranch, "kodama/s-1");
+  assertEquals(options.repo, undefined);
+  assertEquals(kept.slice(0, 2), ["--repo /src/api=api", "--repo https://x.example/docs.git=docs:ro"]);
+  assertThrows(
+    () => keepRecorded(opts(), { spec: multi, cloned: false, repos: local }),
+    "each one's clone recorded",
+  );
+  for (const o of [opts({ repos: ["./api", "./web"] }), opts({ repos: ["./x"] })]) {
+    assertThrows(() => keepRecorded(o, { spec: multi, cloned: true, repos: local }), "give no --repo");
+  }
+  // no record here, or the spec names a repository this machine never started: refused, nothing kept
+  for (const l of [undefined, [], local.slice(0, 1)]) {
+    assertThrows(
+      () => keepRecorded(opts(), { spec: multi, cloned: true, repos: l }),
+      "this machine's record",
+    );
+  }
 });
