@@ -61,17 +61,20 @@ git_end_in() {
   echo "$c $f" | tr -s ' '
 }
 
-# the repositories of a session with several: each directory of the workspace that is one (/workspace/NAME,
-# NAME a plain directory name: letters, digits, '.', '_', '-', not hidden), at most 64
+# the repositories of a session with several: the directories its pod's KODAMA_REPOS names (kodama sets it
+# for such a session only: nested repositories of a session with one or none are not counted as its own)
+# that are one (/workspace/NAME, NAME a plain directory name: letters, digits, '.', '_', '-', not hidden),
+# at most 64
 git_repos() {
   k=0
-  for d in */; do
-    d="${d%/}"
+  set -f # names, never patterns
+  for d in ${KODAMA_REPOS:-}; do
     case "$d" in "" | .* | *[!A-Za-z0-9._-]*) continue ;; esac
     [ -e "$d/.git" ] || continue
     k=$((k + 1)); [ "$k" -gt 64 ] && break
     echo "$d"
   done
+  set +f
 }
 
 git_start() {

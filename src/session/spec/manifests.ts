@@ -234,6 +234,11 @@ export function mainContainer(spec: SessionSpec): V1Container {
           { name: "KODAMA_REPLICA", value: String(spec.group.replica) },
         ]
         : []),
+      // several repositories: their directories under the workspace, which the agent runner counts each of
+      // (src/agent/pod/watch.sh); a session with one or none has none, so nested repositories are not its own
+      ...(spec.repos?.length
+        ? [{ name: "KODAMA_REPOS", value: spec.repos.map((r) => r.name).join(" ") }]
+        : []),
       // which pod this is: agent runs record it (a run of an earlier pod was interrupted), and the idle
       // watchdog knows the pod's processes by it (every exec gets the container's environment)
       { name: "KODAMA_POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },

@@ -8,8 +8,15 @@ import { formatRepoFacts, parseGitLine, runFacts } from "../../../src/agent/outc
 async function runAgent(
   agent: string,
   stall: number,
-  o: { git?: boolean; before?: Record<string, string>; sh?: string[]; repos?: string[]; empty?: boolean } =
-    {},
+  o: {
+    git?: boolean;
+    before?: Record<string, string>;
+    sh?: string[];
+    repos?: string[];
+    empty?: boolean;
+    /** the pod's KODAMA_REPOS (default: the repositories made, as kodama sets it for a session with several) */
+    kodamaRepos?: string;
+  } = {},
 ) {
   const ws = await Deno.makeTempDir({ prefix: "kodama-watch-" });
   const run = `${ws}/.kodama/runs/1`;
@@ -34,7 +41,12 @@ async function runAgent(
   const out = await new Deno.Command(shell, {
     args: [...shArgs, "-c", RUNNER_SCRIPT, "kodama-run", run, RUNNER_JS, NOTIFY_JS, "sh", "-c", agent],
     cwd: ws,
-    env: { KODAMA_WORKSPACE: ws, KODAMA_STALL_SECONDS: String(stall), GIT_CONFIG_GLOBAL: "/dev/null" },
+    env: {
+      KODAMA_WORKSPACE: ws,
+      KODAMA_STALL_SECONDS: String(stall),
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      ...(o.kodamaRepos ?? o.repos?.join(" ") ? { KODAMA_REPOS: o.kodamaRepos ?? o.repos!.join(" ") } : {}),
+    },
     stdout: "null",
     stderr: "null",
   }).output();
@@ -131,6 +143,19 @@ for (const sh of [["dash"], ["busybox", "sh"]]) {
     ]);
   });
 }
+
+Deno.test("runner: nested repositories of a session with one or none are not its own (no KODAMA_REPOS)", async () => {
+  // its changes outside them would otherwise read as `succeeded (no changes)`
+  const r = await runAgent("echo top > top.txt && cd api && echo a > a.txt", 0, {
+    repos: ["api"],
+    kodamaRepos: "",
+  });
+  assertEquals(r.exit, "0");
+  assertEquals(r.git, undefined);
+  // a pattern is a name, never a glob over the workspace
+  const g = await runAgent("cd api && echo a > a.txt", 0, { repos: ["api"], kodamaRepos: "*" });
+  assertEquals(g.git, undefined);
+});
 
 Deno.test("runner: repositories with no commit at the start: nothing known, not `0 0`", async () => {
   const r = await runAgent("cd api && echo a > a.txt", 0, { repos: ["api"], empty: true });
