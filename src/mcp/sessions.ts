@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import type { Kube } from "../kube/client.ts";
-import type { KubeIdentity, KubeObjects } from "../kube/seam.ts";
+import type { KubeIdentity, KubeObjects, KubeSessions } from "../kube/seam.ts";
 import type { Config } from "../config/schema.ts";
 import { AGENT_CHOICES } from "../config/agentnames.ts";
 import { ExitCode, KodamaError, usageError } from "../base/errors.ts";
@@ -655,7 +655,7 @@ export const agentRunTool = tool({
 async function agentRunFromPr(
   a: { name: string; prompt?: string; cwd?: string },
   call: Call,
-  kube: Kube,
+  kube: KubeSessions,
   ns: string,
 ) {
   if (a.prompt !== undefined && !a.prompt.trim()) throw usageError("the prompt is empty");

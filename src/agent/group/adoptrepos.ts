@@ -6,7 +6,7 @@
  * when one repository's branch may not move (checked out, or it has commits the replica lacks), the ones
  * already moved go back where they were and the error names the repository.
  */
-import type { Kube } from "../../kube/client.ts";
+import type { KubeSessions } from "../../kube/seam.ts";
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
 import { safeLine } from "../../ui/color.ts";
@@ -17,7 +17,7 @@ import { localGit } from "../../session/git/gitrun.ts";
 import { moveBranch } from "../../session/git/branchmove.ts";
 
 export async function adoptRepos(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
   group: string,

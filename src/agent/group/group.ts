@@ -352,7 +352,11 @@ export interface GroupDeleteOptions {
 }
 
 /** The group's judge session, when its judgement names it and it still exists (judge.ts). */
-async function judgeOfGroup(kube: Kube, namespace: string, group: string): Promise<{ name: string }[]> {
+async function judgeOfGroup(
+  kube: KubeObjects & KubeIdentity,
+  namespace: string,
+  group: string,
+): Promise<{ name: string }[]> {
   const { loadJudgement, judgeSession } = await import("./judgestore.ts");
   const j = await loadJudgement(kube, namespace, group).catch(() => undefined);
   if (!j || j.judge.session !== judgeSession(group)) return [];

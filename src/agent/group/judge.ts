@@ -191,7 +191,7 @@ async function judgeRepo(kube: KubeSessions, ns: string, judged: ReplicaRow[], d
 }
 
 /** The judge's run: its answer and its figures. */
-async function judgeRun(kube: Kube, ns: string, name: string, o: JudgeOptions) {
+async function judgeRun(kube: KubeSessions, ns: string, name: string, o: JudgeOptions) {
   const [{ agentWait }, { listRuns, runningPod }] = await Promise.all([
     import("../runs/say.ts"),
     import("../runs/agentrun.ts"),

@@ -159,7 +159,7 @@ export async function runCommand(
 
 /** `--from-pr`: the request's feedback as the prompt, from the user's clone (the cwd) and their config. */
 async function fromPrOf(
-  kube: Kube,
+  kube: KubeSessions,
   name: string,
   f: { prompt?: string; promptFile?: string; fromPrBudget?: string },
   cfg: Config,

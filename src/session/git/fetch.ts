@@ -12,7 +12,6 @@
  */
 import type { PathDoor } from "../lifecycle/startio.ts";
 import { join } from "node:path";
-import type { Kube } from "../../kube/client.ts";
 import type { KubeSessions, KubeStreams } from "../../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import { withInterrupt } from "../../base/proc/proc.ts";
@@ -185,7 +184,7 @@ async function related(root: string, h: FetchHeader): Promise<boolean> {
 }
 
 export async function fetchSession(
-  kube: Kube,
+  kube: KubeSessions,
   namespace: string,
   name: string,
   o: FetchOptions,

@@ -6,7 +6,6 @@
  * repository is never fetched. `--diff`: each one's diff since its clone, its paths under its directory.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../../kube/client.ts";
 import type { KubeSessions } from "../../kube/seam.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import { safeLine } from "../../ui/color.ts";
@@ -205,7 +204,7 @@ export async function fetchAll(
 
 /** `session fetch NAME` (or `--diff`) of a session with several repositories. */
 export async function fetchRepos(
-  kube: Kube,
+  kube: KubeSessions,
   ns: string,
   name: string,
   repos: StateRepo[],

@@ -3,6 +3,7 @@
  * container's log (git's own error lines for a failed start; the branch and commit it reports), and
  * recording that branch and commit on the workspace volume, where `list` and `get` read them.
  */
+import type { KubeSessions, KubeStreams } from "../../kube/seam.ts";
 import { isAbsolute, resolve } from "../../base/fs/fspath.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Kube } from "../../kube/client.ts";
@@ -295,13 +296,12 @@ export function unwritableVolumeHint(why: string, uid: number | undefined): stri
 }
 
 /** The clone container's log (the last run's when it is restarting); "" when it cannot be read. */
-export async function cloneLog(kube: Kube, pod: V1Pod, tailLines = 200): Promise<string> {
+export async function cloneLog(kube: KubeStreams, pod: V1Pod, tailLines = 200): Promise<string> {
   const ns = pod.metadata?.namespace ?? kube.namespace;
   const name = pod.metadata?.name ?? "";
-  const { streamLog } = await import("../../kube/logs.ts");
   const read = async (previous: boolean) => {
     const chunks: Uint8Array[] = [];
-    await streamLog(kube, ns, name, GIT_CONTAINER, { tailLines, previous }, (c) => {
+    await kube.logOf(ns, name, GIT_CONTAINER, { tailLines, previous }, (c) => {
       chunks.push(c);
     });
     return new TextDecoder().decode(await new Blob(chunks as BlobPart[]).arrayBuffer());
@@ -325,7 +325,11 @@ export function cloneFailed(pod: V1Pod | undefined): number | undefined {
 }
 
 /** The error text for a failed clone: git's own lines from the init container's log. */
-export async function cloneFailure(kube: Kube, spec: SessionSpec, pod: V1Pod): Promise<string | undefined> {
+export async function cloneFailure(
+  kube: KubeStreams,
+  spec: SessionSpec,
+  pod: V1Pod,
+): Promise<string | undefined> {
   const code = cloneFailed(pod);
   if (code === undefined || !(spec.git ?? spec.repos?.length)) return undefined;
   const log = await cloneLog(kube, pod, 50);
@@ -342,7 +346,7 @@ export async function cloneFailure(kube: Kube, spec: SessionSpec, pod: V1Pod): P
  * clone was skipped) and record it on the workspace volume. Failures to record are warnings.
  */
 export async function recordClone(
-  kube: Kube,
+  kube: KubeSessions,
   spec: SessionSpec,
   io: { err: Sink },
   got?: { pod?: V1Pod },
@@ -396,7 +400,7 @@ export async function recordClone(
  * recorded in this machine's state file (each repository's branch and commit). Nothing goes on the volume.
  */
 async function recordRepos(
-  kube: Kube,
+  kube: KubeSessions,
   spec: SessionSpec,
   io: { err: Sink },
   got?: { pod?: V1Pod },

@@ -25,6 +25,7 @@
  * paused with both sides agreeing before anything is checked, and goes on after, however the landing ends
  * (nothing is ever left mid-merge here, so no hold is needed).
  */
+import type { KubeSessions } from "../../kube/seam.ts";
 import type { Kube } from "../../kube/client.ts";
 import { dirname, join } from "../../base/fs/fspath.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
@@ -119,7 +120,7 @@ export async function landRepos(
 }
 
 async function landAll(
-  kube: Kube,
+  kube: KubeSessions,
   ns: string,
   name: string,
   repos: StateRepo[],

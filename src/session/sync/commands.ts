@@ -109,34 +109,27 @@ export async function pushCommand(
   cfg: Config,
 ): Promise<number> {
   const v = await requireRunning(kube, name);
-  for (const key of keysFor(v, name)) await pushOne(kube, v, key, path, f, cfg);
-  return ExitCode.OK;
-}
-
-async function pushOne(
-  kube: Kube,
-  v: SessionView,
-  name: string,
-  path: string | undefined,
-  f: { full?: boolean },
-  cfg: Config,
-): Promise<void> {
-  const c = repoOf(name)
-    ? await unitConfig(kube, v, name, path, cfg)
-    : await ensureConfig(kube, v, path, cfg);
-  // the background sync owns the manifest and the totals while it runs: it pauses for the push (saving
-  // what it counted), and starts again after it from what the push left (on the new root, if PATH is one)
-  const daemon = running(name);
-  if (daemon) await stopDaemon(name);
-  try {
-    const r = await pushTree(kube, c, { full: f.full, err: stderrSink, tty: isTerminal("stderr") });
-    stdoutSink.write(`${pushSummary(r)}: ${c.root} -> ${c.pod}:${c.workdir}\n`);
-  } finally {
-    if (daemon) {
-      const pid = await spawnDaemon(kube, name, c.namespace);
-      stderrSink.write(`the background sync goes on (pid ${pid})\n`);
+  // the session's sync, or each repository's of a session with several (units.ts)
+  const one = async (name: string): Promise<void> => {
+    const c = repoOf(name)
+      ? await unitConfig(kube, v, name, path, cfg)
+      : await ensureConfig(kube, v, path, cfg);
+    // the background sync owns the manifest and the totals while it runs: it pauses for the push (saving
+    // what it counted), and starts again after it from what the push left (on the new root, if PATH is one)
+    const daemon = running(name);
+    if (daemon) await stopDaemon(name);
+    try {
+      const r = await pushTree(kube, c, { full: f.full, err: stderrSink, tty: isTerminal("stderr") });
+      stdoutSink.write(`${pushSummary(r)}: ${c.root} -> ${c.pod}:${c.workdir}\n`);
+    } finally {
+      if (daemon) {
+        const pid = await spawnDaemon(kube, name, c.namespace);
+        stderrSink.write(`the background sync goes on (pid ${pid})\n`);
+      }
     }
-  }
+  };
+  for (const key of keysFor(v, name)) await one(key);
+  return ExitCode.OK;
 }
 
 export async function startCommand(
@@ -148,49 +141,41 @@ export async function startCommand(
   allowOverlap = false,
 ): Promise<number> {
   const v = await requireRunning(kube, name);
-  for (const key of keysFor(v, name)) await startOne(kube, v, key, path, cfg, mode, allowOverlap);
+  // the session's sync, or each repository's of a session with several (units.ts)
+  const one = async (name: string): Promise<void> => {
+    const unit = repoOf(name) !== undefined;
+    // one directory, one two-way session (overlap.ts): checked before anything is recorded
+    const cur = await loadConfig(name);
+    const c0 = unit ? await unitConfig(kube, v, name, path, cfg) : undefined;
+    const { refuseOverlap } = await import("./overlap.ts");
+    await refuseOverlap(
+      c0?.root ?? (path !== undefined ? resolve(path) : cur?.root ?? resolve(".")),
+      (mode ?? cur?.mode ?? cfg.sync.mode) as NonNullable<SyncConfig["mode"]>,
+      { name, namespace: kube.namespace },
+      allowOverlap,
+    );
+    const c = c0 ?? await ensureConfig(kube, v, path, cfg);
+    const modeChanged = mode !== undefined && mode !== (c.mode ?? "two-way");
+    if (modeChanged) {
+      c.mode = mode as SyncConfig["mode"];
+      await saveConfig(c);
+    }
+    const before = await loadStatus(name);
+    if (running(name) && path === undefined && !modeChanged) {
+      stderrSink.write(`the background sync of ${name} is already running (pid ${before!.pid})\n`);
+      return;
+    }
+    if (running(name)) await stopDaemon(name); // a new root
+    const crlf = await autocrlfWarning(c.root);
+    if (crlf) stderrSink.write(crlf);
+    const pid = await spawnDaemon(kube, name, c.namespace);
+    stdoutSink.write(`sync/${name} started\n`);
+    stderrSink.write(
+      `syncing ${c.root} -> ${c.pod}:${c.workdir} in the background (pid ${pid}); log ${paths(name).log}\n`,
+    );
+  };
+  for (const key of keysFor(v, name)) await one(key);
   return ExitCode.OK;
-}
-
-async function startOne(
-  kube: Kube,
-  v: SessionView,
-  name: string,
-  path: string | undefined,
-  cfg: Config,
-  mode: string | undefined,
-  allowOverlap: boolean,
-): Promise<void> {
-  const unit = repoOf(name) !== undefined;
-  // one directory, one two-way session (overlap.ts): checked before anything is recorded
-  const cur = await loadConfig(name);
-  const c0 = unit ? await unitConfig(kube, v, name, path, cfg) : undefined;
-  const { refuseOverlap } = await import("./overlap.ts");
-  await refuseOverlap(
-    c0?.root ?? (path !== undefined ? resolve(path) : cur?.root ?? resolve(".")),
-    (mode ?? cur?.mode ?? cfg.sync.mode) as NonNullable<SyncConfig["mode"]>,
-    { name, namespace: kube.namespace },
-    allowOverlap,
-  );
-  const c = c0 ?? await ensureConfig(kube, v, path, cfg);
-  const modeChanged = mode !== undefined && mode !== (c.mode ?? "two-way");
-  if (modeChanged) {
-    c.mode = mode as SyncConfig["mode"];
-    await saveConfig(c);
-  }
-  const before = await loadStatus(name);
-  if (running(name) && path === undefined && !modeChanged) {
-    stderrSink.write(`the background sync of ${name} is already running (pid ${before!.pid})\n`);
-    return;
-  }
-  if (running(name)) await stopDaemon(name); // a new root
-  const crlf = await autocrlfWarning(c.root);
-  if (crlf) stderrSink.write(crlf);
-  const pid = await spawnDaemon(kube, name, c.namespace);
-  stdoutSink.write(`sync/${name} started\n`);
-  stderrSink.write(
-    `syncing ${c.root} -> ${c.pod}:${c.workdir} in the background (pid ${pid}); log ${paths(name).log}\n`,
-  );
 }
 
 export async function stopCommand(name: string): Promise<number> {

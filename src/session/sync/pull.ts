@@ -237,87 +237,80 @@ export async function pullCommand(
 ): Promise<number> {
   // a session that syncs each repository on its own: each one's pull (a PATH needs --repo)
   if (path !== undefined) needsRepo(name, "sync pull PATH");
+  // the session's sync, or each repository's of a session with several (units.ts)
+  const pullOne = async (name: string): Promise<number> => {
+    const c = await loadConfig(name);
+    if (!c || c.namespace !== kube.namespace) {
+      throw notFound(
+        `session ${name} is not synced from this machine`,
+        `pull compares with the last sync: start one with \`kodama sync push ${name} PATH\``,
+      );
+    }
+    const v = await requireSession(kube, kube.namespace, sessionOf(name));
+    if (v.status !== "Running") {
+      throw new KodamaError(`session ${v.name} is ${v.status.toLowerCase()}: pull needs its pod running`);
+    }
+    const under = path?.replace(/^\.\/+/, "").replace(/\/+$/, "") || "";
+    // the background sync owns the ancestor while it runs: it pauses for the pull
+    const daemon = !f.dryRun && running(name);
+    if (daemon) await stopDaemon(name);
+    try {
+      const cc = { ...c, syncGit: false };
+      const pod = await listPod(kube, cc);
+      let items: PullItem[] = [];
+      // what the listing marks as left in the pod; the cycle checks again right before it writes
+      const places = await protectedPlaces(c.root);
+      const r = await runCycle({
+        kube,
+        c: cc,
+        rules: rulesFor(cc),
+        mode: "two-way",
+        pod,
+        memo: new Map(),
+        pullOnly: { under },
+        clearDirs: !!f.force,
+        force: f.force ? { paths: under ? new Set([under]) : "all", keep: "pod" } : undefined,
+        log: (line) => err.write(`warning: ${line}\n`),
+        folding: await probeFolding(c.root, hostPlatform()),
+        onPlan: (plan, anc) => {
+          items = pullItems(plan, anc, places);
+          out.write(formatItems(items));
+          return !f.dryRun && items.length > 0;
+        },
+      });
+      const conflicts = f.force ? [] : items.filter((i) => i.conflict);
+      if (!items.length) {
+        err.write(`nothing changed in ${c.pod}:${c.workdir} since the last sync\n`);
+        return ExitCode.OK;
+      }
+      if (f.dryRun) {
+        err.write(
+          `${items.length} path(s) would change locally${
+            conflicts.length ? `, ${conflicts.length} conflict(s) (--force takes the pod's version)` : ""
+          }; nothing done (--dry-run)\n`,
+        );
+        return ExitCode.OK;
+      }
+      const left = r.conflicts.length;
+      if (!under) {
+        await saveStatus(name, { ...((await loadStatus(name)) ?? emptyStatus()), conflicts: r.conflicts });
+      }
+      err.write(
+        `pulled ${r.toLocal} change(s)${
+          left ? `; ${left} conflict(s) left alone (--force takes the pod's version)` : ""
+        }${r.skipped ? `; ${r.skipped} skipped (changed meanwhile, or refused)` : ""}\n`,
+      );
+      return left || r.skipped ? ExitCode.FAILED : ExitCode.OK;
+    } finally {
+      if (daemon) await spawnDaemon(kube, name, c.namespace);
+    }
+  };
   const keys = syncedKeys(name);
-  if (keys.length < 2 && (keys[0] ?? name) === name) return await pullOne(kube, name, path, f, out, err);
+  if (keys.length < 2 && (keys[0] ?? name) === name) return await pullOne(name);
   let code: number = ExitCode.OK;
   for (const key of keys) {
     out.write(`== ${repoOf(key)}\n`);
-    code = Math.max(code, await pullOne(kube, key, path, f, out, err));
+    code = Math.max(code, await pullOne(key));
   }
   return code;
-}
-
-async function pullOne(
-  kube: Kube,
-  name: string,
-  path: string | undefined,
-  f: { dryRun?: boolean; force?: boolean },
-  out: Sink,
-  err: Sink,
-): Promise<number> {
-  const c = await loadConfig(name);
-  if (!c || c.namespace !== kube.namespace) {
-    throw notFound(
-      `session ${name} is not synced from this machine`,
-      `pull compares with the last sync: start one with \`kodama sync push ${name} PATH\``,
-    );
-  }
-  const v = await requireSession(kube, kube.namespace, sessionOf(name));
-  if (v.status !== "Running") {
-    throw new KodamaError(`session ${v.name} is ${v.status.toLowerCase()}: pull needs its pod running`);
-  }
-  const under = path?.replace(/^\.\/+/, "").replace(/\/+$/, "") || "";
-  // the background sync owns the ancestor while it runs: it pauses for the pull
-  const daemon = !f.dryRun && running(name);
-  if (daemon) await stopDaemon(name);
-  try {
-    const cc = { ...c, syncGit: false };
-    const pod = await listPod(kube, cc);
-    let items: PullItem[] = [];
-    // what the listing marks as left in the pod; the cycle checks again right before it writes
-    const places = await protectedPlaces(c.root);
-    const r = await runCycle({
-      kube,
-      c: cc,
-      rules: rulesFor(cc),
-      mode: "two-way",
-      pod,
-      memo: new Map(),
-      pullOnly: { under },
-      clearDirs: !!f.force,
-      force: f.force ? { paths: under ? new Set([under]) : "all", keep: "pod" } : undefined,
-      log: (line) => err.write(`warning: ${line}\n`),
-      folding: await probeFolding(c.root, hostPlatform()),
-      onPlan: (plan, anc) => {
-        items = pullItems(plan, anc, places);
-        out.write(formatItems(items));
-        return !f.dryRun && items.length > 0;
-      },
-    });
-    const conflicts = f.force ? [] : items.filter((i) => i.conflict);
-    if (!items.length) {
-      err.write(`nothing changed in ${c.pod}:${c.workdir} since the last sync\n`);
-      return ExitCode.OK;
-    }
-    if (f.dryRun) {
-      err.write(
-        `${items.length} path(s) would change locally${
-          conflicts.length ? `, ${conflicts.length} conflict(s) (--force takes the pod's version)` : ""
-        }; nothing done (--dry-run)\n`,
-      );
-      return ExitCode.OK;
-    }
-    const left = r.conflicts.length;
-    if (!under) {
-      await saveStatus(name, { ...((await loadStatus(name)) ?? emptyStatus()), conflicts: r.conflicts });
-    }
-    err.write(
-      `pulled ${r.toLocal} change(s)${
-        left ? `; ${left} conflict(s) left alone (--force takes the pod's version)` : ""
-      }${r.skipped ? `; ${r.skipped} skipped (changed meanwhile, or refused)` : ""}\n`,
-    );
-    return left || r.skipped ? ExitCode.FAILED : ExitCode.OK;
-  } finally {
-    if (daemon) await spawnDaemon(kube, name, c.namespace);
-  }
 }

@@ -213,35 +213,6 @@ export async function syncSessionStart(
   const prompts = io.promptFiles ?? [];
   const pod = (await findSessionPod(kube, spec.namespace, spec.name))?.metadata?.name;
   const c = configFor(kube, spec, root, cfg, [...(io.secretFiles ?? []), ...prompts], pod);
-  await firstSync(kube, c, cfg, io);
-}
-
-/**
- * A repository's sync settings in a session with several: keyed `SESSION@REPO`, from its directory here to
- * `WORKDIR/REPO` in the pod; .git/ stays on each side unless sync.git is always (the clone in the pod has
- * its own history, as with one cloned repository).
- */
-export function repoConfig(
-  kube: Pick<Kube, "childFlags">,
-  spec: SessionSpec,
-  repo: string,
-  root: string,
-  cfg: Config,
-  secretFiles: string[] = [],
-  pod?: string,
-): SyncConfig {
-  return {
-    ...configFor(kube, spec, root, cfg, secretFiles, pod),
-    name: unitKey(spec.name, repo),
-    workdir: `${spec.workdir.replace(/\/+$/, "")}/${repo}`,
-    syncGit: cfg.sync.git === "always",
-  };
-}
-
-/** The first sync of a tree: the settings saved, the whole tree sent, then (sync.watch) the background sync. */
-async function firstSync(kube: Kube, c: SyncConfig, cfg: Config, io: SyncIO): Promise<void> {
-  const root = c.root;
-  const prompts = io.promptFiles ?? [];
   await saveConfig(c);
   // the prompt file inside the tree: said once, and kept out like the env files (never in the agent's commits)
   const kept = inside(root, prompts);
@@ -285,6 +256,28 @@ async function firstSync(kube: Kube, c: SyncConfig, cfg: Config, io: SyncIO): Pr
   if (cfg.sync.watch) await startBackground(kube, c, io.err);
 }
 
+/**
+ * A repository's sync settings in a session with several: keyed `SESSION@REPO`, from its directory here to
+ * `WORKDIR/REPO` in the pod; .git/ stays on each side unless sync.git is always (the clone in the pod has
+ * its own history, as with one cloned repository).
+ */
+export function repoConfig(
+  kube: Pick<Kube, "childFlags">,
+  spec: SessionSpec,
+  repo: string,
+  root: string,
+  cfg: Config,
+  secretFiles: string[] = [],
+  pod?: string,
+): SyncConfig {
+  return {
+    ...configFor(kube, spec, root, cfg, secretFiles, pod),
+    name: unitKey(spec.name, repo),
+    workdir: `${spec.workdir.replace(/\/+$/, "")}/${repo}`,
+    syncGit: cfg.sync.git === "always",
+  };
+}
+
 async function startBackground(kube: Kube, c: SyncConfig, err: Sink): Promise<void> {
   const pid = await spawnDaemon(kube, c.name, c.namespace);
   err.write(
@@ -304,43 +297,43 @@ export async function syncSessionResume(
   cfg: Config,
   io: SyncIO,
 ): Promise<void> {
-  for (const key of unitsOf(spec.name)) await resumeOne(kube, spec, key, cfg, io);
-}
-
-async function resumeOne(kube: Kube, spec: SessionSpec, key: string, cfg: Config, io: SyncIO): Promise<void> {
-  const saved = await loadConfig(key);
-  if (!saved || saved.namespace !== spec.namespace) return;
-  // the pod resume made has a new name (its Job names it, issue 80): the sync goes to it
-  const pod = (await findSessionPod(kube, spec.namespace, spec.name))?.metadata?.name;
-  const c = pod && pod !== saved.pod ? { ...saved, pod } : saved;
-  if (c !== saved) await saveConfig(c);
-  try {
-    await Deno.stat(c.root);
-  } catch {
-    io.err.write(`warning: not syncing: ${c.root} is gone\n`);
-    return;
-  }
-  // `session land` left a merge to finish: nothing syncs into a half-merged tree
-  const held = await (await import("./hold.ts")).holdReason(key);
-  if (held) {
-    io.err.write(`warning: not syncing: ${held}\n`);
-    return;
-  }
-  // a background sync still running (paused since an idle stop) would reconcile at the same time as this:
-  // it is ended, and started again after
-  const was = await stopDaemon(key);
-  // both sides may have changed while the session was stopped (here, and in the pod before the stop):
-  // a three-way cycle against the common ancestor reconciles them, conflicts kept on both sides
-  const r = await reconcileOnce(kube, c);
-  await saveStatus(key, addCycle((await loadStatus(key)) ?? emptyStatus(), r));
-  io.err.write(
-    `synced changes since the last sync${
-      repoOf(key) ? ` of ${repoOf(key)}` : ""
-    }: ${r.toPod} to the pod, ${r.toLocal} back${
-      r.conflicts.length
-        ? `; ${r.conflicts.length} conflict(s) left on both sides: \`kodama sync status ${spec.name}\``
-        : ""
-    }\n`,
-  );
-  if (cfg.sync.watch || was || io.restart) await startBackground(kube, c, io.err);
+  // its own, or each repository's of a session with several (units.ts)
+  const one = async (key: string): Promise<void> => {
+    const saved = await loadConfig(key);
+    if (!saved || saved.namespace !== spec.namespace) return;
+    // the pod resume made has a new name (its Job names it, issue 80): the sync goes to it
+    const pod = (await findSessionPod(kube, spec.namespace, spec.name))?.metadata?.name;
+    const c = pod && pod !== saved.pod ? { ...saved, pod } : saved;
+    if (c !== saved) await saveConfig(c);
+    try {
+      await Deno.stat(c.root);
+    } catch {
+      io.err.write(`warning: not syncing: ${c.root} is gone\n`);
+      return;
+    }
+    // `session land` left a merge to finish: nothing syncs into a half-merged tree
+    const held = await (await import("./hold.ts")).holdReason(key);
+    if (held) {
+      io.err.write(`warning: not syncing: ${held}\n`);
+      return;
+    }
+    // a background sync still running (paused since an idle stop) would reconcile at the same time as this:
+    // it is ended, and started again after
+    const was = await stopDaemon(key);
+    // both sides may have changed while the session was stopped (here, and in the pod before the stop):
+    // a three-way cycle against the common ancestor reconciles them, conflicts kept on both sides
+    const r = await reconcileOnce(kube, c);
+    await saveStatus(key, addCycle((await loadStatus(key)) ?? emptyStatus(), r));
+    io.err.write(
+      `synced changes since the last sync${
+        repoOf(key) ? ` of ${repoOf(key)}` : ""
+      }: ${r.toPod} to the pod, ${r.toLocal} back${
+        r.conflicts.length
+          ? `; ${r.conflicts.length} conflict(s) left on both sides: \`kodama sync status ${spec.name}\``
+          : ""
+      }\n`,
+    );
+    if (cfg.sync.watch || was || io.restart) await startBackground(kube, c, io.err);
+  };
+  for (const key of unitsOf(spec.name)) await one(key);
 }

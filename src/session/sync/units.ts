@@ -8,6 +8,7 @@
  * `keysFor` turns what a command was given (a session, or one repository of it: `--repo`) into the syncs it
  * acts on; `unitConfig` is a repository's settings, made from the session's the first time.
  */
+import type { KubeSessions } from "../../kube/seam.ts";
 import type { Config } from "../../config/schema.ts";
 import type { Kube } from "../../kube/client.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../../base/errors.ts";
@@ -81,7 +82,7 @@ async function localRepo(kube: Pick<Kube, "namespace">, session: string, repo: s
  * the state file, its pod directory `WORKDIR/REPO`). `path` is refused: a repository syncs from where it is.
  */
 export async function unitConfig(
-  kube: Kube,
+  kube: KubeSessions & Pick<Kube, "childFlags" | "namespace">,
   v: SessionView,
   key: string,
   path: string | undefined,
