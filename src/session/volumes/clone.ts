@@ -222,7 +222,7 @@ async function afterClone(
   const srcState = await loadState(src).catch(() => undefined);
   const view = await requireSession(kube, ns, dst).catch(() => undefined);
   if (view?.spec?.repos?.length) {
-    return await afterCloneRepos(kube, pod, src, dst, view.spec.repos, branch, o);
+    return await afterCloneRepos(kube, pod, dst, view.spec.repos, branch, o);
   }
   const r = await execCapture(kube, pod, [
     "sh",
@@ -270,7 +270,6 @@ async function afterClone(
 async function afterCloneRepos(
   kube: KubeSessions,
   pod: V1Pod,
-  src: string,
   dst: string,
   repos: SessionRepo[],
   branch: string,
