@@ -17,7 +17,6 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
-import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { startForge } from "../forge/_forge.ts";
@@ -30,7 +29,7 @@ const AGENT = `p=$(cat); printf '%s\\n' "$p" > "$HOME/last-prompt.txt"; echo fix
 
 withSessionWorld(
   "session pr of several repositories: one request each, on its own forge, linked to each other",
-  { ignore: onRealCluster, timeoutMs: 10 * 60_000 },
+  { timeoutMs: 10 * 60_000 },
   async (t, w) => {
     const gh = await startForge();
     const gl = await startForge();
