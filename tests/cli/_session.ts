@@ -249,3 +249,35 @@ export async function podOf(w: Pick<SessionWorld, "kc">, name: string): Promise<
   const { sessionPod } = await import("../../src/session/state/sessionpod.ts");
   return sessionPod(JSON.parse(r.stdout).items ?? [])?.metadata?.name ?? "";
 }
+
+/** A `kodama ui` this test spawned, logged in: the page's origin and credentials, and its end. */
+export interface UiPage {
+  login: string;
+  origin: string;
+  /** `Bearer …`: the page's session credential */
+  authorization: string;
+  csrf: string;
+  close(): Promise<void>;
+}
+
+/** Reads the login URL `kodama ui` prints, opens the page and takes its credentials (asserted present). */
+export async function openUi(ui: Deno.ChildProcess): Promise<UiPage> {
+  const { text, rest } = await readUntil(ui.stdout, /\n/);
+  rest.releaseLock();
+  const login = text.trim();
+  const page = await (await fetch(login)).text();
+  const session = /<meta name="kodama-session" content="([0-9a-f]+)">/.exec(page)?.[1] ?? "";
+  const csrf = /name="csrf-token" content="([^"]+)"/.exec(page)?.[1] ?? "";
+  if (!session || !csrf) throw new Error("the page carries no credentials");
+  return {
+    login,
+    origin: new URL(login).origin,
+    authorization: `Bearer ${session}`,
+    csrf,
+    close: async () => {
+      ui.kill("SIGTERM");
+      await ui.status;
+      await ui.stdout.cancel().catch(() => {});
+    },
+  };
+}

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { onRealCluster } from "../cluster/harness.ts";
 import { hasStackTrace } from "./_run.ts";
 import { gitIn, makeTestRepo } from "./_git_server.ts";
-import { purge, readUntil, withSessionWorld } from "./_session.ts";
+import { openUi, purge, withSessionWorld } from "./_session.ts";
 import { startMcp } from "./_mcp.ts";
 import { type StandIn, startStandIn } from "../agents/_standin.ts";
 import { CLAUDE, missing } from "../agents/_clis.ts";
@@ -262,15 +262,10 @@ withSessionWorld(
           } finally {
             await m.close();
           }
-          const ui = w.spawn(["ui"]);
+          const ui = await openUi(w.spawn(["ui"]));
           try {
-            const { text, rest } = await readUntil(ui.stdout, /\n/);
-            rest.releaseLock();
-            const url = new URL(text.trim());
-            const page = await (await fetch(`${url.origin}/?token=${url.searchParams.get("token")}`)).text();
-            const cred = /<meta name="kodama-session" content="([0-9a-f]+)">/.exec(page)?.[1];
-            const res = await fetch(`${url.origin}/api/groups/j`, {
-              headers: { authorization: `Bearer ${cred}` },
+            const res = await fetch(`${ui.origin}/api/groups/j`, {
+              headers: { authorization: ui.authorization },
             });
             const g = await res.json();
             assertEquals(res.status, 200);
@@ -278,9 +273,7 @@ withSessionWorld(
             assertEquals(g.judgement.judge.session, "j-judge");
             assert(!JSON.stringify(g).includes(KEY), "no key in what the page reads");
           } finally {
-            ui.kill("SIGTERM");
-            await ui.status;
-            await ui.stdout.cancel().catch(() => {});
+            await ui.close();
           }
         },
       );

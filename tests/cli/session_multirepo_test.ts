@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { startMcp } from "./_mcp.ts";
+import { gitHere, localRepo } from "./_repos.ts";
 
 const NAME = "mr1";
 const ID = "-c user.name=agent -c user.email=agent@pod";
@@ -15,19 +16,8 @@ withSessionWorld(
   "several repositories: start, fetch, land all or none",
   { timeoutMs: 10 * 60_000 },
   async (t, w) => {
-    const git = (cwd: string, ...args: string[]) => {
-      const r = new Deno.Command("git", { args, cwd, stdout: "piped", stderr: "piped" }).outputSync();
-      return { ok: r.success, out: new TextDecoder().decode(r.stdout).trimEnd() };
-    };
-    const repo = async (dir: string, files: Record<string, string>) => {
-      await Deno.mkdir(dir, { recursive: true });
-      git(dir, "init", "-q", "-b", "main");
-      git(dir, "config", "user.name", "me");
-      git(dir, "config", "user.email", "me@here");
-      for (const [f, c] of Object.entries(files)) await Deno.writeTextFile(`${dir}/${f}`, c);
-      git(dir, "add", "-A");
-      git(dir, "commit", "-qm", "one");
-    };
+    const git = gitHere;
+    const repo = localRepo;
     const api = `${w.cwd}/api`, web = `${w.cwd}/web`, docs = `${w.cwd}/docs`;
     const pod = async (script: string) => {
       const r = await w.sh(NAME, `cd /workspace && ${script}`);

@@ -9,6 +9,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { podOf, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { gitHere, localRepo } from "./_repos.ts";
 
 const COMMIT = `git -c user.name=Agent -c user.email=agent@example.com commit -qam`;
 // replica 1: a good a.txt in api and a new line in web's w.txt; replica 2: a bad a.txt and a new file, api only
@@ -27,19 +28,8 @@ withSessionWorld(
   "several repositories: replicas, the check in /workspace, agent status, compare, adopt",
   { timeoutMs: 12 * 60_000 },
   async (t, w) => {
-    const git = (cwd: string, ...args: string[]) => {
-      const r = new Deno.Command("git", { args, cwd, stdout: "piped", stderr: "piped" }).outputSync();
-      return { ok: r.success, out: new TextDecoder().decode(r.stdout).trimEnd() };
-    };
-    const repo = async (dir: string, files: Record<string, string>) => {
-      await Deno.mkdir(dir, { recursive: true });
-      git(dir, "init", "-q", "-b", "main");
-      git(dir, "config", "user.name", "me");
-      git(dir, "config", "user.email", "me@here");
-      for (const [f, c] of Object.entries(files)) await Deno.writeTextFile(`${dir}/${f}`, c);
-      git(dir, "add", "-A");
-      git(dir, "commit", "-qm", "one");
-    };
+    const git = gitHere;
+    const repo = localRepo;
     const api = `${w.cwd}/api`, web = `${w.cwd}/web`, docs = `${w.cwd}/docs`;
     await repo(api, { "a.txt": "a\n" });
     await repo(web, { "w.txt": "w\n" });

@@ -5,24 +5,17 @@
  * overlap rule holds per directory; stop ends every background sync and delete forgets them.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
-import { purge, readUntil, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
+import { openUi, purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { readLocal } from "./_sync.ts";
 import { waitUntil } from "../cluster/harness.ts";
+import { localRepo } from "./_repos.ts";
 
 const NAME = "sr1";
 
 withSessionWorld("sync of a session with several repositories: each directory its own", {
   timeoutMs: 8 * 60_000,
 }, async (t, w) => {
-  const git = (cwd: string, ...args: string[]) =>
-    new Deno.Command("git", { args, cwd, stdout: "null", stderr: "null" }).outputSync().success;
-  const repo = async (dir: string, files: Record<string, string>) => {
-    await Deno.mkdir(dir, { recursive: true });
-    git(dir, "init", "-q", "-b", "main");
-    for (const [f, c] of Object.entries(files)) await Deno.writeTextFile(`${dir}/${f}`, c);
-    git(dir, "add", "-A");
-    git(dir, "-c", "user.name=me", "-c", "user.email=me@here", "commit", "-qm", "one");
-  };
+  const repo = localRepo;
   const api = `${w.cwd}/api`, web = `${w.cwd}/web`, docs = `${w.cwd}/docs`;
   const pod = async (script: string) => {
     const r = await w.sh(NAME, `cd /workspace && ${script}`);
@@ -146,16 +139,11 @@ withSessionWorld("sync of a session with several repositories: each directory it
     await t.step(
       "the web UI: each repository's sync; a path read through the repository named, checked",
       async () => {
-        const ui = w.spawn(["ui"]);
+        const ui = await openUi(w.spawn(["ui"]));
         try {
-          const { text, rest } = await readUntil(ui.stdout, /\n/);
-          rest.releaseLock();
-          const url = new URL(text.trim());
-          const page = await (await fetch(`${url.origin}/?token=${url.searchParams.get("token")}`)).text();
-          const cred = /<meta name="kodama-session" content="([0-9a-f]+)">/.exec(page)?.[1];
           const get = async (q: string) => {
-            const res = await fetch(`${url.origin}/api/sessions/${NAME}/sync${q}`, {
-              headers: { authorization: `Bearer ${cred}` },
+            const res = await fetch(`${ui.origin}/api/sessions/${NAME}/sync${q}`, {
+              headers: { authorization: ui.authorization },
             });
             return { status: res.status, body: await res.text() };
           };
@@ -175,9 +163,7 @@ withSessionWorld("sync of a session with several repositories: each directory it
             assert(!r.body.includes("    at "), r.body);
           }
         } finally {
-          ui.kill("SIGTERM");
-          await ui.status;
-          await ui.stdout.cancel().catch(() => {});
+          await ui.close();
         }
       },
     );
