@@ -19,8 +19,9 @@ const compare = command({
       `One row per replica: the latest agent run's state and duration, the commits since the clone, the diffstat
 (files, +/-) of the branch against the commit it was cloned at, the check's result (start --check, agent.check)
 and a short summary: the agent's final message when it wrote one to $KODAMA_SUMMARY_FILE, else the last lines of
-its output. Replicas with several repositories (start --repo ./api --repo ./web): COMMITS and +/- are the
-totals, FILES the total and each repository's ("3 (api 2, web 1)"), -o json each item's repositories[].`,
+its output. Replicas with several repositories (start --repo ./api --repo ./web): COMMITS is the total, FILES
+and +/- the total and each repository's ("3 (api 2, web 1)", "+9/-2 (api +8/-1, web +1/-1)"), -o json each
+item's repositories[].`,
     examples: [
       [
         "The group's replicas side by side [demo project]",

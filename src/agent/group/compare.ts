@@ -391,6 +391,14 @@ export function filesCell(r: Pick<ReplicaRow, "diffstat" | "repositories">): str
   return each?.length ? `${r.diffstat.files} (${each.join(", ")})` : String(r.diffstat.files);
 }
 
+/** +/-: the lines; with several repositories the total and each one's, `+9/-2 (api +8/-1, web +1/-1)`. */
+export function linesCell(r: Pick<ReplicaRow, "diffstat" | "repositories">): string {
+  if (!r.diffstat) return "-";
+  const pm = (d: { insertions: number; deletions: number }) => `+${d.insertions}/-${d.deletions}`;
+  const each = r.repositories?.map((x) => `${x.name} ${x.diffstat ? pm(x.diffstat) : "-"}`);
+  return each?.length ? `${pm(r.diffstat)} (${each.join(", ")})` : pm(r.diffstat);
+}
+
 function checkCell(r: ReplicaRow): string {
   const c = r.check;
   if (!c) return "-";
@@ -441,7 +449,7 @@ export function renderComparison(rows: ReplicaRow[]): string {
         ? String(r.commits) + (r.uncommitted ? ` (+${r.uncommitted} uncommitted)` : "")
         : "-",
       filesCell(r),
-      r.diffstat ? `+${r.diffstat.insertions}/-${r.diffstat.deletions}` : "-",
+      linesCell(r),
       checkCell(r),
       r.error ? `error: ${oneLine(r.error)}` : judged ? oneLine(r.reason, 100) : oneLine(r.summary),
     ]),

@@ -8,6 +8,7 @@ import {
   filesCell,
   GATHER_SCRIPT,
   gatherArgv,
+  linesCell,
   parseFiles,
   parseGather,
   renderComparison,
@@ -148,7 +149,8 @@ Deno.test("compare: parseGather of several repositories keeps only named ones, n
   assertEquals(g.summary, "Done.");
   const table = renderComparison([{ name: "g-1", replica: 1, status: "Running", ...g }]);
   assert(table.includes("2 (api 1, web 1)"), table);
-  assert(table.includes("+4/-1"), table);
+  assert(table.includes("+4/-1 (api +3/-1, web +1/-0)"), table);
   // one repository: as it always was
   assertEquals(filesCell({ diffstat: { files: 2, insertions: 0, deletions: 0, paths: [] } }), "2");
+  assertEquals(linesCell({ diffstat: { files: 2, insertions: 5, deletions: 1, paths: [] } }), "+5/-1");
 });
