@@ -198,8 +198,17 @@ export class WsClient {
   /** Our close frame with `code` (once), then the connection closes once it is written. */
   private closeWith(code: number): void {
     if (this.state !== "open") return void this.socket.destroy();
+    this.sendClose(code, () => this.socket.destroy());
+  }
+
+  /**
+   * Our close frame, after what is queued; nothing is sent after it. The connection closes CLOSE_WAIT_MS
+   * later at the latest: a server (or a proxy in between) that never answers or never reads cannot hold it.
+   */
+  private sendClose(code: number, written?: () => void): void {
     this.state = "closing";
-    this.writeSmall(OP_CLOSE, new Uint8Array([code >> 8, code & 0xff]), () => this.socket.destroy());
+    this.writeSmall(OP_CLOSE, new Uint8Array([code >> 8, code & 0xff]), written);
+    this.stopWait = after(CLOSE_WAIT_MS, () => this.socket.destroy());
   }
 
   /** A frame of its own buffer, masked in JavaScript: control frames and small messages. */
@@ -318,9 +327,7 @@ export class WsClient {
   terminate(): void {
     if (this.state !== "open") return;
     if (!this.started) return void this.socket.destroy();
-    this.state = "closing";
-    this.writeSmall(OP_CLOSE, new Uint8Array([CLOSE_NORMAL >> 8, CLOSE_NORMAL & 0xff]));
-    this.stopWait = after(CLOSE_WAIT_MS, () => this.socket.destroy());
+    this.sendClose(CLOSE_NORMAL);
   }
 
   pause(): void {

@@ -413,3 +413,26 @@ Deno.test("ws client: npm:ws's server takes our handshake and frames; its fragme
     await new Promise((r) => wss.close(r));
   }
 });
+
+Deno.test("ws client: a server that never answers our close cannot hold the connection", async () => {
+  let peer!: Peer;
+  const s = server(async (p, { headers }) => {
+    peer = p;
+    await p.write(enc(await switching(headers, PROTOCOLS[0])));
+  });
+  const { got, h } = recorder();
+  try {
+    const c = await openWsClient(s.url, {}, {}, PROTOCOLS, h);
+    await s.done;
+    c.start();
+    c.terminate();
+    const close = await peer.frame();
+    assertEquals([close?.op, ...close!.payload], [OP_CLOSE, 0x03, 0xe8]);
+    // no answer: the client closes the connection itself (CLOSE_WAIT_MS, 2 s), and says so
+    assertEquals(await peer.frame(), undefined);
+    await got.closed.promise;
+    assertEquals(got.errors, []);
+  } finally {
+    s.close();
+  }
+});
