@@ -19,7 +19,7 @@ export const KUBE_LIMITS = {
   event: 16 * MiB,
   /**
    * one exec/attach/port-forward WebSocket message: Deno's own WebSocket refuses a bigger frame, and
-   * npm:ws's maxPayload is set to the same; a SPDY frame is at most 16 MiB by its 24-bit length
+   * kodama's client (ws_client.ts) and npm:ws's maxPayload are set to the same; a SPDY frame is at most 16 MiB by its 24-bit length
    */
   frame: 64 * MiB,
   /** what a port-forward's error channel gathers */

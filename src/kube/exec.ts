@@ -9,7 +9,11 @@
  *  - two transports behind one interface:
  *      native — Deno's built-in WebSocket with a `Deno.HttpClient` holding the kubeconfig's CA and
  *               client certificate (Rust TLS + framing: ~3x less CPU and memory per pod than npm:ws,
- *               which matters for fan-out over 100 pods);
+ *               which matters for fan-out over 100 pods); a command whose stdin is streamed to its end
+ *               (exec -i, a fan-out with stdin, a sync push) uses kodama's own WebSocket client (./ws_client.ts) over
+ *               `Deno.connectTls` with the same material instead: stdin framed and masked in place in
+ *               WebAssembly, one TLS write a frame (bench/README.md, stop 93; `KODAMA_WS_CLIENT=deno`
+ *               keeps Deno's);
  *      ws     — npm:ws over node:https, used when the cluster needs what the native client lacks
  *               (a proxy — proxy-url or HTTPS_PROXY, tunnelled with CONNECT —, insecure-skip-tls-verify,
  *               basic auth), when the caller needs
@@ -30,6 +34,7 @@ import type { UpgradeLimit } from "./spdy_frames.ts";
 import type { NativeTls } from "./tls_upgrade.ts";
 import { proxyAgent, proxyFor } from "./proxy.ts";
 import { nativeClient } from "./native.ts";
+import { openWsClient, WsHandshakeError } from "./ws_client.ts";
 import { ExitCode, KodamaError } from "../base/errors.ts";
 import { enabled, log } from "../base/log.ts";
 import { concatBytes, reusedReads } from "../base/text/bytes.ts";
@@ -43,6 +48,8 @@ import { type Clock, realClock } from "../base/clock.ts";
 import { KUBE_LIMITS, readCapped, tooLarge } from "./bounds.ts";
 import { quote } from "../base/text/escape.ts";
 
+/** `KODAMA_WS_CLIENT=deno`: streamed stdin over Deno's built-in WebSocket too, not kodama's own client */
+const DENO_WS = Deno.env.get("KODAMA_WS_CLIENT") === "deno";
 // Deno loads its WebSocket implementation on first use: here, with this module, which a command
 // that will open a stream loads while it waits for the cluster (src/pods/exec_cmd.ts, `execModule`)
 void globalThis.WebSocket;
@@ -271,6 +278,8 @@ interface Channel {
    * (true) or the stream closes (false); the caller ends stdin after.
    */
   pumpReader?(r: StdinReader): Promise<boolean>;
+  /** begin delivering the server's messages (kodama's own client reads nothing until the caller holds it) */
+  start?(): void;
   /** resolves once less than HIGH_WATER is buffered */
   drain(): Promise<void>;
   terminate(): void;
@@ -296,6 +305,7 @@ function channelOf(s: {
   send(b: Uint8Array): void;
   sendStdin?(b: Uint8Array, reused?: boolean): void;
   pumpReader?(r: StdinReader, drain: () => Promise<void>): Promise<boolean>;
+  start?(): void;
   buffered(): number;
   isOpen(): boolean;
   terminate(): void;
@@ -314,6 +324,7 @@ function channelOf(s: {
     send: (b) => s.send(b),
     sendStdin: s.sendStdin && ((b, reused) => s.sendStdin!(b, reused)),
     pumpReader: s.pumpReader && ((r) => s.pumpReader!(r, drain)),
+    start: s.start && (() => s.start!()),
     drain,
     terminate: () => s.terminate(),
     pause: () => s.pause?.(),
@@ -483,6 +494,51 @@ function openNative(
   });
 }
 
+/**
+ * kodama's own WebSocket client (./ws_client.ts) over Deno's TLS with the native target's material: stdin
+ * framed and masked in place in a WebAssembly memory, one TlsConn.write a frame (so no flushTail: each write
+ * flushes). A refusal is an OpenError with the server's status and body.
+ */
+async function openOwnWs(
+  url: string,
+  n: NonNullable<WsTarget["native"]>,
+  h: Handlers,
+  protocols: string[],
+  signal?: AbortSignal,
+  limit?: UpgradeLimit,
+): Promise<Channel> {
+  try {
+    const c = await openWsClient(url, n.tls, n.headers, protocols, h, signal, limit);
+    return channelOf({
+      protocol: () => c.protocol,
+      send: (b) => c.send(b),
+      sendStdin: (b) => c.sendStdin(b),
+      pumpReader: (r) => c.pumpReader(r),
+      start: () => c.start(),
+      buffered: () => c.buffered(),
+      isOpen: () => c.isOpen(),
+      terminate: () => c.terminate(),
+      pause: () => c.pause(),
+      resume: () => c.resume(),
+    });
+  } catch (e) {
+    if (e instanceof WsHandshakeError) throw new OpenError(e.message, e.statusCode, e.body, { cause: e });
+    throw e;
+  }
+}
+
+/** The native target's WebSocket for a streamed stdin: kodama's own client, or Deno's with KODAMA_WS_CLIENT=deno. */
+function openNativeWs(
+  url: string,
+  n: NonNullable<WsTarget["native"]>,
+  h: Handlers,
+  protocols: string[],
+  signal?: AbortSignal,
+  limit?: UpgradeLimit,
+): Promise<Channel> {
+  return DENO_WS ? openNative(url, n, h, protocols, signal) : openOwnWs(url, n, h, protocols, signal, limit);
+}
+
 /** npm:ws, loaded only for the fallback transport (~5 ms of start-up otherwise). */
 let wsModule: Promise<typeof WebSocketNode> | undefined;
 
@@ -594,6 +650,8 @@ async function openChannel(
   const viaSpdy = () => openSpdy(url, target, h, { stdin: true, tty: false }, s.signal, limit);
   if (halfClose && target.noV5) return await viaSpdy();
   if (!halfClose) {
+    // Deno's WebSocket: a stream without bulk stdin opens faster over it than over kodama's own client
+    // (Deno's sets TCP_NODELAY, a Deno.TlsConn cannot: docs/exec-transport.md)
     if (target.native && !s.backpressure) {
       try {
         return await openNative(url, target.native, h, PROTOCOLS, s.signal);
@@ -606,12 +664,15 @@ async function openChannel(
   }
   try {
     return target.native && !s.backpressure
-      ? await openNative(url, target.native, h, [V5], s.signal)
+      ? await openNativeWs(url, target.native, h, [V5], s.signal, limit)
       : await openWs(url, target, h, [V5], s.signal);
   } catch (e) {
     // the native socket tells nothing about a refusal: SPDY's answer is precise (an API Status) when
     // the request itself is wrong, and a working stream when only v5 was missing
-    if (s.signal?.aborted || (typeof (e as OpenError).statusCode === "number" && isApiStatus(e))) throw e;
+    if (
+      s.signal?.aborted || e instanceof KodamaError ||
+      (typeof (e as OpenError).statusCode === "number" && isApiStatus(e))
+    ) throw e;
     const ch = await viaSpdy().catch((spdyErr) => {
       throw isApiStatus(spdyErr) ? spdyErr : new OpenError(
         "this API server offers neither v5.channel.k8s.io nor SPDY/3.1 for exec, so stdin cannot be " +
@@ -995,6 +1056,10 @@ async function execOnce(
     return { exitCode: 1, error: "cancelled", errorKind: "aborted" };
   }
   s.signal?.addEventListener("abort", onAbort, { once: true });
+  ch.start?.();
+  if (enabled("debug")) {
+    log("debug", ["kube"], `exec stream of ${pod} open: ${ch.protocol || "no subprotocol"}`);
+  }
   s.onOpen?.(ch.protocol);
   // each frame in or out is a fresh buffer: a stream that moves bulk bytes (a sync, cp, exec -i, a big
   // stdout) must not give its heap back to the kernel between frames (src/base/platform.ts)

@@ -28,7 +28,10 @@ export interface SpdySocket {
   on(ev: "data", fn: (d: Uint8Array) => void): unknown;
   on(ev: "error", fn: (e: Error) => void): unknown;
   on(ev: "close", fn: () => void): unknown;
-  /** `done` runs once the bytes are handed to the connection (the buffer may be reused then) */
+  /**
+   * `done` runs once the bytes are handed to the connection, or once it is destroyed without them (the buffer
+   * may be reused then)
+   */
   write(b: Uint8Array, done?: () => void): unknown;
   readonly writableLength: number;
   readonly destroyed: boolean;
@@ -80,7 +83,10 @@ export class NativeSocket implements SpdySocket {
   }
 
   write(b: Uint8Array, done?: () => void): boolean {
-    if (this.destroyed) return false;
+    if (this.destroyed) {
+      done?.();
+      return false;
+    }
     this.queue.push({ b, done });
     this.writableLength += b.length;
     if (!this.writing) this.flush();
@@ -93,6 +99,7 @@ export class NativeSocket implements SpdySocket {
       while (this.queue.length && !this.destroyed) {
         const { b, done } = this.queue[0];
         for (let off = 0; off < b.length;) off += await this.conn.write(b.subarray(off));
+        if (this.destroyed) break; // destroy() has called the queue's callbacks
         this.queue.shift();
         this.writableLength -= b.length;
         done?.();
@@ -132,6 +139,11 @@ export class NativeSocket implements SpdySocket {
     try {
       this.conn.close();
     } catch { /* closed already */ }
+    // what was never written: its buffers are free again (a frame pool's, an arena's slots)
+    const left = this.queue;
+    this.queue = [];
+    this.writableLength = 0;
+    for (const { done } of left) done?.();
     this.wake?.();
     for (const fn of this.fns.close) fn();
   }

@@ -72,7 +72,7 @@ Deno.test({
         `payload ${mib.toFixed(1)} MiB > budget ${payloadBudget(authProvider)}`,
       );
     }
-    for (const tool of ["puppeteer-core", "esbuild", "web-tree-sitter", "preact", "@xterm/xterm"]) {
+    for (const tool of ["puppeteer-core", "esbuild", "web-tree-sitter", "preact", "@xterm/xterm", "wabt"]) {
       assert(!lean.text.includes(`"name": "${tool}"`), `${tool} is embedded`);
     }
   },
