@@ -67,7 +67,13 @@ clusterTest(
 
       await t.step("--fail-fast: the others are cancelled and ended in their pods", async () => {
         const tk = token(2);
-        const r = await run([
+        // cut-a fails only once the others' commands run (it waits for /data/go, made when both said go):
+        // failing first, on a loaded machine, it cancelled them before they started, with nothing to end
+        const child = spawnKodama([
+          "--kubeconfig",
+          c.kubeconfig,
+          "-n",
+          ns.name,
           "exec",
           "-l",
           "app=cut",
@@ -76,12 +82,27 @@ clusterTest(
           "--",
           "sh",
           "-c",
-          `[ "$(hostname)" = cut-a ] && exit 3; exec sleep ${tk}`,
+          `if [ "$(hostname)" = cut-a ]; then until [ -e /data/go ]; do sleep 0.1; done; exit 3; fi; ` +
+          `echo go; exec sleep ${tk}`,
         ]);
-        assertEquals(r.code, 1, r.stderr);
-        assertStringIncludes(r.stderr, "cut-a: exit code 3");
-        assertStringIncludes(r.stderr, "cancelled (--fail-fast)");
-        assertStringIncludes(r.stderr, "ended in the pod");
+        const errP = new Response(child.stderr).text();
+        const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+        let out = "";
+        while ((out.match(/\| go\n/g) ?? []).length < 2) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          out += value;
+        }
+        const go = await execInPod(kube, ns.name, "cut-a", "main", ["touch", "/data/go"]);
+        assertEquals(go.exitCode, 0, go.error);
+        while (!(await reader.read()).done) { /* drain */ }
+        const { code } = await child.status;
+        const stderr = await errP;
+        assertEquals(code, 1, stderr);
+        assertStringIncludes(stderr, "cut-a: exit code 3");
+        for (const p of ["cut-b", "cut-c"]) {
+          assertStringIncludes(stderr, `${p}: cancelled (--fail-fast); ended in the pod`);
+        }
         await noneLeft(kube, ns.name, pods, `sleep ${tk}`, "--fail-fast");
       });
 
