@@ -9,11 +9,10 @@
  * `deno test tests/unit/` runs them all, and `deno check` checks each as a root. A shard file's name does
  * not end in `_test.ts`, so `deno test tests/` does not run the unit tests twice.
  *
- * **The order.** `deno test` starts the modules in the order it is given them, one per free job. The OS
- * matrix (~55 s, one module) comes first; a shard (~40 s in a loaded run) every eighth of the way, so the
- * CPU-bound unit tests run beside the files that mostly wait on pods; the many small modules of
- * tests/cluster and tests/forge come last, so the run's tail is short pieces, as it was when the 270 unit
- * files came last by name.
+ * **The order.** `deno test` starts the files it is named first (in an order of its own), then the files it
+ * finds in the folders it is named, sorted by path; one per free job. The shards and the OS matrix (~55 s,
+ * one module, which by path would start last) are named as files, so they start first; then the rest of
+ * tests/ by path.
  */
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -47,32 +46,25 @@ export async function loadShard(k: number): Promise<void> {
   for (const f of shardOf(testFiles(join(TESTS, "unit")), k, SHARDS)) await import(pathToFileURL(f).href);
 }
 
-/** Folders whose modules come last, in this order: many short files, a granular tail. */
-const LAST = ["cluster", "forge"];
-/** Modules that come first: the longest single module. */
+/** Modules named as files, after the shards: the longest single module, which by path would start last. */
 const FIRST = ["os_matrix/os_matrix_test.ts"];
 
 /**
- * The run's modules, relative to the repository (`tests/…`), in the order `deno task test` names them: every
- * `*_test.ts` under tests/ except tests/unit/ once, the SHARDS shard files among them. Pure over `files`
- * (paths relative to tests/).
+ * What `deno task test` names, relative to the repository: the SHARDS shard files and FIRST, then every other
+ * folder of tests/ that holds test modules (tests/unit/ is run by the shards). Pure over `files` (every
+ * `*_test.ts` under tests/, relative to it).
  */
 export function runOrder(files: string[], shards = SHARDS): string[] {
-  const rest = files.filter((f) => !f.startsWith("unit/"));
-  const folder = (f: string) => f.split("/")[0];
-  const rank = (f: string) =>
-    FIRST.includes(f) ? 0 : LAST.includes(folder(f)) ? 2 + LAST.indexOf(folder(f)) : 1;
-  const ordered = [...rest].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
-  const out: string[] = [];
-  let next = 0;
-  ordered.forEach((f, i) => {
-    while (next < shards && i >= Math.round((next * ordered.length) / shards)) {
-      out.push(`shards/unit${next++}.ts`);
-    }
-    out.push(f);
-  });
-  while (next < shards) out.push(`shards/unit${next++}.ts`);
-  return out.map((f) => `tests/${f}`);
+  const folders = new Set(
+    files.filter((f) => !f.startsWith("unit/") && !FIRST.includes(f)).map((f) =>
+      f.includes("/") ? `${f.split("/")[0]}/` : f
+    ),
+  );
+  return [
+    ...Array.from({ length: shards }, (_, k) => `shards/unit${k}.ts`),
+    ...FIRST.filter((f) => files.includes(f)),
+    ...[...folders].sort(),
+  ].map((f) => `tests/${f}`);
 }
 
 /** `runOrder` of this checkout's tests/. */
