@@ -155,6 +155,7 @@ const ROOT_UNIT_TESTS = [
   "pod_programs_test.ts", // every program kodama runs in a pod parses as POSIX sh / node
   "relayout_test.ts", // scripts/relayout.ts
   "release_test.ts", // every URL the compiled binary loads at run time is in it
+  "test_files_test.ts", // tests/_files.ts: the modules `deno task test` runs, the unit shards
 ];
 
 Deno.test("architecture: a module's unit tests sit in the folder that mirrors it, not at tests/unit/'s root", () => {
