@@ -1004,6 +1004,8 @@ async function execOnce(
     },
     close() {
       if (status) finish(status.error ? { ...status, errorKind: "remote" } : status);
+      // our abort closed it (a transport may close on the signal before onAbort runs: SPDY's socket does)
+      else if (s.signal?.aborted) onAbort();
       else finish({ exitCode: 1, error: STREAM_DROPPED, errorKind: "dropped" });
     },
     error(message) {
@@ -1012,6 +1014,8 @@ async function execOnce(
         ch?.terminate();
         const e = tooLarge("frame", { verb: "exec", resource: "pod", name: pod, namespace: ns });
         finish({ exitCode: 1, error: e.message, errorKind: "dropped" });
+      } else if (!status && s.signal?.aborted) {
+        onAbort();
       } else if (!status) {
         ch?.terminate();
         // the TLS library's words ("peer closed connection without sending TLS close_notify: https://docs.rs/…")

@@ -50,6 +50,28 @@ clusterTest("v4-only server: cp into a pod, exec -i, fan-out stdin and the workf
       },
     );
 
+    await t.step(
+      "exec -i --timeout over SPDY: timed out (exit 5), not a dropped stream; ended in the pod",
+      async () => {
+        // SPDY's socket closes on the abort before the exec sees the abort itself: once read as a dropped stream
+        const r = await k([
+          "exec",
+          "-n",
+          ns.name,
+          "--pod",
+          "v4-b",
+          "-i",
+          "--timeout",
+          "1s",
+          "--",
+          "sleep",
+          "4321",
+        ], "");
+        assertEquals(r.code, 5, r.stderr);
+        assertStringIncludes(r.stderr, "timed out after 1s in pod v4-b; the command was ended in the pod");
+      },
+    );
+
     await t.step("exec -i with piped stdin: wc and cat see the end of their input", async () => {
       const wc = await k(["exec", "-n", ns.name, "--pod", "v4-a", "-i", "--", "wc", "-c"], "hello world\n");
       assertEquals(wc.code, 0, wc.stderr);
