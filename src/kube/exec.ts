@@ -11,7 +11,7 @@
  *               client certificate (Rust TLS + framing: ~3x less CPU and memory per pod than npm:ws,
  *               which matters for fan-out over 100 pods); a command whose stdin is streamed to its end
  *               (exec -i, a fan-out with stdin, a sync push) uses kodama's own WebSocket client (./ws_client.ts) over
- *               `Deno.connectTls` with the same material instead: stdin framed and masked in place in
+ *               Deno's TLS (./tls_upgrade.ts `dialTls`) with the same material instead: stdin framed and masked in place in
  *               WebAssembly, one TLS write a frame (bench/README.md, stop 93; `KODAMA_WS_CLIENT=deno`
  *               keeps Deno's);
  *      ws     — npm:ws over node:https, used when the cluster needs what the native client lacks

@@ -1,5 +1,6 @@
 /**
- * The SPDY/3.1 upgrade over Deno's own TLS (`Deno.connectTls`), for exec when the cluster's TLS is what
+ * The SPDY/3.1 upgrade over Deno's own TLS (`dialTls`: `Deno.startTls` over a TCP connection without Nagle,
+ * or `Deno.connectTls` where there is a client certificate), for exec when the cluster's TLS is what
  * Deno's native client takes (exec.ts `WsTarget.native`: a CA, a client certificate, header auth; no proxy,
  * no insecure-skip-tls-verify). Node's `https` socket in Deno runs each write through Node's stream layer
  * and a `node:tls` op; this connection writes each frame with one `TlsConn.write`, which costs ~0.5 CPU-s
@@ -9,6 +10,7 @@
  * What comes back is a `SpdySocket`: the few calls of a node socket that ./spdy.ts uses.
  */
 import { KUBE_LIMITS } from "./bounds.ts";
+import { enabled, log } from "../base/log.ts";
 
 /** The server refused the upgrade: its HTTP status and body (a Status JSON from the API server, usually). */
 export class SpdyUpgradeError extends Error {
@@ -265,6 +267,65 @@ export function dechunk(s: string): string {
   return out;
 }
 
+/** The calls a TLS dial makes: Deno's own (`DENO_NET`); a test passes a recording wrapper of them. */
+export interface TlsNet {
+  connect(o: Deno.ConnectOptions): Promise<Deno.TcpConn>;
+  startTls(c: Deno.TcpConn, o: Deno.StartTlsOptions): Promise<Deno.TlsConn>;
+  connectTls(o: Deno.ConnectTlsOptions & Partial<Deno.TlsCertifiedKeyPem>): Promise<Deno.TlsConn>;
+}
+
+export const DENO_NET: TlsNet = {
+  connect: (o) => Deno.connect(o),
+  startTls: (c, o) => Deno.startTls(c, o),
+  connectTls: (o) => Deno.connectTls(o as Deno.ConnectTlsOptions),
+};
+
+/**
+ * Can this material go without Nagle? Only when it has no client certificate: `Deno.startTls`, the one way
+ * to a TLS connection whose TCP socket has `setNoDelay` (a `Deno.TlsConn` has none in Deno 2.9), takes none.
+ */
+export const noDelayTls = (tls: NativeTls): boolean => !tls.cert && !tls.key;
+
+/**
+ * A TLS connection to `hostname:port` with the cluster's CA (and client certificate), the server's name
+ * checked against `hostname` either way. Without a client certificate it is `Deno.connect` +
+ * `setNoDelay(true)` + `Deno.startTls`: rustls writes TLS 1.3's compatibility ChangeCipherSpec on its own,
+ * and with Nagle on the Finished and the request behind it waited ~40 ms for the server's delayed ACK of it
+ * (bench/README.md, stop 93). With one it is `Deno.connectTls`, Nagle on. `hold` gets each connection as it
+ * comes (the TCP one first), so that a caller's stop can close it; it may throw to end the dial.
+ */
+export async function dialTls(
+  hostname: string,
+  port: number,
+  tls: NativeTls,
+  hold: (c: Deno.Conn) => void = () => {},
+  net: TlsNet = DENO_NET,
+): Promise<Deno.TlsConn> {
+  const caCerts = tls.ca ? [tls.ca] : undefined;
+  const nodelay = noDelayTls(tls);
+  if (enabled("debug")) {
+    const how = nodelay ? "no client certificate: TCP_NODELAY, startTls" : "client certificate: connectTls";
+    log("debug", ["kube"], `TLS to ${hostname}:${port}: ${how}`);
+  }
+  if (!nodelay) {
+    return await net.connectTls({
+      hostname,
+      port,
+      ...(caCerts ? { caCerts } : {}),
+      ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
+    });
+  }
+  const tcp = await net.connect({ hostname, port });
+  try {
+    hold(tcp);
+    tcp.setNoDelay(true);
+  } catch (e) {
+    tcp.close();
+    throw e;
+  }
+  return await net.startTls(tcp, { hostname, ...(caCerts ? { caCerts } : {}) });
+}
+
 /** What a 101 answer leaves: the connection, the answer's headers, the bytes that came after them. */
 export interface Upgraded {
   conn: Deno.Conn;
@@ -273,7 +334,7 @@ export interface Upgraded {
 }
 
 /**
- * Send `request` over Deno.connectTls (Deno.connect for http:) and read the answer: resolves on 101; a refusal
+ * Send `request` over `dialTls` (Deno.connect for http:) and read the answer: resolves on 101; a refusal
  * rejects with SpdyUpgradeError (its status and body), an abort with Error("cancelled"), and a dial, handshake
  * and answer that together take longer than `limit.ms` with `limit.error()` (the connection is closed then).
  */
@@ -308,14 +369,13 @@ export async function nativeUpgrade(
     const hostname = u.hostname.replace(/^\[|\]$/g, "");
     const secure = u.protocol === "https:" || u.protocol === "wss:";
     const port = Number(u.port || (secure ? 443 : 80));
-    const c = !secure ? await Deno.connect({ hostname, port }) : await Deno.connectTls({
-      hostname,
-      port,
-      ...(tls.ca ? { caCerts: [tls.ca] } : {}),
-      ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
-    });
-    conn = c;
-    if (failed) throw failed;
+    // each connection as it comes (the TCP one, then its TLS): a stop closes it, and one after a stop ends here
+    const hold = (c: Deno.Conn) => {
+      conn = c;
+      if (failed) throw failed;
+    };
+    const c = !secure ? await Deno.connect({ hostname, port }) : await dialTls(hostname, port, tls, hold);
+    hold(c);
     for (let off = 0; off < request.length;) off += await c.write(request.subarray(off));
     let got = new Uint8Array(0);
     const buf = new Uint8Array(16 * 1024);
@@ -350,7 +410,7 @@ export async function nativeUpgrade(
 }
 
 /**
- * `POST url` with `Upgrade: SPDY/3.1` over Deno.connectTls, as spdyUpgrade does over node:https (the same
+ * `POST url` with `Upgrade: SPDY/3.1` over Deno's TLS (`dialTls`), as spdyUpgrade does over node:https (the same
  * errors: SpdyUpgradeError for a refusal, Error("cancelled") on abort, `limit.error()` past `limit.ms`).
  */
 export async function nativeSpdyUpgrade(

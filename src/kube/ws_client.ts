@@ -1,6 +1,6 @@
 /**
  * kodama's own WebSocket client for exec and attach (RFC 6455), over the hand-written upgrade of
- * ./tls_upgrade.ts (Deno.connectTls with the cluster's CA, client certificate and auth headers), where Deno's
+ * ./tls_upgrade.ts (`dialTls` with the cluster's CA, client certificate and auth headers), where Deno's
  * built-in WebSocket would otherwise be used (exec.ts: `WsTarget.native`). Why: Deno's WebSocket copies each
  * frame it sends into a fresh buffer, spawns a task for it and masks it, which cost exec -i ~1.3x kubectl's
  * CPU a GB (bench/README.md, stop 93). Here stdin is read straight into a frame buffer in a WebAssembly
