@@ -5,7 +5,7 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { DENO_RUN, MAIN } from "./_run.ts";
+import { CONFIG, MAIN } from "./_run.ts";
 
 export interface ToolResult {
   isError?: boolean;
@@ -55,7 +55,7 @@ export async function startMcp(
   const home = await Deno.makeTempDir({ prefix: "kodama-mcp-home-" });
   const transport = new StdioClientTransport({
     command: Deno.execPath(),
-    args: [...DENO_RUN, MAIN, "mcp", "--kubeconfig", kubeconfig, ...args],
+    args: ["run", "-A", "--no-prompt", "--config", CONFIG, MAIN, "mcp", "--kubeconfig", kubeconfig, ...args],
     env: {
       ...Deno.env.toObject(),
       NO_COLOR: "1",

@@ -1,15 +1,8 @@
 /** Run the CLI as a subprocess (black-box), the way a user runs it. */
 import { trackChild } from "../_timeout.ts"; // also: every test of a file using these helpers gets a time limit
-import { RUNTIME_FLAGS } from "../../src/base/proc/proc.ts";
 
 export const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 export const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
-/**
- * `deno run` as the installed shims run kodama (scripts/install.ts): with RUNTIME_FLAGS, so the code cache
- * holds every function of a module (a few ms less CPU a process), and every black-box start writes and reads
- * the one cache entry (V8 rejects a cache made under other flags, and Deno writes it again).
- */
-export const DENO_RUN = ["run", "-A", "--no-prompt", ...RUNTIME_FLAGS, "--config", CONFIG];
 
 export interface RunResult {
   code: number;
@@ -57,7 +50,7 @@ function logSpawn(args: string[]): void {
 export function spawnKodama(args: string[], opts: SpawnOptions = {}): Deno.ChildProcess {
   if (SPAWN_LOG) logSpawn(args);
   return trackChild(new Deno.Command(Deno.execPath(), {
-    args: [...DENO_RUN, opts.entry ?? MAIN, ...args],
+    args: ["run", "-A", "--no-prompt", "--config", CONFIG, opts.entry ?? MAIN, ...args],
     // DENO_NO_UPDATE_CHECK: Deno's own daily update check would go through a test's HTTPS_PROXY;
     // DENO_DIR (pinned by `deno task test`, scripts/deno-dir.ts) also under a test's own HOME or clearEnv
     env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...denoDir(), ...opts.env },

@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { join } from "node:path";
 import { stripAnsi } from "../../src/ui/color.ts";
-import { DENO_RUN, MAIN } from "./_run.ts";
+import { CONFIG, MAIN } from "./_run.ts";
 
 const hasScript = (() => {
   try {
@@ -21,7 +21,9 @@ const hasScript = (() => {
  * `prompt` (a prompt drops whatever was typed ahead of it). Returns the exit code and everything it showed.
  */
 async function onTty(args: string[], answers: [string, string][], cwd: string, env: Record<string, string>) {
-  const cmd = [Deno.execPath(), ...DENO_RUN, MAIN, ...args].map((a) => `'${a}'`).join(
+  const cmd = [Deno.execPath(), "run", "-A", "--no-prompt", "--config", CONFIG, MAIN, ...args].map((a) =>
+    `'${a}'`
+  ).join(
     " ",
   );
   const child = new Deno.Command("script", {

@@ -5,13 +5,13 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@kodama/test-assert";
 import { clusterTest } from "../cluster/fixture.ts";
-import { DENO_RUN, MAIN, runKodama } from "../cli/_run.ts";
+import { CONFIG, MAIN, runKodama } from "../cli/_run.ts";
 import { type Fake, fakeVscode, runTerminal } from "./_fake_vscode.ts";
 import * as h from "../../editors/vscode/src/handlers.ts";
 import type { CliConfig } from "../../editors/vscode/src/cli.ts";
 import { SESSION_IMAGE } from "../cli/_session.ts";
 
-const PREFIX = [...DENO_RUN, MAIN];
+const PREFIX = ["run", "-A", "--no-prompt", "--config", CONFIG, MAIN];
 
 const DEPLOY = `apiVersion: v1
 kind: ConfigMap
