@@ -251,6 +251,26 @@ function reader(data: Uint8Array, step: number) {
 }
 
 /** Gather the client's binary frames until `bytes` stdin bytes came; checks each is masked, channel 0. */
+/** A client opened against a server that answers the upgrade and then leaves the wire to `fn` (closed after). */
+async function withOpened(
+  fn: (o: { peer: Peer; c: WsClient; got: ReturnType<typeof recorder>["got"] }) => Promise<void>,
+): Promise<void> {
+  let peer!: Peer;
+  const s = server(async (p, { headers }) => {
+    peer = p;
+    await p.write(enc(await switching(headers, PROTOCOLS[0])));
+  });
+  const { got, h } = recorder();
+  try {
+    const c = await openWsClient(s.url, {}, {}, PROTOCOLS, h);
+    await s.done;
+    c.start();
+    await fn({ peer, c, got });
+  } finally {
+    s.close();
+  }
+}
+
 async function stdinFrames(peer: Peer, bytes: number): Promise<{ data: Uint8Array; sizes: number[] }> {
   const data = new Uint8Array(bytes);
   const sizes: number[] = [];
@@ -268,16 +288,7 @@ async function stdinFrames(peer: Peer, bytes: number): Promise<{ data: Uint8Arra
 }
 
 Deno.test("ws client: stdin read into the frames arrives whole, masked, in frames of at most 4 MiB", async () => {
-  let peer!: Peer;
-  const s = server(async (p, { headers }) => {
-    peer = p;
-    await p.write(enc(await switching(headers, PROTOCOLS[0])));
-  });
-  const { got, h } = recorder();
-  try {
-    const c: WsClient = await openWsClient(s.url, {}, {}, PROTOCOLS, h);
-    await s.done;
-    c.start();
+  await withOpened(async ({ peer, c, got }) => {
     const input = Uint8Array.from({ length: 9 * 1024 * 1024 + 13 }, (_, i) => (i * 7 + (i >> 12)) & 0xff);
     // a file's reads fill the frame; a pipe's are short
     const [whole, sent] = await Promise.all([
@@ -311,44 +322,22 @@ Deno.test("ws client: stdin read into the frames arrives whole, masked, in frame
     await peer.write(serverFrame(OP_CLOSE, new Uint8Array([0x03, 0xe8])));
     await got.closed.promise;
     assertEquals(got.errors, []);
-  } finally {
-    s.close();
-  }
+  });
 });
 
 Deno.test("ws client: a masked server frame is a protocol error: reported, closed with 1002", async () => {
-  let peer!: Peer;
-  const s = server(async (p, { headers }) => {
-    peer = p;
-    await p.write(enc(await switching(headers, PROTOCOLS[0])));
-  });
-  const { got, h } = recorder();
-  try {
-    const c = await openWsClient(s.url, {}, {}, PROTOCOLS, h);
-    await s.done;
-    c.start();
+  await withOpened(async ({ peer, got }) => {
     await peer.write(serverFrame(OP_BINARY, new Uint8Array([1, 2]), { key: new Uint8Array([1, 2, 3, 4]) }));
     const close = await peer.frame();
     assertEquals([close?.op, ...close!.payload], [OP_CLOSE, 0x03, 0xea]);
     await got.closed.promise;
     assertEquals(got.messages, []);
     assertStringIncludes(got.errors.join(), "masked");
-  } finally {
-    s.close();
-  }
+  });
 });
 
 Deno.test("ws client: a server that drops the connection mid-stream ends it; the stdin pump stops", async () => {
-  let peer!: Peer;
-  const s = server(async (p, { headers }) => {
-    peer = p;
-    await p.write(enc(await switching(headers, PROTOCOLS[0])));
-  });
-  const { got, h } = recorder();
-  try {
-    const c = await openWsClient(s.url, {}, {}, PROTOCOLS, h);
-    await s.done;
-    c.start();
+  await withOpened(async ({ peer, c, got }) => {
     // a stdin that never ends, read slowly
     const endless = { read: (p: Uint8Array) => Promise.resolve(p.length > 1000 ? 1000 : p.length) };
     const pumping = c.pumpReader(endless);
@@ -357,9 +346,7 @@ Deno.test("ws client: a server that drops the connection mid-stream ends it; the
     assertEquals(await pumping, false);
     await got.closed.promise;
     assertEquals(c.isOpen(), false);
-  } finally {
-    s.close();
-  }
+  });
 });
 
 Deno.test("ws client: npm:ws's server takes our handshake and frames; its fragments and pings come through", async () => {
@@ -415,16 +402,7 @@ Deno.test("ws client: npm:ws's server takes our handshake and frames; its fragme
 });
 
 Deno.test("ws client: a server that never answers our close cannot hold the connection", async () => {
-  let peer!: Peer;
-  const s = server(async (p, { headers }) => {
-    peer = p;
-    await p.write(enc(await switching(headers, PROTOCOLS[0])));
-  });
-  const { got, h } = recorder();
-  try {
-    const c = await openWsClient(s.url, {}, {}, PROTOCOLS, h);
-    await s.done;
-    c.start();
+  await withOpened(async ({ peer, c, got }) => {
     c.terminate();
     const close = await peer.frame();
     assertEquals([close?.op, ...close!.payload], [OP_CLOSE, 0x03, 0xe8]);
@@ -432,7 +410,5 @@ Deno.test("ws client: a server that never answers our close cannot hold the conn
     assertEquals(await peer.frame(), undefined);
     await got.closed.promise;
     assertEquals(got.errors, []);
-  } finally {
-    s.close();
-  }
+  });
 });
