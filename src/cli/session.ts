@@ -356,7 +356,10 @@ created), 4 a repository file leads outside the repository, 5 timeout, 130 Ctrl-
       flags: "--timeout <duration>",
       description: "how long to wait for the pod to be ready (default: session.readyTimeout, 5m)",
     },
-    { flags: "--no-wait", description: "return once the objects are created" },
+    {
+      flags: "--no-wait",
+      description: "return once the objects are created (and a local --repo sent: its clone waits for it)",
+    },
     {
       flags: "--replace",
       description:

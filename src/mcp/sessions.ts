@@ -230,7 +230,9 @@ export const sessionStart = tool({
     baseBranch: z.string().optional().describe("the branch to start from"),
     prompt: z.string().optional().describe("a prompt the agent runs once the session is ready"),
     timeout: z.string().optional().describe("how long to wait for the pod to be ready, e.g. 5m"),
-    noWait: z.boolean().optional().describe("return once the objects are created"),
+    noWait: z.boolean().optional().describe(
+      "return once the objects are created (and a local repository sent: its clone waits for it)",
+    ),
     replace: z.boolean().optional().describe(
       "a Failed session of the name is deleted first (its volumes kept and taken over)",
     ),

@@ -94,7 +94,7 @@ Deno.test({
 });
 
 withSessionWorld(
-  "a clone that fails with --no-wait: Failed once (no restart loop); a new start says delete",
+  "--no-wait: a clone that fails is Failed once (no restart loop), a new start says delete; a local repository is sent first",
   {},
   async (t, w) => {
     try {
@@ -149,8 +149,76 @@ withSessionWorld(
           assertEquals(a.stdout, "ok\n");
         },
       );
+
+      await t.step(
+        "a local repository with --no-wait: start returns once it is sent, and the clone takes it",
+        async () => {
+          const root = `${w.cwd}/local-nw`;
+          await Deno.mkdir(root, { recursive: true });
+          const git = (...args: string[]) =>
+            new Deno.Command("git", { args, cwd: root, stdout: "null", stderr: "null" }).outputSync().success;
+          assert(git("init", "-q", "-b", "main"));
+          await Deno.writeTextFile(`${root}/only-here.txt`, "a commit no remote has\n");
+          assert(git("add", "-A"));
+          assert(git("-c", "user.name=me", "-c", "user.email=me@here", "commit", "-qm", "only here"));
+          const r = await w.k(
+            ["start", "ln", "--repo", ".", "--no-sync", "--no-wait", "--image", SESSION_IMAGE],
+            { cwd: root },
+          );
+          assertEquals(r.code, 0, r.stderr);
+          assertEquals(r.stdout, "session/ln created\n");
+          assertStringIncludes(r.stderr, "sending the local repository to the pod first");
+          assertStringIncludes(r.stderr, "not waiting (--no-wait)");
+          // nothing of this process is left to send it: the pod gets ready on what was sent
+          const ready = await w.kc([
+            "wait",
+            "--for=condition=Ready",
+            `pod/${await podOf(w, "ln")}`,
+            "--timeout=120s",
+          ]);
+          assertEquals(ready.code, 0, ready.stderr);
+          const a = await w.k([
+            "attach",
+            "ln",
+            "--command",
+            "cat /workspace/only-here.txt; git -C /workspace log -1 --format=%s",
+          ]);
+          assertEquals(a.stdout, "a commit no remote has\nonly here\n", a.stderr);
+        },
+      );
+
+      await t.step(
+        "--no-wait whose clone never starts: exit 5 at --timeout, saying so, cleaned up as any failed start",
+        async () => {
+          const r = await w.k(
+            [
+              "start",
+              "lt",
+              "--repo",
+              ".",
+              "--no-sync",
+              "--no-wait",
+              "--timeout",
+              "2s",
+              "--image",
+              "nope.invalid/x:1",
+            ],
+            { cwd: `${w.cwd}/local-nw` },
+          );
+          assertEquals(r.code, 5, r.stderr);
+          assertStringIncludes(
+            r.stderr,
+            "session lt's clone never started, so its local repository was not sent",
+          );
+          assertStringIncludes(r.stderr, "start failed, cleaned up");
+          assert(!hasStackTrace(r.stderr));
+          assert(!/\blt\b/.test((await w.k(["list"])).stdout));
+        },
+      );
     } finally {
       await purge(w, "nw");
+      await purge(w, "ln");
+      await purge(w, "lt");
     }
   },
 );

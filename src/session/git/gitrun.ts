@@ -19,7 +19,7 @@ import {
   parseCloneReport,
   receiveBundleCommand,
 } from "./git.ts";
-import { parseMultiReport, REPO_MARK } from "./repos.ts";
+import { parseMultiReport, REPO_MARK, repoBundle } from "./repos.ts";
 import type { Shared } from "../lifecycle/shared.ts";
 import type { PathDoor } from "../lifecycle/startio.ts";
 import { namesOf, type SessionSpec } from "../spec/spec.ts";
@@ -217,9 +217,10 @@ export async function makeBundle(root: string): Promise<{ path: string; size: nu
 /**
  * Send a local repository to the clone container of a starting session: a bundle with every branch, tag
  * and HEAD, written to a temporary file (its size goes first: older exec protocols cannot end stdin)
- * and streamed over exec once the init container runs. Resolves when sent, or at once when the
- * container is past the clone (a workspace kept from before). Rejects when it cannot be sent. The
- * replicas of a group share one bundle (made once, removed when the group's start is done).
+ * and streamed over exec once the init container runs. Resolves true when sent; false when aborted, or
+ * at once when the container is past the clone (a workspace kept from before) or the pod has ended.
+ * Rejects when it cannot be sent. The replicas of a group share one bundle (made once, removed when the
+ * group's start is done).
  */
 export async function sendLocalRepo(
   kube: Kube,
@@ -229,7 +230,7 @@ export async function sendLocalRepo(
   shared?: Shared,
   /** where the clone container waits for it (one repository of several), else the workspace's bundle */
   dest?: string,
-): Promise<void> {
+): Promise<boolean> {
   const bundle = shared
     ? await shared.once(`bundle\0${root}`, async () => {
       const b = await makeBundle(root);
@@ -240,13 +241,13 @@ export async function sendLocalRepo(
   let podName: string | undefined;
   try {
     for (;;) {
-      if (signal.aborted) return;
+      if (signal.aborted) return false;
       const pod: V1Pod | undefined = await findSessionPod(kube, spec.namespace, spec.name).catch(() =>
         undefined
       );
       const st = pod?.status?.initContainerStatuses?.find((c) => c.name === GIT_CONTAINER);
       if (st?.state?.terminated || pod?.status?.phase === "Failed" || pod?.status?.phase === "Running") {
-        return;
+        return false;
       }
       if (st?.state?.running) {
         podName = pod!.metadata!.name!;
@@ -269,7 +270,7 @@ export async function sendLocalRepo(
         signal,
       },
     );
-    if (res.errorKind === "aborted") return;
+    if (res.errorKind === "aborted") return false;
     if (res.error || res.exitCode !== 0) {
       const why = (res.error ?? err.join("").trim()) || `exit code ${res.exitCode}`;
       throw new KodamaError(
@@ -278,9 +279,32 @@ export async function sendLocalRepo(
         unwritableVolumeHint(why, spec.sandbox?.runAsUser),
       );
     }
+    return true;
   } finally {
     if (!shared) await Deno.remove(bundle.path).catch(() => {});
   }
+}
+
+/**
+ * Every local repository a starting session's clone container waits for, sent at once: the workspace's
+ * own (unless the workspace kept its clone) and each local one of several (unless their clones were
+ * kept). Undefined when there is none; else resolves true when all were sent.
+ */
+export function sendLocalRepos(
+  kube: Kube,
+  spec: SessionSpec,
+  o: { workspaceCloned?: boolean; keptRepos?: readonly unknown[]; shared?: Shared },
+  signal: AbortSignal,
+): Promise<boolean> | undefined {
+  const sends: Promise<boolean>[] = [];
+  if (spec.git?.source === "local" && !o.workspaceCloned) {
+    sends.push(sendLocalRepo(kube, spec, spec.git.repo, signal, o.shared));
+  }
+  for (const r of o.keptRepos ? [] : spec.repos ?? []) {
+    if (r.git.source !== "local") continue;
+    sends.push(sendLocalRepo(kube, spec, r.git.repo, signal, o.shared, repoBundle(spec.workdir, r.name)));
+  }
+  return sends.length ? Promise.all(sends).then((sent) => sent.every(Boolean)) : undefined;
 }
 
 /**

@@ -50,12 +50,12 @@ import {
   sessionSelector,
 } from "../spec/names.ts";
 import { checkBranch, gitSecretData, parseRepoUrl, resolveGit } from "../git/git.ts";
-import { multiRepoRefusal, parseRepoFlags, repoBundle, type SessionRepo } from "../git/repos.ts";
+import { multiRepoRefusal, parseRepoFlags, type SessionRepo } from "../git/repos.ts";
 import {
   hasLocalBranch,
   localSource,
   resolvesLocally,
-  sendLocalRepo,
+  sendLocalRepos,
   trackingBranch,
 } from "../git/gitrun.ts";
 import type { Template, TemplateAgent } from "../spec/template.ts";
@@ -1197,6 +1197,32 @@ async function replaceExisting(kube: Kube, spec: SessionSpec, io: StartIO): Prom
 }
 
 /**
+ * `--no-wait` with a local repository: its clone container waits for the bundle only this process sends,
+ * so the start returns once it is sent (the pod's other waits are not waited for). The start's own wait
+ * bounds it; a pod that ended first, or a wait that ran out, fails the start as any start fails (cleaned up).
+ */
+async function sendBeforeReturning(
+  kube: Kube,
+  spec: SessionSpec,
+  o: StartOptions,
+  x: { signal: AbortSignal; waitMs: number; err: Sink },
+): Promise<void> {
+  const timer = AbortSignal.timeout(x.waitMs);
+  const sending = sendLocalRepos(kube, spec, o, AbortSignal.any([x.signal, timer]));
+  if (!sending) return;
+  x.err.write(`sending the local repository to the pod first: its clone waits for it\n`);
+  if (await sending) return;
+  if (x.signal.aborted) throw new KodamaError("interrupted", ExitCode.INTERRUPTED);
+  const what = timer.aborted
+    ? `timed out after ${formatDuration(x.waitMs)}: session ${spec.name}'s clone never started`
+    : `session ${spec.name}'s pod ended before its clone took it`;
+  throw new KodamaError(
+    `${what}, so its local repository was not sent`,
+    timer.aborted ? ExitCode.TIMEOUT : ExitCode.FAILED,
+  );
+}
+
+/**
  * A template's init command (a devcontainer's postCreateCommand): once, in the session container, in the
  * workspace, after the clone and the first sync. Its output goes to stderr. When it fails the session
  * stays (nothing in it is lost) and start exits 1 saying how to run it again.
@@ -1455,9 +1481,12 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
           await save();
           phases.done();
           io.out.write(`session/${spec.name} created\n`);
+          await sendBeforeReturning(kube, spec, o, { signal, waitMs, err: io.err });
           io.err.write(`not waiting (--no-wait): follow it with \`kodama list -w\`\n`);
           return ExitCode.OK;
         }
+        // a local repository goes to the clone container over exec; only its failure ends the wait
+        const sending = sendLocalRepos(kube, spec, o, signal);
         await Promise.race([
           waitReady(kube, spec, {
             timeoutMs: waitMs,
@@ -1470,25 +1499,7 @@ export async function startSession(kube: Kube, o: StartOptions, cfg: Config, io:
             onWatching: save,
             got,
           }).finally(() => save().catch(() => {})).then(() => save()),
-          // a local repository goes to the clone container over exec; only its failure ends the wait
-          // (a replaced session's workspace holds its clone: the clone container keeps it and sends for nothing)
-          ...(spec.git?.source === "local" && !o.workspaceCloned
-            ? [
-              sendLocalRepo(kube, spec, spec.git.repo, signal, o.shared).then(() =>
-                new Promise<never>(() => {})
-              ),
-            ]
-            : []),
-          // several repositories: each local one to its own place, all at once (the clone takes them in turn)
-          ...(spec.repos?.some((r) => r.git.source === "local") && !o.keptRepos
-            ? [
-              Promise.all(
-                spec.repos.filter((r) => r.git.source === "local").map((r) =>
-                  sendLocalRepo(kube, spec, r.git.repo, signal, o.shared, repoBundle(spec.workdir, r.name))
-                ),
-              ).then(() => new Promise<never>(() => {})),
-            ]
-            : []),
+          ...(sending ? [sending.then(() => new Promise<never>(() => {}))] : []),
         ]);
         for (const step of AFTER_READY) {
           if (it.interrupted) break;
