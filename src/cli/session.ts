@@ -764,7 +764,7 @@ the check and its result, the agent's final message; for a replica, its group's 
 repository come from the remote's URL (forge.hosts in ~/.kodama/config.yaml for other hosts); the token from
 GH_TOKEN or GITHUB_TOKEN (or agent keys' github), GITLAB_TOKEN, GITEA_TOKEN. The token is checked before
 anything is pushed. After agent run --from-pr, it replies "Addressed in SHA: …" on each review thread that run
-was given whose file a newer commit changed (--resolve: GitLab resolves the discussion too).
+was given whose file a newer commit changed (--resolve: GitHub and GitLab resolve the thread too).
 
 A session with several repositories (start --repo A --repo B) opens one request per repository it writes, each
 from that repository's clone (where start found it; run it anywhere), on its own forge with its own token; every
@@ -816,7 +816,7 @@ opened later updates the earlier ones' lists. --repo NAME does that one only (it
     {
       flags: "--resolve",
       description:
-        "GitLab: resolve each discussion it replies on as addressed (after agent run --from-pr; docs/sessions.md)",
+        "GitHub, GitLab: resolve each thread it replies on as addressed (after agent run --from-pr; docs/sessions.md)",
     },
     {
       flags: "--repo <name>",

@@ -277,25 +277,23 @@ withSessionWorld(
         }
       });
 
-      await t.step("nothing left to act on: exit 0, one clear line, no run", async () => {
-        f.feedback.notes.push({
-          ...at,
-          id: f.feedback.nextId(),
-          inReplyTo: onOther,
-          author: "bob",
-          body: "Resolved",
-        });
-        f.feedback.checks.splice(0, f.feedback.checks.length);
-        const before = await runs();
-        const r = await k(["agent", "run", NAME, "--from-pr"]);
-        assertEquals(r.code, 0, r.stderr);
-        assertMatch(
-          r.stderr,
-          /pull request #1 of kodama\/fpr has no unresolved review comment.*no run started/,
-        );
-        assertEquals(r.stdout, "");
-        assertEquals(await runs(), before);
-      });
+      await t.step(
+        "nothing left to act on (the last thread resolved by the button): exit 0, one line, no run",
+        async () => {
+          // "Resolve conversation": no reply says so, only GitHub's GraphQL
+          f.feedback.notes.find((x) => x.id === onOther)!.resolved = true;
+          f.feedback.checks.splice(0, f.feedback.checks.length);
+          const before = await runs();
+          const r = await k(["agent", "run", NAME, "--from-pr"]);
+          assertEquals(r.code, 0, r.stderr);
+          assertMatch(
+            r.stderr,
+            /pull request #1 of kodama\/fpr has no unresolved review comment.*no run started/,
+          );
+          assertEquals(r.stdout, "");
+          assertEquals(await runs(), before);
+        },
+      );
 
       await t.step(
         "GitLab: a discussion and a failed job; session pr --resolve replies and resolves",

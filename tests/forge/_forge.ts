@@ -125,7 +125,9 @@ export async function startForge(
     if (/\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/.test(p)) return await smartHttp(req, url);
     if (url.pathname === "/api/graphql" && req.method === "POST") {
       const given = tokenOf("github", req.headers);
-      const auth = given === undefined ? "missing" : given === token ? "ok" : "bad";
+      // the limited token reads pull requests (not CI): GraphQL takes it as REST does
+      const ok = given === token || (o.limitedToken !== undefined && given === o.limitedToken);
+      const auth = given === undefined ? "missing" : ok ? "ok" : "bad";
       requests.push({ method: req.method, path: url.pathname, auth });
       if (auth !== "ok") {
         return json(401, {
@@ -133,7 +135,7 @@ export async function startForge(
           documentation_url: "https://docs.github.com/graphql",
         });
       }
-      return graphql(await req.json().catch(() => ({})), pulls, origin);
+      return graphql(await req.json().catch(() => ({})), pulls, origin, fb);
     }
     const m = /^\/api\/(v3|v4|v1)(\/.*)$/.exec(url.pathname);
     if (!m) return new Response("not found\n", { status: 404 });

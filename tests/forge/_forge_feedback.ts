@@ -32,7 +32,7 @@ export interface StoredNote {
   line?: number;
   author: string;
   body: string;
-  /** GitLab: a resolvable note; Gitea, GitLab: resolved */
+  /** GitLab: a resolvable note; Gitea, GitLab: resolved; GitHub (a thread's first comment): resolved, GraphQL only */
   resolvable?: boolean;
   resolved?: boolean;
   /** a comment on the request itself (Gitea's issue comments) */

@@ -11,7 +11,7 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@kodama/test-assert";
 import { startForge } from "./_forge.ts";
 import { discussionId } from "./_forge_feedback.ts";
-import { forgeApi, forgeCall } from "../../src/agent/forge/api.ts";
+import { forgeApi, type ForgeCall, forgeCall, ForgeHttpError } from "../../src/agent/forge/api.ts";
 import { forgeOf, type ForgeType } from "../../src/agent/forge/forgeurl.ts";
 import { readFeedback, replyOn } from "../../src/agent/forge/review.ts";
 import { type Feedback, feedbackPrompt } from "../../src/agent/forge/feedback.ts";
@@ -70,7 +70,7 @@ Deno.test("from-pr feedback: GitHub, GitLab and Gitea — threads, change reques
         const at = { kind: type, repo: path, number: pr.number };
         const id = () => s.nextId();
         // the open thread, a settled one, and (per forge) what must be left out
-        const open = id(), settled = id();
+        const open = id(), settled = id(), buttoned = id();
         if (type === "github") {
           s.notes.push(
             { ...at, id: open, path: "src/a.ts", line: 12, author: "alice", body: "Rename foo to bar" },
@@ -108,6 +108,25 @@ Deno.test("from-pr feedback: GitHub, GitLab and Gitea — threads, change reques
               association: "FIRST_TIME_CONTRIBUTOR",
             },
             { ...at, id: id(), inReplyTo: settled, path: "src/b.ts", line: 3, author: "me", body: "Done." },
+            // resolved by the button: only GraphQL says so (its reply settles nothing)
+            {
+              ...at,
+              id: buttoned,
+              path: "src/d.ts",
+              line: 5,
+              author: "alice",
+              body: "BUTTON: a nit",
+              resolved: true,
+            },
+            {
+              ...at,
+              id: id(),
+              inReplyTo: buttoned,
+              path: "src/d.ts",
+              line: 5,
+              author: "bob",
+              body: "agreed",
+            },
           );
           s.reviews.push(
             { ...at, id: id(), author: "carol", state: "CHANGES_REQUESTED", body: "Please add tests" },
@@ -220,6 +239,9 @@ Deno.test("from-pr feedback: GitHub, GitLab and Gitea — threads, change reques
           );
         }
         const call = forgeCall(forge, f.token, "TOKEN", "agent run --from-pr");
+        // GitHub's GraphQL unreadable (an Enterprise Server's proxy refusing it), its REST API answering
+        const noGraphql: ForgeCall = (m, p, b, o) =>
+          o?.graphql ? Promise.reject(new ForgeHttpError(502, "Bad Gateway", "x")) : call(m, p, b, o);
         const fb = await readFeedback(forge, call, pr.number, 4096);
         // a token that may not read CI: the threads still come, the checks are said to be unread
         const limited = await readFeedback(
@@ -270,16 +292,34 @@ Deno.test("from-pr feedback: GitHub, GitLab and Gitea — threads, change reques
         assert(built.prompt.indexOf("Keep the API stable") > built.prompt.indexOf("## Failed checks"));
         assert(!built.prompt.includes("Typo here"), "a settled thread was given");
         assert(!built.prompt.includes("OUTSIDER"), "an outsider's words were given");
+        assert(!built.prompt.includes("BUTTON"), "a thread resolved by the button was given");
+        if (type === "github") {
+          // GraphQL unreadable (refused, or an Enterprise Server without it): a note, and the replies decide
+          const old = await readFeedback(forge, noGraphql, pr.number, 4096);
+          assertEquals(old.threads.map((x) => x.file), ["src/a.ts", "src/d.ts"]);
+          assertStringIncludes(old.skipped?.join("\n") ?? "", "which review threads are resolved not read: ");
+        }
         assertEquals(fb.outside, type === "github" ? 3 : undefined);
         // the reply lands where the forge takes it
         const before = s.notes.length;
-        await replyOn(forge, call, pr.number, th.id, "Addressed in 0123456789ab: `rename`", {
-          resolve: type === "gitlab",
+        const said = await replyOn(forge, call, pr.number, th.id, "Addressed in 0123456789ab: `rename`", {
+          resolve: type !== "gitea",
         });
+        assertEquals(said, undefined);
         const reply = s.notes.slice(before);
         assertEquals(reply.length, 1);
         assertEquals(reply[0].body, "Addressed in 0123456789ab: `rename`");
-        if (type === "github") assertEquals(reply[0].inReplyTo, open);
+        if (type === "github") {
+          assertEquals(reply[0].inReplyTo, open);
+          assert(s.notes.find((x) => x.id === open)?.resolved, "not resolved");
+          // a resolve the forge refuses: the reply stands, and what it said comes back as a note
+          const n = s.notes.length;
+          const note = await replyOn(forge, noGraphql, pr.number, th.id, "Addressed again", {
+            resolve: true,
+          });
+          assertEquals(note, "not resolved: the forge answered HTTP 502: Bad Gateway");
+          assertEquals(s.notes.slice(n).map((x) => x.body), ["Addressed again"]);
+        }
         if (type === "gitlab") {
           assertEquals(reply[0].discussion, th.id);
           assert(s.notes.filter((x) => x.discussion === th.id).every((x) => x.resolved), "not resolved");

@@ -8,7 +8,7 @@
  */
 import { ExitCode, KodamaError } from "../../base/errors.ts";
 import { safeLine } from "../../ui/color.ts";
-import type { ForgeRepo } from "./forgeurl.ts";
+import { type ForgeRepo, graphqlUrl } from "./forgeurl.ts";
 
 /** A pull request (GitHub, Gitea) or merge request (GitLab). */
 export interface PullRequest {
@@ -76,6 +76,8 @@ export function forgeMessage(body: unknown): string {
 /** How a forge call reads its answer: `tail` keeps only the last bytes of a text answer (a job's log). */
 export interface CallOptions {
   tail?: number;
+  /** GitHub: the call goes to its GraphQL endpoint (forgeurl.ts graphqlUrl), `path` ignored */
+  graphql?: boolean;
 }
 
 /** One call of the forge's REST API: the token in its header only; refused 401/403 is exit 4. */
@@ -97,7 +99,7 @@ export function forgeCall(f: ForgeRepo, token: string, tokenVar: string, what = 
     if (body !== undefined) headers["content-type"] = "application/json";
     let res: Response;
     try {
-      res = await fetchFollowing(`${f.apiUrl}${path}`, {
+      res = await fetchFollowing(o.graphql ? graphqlUrl(f.apiUrl) : `${f.apiUrl}${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),

@@ -136,6 +136,14 @@ export function forgeOf(url: string, hosts: Record<string, ForgeHostConfig> = {}
   };
 }
 
+/**
+ * GitHub's GraphQL endpoint beside its REST API: `api.github.com/graphql`, an Enterprise Server's
+ * `/api/graphql` (its REST API is `/api/v3`).
+ */
+export function graphqlUrl(apiUrl: string): string {
+  return /\/api\/v3$/.test(apiUrl) ? apiUrl.replace(/\/v3$/, "/graphql") : `${apiUrl}/graphql`;
+}
+
 function defaultApi(type: ForgeType, hostname: string, web: string): string {
   if (type === "github") return hostname === "github.com" ? "https://api.github.com" : `${web}/api/v3`;
   return `${web}/api/${type === "gitlab" ? "v4" : "v1"}`;

@@ -183,9 +183,17 @@ async function answerList(
       ? `review comment on ${quotedName(t.file)}${t.line ? ` line ${t.line}` : ""}`
       : undefined;
     try {
-      await replyOn(o.forge, o.call, o.number, t.id, addressedReply(hit.sha, hit.subject, where), {
-        resolve: o.resolve,
-      });
+      const note = await replyOn(
+        o.forge,
+        o.call,
+        o.number,
+        t.id,
+        addressedReply(hit.sha, hit.subject, where),
+        {
+          resolve: o.resolve,
+        },
+      );
+      if (note) o.err.write(`note: replied on review thread ${t.id}, ${safeLine(note).slice(0, 200)}\n`);
       answered++;
     } catch (e) {
       o.err.write(

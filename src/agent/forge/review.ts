@@ -2,11 +2,12 @@
  * What a pull/merge request's reviewers and CI said, read from the forge's REST API, and kodama's replies:
  *
  *  - GitHub: review comments (`GET /repos/O/R/pulls/N/comments`; a thread is a comment and those with its
- *    id as `in_reply_to_id`; open by feedback.ts githubOpen), reviews (`/pulls/N/reviews`: a reviewer's
+ *    id as `in_reply_to_id`; open unless GraphQL's `reviewThreads` says it was resolved, or by feedback.ts
+ *    githubOpen), reviews (`/pulls/N/reviews`: a reviewer's
  *    latest CHANGES_REQUESTED, not followed by their APPROVED or DISMISSED), the head commit's check runs
  *    (`/commits/SHA/check-runs`) whose conclusion is failure or timed_out, with their job's log
  *    (`/actions/jobs/ID/logs`, GitHub Actions) else their output's title, summary and text; a reply is
- *    `POST /pulls/N/comments/ID/replies`.
+ *    `POST /pulls/N/comments/ID/replies`, and with --resolve GraphQL's `resolveReviewThread`.
  *  - GitLab: the request's discussions (`/merge_requests/IID/discussions`) with a note `resolvable` and not
  *    `resolved`, the head pipeline's failed jobs (`/pipelines/ID/jobs?scope[]=failed`, not allow_failure) and
  *    their trace (`/jobs/ID/trace`); a reply is a note on the discussion (`POST …/discussions/ID/notes`), and
@@ -25,7 +26,7 @@
  * Every id that goes back into a URL is checked against its forge's shape first (digits; GitLab's hex).
  */
 import { ExitCode, KodamaError } from "../../base/errors.ts";
-import { type ForgeCall, ForgeHttpError } from "./api.ts";
+import { type ForgeCall, ForgeHttpError, forgeMessage } from "./api.ts";
 import type { ForgeRepo } from "./forgeurl.ts";
 import { type ChangeRequest, type FailedCheck, githubOpen, type ReviewThread } from "./feedback.ts";
 
@@ -130,11 +131,21 @@ async function github(f: ForgeRepo, call: ForgeCall, n: number, tail: number): P
   const pr = await call("GET", `${repo}/pulls/${n}`) as J;
   const sha = str((pr?.head as J | undefined)?.sha);
   const all = await pages(call, `${repo}/pulls/${n}/comments?per_page=100`, 100);
+  const skipped: string[] = [];
+  // which threads were resolved (the button): only GraphQL says; without it, the replies alone decide
+  const marked = await githubThreads(f, call, n).catch((e) => {
+    if (!unreadable(e)) throw e;
+    skipped.push(
+      `which review threads are resolved not read: ${(e as Error).message.replace(/^[^:]+: /, "")}`,
+    );
+    return new Map<number, GithubThread>();
+  });
   const comments = all.filter((c) => !outsider(c));
   const roots = comments.filter((c) => !int(c.in_reply_to_id) && int(c.id));
   const threads: ReviewThread[] = [];
   for (const root of roots) {
     const replies = comments.filter((c) => int(c.in_reply_to_id) === int(root.id));
+    if (marked.get(int(root.id)!)?.resolved) continue;
     if (!githubOpen(replies.map((c) => ({ body: str(c.body) })))) continue;
     const line = int(root.line) ?? int(root.original_line);
     threads.push({
@@ -152,7 +163,6 @@ async function github(f: ForgeRepo, call: ForgeCall, n: number, tail: number): P
     ["APPROVED", "DISMISSED"],
   );
   const outside = all.filter(outsider).length + reviewList.filter(outsider).length;
-  const skipped: string[] = [];
   const checks = await checksOr(skipped, async () => {
     const checks: FailedCheck[] = [];
     if (!SHA.test(sha)) return checks;
@@ -181,6 +191,56 @@ async function github(f: ForgeRepo, call: ForgeCall, n: number, tail: number): P
     ...(outside ? { outside } : {}),
     ...(skipped.length ? { skipped } : {}),
   };
+}
+
+/** A GitHub review thread as GraphQL has it: its node id and whether it was resolved. */
+interface GithubThread {
+  node: string;
+  resolved: boolean;
+}
+
+const THREADS_QUERY =
+  `query KodamaReviewThreads($owner: String!, $name: String!, $number: Int!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviewThreads(first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id isResolved comments(first: 1) { nodes { databaseId } } }
+      }
+    }
+  }
+}`;
+
+/** One GraphQL call: its data, or the forge's errors as an HTTP error would be (GraphQL answers them 200). */
+async function graphql(call: ForgeCall, query: string, variables: J): Promise<J> {
+  const r = await call("POST", "", { query, variables }, { graphql: true }) as J | undefined;
+  if (Array.isArray(r?.errors) && r.errors.length) throw new ForgeHttpError(200, forgeMessage(r), "GraphQL");
+  const data = r?.data;
+  if (!data || typeof data !== "object") throw new ForgeHttpError(200, "no data in the answer", "GraphQL");
+  return data as J;
+}
+
+/**
+ * The request's review threads by their first comment's REST id (`databaseId`): GitHub's REST API does not
+ * say which threads were resolved, its GraphQL does. Up to PAGES pages of 100.
+ */
+async function githubThreads(f: ForgeRepo, call: ForgeCall, n: number): Promise<Map<number, GithubThread>> {
+  const out = new Map<number, GithubThread>();
+  let after: string | null = null;
+  for (let p = 0; p < PAGES; p++) {
+    const data = await graphql(call, THREADS_QUERY, { owner: f.owner, name: f.repo, number: n, after });
+    const pr = ((data.repository as J | undefined)?.pullRequest ?? {}) as J;
+    const t = (pr.reviewThreads ?? {}) as J;
+    for (const node of Array.isArray(t.nodes) ? t.nodes as J[] : []) {
+      const first = ((node?.comments as J | undefined)?.nodes as J[] | undefined)?.[0];
+      const id = int(first?.databaseId);
+      if (id && str(node.id)) out.set(id, { node: str(node.id), resolved: node.isResolved === true });
+    }
+    const info = (t.pageInfo ?? {}) as J;
+    if (info.hasNextPage !== true || !str(info.endCursor)) break;
+    after = str(info.endCursor);
+  }
+  return out;
 }
 
 async function gitlab(f: ForgeRepo, call: ForgeCall, n: number, tail: number): Promise<ForgeFeedback> {
@@ -282,7 +342,11 @@ async function gitea(f: ForgeRepo, call: ForgeCall, n: number, _tail: number): P
   return { threads, reviews, checks, ...(skipped.length ? { skipped } : {}) };
 }
 
-/** Post kodama's reply on a thread (see the head of this file for where each forge takes it). */
+/**
+ * Post kodama's reply on a thread (see the head of this file for where each forge takes it), and with
+ * `resolve` resolve it (GitHub by GraphQL, GitLab by REST; Gitea cannot). The reply stands when resolving
+ * fails: what the forge said is returned, to be said as a note (a thread replied to is not replied to again).
+ */
 export async function replyOn(
   f: ForgeRepo,
   call: ForgeCall,
@@ -290,16 +354,37 @@ export async function replyOn(
   threadId: string,
   body: string,
   o: { resolve?: boolean } = {},
-): Promise<void> {
+): Promise<string | undefined> {
   if (!THREAD_ID.test(threadId)) throw new Error(`not a thread id: ${JSON.stringify(threadId)}`);
   const id = encodeURIComponent(threadId);
+  let resolve: (() => Promise<unknown>) | undefined;
   if (f.type === "github") {
     await call("POST", `${repoPath(f)}/pulls/${number}/comments/${id}/replies`, { body });
+    resolve = () => resolveGithub(f, call, number, Number(threadId));
   } else if (f.type === "gitlab") {
     const d = `${projPath(f)}/merge_requests/${number}/discussions/${id}`;
     await call("POST", `${d}/notes`, { body });
-    if (o.resolve) await call("PUT", `${d}?resolved=true`);
+    resolve = () => call("PUT", `${d}?resolved=true`);
   } else {
     await call("POST", `${repoPath(f)}/issues/${number}/comments`, { body });
   }
+  if (!o.resolve || !resolve) return undefined;
+  try {
+    await resolve();
+  } catch (e) {
+    if (!unreadable(e)) throw e;
+    return `not resolved: ${(e as Error).message.replace(/^[^:]+: /, "")}`;
+  }
+}
+
+/** Resolve the GitHub thread whose first comment is `rootId` (GraphQL's resolveReviewThread: REST has none). */
+async function resolveGithub(f: ForgeRepo, call: ForgeCall, number: number, rootId: number): Promise<void> {
+  const t = (await githubThreads(f, call, number)).get(rootId);
+  if (!t) throw new ForgeHttpError(404, `no review thread starts with comment ${rootId}`, "GraphQL");
+  if (t.resolved) return;
+  await graphql(
+    call,
+    "mutation KodamaResolve($thread: ID!) { resolveReviewThread(input: { threadId: $thread }) { thread { id isResolved } } }",
+    { thread: t.node },
+  );
 }
