@@ -30,11 +30,23 @@ export const sessionPr = tool({
       "its title (one line, control characters removed, at most 200 characters; default: the prompt's first line)",
     ),
   },
-  output: { url: z.string(), number: z.number(), action: z.enum(["opened", "updated"]), output: z.string() },
+  output: {
+    url: z.string(),
+    number: z.number(),
+    action: z.enum(["opened", "updated"]),
+    /** a session with several repositories: each request written (url, number, action are the first's) */
+    requests: z.array(z.object({
+      repository: z.string(),
+      url: z.string(),
+      number: z.number(),
+      action: z.enum(["opened", "updated"]),
+    })).optional(),
+    output: z.string(),
+  },
   async run(a, call) {
     const [kube, ns] = await kubeFor(call, a);
     const cwd = await repoCwdOf(call, {});
-    const [{ doorPr }, { capture }] = await Promise.all([
+    const [{ doorPr, prLines }, { capture }] = await Promise.all([
       import("../agent/forge/doorpr.ts"),
       import("./tool.ts"),
     ]);
@@ -42,12 +54,14 @@ export const sessionPr = tool({
     const k = ns === kube.namespace ? kube : Object.create(kube, { namespace: { value: ns } });
     call.progress(0, undefined, `session pr ${a.name}`);
     const err = capture();
-    const r = await doorPr(k, a.name, a, { cwd, hosts: (await settings(cwd)).forge.hosts, err });
+    const r = await doorPr(k, a.name, a, {
+      cwd,
+      hosts: (await settings(cwd)).forge.hosts,
+      err,
+      door: call.env.o.door,
+    });
     const output = err.text();
-    return {
-      data: { ...r, output },
-      text: `${output}pull request #${r.number}: ${r.url} (${r.action})\n`,
-    };
+    return { data: { ...r, output }, text: `${output}${prLines(r)}` };
   },
 });
 

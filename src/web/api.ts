@@ -311,13 +311,14 @@ export class Api {
       case "pr":
         // `kodama session pr NAME`: only draft/ready and a title from the page (src/agent/forge/doorpr.ts)
         return this.op(`pull request ${s}`, async (out) => {
-          const { doorPr } = await import("../agent/forge/doorpr.ts");
+          const { doorPr, prLines } = await import("../agent/forge/doorpr.ts");
           const r = await doorPr(k, s, { draft: b.draft === true, ready: b.ready === true, title: b.title }, {
             cwd: this.o.cwd,
             hosts: this.o.cfg.forge.hosts,
             err: out,
+            door: this.o.door,
           });
-          out.write(`pull request #${r.number}: ${r.url} (${r.action})\n`);
+          out.write(prLines(r));
           return 0;
         });
       case "agent": {

@@ -13,6 +13,8 @@
  *  - `agent run --from-pr` (run from neither clone): both requests' threads and failed checks in one prompt,
  *    each file under its repository's directory; recorded per repository; the next `session pr` answers
  *    api's thread (its file changed) on api's request and keeps web's;
+ *  - MCP's session_pr: an http API forge.hosts does not name, or a repository outside the server's door, is
+ *    refused before anything is pushed; then both requests updated, each in `requests`;
  *  - no token in any output, description or prompt; read-only docs never pushed or opened.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@kodama/test-assert";
@@ -20,6 +22,7 @@ import { join } from "node:path";
 import { hasStackTrace } from "./_run.ts";
 import { purge, SESSION_IMAGE, withSessionWorld } from "./_session.ts";
 import { startForge } from "../forge/_forge.ts";
+import { startMcp } from "./_mcp.ts";
 
 const NAME = "mrp";
 const ID = "-c user.name=agent -c user.email=agent@pod";
@@ -361,6 +364,68 @@ withSessionWorld(
           assertEquals(gl.feedback.notes.filter((x) => x.discussion === d).length, 1);
           const left = JSON.parse(await Deno.readTextFile(recPath));
           assertEquals(left.requests.map((x: { repo: string }) => x.repo), ["web"]);
+        },
+      );
+
+      await t.step(
+        "MCP session_pr: both requests through the door; a repository outside it, or an http API not yours, refused",
+        async () => {
+          const updates = () => [gh.pulls[0].updates, gl.pulls[0].updates];
+          const heads = () => [bareHead(bareApi), bareHead(bareWeb)];
+          const mcp = (cwd: string) =>
+            startMcp(w.c.kubeconfig, ["--context", "dev"], { cwd, env: { ...env(), KODAMA_HOME: w.home } });
+          // forge.hosts names the hosts but not their http APIs: a door sends no token over http
+          const whole = await mcp(w.cwd);
+          try {
+            const before = { u: updates(), h: heads() };
+            const r = await whole.call("session_pr", { name: NAME });
+            assert(r.isError, r.text);
+            assertMatch(r.text, /repository api: .*over http:\/\//);
+            assertEquals([updates(), heads()], [before.u, before.h]);
+          } finally {
+            await whole.close();
+          }
+          await Deno.writeTextFile(
+            join(w.home, "config.yaml"),
+            `agent:\n  command: [sh, -c, ${JSON.stringify(AGENT)}]\n` +
+              `forge:\n  hosts:\n    "${gh.host}": {type: github, apiUrl: "${gh.origin}/api/v3"}\n` +
+              `    "${gl.host}": {type: gitlab, apiUrl: "${gl.origin}/api/v4"}\n`,
+          );
+          // the server's project is api: web's clone is outside its door
+          const narrow = await mcp(api);
+          try {
+            const before = { u: updates(), h: heads() };
+            const r = await narrow.call("session_pr", { name: NAME });
+            assert(r.isError, r.text);
+            assertMatch(r.text, /repository web: /);
+            assertEquals([updates(), heads()], [before.u, before.h], "something was pushed or written");
+          } finally {
+            await narrow.close();
+          }
+          await pod(`echo W3 >> web/w.txt && git -C web ${ID} commit -qam "web: from mcp"`);
+          const webHead3 = await pod("git -C web rev-parse HEAD");
+          const m = await mcp(w.cwd);
+          try {
+            const before = updates();
+            const r = await m.call("session_pr", { name: NAME });
+            assert(!r.isError, r.text);
+            assertEquals(
+              r.data.requests.map((x: { repository: string; action: string }) => [x.repository, x.action]),
+              [["api", "updated"], ["web", "updated"]],
+            );
+            assertEquals([r.data.number, r.data.action], [1, "updated"]);
+            assertMatch(
+              r.text,
+              /^api: \S+\/acme\/api\/pull\/1 \(updated\)\nweb: \S+\/acme\/web\/-\/merge_requests\/1 \(updated\)\n$/m,
+            );
+            assertEquals(bareHead(bareWeb), webHead3);
+            const after = updates();
+            assert(after[0] > before[0] && after[1] > before[1], "both updated");
+            assertStringIncludes(gl.pulls[0].body, "pull request #1 of acme/api");
+            for (const x of secrets) assert(!r.text.includes(x), "a token in the answer");
+          } finally {
+            await m.close();
+          }
         },
       );
     } finally {

@@ -8,6 +8,8 @@ import { safeLine } from "../../ui/color.ts";
 import type { ForgeHostConfig } from "./forgeurl.ts";
 import { prCommand, type PrResult } from "./pr.ts";
 import { doorTitle } from "./prdoor.ts";
+import type { RepoPrResult } from "./prrepos.ts";
+import type { PathDoor } from "../../session/lifecycle/startio.ts";
 
 /** What a door's caller may say: nothing else reaches `session pr` from there. */
 export interface DoorPrInput {
@@ -18,8 +20,9 @@ export interface DoorPrInput {
 
 /**
  * `session pr NAME` for a door: the caller's draft/ready and title (doorTitle), the rest the user's — the
- * repository at `cwd` (already through the door: repoThroughDoor), the user's `forge.hosts` (checkDoorForge),
- * tokens from the server's environment or `agent keys`. Its result, or the feature's error.
+ * repository at `cwd` (already through the door: repoThroughDoor) or a session's recorded repositories (each
+ * through the door), the user's `forge.hosts` (checkDoorForge), tokens from the server's environment or
+ * `agent keys`. Its result (several repositories: each request in `requests`), or the feature's error.
  */
 export async function doorPr(
   kube: KubeSessions,
@@ -29,6 +32,8 @@ export async function doorPr(
     cwd: string;
     hosts?: Record<string, ForgeHostConfig>;
     err: Sink;
+    /** the caller's door: a session's recorded repositories must pass it too */
+    door: PathDoor;
   },
 ): Promise<PrResult> {
   const [{ memorySink }, keys] = await Promise.all([
@@ -45,10 +50,18 @@ export async function doorPr(
     out,
     err: o.err,
     hosts: o.hosts,
-    door: true,
+    door: o.door,
     storedGithub: async () => await keys.getKey(await keys.defaultDeps(), "github"),
   });
-  const r: PrResult = JSON.parse(out.text());
-  // the forge's URL as a line (a page or a client shows it)
-  return { ...r, url: safeLine(r.url) };
+  const r: PrResult | RepoPrResult[] = JSON.parse(out.text());
+  if (!Array.isArray(r)) return { ...r, url: safeLine(r.url) };
+  // several repositories: each request (the forge's URLs as lines: a page or a client shows them)
+  const requests = r.map((x) => ({ ...x, url: safeLine(x.url) }));
+  return { ...requests[0], requests };
 }
+
+/** What a door says of its result: its request; of several repositories, a line per repository. */
+export const prLines = (r: PrResult): string =>
+  r.requests
+    ? r.requests.map((x) => `${x.repository}: ${x.url} (${x.action})\n`).join("")
+    : `pull request #${r.number}: ${r.url} (${r.action})\n`;

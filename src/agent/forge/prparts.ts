@@ -3,6 +3,7 @@
  * forge's token, the request written (opened or updated), the branch a repository started from, and the
  * session's latest run as the description tells it.
  */
+import type { PathDoor } from "../../session/lifecycle/startio.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { KubeSessions, KubeStreams } from "../../kube/seam.ts";
 import { usageError } from "../../base/errors.ts";
@@ -35,8 +36,11 @@ export interface PrOptions {
   /** where tokens come from: the environment, then the `agent keys` store (GitHub) */
   env?: (name: string) => string | undefined;
   storedGithub?: () => Promise<string | undefined>;
-  /** through a door (MCP, web UI): only a forge of the user's `forge.hosts` (prdoor.ts checkDoorForge) */
-  door?: boolean;
+  /**
+   * through a door (MCP, web UI): only a forge of the user's `forge.hosts` (prdoor.ts checkDoorForge), and a
+   * session's recorded repositories only where the door lets them through (prrepos.ts)
+   */
+  door?: PathDoor;
   /** a session with several repositories: this one only (its directory name: prrepos.ts) */
   repo?: string;
 }
@@ -45,6 +49,8 @@ export interface PrResult {
   url: string;
   number: number;
   action: "opened" | "updated";
+  /** a session with several repositories: each request written (the fields above are the first's) */
+  requests?: { repository: string; url: string; number: number; action: "opened" | "updated" }[];
 }
 
 /**

@@ -16,7 +16,9 @@
  *
  * A failure in one repository stops there: what was opened is re-linked and reported, the failure said
  * (exit 1; its own code when nothing was opened). All local git runs in door git (doorgit.ts), each
- * repository in its own. Through a door (MCP, the web UI) a session with several is refused for now.
+ * repository in its own. Through a door (MCP, the web UI) each recorded repository must pass the caller's door
+ * (its path and every place git keeps it: gitrun.ts repoThroughDoor) and push to a forge of the user's
+ * `forge.hosts` (prdoor.ts checkDoorForge), all checked in step 1: a refusal is exit 4, nothing pushed.
  */
 import type { KubeSessions } from "../../kube/seam.ts";
 import { ExitCode, KodamaError, notFound, usageError } from "../../base/errors.ts";
@@ -30,7 +32,8 @@ import { defaultTitle, prBody, type RunFacts } from "./body.ts";
 import { forgeOf, type ForgeRepo } from "./forgeurl.ts";
 import { currentSection, type LinkedRequest, linkedSection, requestWord, withLinked } from "./linked.ts";
 import { forgeToken, latestRun, type PrOptions, startBranch, writeRequest } from "./prparts.ts";
-import { prPod } from "./prdoor.ts";
+import { checkDoorForge, prPod } from "./prdoor.ts";
+import { repoThroughDoor } from "../../session/git/gitrun.ts";
 
 /** One written repository, checked: where it is here, where it goes, its forge's API and open request. */
 export interface Side {
@@ -98,21 +101,25 @@ export async function prRepos(
   repos: StateRepo[],
   o: PrOptions,
 ): Promise<number> {
-  if (o.door) {
-    throw usageError(
-      "session pr through a door (MCP, the web UI) of a session with several repositories is not supported yet",
-      `run it in a terminal: kodama session pr ${name}`,
-    );
-  }
   const todo = asked(repos, o.repo);
   const written = repos.filter((r) => !r.readOnly);
   if (!written.length) {
     throw usageError(`session pr: session ${name}'s repositories are all read-only: nothing to push`);
   }
   const branch = `kodama/${name}`;
-  // 1. every written repository's forge and token, checked, before anything is pushed anywhere
+  // 1. every written repository's forge and token, checked, before anything is pushed anywhere; through a
+  // door, its recorded path and every place git keeps it pass the door, its forge is one of forge.hosts
   const located: Pick<Side, "repo" | "root" | "url" | "forge">[] = [];
-  for (const r of written) located.push(await locate(r, o).catch((e) => Promise.reject(named(e, r.name))));
+  for (const r of written) {
+    located.push(
+      await (async () => {
+        if (o.door) await repoThroughDoor(o.door, r.path, `repository ${r.name}`);
+        const l = await locate(r, o);
+        if (o.door) checkDoorForge(l.forge, o.hosts);
+        return l;
+      })().catch((e) => Promise.reject(named(e, r.name))),
+    );
+  }
   const shared = sharedRemote(located);
   if (shared) {
     throw usageError(

@@ -20,7 +20,7 @@ import {
 import { prBody } from "../../../../src/agent/forge/body.ts";
 import { forgeOf } from "../../../../src/agent/forge/forgeurl.ts";
 import { asked, prRepos, relink, sharedRemote, type Side } from "../../../../src/agent/forge/prrepos.ts";
-import type { KodamaError } from "../../../../src/base/errors.ts";
+import { ExitCode, KodamaError } from "../../../../src/base/errors.ts";
 import type { KubeSessions } from "../../../../src/kube/seam.ts";
 
 const WEB: LinkedRequest = {
@@ -149,7 +149,7 @@ Deno.test("prrepos: two repositories pushing to one forge repository are found, 
   );
 });
 
-Deno.test("prrepos: --repo names a written repository; a door is refused before anything is asked", async () => {
+Deno.test("prrepos: --repo names a written repository; a path the door refuses is exit 4 before anything is asked", async () => {
   const repos = [{ name: "api", path: "/a" }, { name: "web", path: "/w" }, {
     name: "docs",
     path: "/d",
@@ -168,13 +168,23 @@ Deno.test("prrepos: --repo names a written repository; a door is refused before 
   // names are exact: another case or a path is no repository of the session
   for (const bad of ["nope", "API", "./api", "api/"]) assertEquals(code(() => asked(repos, bad)), 3, bad);
   const sink = { write: () => {} };
-  const e = await prRepos({} as KubeSessions, "s", repos, { door: true, cwd: "/", out: sink, err: sink })
+  // a door that lets no path through: the first written repository refused (exit 4), nothing else asked
+  const asks: string[] = [];
+  const door = {
+    who: "a test",
+    path: (p: string) => {
+      asks.push(p);
+      return Promise.reject(new KodamaError(`${p} is outside the door`, ExitCode.FORBIDDEN));
+    },
+  };
+  const e = await prRepos({} as KubeSessions, "s", repos, { door, cwd: "/", out: sink, err: sink })
     .then(
       () => undefined,
       (x) => x as KodamaError,
     );
-  assertEquals(e?.code, 2);
-  assertStringIncludes(e!.message, "through a door");
+  assertEquals(e?.code, ExitCode.FORBIDDEN);
+  assertStringIncludes(e!.message, "repository api: /a is outside the door");
+  assertEquals(asks, ["/a"]);
 });
 
 Deno.test("prrepos relink: each list made whole in one update; a description never rewritten from nothing", async () => {
