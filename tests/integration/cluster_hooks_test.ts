@@ -24,6 +24,10 @@ async function pod(c: TestCluster, ns: string, name: string) {
   return JSON.parse(r.stdout);
 }
 
+/** A hook that fails once the container's TERM handler is set (under load the hook may run first). */
+const FAILING = "until [ -e /tmp/trapped ]; do sleep 0.1; done; echo nope >&2; exit 3";
+const re = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 function manifest(name: string, hook: string): string {
   return JSON.stringify({
     apiVersion: "v1",
@@ -36,7 +40,8 @@ function manifest(name: string, hook: string): string {
         name: "c",
         image: KODAMA_TEST_IMAGE,
         imagePullPolicy: "IfNotPresent",
-        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"],
+        // /tmp/trapped: its TERM handler is set (a hook that fails waits for it, so the stop's exit is 0)
+        command: ["sh", "-c", "trap 'exit 0' TERM; touch /tmp/trapped; sleep 3600 & wait"],
         lifecycle: { postStart: { exec: { command: ["sh", "-c", hook] } } },
       }],
     },
@@ -94,7 +99,7 @@ clusterTest("postStart hooks: the container is not running until its hook ends; 
       "a hook that fails: FailedPostStartHook with its output, Killing, the container stopped",
       async () => {
         const r = await kubectl(c, ["apply", "-n", ns.name, "-f", "-"], {
-          stdin: manifest("failing", "echo nope >&2; exit 3"),
+          stdin: manifest("failing", FAILING),
         });
         assertEquals(r.code, 0, r.stderr);
         await waitUntil(
@@ -116,7 +121,13 @@ clusterTest("postStart hooks: the container is not running until its hook ends; 
         assertEquals(failed?.type, "Warning");
         assertMatch(
           failed?.message ?? "",
-          /^Exec lifecycle hook \(\[sh -c echo nope >&2; exit 3\]\) for Container "c" in Pod "failing_fidelity-hooks-[0-9a-f]+\([0-9a-f-]+\)" failed - error: command 'sh -c echo nope >&2; exit 3' exited with 3: nope\n, message: "nope\\n"$/,
+          new RegExp(
+            `^Exec lifecycle hook \\(\\[sh -c ${
+              re(FAILING)
+            }\\]\\) for Container "c" in Pod "failing_fidelity-hooks-[0-9a-f]+\\([0-9a-f-]+\\)" failed - error: command 'sh -c ${
+              re(FAILING)
+            }' exited with 3: nope\\n, message: "nope\\\\n"$`,
+          ),
         );
         assert(
           evs.some((e) =>

@@ -31,7 +31,12 @@ else
   unset KODAMA_PROJCHECK KODAMA_PROJCHECK_PATTERN KODAMA_PROJCHECK_FILES
   run_watched "$@"
 fi
-if [ "$term" = 1 ] || [ -f "$run/cut" ]; then exit 143; fi
+# the pod is ending (keepalive.sh names it in $HOME/.kodama/ending before it signals anyone, one by one): a
+# stop or a cut, never the run's end, even when the agent's runner ended before this shell's TERM came
+ending() {
+  [ -n "${KODAMA_POD_UID:-}" ] && grep -qx "pod=$KODAMA_POD_UID" "${HOME:-/home/kodama}/.kodama/ending" 2>/dev/null
+}
+if [ "$term" = 1 ] || [ -f "$run/cut" ] || ending; then exit 143; fi
 # was a stop asked for before the agent ended? Then its end (whatever its code: an agent may exit 0 on
 # SIGTERM) is the stop's; otherwise a stop that comes after this is too late, and the run exited
 if [ -f "$run/stopped" ]; then echo 1; else echo 0; fi > "$run/stop-seen"

@@ -252,6 +252,32 @@ Deno.test("resume: a stop (kodama stop's mark names the pod) is not a cut, and t
   await Deno.remove(`${w.home}/..`, { recursive: true });
 });
 
+Deno.test("resume: a stop whose TERM reaches the agent's runner before its shell ends no run either", async () => {
+  const w = await world();
+  const a = `pod-a-${crypto.randomUUID()}`;
+  const pa = pod(w, a);
+  try {
+    await startRun(w, a);
+    // kodama stop's mark, then keepalive.sh's: the runner (Node) gets its TERM and ends (143) while the
+    // shell around it (runner.sh) has not had its own yet: the order the processes are signalled in
+    await Deno.writeTextFile(`${w.home}/.kodama/stopped`, `pod=${a}\nat=2026-01-01T00:00:00Z\n`);
+    await Deno.writeTextFile(`${w.home}/.kodama/ending`, `pod=${a}\n`);
+    const runners = await podPids(a, "node\0");
+    assertEquals(runners.length, 1);
+    Deno.kill(runners[0], "SIGTERM");
+    const shell = Number(await read(`${w.run}/pid`));
+    await until("the runner's shell's end", async () => {
+      const st = await Deno.readTextFile(`/proc/${shell}/stat`).catch(() => "");
+      return !st || / Z /.test(st);
+    });
+    assertEquals(await exists(`${w.run}/cut`), false, "a stop was taken for a cut");
+    assertEquals(await exists(`${w.run}/exit`), false, "a stop was taken for the run's end");
+  } finally {
+    await endPod(pa);
+    await Deno.remove(`${w.home}/..`, { recursive: true });
+  }
+});
+
 Deno.test("resume: past agent.resumeLimit the run ends interrupted, with the reason", async () => {
   const w = await world();
   const a = `pod-a-${crypto.randomUUID()}`, b = `pod-b-${crypto.randomUUID()}`;
