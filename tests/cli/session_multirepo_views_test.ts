@@ -380,6 +380,42 @@ withSessionWorld(
         assertEquals(await pod("git -C api rev-parse HEAD"), git(api, "rev-parse", "HEAD").out);
         assertEquals(await pod("git -C web rev-parse HEAD"), git(web, "rev-parse", "HEAD").out);
       });
+
+      await t.step(
+        "through a door (door git): each rebased in door git's scratch; a conflict moves neither",
+        async () => {
+          const door = { env: { KODAMA_DOOR_GIT: "1" } };
+          await pod(`cd api && echo pod2 > p2.txt && git add p2.txt && ${COMMIT} "pod: api 2"`);
+          await pod(`cd web && echo pod2 > w2.txt && git add w2.txt && ${COMMIT} "pod: web 2"`);
+          await local(api, "l2.txt", "local\n", "local: api 2");
+          await local(web, "w2.txt", "mine\n", "local: web 2");
+          const was = heads();
+          const c = await w.k(["session", "land", "rb", "--rebase"], door);
+          assertEquals(c.code, 1, c.stderr);
+          assertMatch(
+            c.stderr,
+            /repository web: the rebase of main onto session rb \(\w+\) conflicts: w2\.txt/,
+          );
+          assertEquals(heads(), was);
+          git(web, "reset", "-q", "--hard", "HEAD~1");
+          await local(web, "x2.txt", "x2\n", "local: web x2");
+          const r = await w.k(["session", "land", "rb", "--rebase"], door);
+          assertEquals(r.code, 0, r.stderr);
+          for (
+            const [dir, mine, theirs] of [[api, "local: api 2", "pod: api 2"], [
+              web,
+              "local: web x2",
+              "pod: web 2",
+            ]]
+          ) {
+            assertEquals(git(dir, "log", "--format=%s", "-2").out.split("\n"), [mine, theirs]);
+            assertEquals(git(dir, "rev-list", "--merges", "HEAD").out, "");
+            assertEquals(git(dir, "status", "--porcelain").out, "");
+            // door git adds no work tree to the repository
+            assertEquals(git(dir, "worktree", "list").out.split("\n").length, 1);
+          }
+        },
+      );
     } finally {
       await purge(w, "rb");
     }

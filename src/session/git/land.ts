@@ -18,7 +18,6 @@
 import type { PathDoor } from "../lifecycle/startio.ts";
 import type { Kube } from "../../kube/client.ts";
 import type { KubeObjects, KubeStreams } from "../../kube/seam.ts";
-import { dirname } from "../../base/fs/fspath.ts";
 import type { V1Pod } from "@kubernetes/client-node";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import type { Sink } from "../../base/sink.ts";
@@ -42,7 +41,8 @@ import { type Aside, dropAside, putBack, setAside } from "./landaside.ts";
 import { clearHold, gitInProgress, hasHold, setHold } from "../sync/hold.ts";
 import LAND from "../pod/land.sh" with { type: "text" };
 import { doorGit, withIndexLock } from "./doorgit.ts";
-import { gitSpawn, updateRef } from "./gitrun.ts";
+import { updateRef } from "./gitrun.ts";
+import { rebaseInScratch } from "./landrebase.ts";
 
 export interface LandOptions {
   cwd: string;
@@ -429,40 +429,11 @@ async function scratchLand(root: string, name: string, base: LandResult, o: Ctx)
   };
 }
 
-/** `git rebase TIP` of the commit `from`, in a scratch work tree and index: the rebased commit. */
+/** `git rebase TIP` of the commit `from`, in door git's scratch (landrebase.ts): the rebased commit. */
 async function scratchRebase(name: string, base: LandResult, o: Ctx): Promise<string> {
-  const d = doorGit()!;
-  // inside door git's own scratch directory (removed with it)
-  const wt = await Deno.makeTempDir({ dir: dirname(d.gitDir), prefix: "rebase-" });
-  const env = { GIT_WORK_TREE: wt, GIT_INDEX_FILE: `${wt}.index` };
-  const run = async (...args: string[]) => {
-    const r = await gitSpawn(args, { cwd: wt, env, stdin: "null", stdout: "piped", stderr: "piped" })
-      .output();
-    const dec = new TextDecoder();
-    return { ok: r.success, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-  };
-  const head = await Deno.readTextFile(`${d.gitDir}/HEAD`);
-  try {
-    if (!(await run("read-tree", "--reset", "-u", base.from)).ok) {
-      throw new KodamaError("git read-tree failed in kodama's scratch", ExitCode.FAILED);
-    }
-    await run("update-ref", "--no-deref", "HEAD", base.from);
-    const r = await run("rebase", "--no-autostash", "--end-of-options", base.session);
-    if (!r.ok) {
-      const names = (await run("diff", "--name-only", "--diff-filter=U")).out.split("\n").filter(Boolean);
-      const lines = `${r.out}\n${r.err}`.split(/[\r\n]+/);
-      const said = lines.filter((l) => /^CONFLICT|^error: could not apply/.test(l));
-      // git stopped for another reason: its own words
-      if (!said.length) said.push(...lines.filter((l) => /^(error|fatal): /.test(l)).slice(0, 2));
-      await run("rebase", "--abort");
-      throw conflictError(base, name, o.branch, names, said);
-    }
-    return (await run("rev-parse", "HEAD")).out.trim();
-  } finally {
-    await Deno.writeTextFile(`${d.gitDir}/HEAD`, head);
-    await Deno.remove(wt, { recursive: true }).catch(() => {});
-    await Deno.remove(`${wt}.index`).catch(() => {});
-  }
+  const r = await rebaseInScratch(base.from, base.session);
+  if ("commit" in r) return r.commit;
+  throw conflictError(base, name, o.branch, r.paths, r.said);
 }
 
 /**

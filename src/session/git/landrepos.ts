@@ -43,12 +43,12 @@ import {
   restoreBranches,
   withRepoGits,
 } from "./fetchrepos.ts";
-import { doorGit, doorGitAsked, withIndexLock } from "./doorgit.ts";
+import { doorGit, withIndexLock } from "./doorgit.ts";
 import { type LandOptions, sendToPod, writeMove } from "./land.ts";
 import { blobBytes, changed, git, indexOf, ok, refuseLinks, refuseUnsafe, worktree } from "./landgit.ts";
 import { type GitEntry, type LandKind, landKind, pathFate } from "./landplan.ts";
 import { updateRef } from "./gitrun.ts";
-import { multiRepoRefusal, writableRepos } from "./repos.ts";
+import { writableRepos } from "./repos.ts";
 import { rebaseAside } from "./landrebase.ts";
 
 export interface LandReposOptions extends LandOptions {
@@ -96,10 +96,6 @@ export async function landRepos(
   o: LandReposOptions,
 ): Promise<number> {
   const todo = chosen(repos, name, o.only);
-  // a rebase is computed in a scratch work tree per repository (landrebase.ts): not yet through a door's git
-  if (o.rebase && (o.door || doorGitAsked() || doorGit())) {
-    throw multiRepoRefusal("--rebase through a door of a session", "land it as a merge (without --rebase)");
-  }
   // through a door: every repository passes it before anything (a sync's last cycle included), then each
   // one's git is door git of its own
   return await withRepoGits(todo, "session land", o.door, async (roots, at) => {
