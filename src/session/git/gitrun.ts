@@ -6,7 +6,6 @@
 import type { KubeSessions, KubeStreams } from "../../kube/seam.ts";
 import { isAbsolute, resolve } from "../../base/fs/fspath.ts";
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Kube } from "../../kube/client.ts";
 import { ExitCode, KodamaError, usageError } from "../../base/errors.ts";
 import { spawnTool } from "../../base/proc/proc.ts";
 import { configOf, doorGit, doorGitAsked, withDoorGit, writeRef } from "./doorgit.ts";
@@ -223,7 +222,7 @@ export async function makeBundle(root: string): Promise<{ path: string; size: nu
  * group's start is done).
  */
 export async function sendLocalRepo(
-  kube: Kube,
+  kube: KubeSessions,
   spec: SessionSpec,
   root: string,
   signal: AbortSignal,
@@ -255,11 +254,9 @@ export async function sendLocalRepo(
       }
       await new Promise((r) => setTimeout(r, 150));
     }
-    const { execInPod } = await import("../../kube/exec.ts");
     const file = await Deno.open(bundle.path);
     const err: string[] = [];
-    const res = await execInPod(
-      kube,
+    const res = await kube.execIn(
       spec.namespace,
       podName!,
       GIT_CONTAINER,
@@ -291,7 +288,7 @@ export async function sendLocalRepo(
  * kept). Undefined when there is none; else resolves true when all were sent.
  */
 export function sendLocalRepos(
-  kube: Kube,
+  kube: KubeSessions,
   spec: SessionSpec,
   o: { workspaceCloned?: boolean; keptRepos?: readonly unknown[]; shared?: Shared },
   signal: AbortSignal,

@@ -1202,7 +1202,7 @@ async function replaceExisting(kube: Kube, spec: SessionSpec, io: StartIO): Prom
  * bounds it; a pod that ended first, or a wait that ran out, fails the start as any start fails (cleaned up).
  */
 async function sendBeforeReturning(
-  kube: Kube,
+  kube: KubeSessions,
   spec: SessionSpec,
   o: StartOptions,
   x: { signal: AbortSignal; waitMs: number; err: Sink },
