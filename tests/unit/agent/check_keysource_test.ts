@@ -10,6 +10,7 @@ import { configSchema } from "../../../src/config/schema.ts";
 import { setOrigin } from "../../../src/config/origin.ts";
 import { agentCheckCommand } from "../../../src/agent/credentials/checkrun.ts";
 import { KodamaError } from "../../../src/base/errors.ts";
+import { lockEnv } from "../../_env_lock.ts";
 
 const sink = () => ({
   text: "",
@@ -54,23 +55,24 @@ async function checkFails(o: { envFiles?: string[] }, from: string) {
   }
 }
 
+// the key is this process's environment, which the other test files of a shard share (tests/_env_lock.ts):
+// each case holds the lock while it sets the key and checks, and the lock puts the key back
 Deno.test("check keysource: --env-file's key over the config's env file", async () => {
-  const saved = Deno.env.get("ANTHROPIC_API_KEY");
-  Deno.env.delete("ANTHROPIC_API_KEY");
+  const unlock = await lockEnv(["ANTHROPIC_API_KEY"]);
   try {
+    Deno.env.delete("ANTHROPIC_API_KEY");
     await checkFails({ envFiles: ["bad.env"] }, "env file bad.env");
   } finally {
-    if (saved !== undefined) Deno.env.set("ANTHROPIC_API_KEY", saved);
+    unlock();
   }
 });
 
 Deno.test("check keysource: this environment's key over the config's env file", async () => {
-  const saved = Deno.env.get("ANTHROPIC_API_KEY");
-  Deno.env.set("ANTHROPIC_API_KEY", "sk-proj-openai-1111");
+  const unlock = await lockEnv(["ANTHROPIC_API_KEY"]);
   try {
+    Deno.env.set("ANTHROPIC_API_KEY", "sk-proj-openai-1111");
     await checkFails({}, "this environment");
   } finally {
-    if (saved !== undefined) Deno.env.set("ANTHROPIC_API_KEY", saved);
-    else Deno.env.delete("ANTHROPIC_API_KEY");
+    unlock();
   }
 });
