@@ -11,6 +11,7 @@ import { buildGatewayConfig } from "../../../src/agent/gateway/config.ts";
 import { KodamaError } from "../../../src/base/errors.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 import type { Kube } from "../../../src/kube/client.ts";
+import { lockEnv } from "../../_env_lock.ts";
 
 Deno.test("check gateway: the verdict names the gateway for a provider it holds, none otherwise", () => {
   assertEquals(gatewayVerdict("claude", ["anthropic"])?.verdict, "gateway");
@@ -51,7 +52,8 @@ function clusterWith(vars: Record<string, string>): () => Promise<Kube> {
 }
 
 Deno.test("check gateway: no key here, the gateway holds it: said, exit 0; another provider: no-key", async () => {
-  const kept = Object.fromEntries(VARS.map((v) => [v, Deno.env.get(v)]));
+  // this process's environment, shared with a shard's other files: held while unset (tests/_env_lock.ts)
+  const unlock = await lockEnv(VARS);
   const cwd = await Deno.makeTempDir();
   try {
     for (const v of VARS) Deno.env.delete(v);
@@ -82,7 +84,7 @@ Deno.test("check gateway: no key here, the gateway holds it: said, exit 0; anoth
     assert(e2 instanceof KodamaError, String(e2));
     assertEquals(e2.code, 4);
   } finally {
-    for (const [k, v] of Object.entries(kept)) if (v !== undefined) Deno.env.set(k, v);
+    unlock();
     await Deno.remove(cwd, { recursive: true });
   }
 });

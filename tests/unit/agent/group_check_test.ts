@@ -11,6 +11,7 @@ import { setOrigin } from "../../../src/config/origin.ts";
 import { groupCheck } from "../../../src/agent/credentials/preflight.ts";
 import { KodamaError } from "../../../src/base/errors.ts";
 import { startStandIn } from "../../agents/_standin.ts";
+import { lockEnv } from "../../_env_lock.ts";
 
 const GOOD_A = "sk-ant-standin-good-4242";
 const GOOD_O = "sk-proj-standin-good-4343";
@@ -27,9 +28,8 @@ async function withWorld(
 ) {
   const api = await startStandIn([], { gate: { keys: [GOOD_A, GOOD_O] } });
   const dir = await Deno.makeTempDir({ prefix: "kodama-groupcheck-" });
-  const saved = Object.fromEntries(
-    ["KODAMA_HOME", "KODAMA_KEYS_STORE", ...KEYS].map((k) => [k, Deno.env.get(k)]),
-  );
+  // this process's environment, shared with a shard's other files: held while set (tests/_env_lock.ts)
+  const unlock = await lockEnv(["KODAMA_HOME", "KODAMA_KEYS_STORE", ...KEYS]);
   try {
     for (const k of KEYS) Deno.env.delete(k);
     Deno.env.set("KODAMA_HOME", dir);
@@ -52,7 +52,7 @@ async function withWorld(
       },
     });
   } finally {
-    for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    unlock();
     await Deno.remove(dir, { recursive: true });
     await api.close();
   }

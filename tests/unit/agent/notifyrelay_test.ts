@@ -6,6 +6,7 @@
  */
 import { assert, assertEquals, assertNotEquals } from "@kodama/test-assert";
 import { join } from "node:path";
+import { lockEnv } from "../../_env_lock.ts";
 import { markSent, relayFromLaptop, sendWebhook } from "../../../src/agent/notify/notifyrelay.ts";
 import {
   notifyKey,
@@ -123,7 +124,8 @@ async function docsReceiver(): Promise<{ key: string; verified: (...a: string[])
 
 Deno.test("webhook: a delivered request verifies with docs/agents.md's receiver code, key file as the docs say", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "kodama-notify-docs-" });
-  const home = Deno.env.get("HOME");
+  // HOME is this process's, shared with a shard's other files: held while set (tests/_env_lock.ts)
+  const unlock = await lockEnv(["HOME"]);
   const got: { ts: string; sig: string; body: string }[] = [];
   const ac = new AbortController();
   const server = Deno.serve(
@@ -159,8 +161,7 @@ Deno.test("webhook: a delivered request verifies with docs/agents.md's receiver 
     assert(!docs.verified(bytes, r.ts, r.body, r.sig));
     assert(!docs.verified(key + "\n", r.ts, r.body, r.sig));
   } finally {
-    if (home === undefined) Deno.env.delete("HOME");
-    else Deno.env.set("HOME", home);
+    unlock();
     ac.abort();
     await server.finished;
     await Deno.remove(tmp, { recursive: true });
