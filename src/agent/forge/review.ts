@@ -377,9 +377,18 @@ export async function replyOn(
   }
 }
 
+/** The review threads each forge call has listed, by request: the threads one `session pr` resolves share one. */
+const listed = new WeakMap<ForgeCall, Map<number, Promise<Map<number, GithubThread>>>>();
+
 /** Resolve the GitHub thread whose first comment is `rootId` (GraphQL's resolveReviewThread: REST has none). */
 async function resolveGithub(f: ForgeRepo, call: ForgeCall, number: number, rootId: number): Promise<void> {
-  const t = (await githubThreads(f, call, number)).get(rootId);
+  // one listing per request for all the threads one `session pr` resolves (node ids do not change)
+  const byPr = listed.get(call) ?? new Map<number, Promise<Map<number, GithubThread>>>();
+  listed.set(call, byPr);
+  if (!byPr.has(number)) {
+    byPr.set(number, githubThreads(f, call, number).catch((e) => (byPr.delete(number), Promise.reject(e))));
+  }
+  const t = (await byPr.get(number)!).get(rootId);
   if (!t) throw new ForgeHttpError(404, `no review thread starts with comment ${rootId}`, "GraphQL");
   if (t.resolved) return;
   await graphql(
